@@ -1,0 +1,14 @@
+"""tinynet: the tutorial's 2-2-1 sigmoid network, trained per sample by compiled kernels.
+
+``from tinynet import OurNeuralNetwork`` is a drop-in for the class of the tutorial "Machine Learning
+for Beginners: An Introduction to Neural Networks": the same starting weights, the same printed lines,
+the same results, computed by a Cython or Numba kernel (or, on request, pure Python). All backends give
+bit-identical results.
+"""
+
+from ._backend import available_backends
+from ._network import PARAM_NAMES, OurNeuralNetwork
+
+__all__ = ["OurNeuralNetwork", "available_backends", "PARAM_NAMES", "__version__"]
+
+__version__ = "0.1.0"

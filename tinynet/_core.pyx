@@ -1,0 +1,224 @@
+"""Cython kernels: the tutorial network's feedforward, loss and SGD loop as compiled C.
+
+This module mirrors ``_python.py`` (the readable reference) and ``_numba.py`` function for function,
+with the same names, the same arguments in the same order and the same order of arithmetic.
+
+Floating-point rules shared by all three backends (they are what makes results identical bit for bit):
+
+* ``e^x`` is the C library's ``exp`` (``libc.math``), as are ``math.exp`` in the other two backends.
+  Where it overflows it returns ``inf`` and the sigmoid gives ``1 / (1 + inf) = 0.0``.
+* Every expression is evaluated left to right, exactly as the tutorial writes it. The extension is
+  built with ``-ffp-contract=off`` and without ``-ffast-math`` (see ``setup.py``), so the C compiler
+  neither fuses ``a*b + c`` into one FMA instruction nor reorders anything.
+* The mean squared error is summed the way numpy sums (pairwise, 8 lanes, blocks of 128).
+
+Kernels trust their inputs (validation happens once, in Python) and run without the GIL. Compiler
+directives (bounds checks off, C division) are set in ``setup.py``, in one place.
+"""
+
+from libc.math cimport exp
+
+# numpy's pairwise summation works on blocks of this many elements (PW_BLOCKSIZE).
+cdef Py_ssize_t _PW_BLOCKSIZE = 128
+
+
+cdef inline double _sigmoid(double x) noexcept nogil:
+    # f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf
+    return 1.0 / (1.0 + exp(-x))
+
+
+def sigmoid(double x):
+    """Sigmoid activation f(x) = 1 / (1 + e^(-x)) (a test hook over the kernels' helper)."""
+    return _sigmoid(x)
+
+
+cdef inline double _feedforward_row(const double* p, double x0, double x1) noexcept nogil:
+    # The network's output o1 for one sample (x0, x1); p holds w1..w6, b1..b3.
+    cdef double h1 = _sigmoid(p[0] * x0 + p[1] * x1 + p[6])
+    cdef double h2 = _sigmoid(p[2] * x0 + p[3] * x1 + p[7])
+    return _sigmoid(p[4] * h1 + p[5] * h2 + p[8])
+
+
+def feedforward(const double[::1] params, const double[:, ::1] data, double[::1] out):
+    """Write the network's output for every row of ``data`` into ``out``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    out : ndarray of float64, shape (n,)
+        Receives o1 for each row.
+    """
+    cdef Py_ssize_t i, n = data.shape[0]
+    with nogil:
+        for i in range(n):
+            out[i] = _feedforward_row(&params[0], data[i, 0], data[i, 1])
+
+
+cdef inline double _squared_error(const double* p, const double* x, const double* y,
+                                  Py_ssize_t i) noexcept nogil:
+    cdef double e = y[i] - _feedforward_row(p, x[2 * i], x[2 * i + 1])
+    return e * e
+
+
+cdef double _sum_squared_errors(const double* p, const double* x, const double* y,
+                                Py_ssize_t lo, Py_ssize_t n) noexcept nogil:
+    # Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1, in numpy's pairwise order.
+    cdef double total, r0, r1, r2, r3, r4, r5, r6, r7
+    cdef Py_ssize_t i, n2
+    if n < 8:
+        total = 0.0
+        for i in range(lo, lo + n):
+            total += _squared_error(p, x, y, i)
+        return total
+    if n <= _PW_BLOCKSIZE:
+        # Eight running sums, combined as a tree, then the remainder one by one.
+        r0 = _squared_error(p, x, y, lo)
+        r1 = _squared_error(p, x, y, lo + 1)
+        r2 = _squared_error(p, x, y, lo + 2)
+        r3 = _squared_error(p, x, y, lo + 3)
+        r4 = _squared_error(p, x, y, lo + 4)
+        r5 = _squared_error(p, x, y, lo + 5)
+        r6 = _squared_error(p, x, y, lo + 6)
+        r7 = _squared_error(p, x, y, lo + 7)
+        i = 8
+        while i < n - n % 8:
+            r0 += _squared_error(p, x, y, lo + i)
+            r1 += _squared_error(p, x, y, lo + i + 1)
+            r2 += _squared_error(p, x, y, lo + i + 2)
+            r3 += _squared_error(p, x, y, lo + i + 3)
+            r4 += _squared_error(p, x, y, lo + i + 4)
+            r5 += _squared_error(p, x, y, lo + i + 5)
+            r6 += _squared_error(p, x, y, lo + i + 6)
+            r7 += _squared_error(p, x, y, lo + i + 7)
+            i += 8
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            total += _squared_error(p, x, y, lo + i)
+            i += 1
+        return total
+    # Split in two halves, the first a multiple of 8 long.
+    n2 = n // 2
+    n2 -= n2 % 8
+    return (_sum_squared_errors(p, x, y, lo, n2)
+            + _sum_squared_errors(p, x, y, lo + n2, n - n2))
+
+
+def mse_loss(const double[::1] params, const double[:, ::1] data, const double[::1] y_true):
+    """Mean squared error of the network on (data, y_true): mean((y_true - y_pred)^2).
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    float
+    """
+    cdef Py_ssize_t n = data.shape[0]
+    cdef double loss
+    with nogil:
+        loss = _sum_squared_errors(&params[0], &data[0, 0], &y_true[0], 0, n) / n
+    return loss
+
+
+def train(double[::1] params, const double[:, ::1] data, const double[::1] y_true,
+          double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
+          Py_ssize_t loss_every, double[::1] losses):
+    """Stochastic gradient descent, one sample at a time, updating ``params`` in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order. After each
+    epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``) the mean squared error
+    over the whole data set, with the updated parameters, goes into the next slot of ``losses``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3; updated in place.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+    learn_rate : float
+    epoch_start, epoch_stop : int
+        The epochs to run, as in ``range(epoch_start, epoch_stop)``.
+    loss_every : int
+        Record the loss after epochs that are multiples of this; 0 records none.
+    losses : ndarray of float64
+        Receives the recorded losses, in order; long enough for all of them.
+    """
+    cdef Py_ssize_t n = data.shape[0]
+    cdef Py_ssize_t epoch, i, k = 0
+    cdef double* p = &params[0]
+    cdef const double* x = &data[0, 0]
+    cdef const double* ys = &y_true[0]
+    cdef double w1 = p[0], w2 = p[1], w3 = p[2], w4 = p[3], w5 = p[4], w6 = p[5]
+    cdef double b1 = p[6], b2 = p[7], b3 = p[8]
+    cdef double x0, x1, y, sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred
+    cdef double d_L_d_ypred, d_o1, d_h1, d_h2
+    cdef double d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2
+    cdef double d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
+    cdef double step, step_h1, step_h2
+    with nogil:
+        for epoch in range(epoch_start, epoch_stop):
+            for i in range(n):
+                x0 = x[2 * i]
+                x1 = x[2 * i + 1]
+                y = ys[i]
+                # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+                sum_h1 = w1 * x0 + w2 * x1 + b1
+                h1 = _sigmoid(sum_h1)
+                sum_h2 = w3 * x0 + w4 * x1 + b2
+                h2 = _sigmoid(sum_h2)
+                sum_o1 = w5 * h1 + w6 * h2 + b3
+                o1 = _sigmoid(sum_o1)
+                y_pred = o1
+
+                # --- Partial derivatives, from the parameters as they were before this sample
+                # dL/dy_pred for L = (y_true - y_pred)^2
+                d_L_d_ypred = -2 * (y - y_pred)
+                # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+                d_o1 = o1 * (1 - o1)
+                d_h1 = h1 * (1 - h1)
+                d_h2 = h2 * (1 - h2)
+                # Neuron o1
+                d_ypred_d_w5 = h1 * d_o1
+                d_ypred_d_w6 = h2 * d_o1
+                d_ypred_d_b3 = d_o1
+                d_ypred_d_h1 = w5 * d_o1
+                d_ypred_d_h2 = w6 * d_o1
+                # Neuron h1
+                d_h1_d_w1 = x0 * d_h1
+                d_h1_d_w2 = x1 * d_h1
+                d_h1_d_b1 = d_h1
+                # Neuron h2
+                d_h2_d_w3 = x0 * d_h2
+                d_h2_d_w4 = x1 * d_h2
+                d_h2_d_b2 = d_h2
+
+                # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
+                # leading products are computed once (the same numbers as written out in full).
+                step = learn_rate * d_L_d_ypred
+                step_h1 = step * d_ypred_d_h1
+                step_h2 = step * d_ypred_d_h2
+                # Neuron h1
+                w1 -= step_h1 * d_h1_d_w1
+                w2 -= step_h1 * d_h1_d_w2
+                b1 -= step_h1 * d_h1_d_b1
+                # Neuron h2
+                w3 -= step_h2 * d_h2_d_w3
+                w4 -= step_h2 * d_h2_d_w4
+                b2 -= step_h2 * d_h2_d_b2
+                # Neuron o1
+                w5 -= step * d_ypred_d_w5
+                w6 -= step * d_ypred_d_w6
+                b3 -= step * d_ypred_d_b3
+
+            if loss_every > 0 and epoch % loss_every == 0:
+                p[0] = w1; p[1] = w2; p[2] = w3; p[3] = w4; p[4] = w5; p[5] = w6
+                p[6] = b1; p[7] = b2; p[8] = b3
+                losses[k] = _sum_squared_errors(p, x, ys, 0, n) / n
+                k += 1
+        p[0] = w1; p[1] = w2; p[2] = w3; p[3] = w4; p[4] = w5; p[5] = w6
+        p[6] = b1; p[7] = b2; p[8] = b3

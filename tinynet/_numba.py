@@ -1,0 +1,224 @@
+"""Numba kernels: the tutorial network's feedforward, loss and SGD loop, compiled by ``@njit``.
+
+This module mirrors ``_python.py`` (the readable reference) and ``_core.pyx`` function for function,
+with the same names, the same arguments in the same order and the same order of arithmetic. It is
+imported only when the ``"numba"`` backend is first used, so ``import tinynet`` never imports Numba.
+
+Floating-point rules shared by all three backends (they are what makes results identical bit for bit):
+
+* ``e^x`` is ``math.exp``, which Numba compiles to a call of the C library's ``exp``, as in the
+  other two backends. Where it overflows it returns ``inf`` and the sigmoid gives ``0.0``.
+* ``fastmath=False``: LLVM may neither fuse ``a*b + c`` into an FMA nor reorder anything, so every
+  expression is evaluated left to right, exactly as the tutorial writes it.
+* ``error_model="numpy"``: division never checks for zero (the sigmoid's denominator is >= 1).
+* The mean squared error is summed the way numpy sums (pairwise, 8 lanes, blocks of 128).
+
+The compiled code is cached on disk (``cache=True``) so that later processes skip compiling; where no
+cache location is writable (a read-only install, no writable home) the kernels are compiled in memory
+instead. Kernels are called with C-contiguous writeable float64 arrays and Python ints only, so each
+compiles once.
+"""
+
+import math
+
+from numba import njit
+
+__all__ = ["sigmoid", "feedforward", "mse_loss", "train", "JIT_OPTIONS"]
+
+#: The options of every ``@njit`` in this module, in one place.
+JIT_OPTIONS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
+
+#: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
+_PW_BLOCKSIZE = 128
+
+
+def _jit(func):
+    """``njit(**JIT_OPTIONS)``, compiling in memory when no on-disk cache location is writable."""
+    try:
+        return njit(**JIT_OPTIONS)(func)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(**dict(JIT_OPTIONS, cache=False))(func)
+
+
+@_jit
+def sigmoid(x):
+    """Sigmoid activation f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@_jit
+def _feedforward_row(p, x0, x1):
+    """The network's output o1 for one sample (x0, x1); p holds w1..w6, b1..b3."""
+    h1 = sigmoid(p[0] * x0 + p[1] * x1 + p[6])
+    h2 = sigmoid(p[2] * x0 + p[3] * x1 + p[7])
+    return sigmoid(p[4] * h1 + p[5] * h2 + p[8])
+
+
+@_jit
+def feedforward(params, data, out):
+    """Write the network's output for every row of ``data`` into ``out``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3.
+    data : ndarray of float64, shape (n, 2), C-contiguous
+    out : ndarray of float64, shape (n,)
+        Receives o1 for each row.
+    """
+    for i in range(data.shape[0]):
+        out[i] = _feedforward_row(params, data[i, 0], data[i, 1])
+
+
+@_jit
+def _squared_error(p, data, y_true, i):
+    e = y_true[i] - _feedforward_row(p, data[i, 0], data[i, 1])
+    return e * e
+
+
+@_jit
+def _sum_squared_errors(p, data, y_true, lo, n):
+    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1, in numpy's pairwise order."""
+    if n < 8:
+        total = 0.0
+        for i in range(lo, lo + n):
+            total += _squared_error(p, data, y_true, i)
+        return total
+    if n <= _PW_BLOCKSIZE:
+        # Eight running sums, combined as a tree, then the remainder one by one.
+        r0 = _squared_error(p, data, y_true, lo)
+        r1 = _squared_error(p, data, y_true, lo + 1)
+        r2 = _squared_error(p, data, y_true, lo + 2)
+        r3 = _squared_error(p, data, y_true, lo + 3)
+        r4 = _squared_error(p, data, y_true, lo + 4)
+        r5 = _squared_error(p, data, y_true, lo + 5)
+        r6 = _squared_error(p, data, y_true, lo + 6)
+        r7 = _squared_error(p, data, y_true, lo + 7)
+        i = 8
+        while i < n - n % 8:
+            r0 += _squared_error(p, data, y_true, lo + i)
+            r1 += _squared_error(p, data, y_true, lo + i + 1)
+            r2 += _squared_error(p, data, y_true, lo + i + 2)
+            r3 += _squared_error(p, data, y_true, lo + i + 3)
+            r4 += _squared_error(p, data, y_true, lo + i + 4)
+            r5 += _squared_error(p, data, y_true, lo + i + 5)
+            r6 += _squared_error(p, data, y_true, lo + i + 6)
+            r7 += _squared_error(p, data, y_true, lo + i + 7)
+            i += 8
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            total += _squared_error(p, data, y_true, lo + i)
+            i += 1
+        return total
+    # Split in two halves, the first a multiple of 8 long.
+    n2 = n // 2
+    n2 -= n2 % 8
+    return (_sum_squared_errors(p, data, y_true, lo, n2)
+            + _sum_squared_errors(p, data, y_true, lo + n2, n - n2))
+
+
+@_jit
+def mse_loss(params, data, y_true):
+    """Mean squared error of the network on (data, y_true): mean((y_true - y_pred)^2).
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    float
+    """
+    n = data.shape[0]
+    return _sum_squared_errors(params, data, y_true, 0, n) / n
+
+
+@_jit
+def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """Stochastic gradient descent, one sample at a time, updating ``params`` in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order. After each
+    epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``) the mean squared error
+    over the whole data set, with the updated parameters, goes into the next slot of ``losses``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3; updated in place.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+    learn_rate : float
+    epoch_start, epoch_stop : int
+        The epochs to run, as in ``range(epoch_start, epoch_stop)``.
+    loss_every : int
+        Record the loss after epochs that are multiples of this; 0 records none.
+    losses : ndarray of float64
+        Receives the recorded losses, in order; long enough for all of them.
+    """
+    n = data.shape[0]
+    w1, w2, w3, w4, w5, w6 = params[0], params[1], params[2], params[3], params[4], params[5]
+    b1, b2, b3 = params[6], params[7], params[8]
+    k = 0
+    for epoch in range(epoch_start, epoch_stop):
+        for i in range(n):
+            x0 = data[i, 0]
+            x1 = data[i, 1]
+            y = y_true[i]
+            # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+            sum_h1 = w1 * x0 + w2 * x1 + b1
+            h1 = sigmoid(sum_h1)
+            sum_h2 = w3 * x0 + w4 * x1 + b2
+            h2 = sigmoid(sum_h2)
+            sum_o1 = w5 * h1 + w6 * h2 + b3
+            o1 = sigmoid(sum_o1)
+            y_pred = o1
+
+            # --- Partial derivatives, from the parameters as they were before this sample
+            # dL/dy_pred for L = (y_true - y_pred)^2
+            d_L_d_ypred = -2 * (y - y_pred)
+            # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+            d_o1 = o1 * (1 - o1)
+            d_h1 = h1 * (1 - h1)
+            d_h2 = h2 * (1 - h2)
+            # Neuron o1
+            d_ypred_d_w5 = h1 * d_o1
+            d_ypred_d_w6 = h2 * d_o1
+            d_ypred_d_b3 = d_o1
+            d_ypred_d_h1 = w5 * d_o1
+            d_ypred_d_h2 = w6 * d_o1
+            # Neuron h1
+            d_h1_d_w1 = x0 * d_h1
+            d_h1_d_w2 = x1 * d_h1
+            d_h1_d_b1 = d_h1
+            # Neuron h2
+            d_h2_d_w3 = x0 * d_h2
+            d_h2_d_w4 = x1 * d_h2
+            d_h2_d_b2 = d_h2
+
+            # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
+            # leading products are computed once (the same numbers as written out in full).
+            step = learn_rate * d_L_d_ypred
+            step_h1 = step * d_ypred_d_h1
+            step_h2 = step * d_ypred_d_h2
+            # Neuron h1
+            w1 -= step_h1 * d_h1_d_w1
+            w2 -= step_h1 * d_h1_d_w2
+            b1 -= step_h1 * d_h1_d_b1
+            # Neuron h2
+            w3 -= step_h2 * d_h2_d_w3
+            w4 -= step_h2 * d_h2_d_w4
+            b2 -= step_h2 * d_h2_d_b2
+            # Neuron o1
+            w5 -= step * d_ypred_d_w5
+            w6 -= step * d_ypred_d_w6
+            b3 -= step * d_ypred_d_b3
+
+        if loss_every > 0 and epoch % loss_every == 0:
+            params[0], params[1], params[2], params[3], params[4], params[5] = w1, w2, w3, w4, w5, w6
+            params[6], params[7], params[8] = b1, b2, b3
+            losses[k] = _sum_squared_errors(params, data, y_true, 0, n) / n
+            k += 1
+    params[0], params[1], params[2], params[3], params[4], params[5] = w1, w2, w3, w4, w5, w6
+    params[6], params[7], params[8] = b1, b2, b3

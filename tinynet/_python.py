@@ -1,0 +1,212 @@
+"""Pure-Python kernels: the fallback backend and the readable reference.
+
+This module mirrors ``_core.pyx`` (Cython) and ``_numba.py`` (Numba) function for function, with the
+same names, the same arguments in the same order and the same order of arithmetic, so that the three
+can be read side by side. It follows the tutorial's ``OurNeuralNetwork`` step by step and uses the
+tutorial's names (``sum_h1``, ``d_L_d_ypred``, ``d_ypred_d_w5`` ...).
+
+Floating-point rules shared by all three backends (they are what makes results identical bit for bit):
+
+* ``e^x`` is the C library's ``exp`` (``math.exp`` here). Where ``exp`` overflows C returns ``inf``
+  and ``1 / (1 + inf)`` is ``0.0``; ``math.exp`` raises ``OverflowError`` instead, so :func:`sigmoid`
+  catches it and returns that same ``0.0``.
+* Every expression is evaluated left to right, exactly as the tutorial writes it; nothing is fused or
+  reordered. ``f'(sum_h1)`` is computed as ``h1 * (1 - h1)``, the same number as the tutorial's
+  ``sigmoid(sum_h1) * (1 - sigmoid(sum_h1))``.
+* The mean squared error is summed the way numpy sums (pairwise, 8 lanes, blocks of 128), so given
+  the same predictions it equals ``np.mean((y_true - y_pred) ** 2)`` bit for bit.
+
+Kernels trust their inputs: ``params`` is a writeable C-contiguous float64 array of nine parameters in
+the order w1..w6, b1..b3; ``data`` a C-contiguous ``(n, 2)`` float64 array; ``y_true`` and ``out``
+float64 arrays of length ``n``. Validation happens once, in Python, before a kernel is called. For
+speed the arrays are turned into Python floats once per call (arithmetic on numpy scalars is slow),
+and the parameters are kept in local variables while training.
+"""
+
+from math import exp
+
+__all__ = ["sigmoid", "feedforward", "mse_loss", "train"]
+
+#: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
+_PW_BLOCKSIZE = 128
+
+
+def sigmoid(x):
+    """Sigmoid activation f(x) = 1 / (1 + e^(-x)), giving 0.0 where e^(-x) overflows (as C does)."""
+    try:
+        return 1.0 / (1.0 + exp(-x))
+    except OverflowError:
+        return 0.0
+
+
+def _feedforward_row(w1, w2, w3, w4, w5, w6, b1, b2, b3, x0, x1):
+    """The network's output o1 for one sample (x0, x1)."""
+    h1 = sigmoid(w1 * x0 + w2 * x1 + b1)
+    h2 = sigmoid(w3 * x0 + w4 * x1 + b2)
+    return sigmoid(w5 * h1 + w6 * h2 + b3)
+
+
+def feedforward(params, data, out):
+    """Write the network's output for every row of ``data`` into ``out``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3.
+    data : ndarray of float64, shape (n, 2), C-contiguous
+    out : ndarray of float64, shape (n,)
+        Receives o1 for each row.
+    """
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = params.tolist()
+    out[:] = [_feedforward_row(w1, w2, w3, w4, w5, w6, b1, b2, b3, x0, x1)
+              for x0, x1 in data.tolist()]
+
+
+def _sum_squared_errors(p, rows, ys, lo, n):
+    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1, in numpy's pairwise order."""
+
+    def squared_error(i):
+        x0, x1 = rows[i]
+        e = ys[i] - _feedforward_row(*p, x0, x1)
+        return e * e
+
+    if n < 8:
+        total = 0.0
+        for i in range(lo, lo + n):
+            total += squared_error(i)
+        return total
+    if n <= _PW_BLOCKSIZE:
+        # Eight running sums, combined as a tree, then the remainder one by one.
+        r0 = squared_error(lo)
+        r1 = squared_error(lo + 1)
+        r2 = squared_error(lo + 2)
+        r3 = squared_error(lo + 3)
+        r4 = squared_error(lo + 4)
+        r5 = squared_error(lo + 5)
+        r6 = squared_error(lo + 6)
+        r7 = squared_error(lo + 7)
+        i = 8
+        while i < n - n % 8:
+            r0 += squared_error(lo + i)
+            r1 += squared_error(lo + i + 1)
+            r2 += squared_error(lo + i + 2)
+            r3 += squared_error(lo + i + 3)
+            r4 += squared_error(lo + i + 4)
+            r5 += squared_error(lo + i + 5)
+            r6 += squared_error(lo + i + 6)
+            r7 += squared_error(lo + i + 7)
+            i += 8
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            total += squared_error(lo + i)
+            i += 1
+        return total
+    # Split in two halves, the first a multiple of 8 long.
+    n2 = n // 2
+    n2 -= n2 % 8
+    return (_sum_squared_errors(p, rows, ys, lo, n2)
+            + _sum_squared_errors(p, rows, ys, lo + n2, n - n2))
+
+
+def mse_loss(params, data, y_true):
+    """Mean squared error of the network on (data, y_true): mean((y_true - y_pred)^2).
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    float
+    """
+    n = data.shape[0]
+    return _sum_squared_errors(params.tolist(), data.tolist(), y_true.tolist(), 0, n) / n
+
+
+def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """Stochastic gradient descent, one sample at a time, updating ``params`` in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order. After each
+    epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``) the mean squared error
+    over the whole data set, with the updated parameters, goes into the next slot of ``losses``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3; updated in place.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+    learn_rate : float
+    epoch_start, epoch_stop : int
+        The epochs to run, as in ``range(epoch_start, epoch_stop)``.
+    loss_every : int
+        Record the loss after epochs that are multiples of this; 0 records none.
+    losses : ndarray of float64
+        Receives the recorded losses, in order; long enough for all of them.
+    """
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = params.tolist()
+    xs = data.tolist()
+    ys = y_true.tolist()
+    rows = list(zip(xs, ys))
+    n = len(rows)
+    k = 0
+    for epoch in range(epoch_start, epoch_stop):
+        for (x0, x1), y in rows:
+            # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+            sum_h1 = w1 * x0 + w2 * x1 + b1
+            h1 = sigmoid(sum_h1)
+            sum_h2 = w3 * x0 + w4 * x1 + b2
+            h2 = sigmoid(sum_h2)
+            sum_o1 = w5 * h1 + w6 * h2 + b3
+            o1 = sigmoid(sum_o1)
+            y_pred = o1
+
+            # --- Partial derivatives, from the parameters as they were before this sample
+            # dL/dy_pred for L = (y_true - y_pred)^2
+            d_L_d_ypred = -2 * (y - y_pred)
+            # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+            d_o1 = o1 * (1 - o1)
+            d_h1 = h1 * (1 - h1)
+            d_h2 = h2 * (1 - h2)
+            # Neuron o1
+            d_ypred_d_w5 = h1 * d_o1
+            d_ypred_d_w6 = h2 * d_o1
+            d_ypred_d_b3 = d_o1
+            d_ypred_d_h1 = w5 * d_o1
+            d_ypred_d_h2 = w6 * d_o1
+            # Neuron h1
+            d_h1_d_w1 = x0 * d_h1
+            d_h1_d_w2 = x1 * d_h1
+            d_h1_d_b1 = d_h1
+            # Neuron h2
+            d_h2_d_w3 = x0 * d_h2
+            d_h2_d_w4 = x1 * d_h2
+            d_h2_d_b2 = d_h2
+
+            # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
+            # leading products are computed once (the same numbers as written out in full).
+            step = learn_rate * d_L_d_ypred
+            step_h1 = step * d_ypred_d_h1
+            step_h2 = step * d_ypred_d_h2
+            # Neuron h1
+            w1 -= step_h1 * d_h1_d_w1
+            w2 -= step_h1 * d_h1_d_w2
+            b1 -= step_h1 * d_h1_d_b1
+            # Neuron h2
+            w3 -= step_h2 * d_h2_d_w3
+            w4 -= step_h2 * d_h2_d_w4
+            b2 -= step_h2 * d_h2_d_b2
+            # Neuron o1
+            w5 -= step * d_ypred_d_w5
+            w6 -= step * d_ypred_d_w6
+            b3 -= step * d_ypred_d_b3
+
+        if loss_every > 0 and epoch % loss_every == 0:
+            # One slice assignment: an interrupt never leaves half-updated parameters.
+            p = (w1, w2, w3, w4, w5, w6, b1, b2, b3)
+            params[:] = p
+            losses[k] = _sum_squared_errors(p, xs, ys, 0, n) / n
+            k += 1
+    params[:] = (w1, w2, w3, w4, w5, w6, b1, b2, b3)

@@ -1,0 +1,156 @@
+"""Input checks and conversion, done once in Python before any kernel runs.
+
+Anything numpy can turn into real numbers is accepted (lists, ints, bools, float32, Fortran-ordered or
+strided arrays) and converted once to a C-contiguous float64 array, so every backend sees the same
+values and Numba compiles a single signature. Everything else is refused with a ``TypeError`` (wrong
+kind: strings, objects, complex numbers) or a ``ValueError`` (wrong shape, length or value) that names
+the argument and says what was received.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["as_features", "as_labels", "as_sample", "as_params", "as_real", "as_count"]
+
+# dtype kinds that hold real numbers: bool, signed and unsigned integers, floats.
+_REAL_KINDS = "biuf"
+
+
+def _describe(value):
+    """A short description of ``value`` for error messages."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _as_real_array(value, name):
+    """``value`` as a float64 ndarray (a view where possible), or TypeError/ValueError naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, not {_describe(value)}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences, unconvertible objects
+        raise ValueError(f"{name} cannot be read as an array of numbers: {exc}") from None
+    if array.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            f"{name} must hold real numbers (bool, int or float), not dtype {array.dtype} "
+            f"(from {_describe(value)})"
+        )
+    return array.astype(np.float64, copy=False)
+
+
+def _check_finite(array, name):
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = tuple(int(i) for i in bad) if array.ndim > 1 else int(bad[0])
+        raise ValueError(
+            f"{name} must be finite, but {name}[{where}] is {array[tuple(bad)]!r}"
+        )
+
+
+def as_features(data, name="data", allow_empty=False):
+    """``data`` as a C-contiguous float64 array of shape (n, 2), checked.
+
+    Parameters
+    ----------
+    data : array_like
+        n samples of 2 features each.
+    name : str
+        The argument's name, for error messages.
+    allow_empty : bool
+        Whether n == 0 is accepted.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 2), C-contiguous and writeable
+        ``data`` itself when it already is one, else a converted copy.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` does not hold real numbers.
+    ValueError
+        If its shape is not (n, 2), it is empty (unless allowed), or it holds NaN or inf.
+    """
+    array = _as_real_array(data, name)
+    if array.ndim != 2 or array.shape[1] != 2:
+        hint = " (for one sample use feedforward(x) or reshape(1, -1))" if array.shape == (2,) else ""
+        raise ValueError(
+            f"{name} must be 2-D with 2 columns (n samples x 2 features), got shape {array.shape}{hint}"
+        )
+    if array.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty: it needs at least one sample, got shape {array.shape}")
+    _check_finite(array, name)
+    return _contiguous_writeable(array)
+
+
+def as_labels(y, n, name="all_y_trues"):
+    """``y`` as a C-contiguous float64 array of shape (n,), checked.
+
+    Raises
+    ------
+    TypeError
+        If ``y`` does not hold real numbers.
+    ValueError
+        If it is not 1-D, its length is not ``n``, or it holds NaN or inf.
+    """
+    array = _as_real_array(y, name)
+    if array.ndim != 1:
+        hint = " (use .ravel() for a column of labels)" if array.ndim == 2 and 1 in array.shape else ""
+        raise ValueError(f"{name} must be 1-D with one label per sample, got shape {array.shape}{hint}")
+    if array.shape[0] != n:
+        raise ValueError(f"{name} has {array.shape[0]} labels but data has {n} samples: they must match")
+    _check_finite(array, name)
+    return _contiguous_writeable(array)
+
+
+def as_sample(x, name="x"):
+    """One sample ``x`` (2 finite numbers) as a C-contiguous float64 array of shape (1, 2)."""
+    array = _as_real_array(x, name)
+    if array.shape != (2,):
+        raise ValueError(f"{name} must be 2 numbers (shape (2,)), got shape {array.shape}")
+    _check_finite(array, name)
+    return _contiguous_writeable(array.reshape(1, 2))
+
+
+def as_params(values, name="params"):
+    """The nine parameters w1..w6, b1..b3 as a new float64 array of shape (9,), checked."""
+    array = _as_real_array(values, name)
+    if array.shape != (9,):
+        raise ValueError(f"{name} must be 9 numbers (w1..w6, b1..b3), got shape {array.shape}")
+    _check_finite(array, name)
+    return array.copy()
+
+
+def _contiguous_writeable(array):
+    # Numba compiles a separate signature for read-only arrays; one float64 copy covers both cases.
+    if array.flags.c_contiguous and array.flags.writeable:
+        return array
+    return np.array(array, dtype=np.float64, order="C", copy=True)
+
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def as_real(value, name):
+    """A scalar ``value`` as a Python float; TypeError unless a real number, ValueError unless finite."""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, not {_describe(value)}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be finite, got {result!r}")
+    return result
+
+
+def as_count(value, name):
+    """A count such as ``epochs`` as a Python int; TypeError unless an integer, ValueError if negative."""
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {_describe(value)}")
+    result = int(value)
+    if result < 0:
+        raise ValueError(f"{name} must be >= 0, got {result}")
+    return result
