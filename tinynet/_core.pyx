@@ -19,7 +19,10 @@ directives (bounds checks off, C division) are set in ``setup.py``, in one place
 from libc.math cimport exp
 
 # numpy's pairwise summation works on blocks of this many elements (PW_BLOCKSIZE).
-cdef Py_ssize_t _PW_BLOCKSIZE = 128
+cdef enum:
+    _PW_BLOCKSIZE = 128
+    # Room for the pairwise summation's pending ranges: ample for any n below 2**63.
+    _STACK_SIZE = 128
 
 
 cdef inline double _sigmoid(double x) noexcept nogil:
@@ -62,47 +65,78 @@ cdef inline double _squared_error(const double* p, const double* x, const double
     return e * e
 
 
-cdef double _sum_squared_errors(const double* p, const double* x, const double* y,
-                                Py_ssize_t lo, Py_ssize_t n) noexcept nogil:
-    # Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1, in numpy's pairwise order.
+cdef double _sum_block(const double* p, const double* x, const double* y,
+                       Py_ssize_t lo, Py_ssize_t n) noexcept nogil:
+    # Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1 (n <= 128), as numpy sums one block.
     cdef double total, r0, r1, r2, r3, r4, r5, r6, r7
-    cdef Py_ssize_t i, n2
+    cdef Py_ssize_t i
     if n < 8:
         total = 0.0
         for i in range(lo, lo + n):
             total += _squared_error(p, x, y, i)
         return total
-    if n <= _PW_BLOCKSIZE:
-        # Eight running sums, combined as a tree, then the remainder one by one.
-        r0 = _squared_error(p, x, y, lo)
-        r1 = _squared_error(p, x, y, lo + 1)
-        r2 = _squared_error(p, x, y, lo + 2)
-        r3 = _squared_error(p, x, y, lo + 3)
-        r4 = _squared_error(p, x, y, lo + 4)
-        r5 = _squared_error(p, x, y, lo + 5)
-        r6 = _squared_error(p, x, y, lo + 6)
-        r7 = _squared_error(p, x, y, lo + 7)
-        i = 8
-        while i < n - n % 8:
-            r0 += _squared_error(p, x, y, lo + i)
-            r1 += _squared_error(p, x, y, lo + i + 1)
-            r2 += _squared_error(p, x, y, lo + i + 2)
-            r3 += _squared_error(p, x, y, lo + i + 3)
-            r4 += _squared_error(p, x, y, lo + i + 4)
-            r5 += _squared_error(p, x, y, lo + i + 5)
-            r6 += _squared_error(p, x, y, lo + i + 6)
-            r7 += _squared_error(p, x, y, lo + i + 7)
-            i += 8
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            total += _squared_error(p, x, y, lo + i)
-            i += 1
-        return total
-    # Split in two halves, the first a multiple of 8 long.
-    n2 = n // 2
-    n2 -= n2 % 8
-    return (_sum_squared_errors(p, x, y, lo, n2)
-            + _sum_squared_errors(p, x, y, lo + n2, n - n2))
+    # Eight running sums, combined as a tree, then the remainder one by one.
+    r0 = _squared_error(p, x, y, lo)
+    r1 = _squared_error(p, x, y, lo + 1)
+    r2 = _squared_error(p, x, y, lo + 2)
+    r3 = _squared_error(p, x, y, lo + 3)
+    r4 = _squared_error(p, x, y, lo + 4)
+    r5 = _squared_error(p, x, y, lo + 5)
+    r6 = _squared_error(p, x, y, lo + 6)
+    r7 = _squared_error(p, x, y, lo + 7)
+    i = 8
+    while i < n - n % 8:
+        r0 += _squared_error(p, x, y, lo + i)
+        r1 += _squared_error(p, x, y, lo + i + 1)
+        r2 += _squared_error(p, x, y, lo + i + 2)
+        r3 += _squared_error(p, x, y, lo + i + 3)
+        r4 += _squared_error(p, x, y, lo + i + 4)
+        r5 += _squared_error(p, x, y, lo + i + 5)
+        r6 += _squared_error(p, x, y, lo + i + 6)
+        r7 += _squared_error(p, x, y, lo + i + 7)
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += _squared_error(p, x, y, lo + i)
+        i += 1
+    return total
+
+
+cdef double _sum_squared_errors(const double* p, const double* x, const double* y,
+                                Py_ssize_t n) noexcept nogil:
+    # Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order: a range of more
+    # than 128 is sum(first n2) + sum(the rest), n2 being half the length rounded down to a
+    # multiple of 8. The recursion runs on explicit stacks, as in the Numba backend (which cannot
+    # cache recursive functions).
+    # Ranges still to sum (start, length, whether both halves are summed) and sums of finished ones.
+    cdef Py_ssize_t todo_lo[_STACK_SIZE]
+    cdef Py_ssize_t todo_n[_STACK_SIZE]
+    cdef bint todo_halves_done[_STACK_SIZE]
+    cdef double sums[_STACK_SIZE]
+    cdef Py_ssize_t top = 1, n_sums = 0, lo, m, m2
+    todo_lo[0] = 0
+    todo_n[0] = n
+    todo_halves_done[0] = False
+    while top > 0:
+        top -= 1
+        lo = todo_lo[top]
+        m = todo_n[top]
+        if todo_halves_done[top]:
+            # Both halves done: their sums are the last two.
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+        elif m <= _PW_BLOCKSIZE:
+            sums[n_sums] = _sum_block(p, x, y, lo, m)
+            n_sums += 1
+        else:
+            m2 = m // 2
+            m2 -= m2 % 8
+            # Pushed in reverse: the first half is summed first, then the second, then both added.
+            todo_lo[top] = lo; todo_n[top] = m; todo_halves_done[top] = True
+            todo_lo[top + 1] = lo + m2; todo_n[top + 1] = m - m2; todo_halves_done[top + 1] = False
+            todo_lo[top + 2] = lo; todo_n[top + 2] = m2; todo_halves_done[top + 2] = False
+            top += 3
+    return sums[0]
 
 
 def mse_loss(const double[::1] params, const double[:, ::1] data, const double[::1] y_true):
@@ -121,7 +155,7 @@ def mse_loss(const double[::1] params, const double[:, ::1] data, const double[:
     cdef Py_ssize_t n = data.shape[0]
     cdef double loss
     with nogil:
-        loss = _sum_squared_errors(&params[0], &data[0, 0], &y_true[0], 0, n) / n
+        loss = _sum_squared_errors(&params[0], &data[0, 0], &y_true[0], n) / n
     return loss
 
 
@@ -218,7 +252,7 @@ def train(double[::1] params, const double[:, ::1] data, const double[::1] y_tru
             if loss_every > 0 and epoch % loss_every == 0:
                 p[0] = w1; p[1] = w2; p[2] = w3; p[3] = w4; p[4] = w5; p[5] = w6
                 p[6] = b1; p[7] = b2; p[8] = b3
-                losses[k] = _sum_squared_errors(p, x, ys, 0, n) / n
+                losses[k] = _sum_squared_errors(p, x, ys, n) / n
                 k += 1
         p[0] = w1; p[1] = w2; p[2] = w3; p[3] = w4; p[4] = w5; p[5] = w6
         p[6] = b1; p[7] = b2; p[8] = b3

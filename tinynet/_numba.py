@@ -21,6 +21,7 @@ compiles once.
 
 import math
 
+import numpy as np
 from numba import njit
 
 __all__ = ["sigmoid", "feedforward", "mse_loss", "train", "JIT_OPTIONS"]
@@ -30,6 +31,8 @@ JIT_OPTIONS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 #: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
 _PW_BLOCKSIZE = 128
+#: Room for the pairwise summation's pending ranges: ample for any n below 2**63.
+_STACK_SIZE = 128
 
 
 def _jit(func):
@@ -77,44 +80,76 @@ def _squared_error(p, data, y_true, i):
 
 
 @_jit
-def _sum_squared_errors(p, data, y_true, lo, n):
-    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1, in numpy's pairwise order."""
+def _sum_block(p, data, y_true, lo, n):
+    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1 (n <= 128), as numpy sums one block."""
     if n < 8:
         total = 0.0
         for i in range(lo, lo + n):
             total += _squared_error(p, data, y_true, i)
         return total
-    if n <= _PW_BLOCKSIZE:
-        # Eight running sums, combined as a tree, then the remainder one by one.
-        r0 = _squared_error(p, data, y_true, lo)
-        r1 = _squared_error(p, data, y_true, lo + 1)
-        r2 = _squared_error(p, data, y_true, lo + 2)
-        r3 = _squared_error(p, data, y_true, lo + 3)
-        r4 = _squared_error(p, data, y_true, lo + 4)
-        r5 = _squared_error(p, data, y_true, lo + 5)
-        r6 = _squared_error(p, data, y_true, lo + 6)
-        r7 = _squared_error(p, data, y_true, lo + 7)
-        i = 8
-        while i < n - n % 8:
-            r0 += _squared_error(p, data, y_true, lo + i)
-            r1 += _squared_error(p, data, y_true, lo + i + 1)
-            r2 += _squared_error(p, data, y_true, lo + i + 2)
-            r3 += _squared_error(p, data, y_true, lo + i + 3)
-            r4 += _squared_error(p, data, y_true, lo + i + 4)
-            r5 += _squared_error(p, data, y_true, lo + i + 5)
-            r6 += _squared_error(p, data, y_true, lo + i + 6)
-            r7 += _squared_error(p, data, y_true, lo + i + 7)
-            i += 8
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            total += _squared_error(p, data, y_true, lo + i)
-            i += 1
-        return total
-    # Split in two halves, the first a multiple of 8 long.
-    n2 = n // 2
-    n2 -= n2 % 8
-    return (_sum_squared_errors(p, data, y_true, lo, n2)
-            + _sum_squared_errors(p, data, y_true, lo + n2, n - n2))
+    # Eight running sums, combined as a tree, then the remainder one by one.
+    r0 = _squared_error(p, data, y_true, lo)
+    r1 = _squared_error(p, data, y_true, lo + 1)
+    r2 = _squared_error(p, data, y_true, lo + 2)
+    r3 = _squared_error(p, data, y_true, lo + 3)
+    r4 = _squared_error(p, data, y_true, lo + 4)
+    r5 = _squared_error(p, data, y_true, lo + 5)
+    r6 = _squared_error(p, data, y_true, lo + 6)
+    r7 = _squared_error(p, data, y_true, lo + 7)
+    i = 8
+    while i < n - n % 8:
+        r0 += _squared_error(p, data, y_true, lo + i)
+        r1 += _squared_error(p, data, y_true, lo + i + 1)
+        r2 += _squared_error(p, data, y_true, lo + i + 2)
+        r3 += _squared_error(p, data, y_true, lo + i + 3)
+        r4 += _squared_error(p, data, y_true, lo + i + 4)
+        r5 += _squared_error(p, data, y_true, lo + i + 5)
+        r6 += _squared_error(p, data, y_true, lo + i + 6)
+        r7 += _squared_error(p, data, y_true, lo + i + 7)
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += _squared_error(p, data, y_true, lo + i)
+        i += 1
+    return total
+
+
+@_jit
+def _sum_squared_errors(p, data, y_true, n):
+    """Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order.
+
+    numpy sums a range of more than 128 elements as sum(first n2) + sum(the rest), n2 being half the
+    length rounded down to a multiple of 8, and a shorter range as :func:`_sum_block` does. The same
+    recursion runs here on explicit stacks: Numba cannot load a cached recursive function.
+    """
+    # Ranges still to sum (start, length, whether both halves are summed) and sums of finished ones.
+    todo_lo = np.zeros(_STACK_SIZE, np.int64)
+    todo_n = np.zeros(_STACK_SIZE, np.int64)
+    todo_halves_done = np.zeros(_STACK_SIZE, np.bool_)
+    sums = np.zeros(_STACK_SIZE, np.float64)
+    todo_n[0] = n
+    top = 1
+    n_sums = 0
+    while top > 0:
+        top -= 1
+        lo = todo_lo[top]
+        m = todo_n[top]
+        if todo_halves_done[top]:
+            # Both halves done: their sums are the last two.
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+        elif m <= _PW_BLOCKSIZE:
+            sums[n_sums] = _sum_block(p, data, y_true, lo, m)
+            n_sums += 1
+        else:
+            m2 = m // 2
+            m2 -= m2 % 8
+            # Pushed in reverse: the first half is summed first, then the second, then both added.
+            todo_lo[top], todo_n[top], todo_halves_done[top] = lo, m, True
+            todo_lo[top + 1], todo_n[top + 1], todo_halves_done[top + 1] = lo + m2, m - m2, False
+            todo_lo[top + 2], todo_n[top + 2], todo_halves_done[top + 2] = lo, m2, False
+            top += 3
+    return sums[0]
 
 
 @_jit
@@ -132,7 +167,7 @@ def mse_loss(params, data, y_true):
     float
     """
     n = data.shape[0]
-    return _sum_squared_errors(params, data, y_true, 0, n) / n
+    return _sum_squared_errors(params, data, y_true, n) / n
 
 
 @_jit
@@ -218,7 +253,7 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
         if loss_every > 0 and epoch % loss_every == 0:
             params[0], params[1], params[2], params[3], params[4], params[5] = w1, w2, w3, w4, w5, w6
             params[6], params[7], params[8] = b1, b2, b3
-            losses[k] = _sum_squared_errors(params, data, y_true, 0, n) / n
+            losses[k] = _sum_squared_errors(params, data, y_true, n) / n
             k += 1
     params[0], params[1], params[2], params[3], params[4], params[5] = w1, w2, w3, w4, w5, w6
     params[6], params[7], params[8] = b1, b2, b3

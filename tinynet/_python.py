@@ -29,6 +29,8 @@ __all__ = ["sigmoid", "feedforward", "mse_loss", "train"]
 
 #: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
 _PW_BLOCKSIZE = 128
+#: Room for the pairwise summation's pending ranges: ample for any n below 2**63.
+_STACK_SIZE = 128
 
 
 def sigmoid(x):
@@ -62,8 +64,8 @@ def feedforward(params, data, out):
               for x0, x1 in data.tolist()]
 
 
-def _sum_squared_errors(p, rows, ys, lo, n):
-    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1, in numpy's pairwise order."""
+def _sum_block(p, rows, ys, lo, n):
+    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1 (n <= 128), as numpy sums one block."""
 
     def squared_error(i):
         x0, x1 = rows[i]
@@ -75,37 +77,69 @@ def _sum_squared_errors(p, rows, ys, lo, n):
         for i in range(lo, lo + n):
             total += squared_error(i)
         return total
-    if n <= _PW_BLOCKSIZE:
-        # Eight running sums, combined as a tree, then the remainder one by one.
-        r0 = squared_error(lo)
-        r1 = squared_error(lo + 1)
-        r2 = squared_error(lo + 2)
-        r3 = squared_error(lo + 3)
-        r4 = squared_error(lo + 4)
-        r5 = squared_error(lo + 5)
-        r6 = squared_error(lo + 6)
-        r7 = squared_error(lo + 7)
-        i = 8
-        while i < n - n % 8:
-            r0 += squared_error(lo + i)
-            r1 += squared_error(lo + i + 1)
-            r2 += squared_error(lo + i + 2)
-            r3 += squared_error(lo + i + 3)
-            r4 += squared_error(lo + i + 4)
-            r5 += squared_error(lo + i + 5)
-            r6 += squared_error(lo + i + 6)
-            r7 += squared_error(lo + i + 7)
-            i += 8
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            total += squared_error(lo + i)
-            i += 1
-        return total
-    # Split in two halves, the first a multiple of 8 long.
-    n2 = n // 2
-    n2 -= n2 % 8
-    return (_sum_squared_errors(p, rows, ys, lo, n2)
-            + _sum_squared_errors(p, rows, ys, lo + n2, n - n2))
+    # Eight running sums, combined as a tree, then the remainder one by one.
+    r0 = squared_error(lo)
+    r1 = squared_error(lo + 1)
+    r2 = squared_error(lo + 2)
+    r3 = squared_error(lo + 3)
+    r4 = squared_error(lo + 4)
+    r5 = squared_error(lo + 5)
+    r6 = squared_error(lo + 6)
+    r7 = squared_error(lo + 7)
+    i = 8
+    while i < n - n % 8:
+        r0 += squared_error(lo + i)
+        r1 += squared_error(lo + i + 1)
+        r2 += squared_error(lo + i + 2)
+        r3 += squared_error(lo + i + 3)
+        r4 += squared_error(lo + i + 4)
+        r5 += squared_error(lo + i + 5)
+        r6 += squared_error(lo + i + 6)
+        r7 += squared_error(lo + i + 7)
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += squared_error(lo + i)
+        i += 1
+    return total
+
+
+def _sum_squared_errors(p, rows, ys, n):
+    """Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order.
+
+    numpy sums a range of more than 128 elements as sum(first n2) + sum(the rest), n2 being half the
+    length rounded down to a multiple of 8, and a shorter range with :func:`_sum_block`. The same
+    recursion runs here on explicit stacks (Numba cannot cache recursive functions), so that the
+    three backends share one loop.
+    """
+    # Ranges still to sum (start, length, whether both halves are summed) and sums of finished ones.
+    todo_lo = [0] * _STACK_SIZE
+    todo_n = [0] * _STACK_SIZE
+    todo_halves_done = [False] * _STACK_SIZE
+    sums = [0.0] * _STACK_SIZE
+    todo_n[0] = n
+    top = 1
+    n_sums = 0
+    while top > 0:
+        top -= 1
+        lo = todo_lo[top]
+        m = todo_n[top]
+        if todo_halves_done[top]:
+            # Both halves done: their sums are the last two.
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+        elif m <= _PW_BLOCKSIZE:
+            sums[n_sums] = _sum_block(p, rows, ys, lo, m)
+            n_sums += 1
+        else:
+            m2 = m // 2
+            m2 -= m2 % 8
+            # Pushed in reverse: the first half is summed first, then the second, then both added.
+            todo_lo[top], todo_n[top], todo_halves_done[top] = lo, m, True
+            todo_lo[top + 1], todo_n[top + 1], todo_halves_done[top + 1] = lo + m2, m - m2, False
+            todo_lo[top + 2], todo_n[top + 2], todo_halves_done[top + 2] = lo, m2, False
+            top += 3
+    return sums[0]
 
 
 def mse_loss(params, data, y_true):
@@ -122,7 +156,7 @@ def mse_loss(params, data, y_true):
     float
     """
     n = data.shape[0]
-    return _sum_squared_errors(params.tolist(), data.tolist(), y_true.tolist(), 0, n) / n
+    return _sum_squared_errors(params.tolist(), data.tolist(), y_true.tolist(), n) / n
 
 
 def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
@@ -207,6 +241,6 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
             # One slice assignment: an interrupt never leaves half-updated parameters.
             p = (w1, w2, w3, w4, w5, w6, b1, b2, b3)
             params[:] = p
-            losses[k] = _sum_squared_errors(p, xs, ys, 0, n) / n
+            losses[k] = _sum_squared_errors(p, xs, ys, n) / n
             k += 1
     params[:] = (w1, w2, w3, w4, w5, w6, b1, b2, b3)

@@ -43,12 +43,11 @@ def _as_real_array(value, name):
 
 
 def _check_finite(array, name):
-    if not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        where = tuple(int(i) for i in bad) if array.ndim > 1 else int(bad[0])
-        raise ValueError(
-            f"{name} must be finite, but {name}[{where}] is {array[tuple(bad)]!r}"
-        )
+    # min and max see every NaN and inf without allocating a temporary the size of the array.
+    if array.size and not (math.isfinite(array.min()) and math.isfinite(array.max())):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        index = ", ".join(map(str, where))
+        raise ValueError(f"{name} must be finite, but {name}[{index}] is {float(array[where])!r}")
 
 
 def as_features(data, name="data", allow_empty=False):
