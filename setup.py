@@ -38,7 +38,7 @@ def extensions():
         # The same arithmetic, in the same order, as the other backends: no fused multiply-add
         # (gcc's default for GNU C is -ffp-contract=fast), no fast-math. These come after any
         # user CFLAGS on the command line, so they win over -march=native or -ffast-math there.
-        flags = ["-O2", "-fno-fast-math", "-ffp-contract=off"]
+        flags = ["-fno-fast-math", "-ffp-contract=off"]
     ext = Extension("tinynet._core", ["tinynet/_core.pyx"], extra_compile_args=flags)
     return cythonize([ext], compiler_directives=directives)
 

@@ -43,8 +43,10 @@ def _as_real_array(value, name):
 
 
 def _check_finite(array, name):
-    # min and max see every NaN and inf without allocating a temporary the size of the array.
-    if array.size and not (math.isfinite(array.min()) and math.isfinite(array.max())):
+    # A finite sum proves every element finite (NaN and inf propagate); an infinite one may be an
+    # overflow of finite values, so min and max decide. Neither allocates a temporary array.
+    if not math.isfinite(array.sum()) and not (
+            math.isfinite(array.min()) and math.isfinite(array.max())):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         index = ", ".join(map(str, where))
         raise ValueError(f"{name} must be finite, but {name}[{index}] is {float(array[where])!r}")
@@ -137,6 +139,8 @@ def _is_bool(value):
 
 def as_real(value, name):
     """A scalar ``value`` as a Python float; TypeError unless a real number, ValueError unless finite."""
+    if type(value) is float and math.isfinite(value):  # the common case, quickly
+        return value
     if _is_bool(value) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, not {_describe(value)}")
     result = float(value)
@@ -147,6 +151,8 @@ def as_real(value, name):
 
 def as_count(value, name):
     """A count such as ``epochs`` as a Python int; TypeError unless an integer, ValueError if negative."""
+    if type(value) is int and value >= 0:  # the common case, quickly
+        return value
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, not {_describe(value)}")
     result = int(value)
