@@ -114,6 +114,8 @@ cdef double _sum_squared_errors(const double* p, const double* x, const double* 
     cdef bint todo_halves_done[_STACK_SIZE]
     cdef double sums[_STACK_SIZE]
     cdef Py_ssize_t top = 1, n_sums = 0, lo, m, m2
+    if n <= _PW_BLOCKSIZE:
+        return _sum_block(p, x, y, 0, n)
     todo_lo[0] = 0
     todo_n[0] = n
     todo_halves_done[0] = False

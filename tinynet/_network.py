@@ -243,13 +243,13 @@ class OurNeuralNetwork:
                 losses = np.empty(_count_multiples(start, stop, loss_every))
                 train_kernel(self._params, array, labels, learn_rate, start, stop, loss_every, losses)
                 first = -(-start // loss_every) * loss_every if loss_every else 0
-                for k, loss in enumerate(losses.tolist()):
-                    epoch = first + k * loss_every
-                    history.append((epoch, loss))
-                    if verbose:
-                        print("Epoch %d loss: %.3f" % (epoch, loss))
-                if verbose and len(losses) and stop < epochs:
-                    sys.stdout.flush()
+                recorded = [(first + k * loss_every, loss) for k, loss in enumerate(losses.tolist())]
+                history += recorded
+                if verbose and recorded:
+                    # The reference's lines, written once per chunk (and shown at once if more follow).
+                    sys.stdout.write("".join(["Epoch %d loss: %.3f\n" % pair for pair in recorded]))
+                    if stop < epochs:
+                        sys.stdout.flush()
                 start = stop
 
     def __repr__(self):

@@ -122,6 +122,8 @@ def _sum_squared_errors(p, data, y_true, n):
     length rounded down to a multiple of 8, and a shorter range as :func:`_sum_block` does. The same
     recursion runs here on explicit stacks: Numba cannot load a cached recursive function.
     """
+    if n <= _PW_BLOCKSIZE:
+        return _sum_block(p, data, y_true, 0, n)
     # Ranges still to sum (start, length, whether both halves are summed) and sums of finished ones.
     todo_lo = np.zeros(_STACK_SIZE, np.int64)
     todo_n = np.zeros(_STACK_SIZE, np.int64)

@@ -112,6 +112,8 @@ def _sum_squared_errors(p, rows, ys, n):
     recursion runs here on explicit stacks (Numba cannot cache recursive functions), so that the
     three backends share one loop.
     """
+    if n <= _PW_BLOCKSIZE:
+        return _sum_block(p, rows, ys, 0, n)
     # Ranges still to sum (start, length, whether both halves are summed) and sums of finished ones.
     todo_lo = [0] * _STACK_SIZE
     todo_n = [0] * _STACK_SIZE

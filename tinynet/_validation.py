@@ -113,8 +113,10 @@ def as_sample(x, name="x"):
     array = _as_real_array(x, name)
     if array.shape != (2,):
         raise ValueError(f"{name} must be 2 numbers (shape (2,)), got shape {array.shape}")
-    _check_finite(array, name)
-    return _contiguous_writeable(array.reshape(1, 2))
+    x0, x1 = array.tolist()
+    if not (math.isfinite(x0) and math.isfinite(x1)):
+        _check_finite(array, name)
+    return np.array([[x0, x1]])
 
 
 def as_params(values, name="params"):

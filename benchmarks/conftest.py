@@ -1,0 +1,57 @@
+"""Benchmark fixtures and the speed-up report.
+
+pytest-benchmark's own ratio column is relative to the fastest in a group; this conftest adds, for every
+group, each entry's speed-up over the tutorial's numpy code and over tinynet's pure-Python backend, to
+the terminal report and (``--benchmark-json``) to each benchmark's ``extra_info``.
+"""
+
+import numpy as np
+import pytest
+
+from tinynet._backend import BACKENDS
+
+BASELINES = ("numpy", "python")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def start_params():
+    np.random.seed(0)
+    return [np.random.normal() for _ in range(9)]
+
+
+def _medians(benchmarks):
+    """{group: {entry: median seconds}} from benchmark dicts; the entry is the test's parameter id."""
+    table = {}
+    for bench in benchmarks:
+        table.setdefault(bench["group"], {})[bench["param"] or bench["name"]] = bench["stats"]["median"]
+    return table
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    medians = _medians(output_json["benchmarks"])
+    for bench in output_json["benchmarks"]:
+        group = medians[bench["group"]]
+        mine = group[bench.get("param") or bench["name"]]
+        for base in BASELINES:
+            if base in group:
+                bench["extra_info"][f"speedup_vs_{base}"] = group[base] / mine
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    session = getattr(config, "_benchmarksession", None)
+    if session is None or not session.benchmarks:
+        return
+    medians = _medians([bench.as_dict(include_data=False) for bench in session.benchmarks if bench])
+    write = terminalreporter.write_line
+    terminalreporter.section("speed-ups (median over median, same run)")
+    for group, entries in medians.items():
+        write(f"{group}:")
+        for name, median in sorted(entries.items(), key=lambda item: item[1]):
+            ratios = "".join(f"{entries[base] / median:>10.1f}x vs {base}"
+                             for base in BASELINES if base in entries)
+            write(f"  {name:<20}{median * 1e3:>12.3f} ms{ratios}")
