@@ -1,0 +1,67 @@
+"""The README's examples run and show what the README says they show."""
+
+import contextlib
+import doctest
+import io
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def readme_run():
+    """Run the README's Python examples in order, in one namespace, as a reader would."""
+    namespace = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in _python_blocks():
+            if block.lstrip().startswith(">>>"):
+                test = doctest.DocTestParser().get_doctest(block, namespace, "README", str(README), 0)
+                runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+                runner.run(test, out=out.write)
+                namespace["doctest_results"] = namespace.get("doctest_results", []) + [runner.summarize(verbose=False)]
+            else:
+                exec(compile(block, str(README), "exec"), namespace)
+    return namespace, out.getvalue()
+
+
+def test_readme_has_the_examples():
+    assert len(_python_blocks()) == 3
+
+
+def test_tutorial_example_prints_what_the_readme_says(readme_run):
+    _, text = readme_run
+    lines = text.splitlines()
+    assert lines[0] == "Epoch 0 loss: 0.352"
+    assert lines[99] == "Epoch 990 loss: 0.002"
+    assert lines[100:102] == ["Emily: 0.946", "Frank: 0.040"]
+
+
+def test_loss_history_example(readme_run):
+    namespace, _ = readme_run
+    assert namespace["epoch"] == 990 and namespace["loss"] < 0.005
+    prediction = namespace["net"].predict([[-7, -3], [20, 2]])
+    assert prediction[0] > 0.95 and prediction[1] < 0.05
+
+
+def test_error_examples(readme_run):
+    namespace, _ = readme_run
+    (result,) = namespace["doctest_results"]
+    assert result.attempted == 2 and result.failed == 0
+
+
+def test_readme_commands_are_the_ci_commands():
+    """The README's two commands are what .ci/run runs."""
+    text = README.read_text()
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert '.venv/bin/pip install ".[test]" && .venv/bin/pytest' in text
+    assert '.venv/bin/pip install ".[test]"\n.venv/bin/pytest\n' in ci
+    assert "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/tinynet" in text
