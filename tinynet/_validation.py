@@ -43,10 +43,13 @@ def _as_real_array(value, name):
 
 
 def _check_finite(array, name):
-    # A finite sum proves every element finite (NaN and inf propagate); an infinite one may be an
-    # overflow of finite values, so min and max decide. Neither allocates a temporary array.
-    if not math.isfinite(array.sum()) and not (
-            math.isfinite(array.min()) and math.isfinite(array.max())):
+    # Small arrays: one quick ufunc. Large ones: min and max, which see every NaN and inf without a
+    # temporary the size of the array (and, unlike a sum, cannot overflow and warn).
+    if array.size <= 4096:
+        finite = bool(np.isfinite(array).all())
+    else:
+        finite = math.isfinite(array.min()) and math.isfinite(array.max())
+    if not finite:
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         index = ", ".join(map(str, where))
         raise ValueError(f"{name} must be finite, but {name}[{index}] is {float(array[where])!r}")
