@@ -161,19 +161,81 @@ def mse_loss(const double[::1] params, const double[:, ::1] data, const double[:
     return loss
 
 
-def train(double[::1] params, const double[:, ::1] data, const double[::1] y_true,
-          double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
-          Py_ssize_t loss_every, double[::1] losses):
-    """Stochastic gradient descent, one sample at a time, updating ``params`` in place.
+cdef inline void _sgd_step(double* p, double x0, double x1, double y, double learn_rate) noexcept nogil:
+    # One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place.
+    cdef double w1 = p[0], w2 = p[1], w3 = p[2], w4 = p[3], w5 = p[4], w6 = p[5]
+    cdef double b1 = p[6], b2 = p[7], b3 = p[8]
+    cdef double sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred
+    cdef double d_L_d_ypred, d_o1, d_h1, d_h2
+    cdef double d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2
+    cdef double d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
+    cdef double step, step_h1, step_h2
 
-    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order. After each
-    epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``) the mean squared error
-    over the whole data set, with the updated parameters, goes into the next slot of ``losses``.
+    # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+    sum_h1 = w1 * x0 + w2 * x1 + b1
+    h1 = _sigmoid(sum_h1)
+    sum_h2 = w3 * x0 + w4 * x1 + b2
+    h2 = _sigmoid(sum_h2)
+    sum_o1 = w5 * h1 + w6 * h2 + b3
+    o1 = _sigmoid(sum_o1)
+    y_pred = o1
+
+    # --- Partial derivatives, from the parameters as they were before this sample
+    # dL/dy_pred for L = (y_true - y_pred)^2
+    d_L_d_ypred = -2 * (y - y_pred)
+    # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+    d_o1 = o1 * (1 - o1)
+    d_h1 = h1 * (1 - h1)
+    d_h2 = h2 * (1 - h2)
+    # Neuron o1
+    d_ypred_d_w5 = h1 * d_o1
+    d_ypred_d_w6 = h2 * d_o1
+    d_ypred_d_b3 = d_o1
+    d_ypred_d_h1 = w5 * d_o1
+    d_ypred_d_h2 = w6 * d_o1
+    # Neuron h1
+    d_h1_d_w1 = x0 * d_h1
+    d_h1_d_w2 = x1 * d_h1
+    d_h1_d_b1 = d_h1
+    # Neuron h2
+    d_h2_d_w3 = x0 * d_h2
+    d_h2_d_w4 = x1 * d_h2
+    d_h2_d_b2 = d_h2
+
+    # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
+    # leading products are computed once (the same numbers as written out in full).
+    step = learn_rate * d_L_d_ypred
+    step_h1 = step * d_ypred_d_h1
+    step_h2 = step * d_ypred_d_h2
+    # Neuron h1
+    p[0] = w1 - step_h1 * d_h1_d_w1
+    p[1] = w2 - step_h1 * d_h1_d_w2
+    p[6] = b1 - step_h1 * d_h1_d_b1
+    # Neuron h2
+    p[2] = w3 - step_h2 * d_h2_d_w3
+    p[3] = w4 - step_h2 * d_h2_d_w4
+    p[7] = b2 - step_h2 * d_h2_d_b2
+    # Neuron o1
+    p[4] = w5 - step * d_ypred_d_w5
+    p[5] = w6 - step * d_ypred_d_w6
+    p[8] = b3 - step * d_ypred_d_b3
+
+
+def train(double[:, ::1] params, const double[:, ::1] data, const double[::1] y_true,
+          double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
+          Py_ssize_t loss_every, double[:, ::1] losses):
+    """Stochastic gradient descent, one sample at a time, of one or more networks, in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order, and each
+    sample steps every network in turn (independent networks, so the CPU overlaps their work; each
+    network's result is exactly what training it alone gives). After each epoch whose index is a
+    multiple of ``loss_every`` (when ``loss_every > 0``) each network's mean squared error over the
+    whole data set, with its updated parameters, goes into the next column of its row of ``losses``.
 
     Parameters
     ----------
-    params : ndarray of float64, shape (9,)
-        w1..w6, b1..b3; updated in place.
+    params : ndarray of float64, shape (k, 9), C-contiguous
+        For each of k networks: w1..w6, b1..b3; updated in place.
     data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
     y_true : ndarray of float64, shape (n,)
     learn_rate : float
@@ -181,80 +243,20 @@ def train(double[::1] params, const double[:, ::1] data, const double[::1] y_tru
         The epochs to run, as in ``range(epoch_start, epoch_stop)``.
     loss_every : int
         Record the loss after epochs that are multiples of this; 0 records none.
-    losses : ndarray of float64
-        Receives the recorded losses, in order; long enough for all of them.
+    losses : ndarray of float64, shape (k, m)
+        Receives the recorded losses, in order; m is at least their number.
     """
-    cdef Py_ssize_t n = data.shape[0]
-    cdef Py_ssize_t epoch, i, k = 0
-    cdef double* p = &params[0]
+    cdef Py_ssize_t n = data.shape[0], n_nets = params.shape[0]
+    cdef Py_ssize_t epoch, i, j, k = 0
+    cdef double* p = &params[0, 0]
     cdef const double* x = &data[0, 0]
     cdef const double* ys = &y_true[0]
-    cdef double w1 = p[0], w2 = p[1], w3 = p[2], w4 = p[3], w5 = p[4], w6 = p[5]
-    cdef double b1 = p[6], b2 = p[7], b3 = p[8]
-    cdef double x0, x1, y, sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred
-    cdef double d_L_d_ypred, d_o1, d_h1, d_h2
-    cdef double d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2
-    cdef double d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
-    cdef double step, step_h1, step_h2
     with nogil:
         for epoch in range(epoch_start, epoch_stop):
             for i in range(n):
-                x0 = x[2 * i]
-                x1 = x[2 * i + 1]
-                y = ys[i]
-                # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
-                sum_h1 = w1 * x0 + w2 * x1 + b1
-                h1 = _sigmoid(sum_h1)
-                sum_h2 = w3 * x0 + w4 * x1 + b2
-                h2 = _sigmoid(sum_h2)
-                sum_o1 = w5 * h1 + w6 * h2 + b3
-                o1 = _sigmoid(sum_o1)
-                y_pred = o1
-
-                # --- Partial derivatives, from the parameters as they were before this sample
-                # dL/dy_pred for L = (y_true - y_pred)^2
-                d_L_d_ypred = -2 * (y - y_pred)
-                # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-                d_o1 = o1 * (1 - o1)
-                d_h1 = h1 * (1 - h1)
-                d_h2 = h2 * (1 - h2)
-                # Neuron o1
-                d_ypred_d_w5 = h1 * d_o1
-                d_ypred_d_w6 = h2 * d_o1
-                d_ypred_d_b3 = d_o1
-                d_ypred_d_h1 = w5 * d_o1
-                d_ypred_d_h2 = w6 * d_o1
-                # Neuron h1
-                d_h1_d_w1 = x0 * d_h1
-                d_h1_d_w2 = x1 * d_h1
-                d_h1_d_b1 = d_h1
-                # Neuron h2
-                d_h2_d_w3 = x0 * d_h2
-                d_h2_d_w4 = x1 * d_h2
-                d_h2_d_b2 = d_h2
-
-                # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
-                # leading products are computed once (the same numbers as written out in full).
-                step = learn_rate * d_L_d_ypred
-                step_h1 = step * d_ypred_d_h1
-                step_h2 = step * d_ypred_d_h2
-                # Neuron h1
-                w1 -= step_h1 * d_h1_d_w1
-                w2 -= step_h1 * d_h1_d_w2
-                b1 -= step_h1 * d_h1_d_b1
-                # Neuron h2
-                w3 -= step_h2 * d_h2_d_w3
-                w4 -= step_h2 * d_h2_d_w4
-                b2 -= step_h2 * d_h2_d_b2
-                # Neuron o1
-                w5 -= step * d_ypred_d_w5
-                w6 -= step * d_ypred_d_w6
-                b3 -= step * d_ypred_d_b3
-
+                for j in range(n_nets):
+                    _sgd_step(p + 9 * j, x[2 * i], x[2 * i + 1], ys[i], learn_rate)
             if loss_every > 0 and epoch % loss_every == 0:
-                p[0] = w1; p[1] = w2; p[2] = w3; p[3] = w4; p[4] = w5; p[5] = w6
-                p[6] = b1; p[7] = b2; p[8] = b3
-                losses[k] = _sum_squared_errors(p, x, ys, n) / n
+                for j in range(n_nets):
+                    losses[j, k] = _sum_squared_errors(p + 9 * j, x, ys, n) / n
                 k += 1
-        p[0] = w1; p[1] = w2; p[2] = w3; p[3] = w4; p[4] = w5; p[5] = w6
-        p[6] = b1; p[7] = b2; p[8] = b3

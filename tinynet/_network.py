@@ -236,14 +236,15 @@ class OurNeuralNetwork:
         history = []
         self.loss_history = history
         train_kernel = self._kernels.train
+        params = self._params.reshape(1, 9)   # the kernel trains k networks at once; here k = 1
         with self._lock:
             start = 0
             while start < epochs:
                 stop = min(epochs, start + chunk)
-                losses = np.empty(_count_multiples(start, stop, loss_every))
-                train_kernel(self._params, array, labels, learn_rate, start, stop, loss_every, losses)
+                losses = np.empty((1, _count_multiples(start, stop, loss_every)))
+                train_kernel(params, array, labels, learn_rate, start, stop, loss_every, losses)
                 first = -(-start // loss_every) * loss_every if loss_every else 0
-                recorded = [(first + k * loss_every, loss) for k, loss in enumerate(losses.tolist())]
+                recorded = [(first + k * loss_every, loss) for k, loss in enumerate(losses[0].tolist())]
                 history += recorded
                 if verbose and recorded:
                     # The reference's lines, written once per chunk (and shown at once if more follow).

@@ -173,17 +173,75 @@ def mse_loss(params, data, y_true):
 
 
 @_jit
-def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
-    """Stochastic gradient descent, one sample at a time, updating ``params`` in place.
+def _sgd_step(params, j, x0, x1, y, learn_rate):
+    """One SGD step of network j on one sample: params[j] (w1..w6, b1..b3) updated in place."""
+    w1, w2, w3, w4, w5, w6 = params[j, 0], params[j, 1], params[j, 2], params[j, 3], params[j, 4], params[j, 5]
+    b1, b2, b3 = params[j, 6], params[j, 7], params[j, 8]
 
-    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order. After each
-    epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``) the mean squared error
-    over the whole data set, with the updated parameters, goes into the next slot of ``losses``.
+    # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+    sum_h1 = w1 * x0 + w2 * x1 + b1
+    h1 = sigmoid(sum_h1)
+    sum_h2 = w3 * x0 + w4 * x1 + b2
+    h2 = sigmoid(sum_h2)
+    sum_o1 = w5 * h1 + w6 * h2 + b3
+    o1 = sigmoid(sum_o1)
+    y_pred = o1
+
+    # --- Partial derivatives, from the parameters as they were before this sample
+    # dL/dy_pred for L = (y_true - y_pred)^2
+    d_L_d_ypred = -2 * (y - y_pred)
+    # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+    d_o1 = o1 * (1 - o1)
+    d_h1 = h1 * (1 - h1)
+    d_h2 = h2 * (1 - h2)
+    # Neuron o1
+    d_ypred_d_w5 = h1 * d_o1
+    d_ypred_d_w6 = h2 * d_o1
+    d_ypred_d_b3 = d_o1
+    d_ypred_d_h1 = w5 * d_o1
+    d_ypred_d_h2 = w6 * d_o1
+    # Neuron h1
+    d_h1_d_w1 = x0 * d_h1
+    d_h1_d_w2 = x1 * d_h1
+    d_h1_d_b1 = d_h1
+    # Neuron h2
+    d_h2_d_w3 = x0 * d_h2
+    d_h2_d_w4 = x1 * d_h2
+    d_h2_d_b2 = d_h2
+
+    # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
+    # leading products are computed once (the same numbers as written out in full).
+    step = learn_rate * d_L_d_ypred
+    step_h1 = step * d_ypred_d_h1
+    step_h2 = step * d_ypred_d_h2
+    # Neuron h1
+    params[j, 0] = w1 - step_h1 * d_h1_d_w1
+    params[j, 1] = w2 - step_h1 * d_h1_d_w2
+    params[j, 6] = b1 - step_h1 * d_h1_d_b1
+    # Neuron h2
+    params[j, 2] = w3 - step_h2 * d_h2_d_w3
+    params[j, 3] = w4 - step_h2 * d_h2_d_w4
+    params[j, 7] = b2 - step_h2 * d_h2_d_b2
+    # Neuron o1
+    params[j, 4] = w5 - step * d_ypred_d_w5
+    params[j, 5] = w6 - step * d_ypred_d_w6
+    params[j, 8] = b3 - step * d_ypred_d_b3
+
+
+@_jit
+def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """Stochastic gradient descent, one sample at a time, of one or more networks, in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order, and each
+    sample steps every network in turn (independent networks, so the CPU overlaps their work; each
+    network's result is exactly what training it alone gives). After each epoch whose index is a
+    multiple of ``loss_every`` (when ``loss_every > 0``) each network's mean squared error over the
+    whole data set, with its updated parameters, goes into the next column of its row of ``losses``.
 
     Parameters
     ----------
-    params : ndarray of float64, shape (9,)
-        w1..w6, b1..b3; updated in place.
+    params : ndarray of float64, shape (k, 9), C-contiguous
+        For each of k networks: w1..w6, b1..b3; updated in place.
     data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
     y_true : ndarray of float64, shape (n,)
     learn_rate : float
@@ -191,71 +249,16 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
         The epochs to run, as in ``range(epoch_start, epoch_stop)``.
     loss_every : int
         Record the loss after epochs that are multiples of this; 0 records none.
-    losses : ndarray of float64
-        Receives the recorded losses, in order; long enough for all of them.
+    losses : ndarray of float64, shape (k, m)
+        Receives the recorded losses, in order; m is at least their number.
     """
     n = data.shape[0]
-    w1, w2, w3, w4, w5, w6 = params[0], params[1], params[2], params[3], params[4], params[5]
-    b1, b2, b3 = params[6], params[7], params[8]
     k = 0
     for epoch in range(epoch_start, epoch_stop):
         for i in range(n):
-            x0 = data[i, 0]
-            x1 = data[i, 1]
-            y = y_true[i]
-            # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
-            sum_h1 = w1 * x0 + w2 * x1 + b1
-            h1 = sigmoid(sum_h1)
-            sum_h2 = w3 * x0 + w4 * x1 + b2
-            h2 = sigmoid(sum_h2)
-            sum_o1 = w5 * h1 + w6 * h2 + b3
-            o1 = sigmoid(sum_o1)
-            y_pred = o1
-
-            # --- Partial derivatives, from the parameters as they were before this sample
-            # dL/dy_pred for L = (y_true - y_pred)^2
-            d_L_d_ypred = -2 * (y - y_pred)
-            # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-            d_o1 = o1 * (1 - o1)
-            d_h1 = h1 * (1 - h1)
-            d_h2 = h2 * (1 - h2)
-            # Neuron o1
-            d_ypred_d_w5 = h1 * d_o1
-            d_ypred_d_w6 = h2 * d_o1
-            d_ypred_d_b3 = d_o1
-            d_ypred_d_h1 = w5 * d_o1
-            d_ypred_d_h2 = w6 * d_o1
-            # Neuron h1
-            d_h1_d_w1 = x0 * d_h1
-            d_h1_d_w2 = x1 * d_h1
-            d_h1_d_b1 = d_h1
-            # Neuron h2
-            d_h2_d_w3 = x0 * d_h2
-            d_h2_d_w4 = x1 * d_h2
-            d_h2_d_b2 = d_h2
-
-            # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
-            # leading products are computed once (the same numbers as written out in full).
-            step = learn_rate * d_L_d_ypred
-            step_h1 = step * d_ypred_d_h1
-            step_h2 = step * d_ypred_d_h2
-            # Neuron h1
-            w1 -= step_h1 * d_h1_d_w1
-            w2 -= step_h1 * d_h1_d_w2
-            b1 -= step_h1 * d_h1_d_b1
-            # Neuron h2
-            w3 -= step_h2 * d_h2_d_w3
-            w4 -= step_h2 * d_h2_d_w4
-            b2 -= step_h2 * d_h2_d_b2
-            # Neuron o1
-            w5 -= step * d_ypred_d_w5
-            w6 -= step * d_ypred_d_w6
-            b3 -= step * d_ypred_d_b3
-
+            for j in range(params.shape[0]):
+                _sgd_step(params, j, data[i, 0], data[i, 1], y_true[i], learn_rate)
         if loss_every > 0 and epoch % loss_every == 0:
-            params[0], params[1], params[2], params[3], params[4], params[5] = w1, w2, w3, w4, w5, w6
-            params[6], params[7], params[8] = b1, b2, b3
-            losses[k] = _sum_squared_errors(params, data, y_true, n) / n
+            for j in range(params.shape[0]):
+                losses[j, k] = _sum_squared_errors(params[j], data, y_true, n) / n
             k += 1
-    params[0], params[1], params[2], params[3], params[4], params[5] = w1, w2, w3, w4, w5, w6
-    params[6], params[7], params[8] = b1, b2, b3

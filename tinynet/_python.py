@@ -161,17 +161,76 @@ def mse_loss(params, data, y_true):
     return _sum_squared_errors(params.tolist(), data.tolist(), y_true.tolist(), n) / n
 
 
-def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
-    """Stochastic gradient descent, one sample at a time, updating ``params`` in place.
+def _sgd_step(p, x0, x1, y, learn_rate):
+    """One SGD step of one network on one sample; returns the updated (w1..w6, b1..b3)."""
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p
 
-    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order. After each
-    epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``) the mean squared error
-    over the whole data set, with the updated parameters, goes into the next slot of ``losses``.
+    # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+    sum_h1 = w1 * x0 + w2 * x1 + b1
+    h1 = sigmoid(sum_h1)
+    sum_h2 = w3 * x0 + w4 * x1 + b2
+    h2 = sigmoid(sum_h2)
+    sum_o1 = w5 * h1 + w6 * h2 + b3
+    o1 = sigmoid(sum_o1)
+    y_pred = o1
+
+    # --- Partial derivatives, from the parameters as they were before this sample
+    # dL/dy_pred for L = (y_true - y_pred)^2
+    d_L_d_ypred = -2 * (y - y_pred)
+    # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+    d_o1 = o1 * (1 - o1)
+    d_h1 = h1 * (1 - h1)
+    d_h2 = h2 * (1 - h2)
+    # Neuron o1
+    d_ypred_d_w5 = h1 * d_o1
+    d_ypred_d_w6 = h2 * d_o1
+    d_ypred_d_b3 = d_o1
+    d_ypred_d_h1 = w5 * d_o1
+    d_ypred_d_h2 = w6 * d_o1
+    # Neuron h1
+    d_h1_d_w1 = x0 * d_h1
+    d_h1_d_w2 = x1 * d_h1
+    d_h1_d_b1 = d_h1
+    # Neuron h2
+    d_h2_d_w3 = x0 * d_h2
+    d_h2_d_w4 = x1 * d_h2
+    d_h2_d_b2 = d_h2
+
+    # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
+    # leading products are computed once (the same numbers as written out in full).
+    step = learn_rate * d_L_d_ypred
+    step_h1 = step * d_ypred_d_h1
+    step_h2 = step * d_ypred_d_h2
+    return (
+        # Neuron h1: w1, w2
+        w1 - step_h1 * d_h1_d_w1,
+        w2 - step_h1 * d_h1_d_w2,
+        # Neuron h2: w3, w4
+        w3 - step_h2 * d_h2_d_w3,
+        w4 - step_h2 * d_h2_d_w4,
+        # Neuron o1: w5, w6
+        w5 - step * d_ypred_d_w5,
+        w6 - step * d_ypred_d_w6,
+        # Biases b1, b2, b3
+        b1 - step_h1 * d_h1_d_b1,
+        b2 - step_h2 * d_h2_d_b2,
+        b3 - step * d_ypred_d_b3,
+    )
+
+
+def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """Stochastic gradient descent, one sample at a time, of one or more networks, in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order, and each
+    sample steps every network in turn (each network's result is exactly what training it alone
+    gives). After each epoch whose index is a multiple of ``loss_every`` (when ``loss_every > 0``)
+    each network's mean squared error over the whole data set, with its updated parameters, goes into
+    the next column of its row of ``losses``.
 
     Parameters
     ----------
-    params : ndarray of float64, shape (9,)
-        w1..w6, b1..b3; updated in place.
+    params : ndarray of float64, shape (k, 9), C-contiguous
+        For each of k networks: w1..w6, b1..b3; updated in place.
     data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
     y_true : ndarray of float64, shape (n,)
     learn_rate : float
@@ -179,70 +238,29 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
         The epochs to run, as in ``range(epoch_start, epoch_stop)``.
     loss_every : int
         Record the loss after epochs that are multiples of this; 0 records none.
-    losses : ndarray of float64
-        Receives the recorded losses, in order; long enough for all of them.
+    losses : ndarray of float64, shape (k, m)
+        Receives the recorded losses, in order; m is at least their number.
     """
-    w1, w2, w3, w4, w5, w6, b1, b2, b3 = params.tolist()
+    nets = [tuple(p) for p in params.tolist()]
     xs = data.tolist()
     ys = y_true.tolist()
     rows = list(zip(xs, ys))
     n = len(rows)
     k = 0
-    for epoch in range(epoch_start, epoch_stop):
-        for (x0, x1), y in rows:
-            # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
-            sum_h1 = w1 * x0 + w2 * x1 + b1
-            h1 = sigmoid(sum_h1)
-            sum_h2 = w3 * x0 + w4 * x1 + b2
-            h2 = sigmoid(sum_h2)
-            sum_o1 = w5 * h1 + w6 * h2 + b3
-            o1 = sigmoid(sum_o1)
-            y_pred = o1
-
-            # --- Partial derivatives, from the parameters as they were before this sample
-            # dL/dy_pred for L = (y_true - y_pred)^2
-            d_L_d_ypred = -2 * (y - y_pred)
-            # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-            d_o1 = o1 * (1 - o1)
-            d_h1 = h1 * (1 - h1)
-            d_h2 = h2 * (1 - h2)
-            # Neuron o1
-            d_ypred_d_w5 = h1 * d_o1
-            d_ypred_d_w6 = h2 * d_o1
-            d_ypred_d_b3 = d_o1
-            d_ypred_d_h1 = w5 * d_o1
-            d_ypred_d_h2 = w6 * d_o1
-            # Neuron h1
-            d_h1_d_w1 = x0 * d_h1
-            d_h1_d_w2 = x1 * d_h1
-            d_h1_d_b1 = d_h1
-            # Neuron h2
-            d_h2_d_w3 = x0 * d_h2
-            d_h2_d_w4 = x1 * d_h2
-            d_h2_d_b2 = d_h2
-
-            # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
-            # leading products are computed once (the same numbers as written out in full).
-            step = learn_rate * d_L_d_ypred
-            step_h1 = step * d_ypred_d_h1
-            step_h2 = step * d_ypred_d_h2
-            # Neuron h1
-            w1 -= step_h1 * d_h1_d_w1
-            w2 -= step_h1 * d_h1_d_w2
-            b1 -= step_h1 * d_h1_d_b1
-            # Neuron h2
-            w3 -= step_h2 * d_h2_d_w3
-            w4 -= step_h2 * d_h2_d_w4
-            b2 -= step_h2 * d_h2_d_b2
-            # Neuron o1
-            w5 -= step * d_ypred_d_w5
-            w6 -= step * d_ypred_d_w6
-            b3 -= step * d_ypred_d_b3
-
-        if loss_every > 0 and epoch % loss_every == 0:
-            # One slice assignment: an interrupt never leaves half-updated parameters.
-            p = (w1, w2, w3, w4, w5, w6, b1, b2, b3)
-            params[:] = p
-            losses[k] = _sum_squared_errors(p, xs, ys, n) / n
-            k += 1
-    params[:] = (w1, w2, w3, w4, w5, w6, b1, b2, b3)
+    try:
+        for epoch in range(epoch_start, epoch_stop):
+            if len(nets) == 1:   # the common case, without the inner loop
+                p = nets[0]
+                for (x0, x1), y in rows:
+                    p = _sgd_step(p, x0, x1, y, learn_rate)
+                nets[0] = p
+            else:
+                for (x0, x1), y in rows:
+                    nets = [_sgd_step(p, x0, x1, y, learn_rate) for p in nets]
+            if loss_every > 0 and epoch % loss_every == 0:
+                for j, p in enumerate(nets):
+                    losses[j, k] = _sum_squared_errors(p, xs, ys, n) / n
+                k += 1
+    finally:
+        # One assignment: an interrupt (Ctrl-C) leaves every network as it was after a whole epoch.
+        params[:] = nets
