@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinynet
-import tinynet._network
+import tinynet._training
 from tinynet import PARAM_NAMES, OurNeuralNetwork
 
 from reference import EMILY, TUTORIAL_DATA, TUTORIAL_Y, ReferenceNetwork, c_exp
@@ -98,7 +98,7 @@ def test_zero_epochs_change_nothing(backend):
 
 def test_lines_appear_while_training(backend, monkeypatch):
     """Each line is printed as soon as its chunk of epochs is done, not all at the end."""
-    monkeypatch.setattr(tinynet._network, "_CHUNK_STEPS", 4 * 100)  # 100 epochs of 4 samples
+    monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", 4 * 100)  # 100 epochs of 4 samples
     net = OurNeuralNetwork(backend=backend)
     kernel_calls = []
     real_train = net._kernels.train

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import tinynet._network
+import tinynet._training
 from tinynet import OurNeuralNetwork
 from tinynet._backend import BACKENDS, load_backend
 
@@ -137,7 +137,7 @@ def test_chunked_training_equals_one_call(backend, monkeypatch):
     params = rng.normal(size=9)
     runs = []
     for chunk_steps in (1 << 18, 37 * 3, 1):
-        monkeypatch.setattr(tinynet._network, "_CHUNK_STEPS", chunk_steps)
+        monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", chunk_steps)
         net = OurNeuralNetwork(backend=backend)
         net.params = params
         net.train(data, y, epochs=40, verbose=False, loss_every=7)

@@ -7,8 +7,9 @@ bit-identical results.
 """
 
 from ._backend import available_backends
+from ._many import train_many
 from ._network import PARAM_NAMES, OurNeuralNetwork
 
-__all__ = ["OurNeuralNetwork", "available_backends", "PARAM_NAMES", "__version__"]
+__all__ = ["OurNeuralNetwork", "train_many", "available_backends", "PARAM_NAMES", "__version__"]
 
 __version__ = "0.1.0"

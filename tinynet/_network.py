@@ -6,17 +6,13 @@ import threading
 import numpy as np
 
 from ._backend import resolve_backend
+from ._training import run_training, warn_divergence
 from ._validation import as_count, as_features, as_labels, as_params, as_real, as_sample
 
 __all__ = ["OurNeuralNetwork", "PARAM_NAMES"]
 
 #: The nine parameters, in the order of the reference's ``__init__`` and of the parameter array.
 PARAM_NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
-
-# Training runs the kernel in chunks of about this many sample steps (a few milliseconds compiled),
-# printing the loss lines and letting Python handle signals (Ctrl-C) between chunks.
-_CHUNK_STEPS = 1 << 18
-
 
 def _param_property(index, name):
     def fget(self):
@@ -30,11 +26,11 @@ def _param_property(index, name):
     return property(fget, fset, doc=f"Parameter {name} (a float), element {index} of ``params``.")
 
 
-def _count_multiples(start, stop, every):
-    """How many integers in range(start, stop) are multiples of ``every`` (0 when every == 0)."""
-    if every == 0 or stop <= start:
-        return 0
-    return (stop + every - 1) // every - (start + every - 1) // every
+def _print_loss_lines(recorded, more_follow):
+    """The reference's lines, written at once for a chunk of epochs (and shown now if more follow)."""
+    sys.stdout.write("".join(["Epoch %d loss: %.3f\n" % pair for pair in recorded]))
+    if more_follow:
+        sys.stdout.flush()
 
 
 class OurNeuralNetwork:
@@ -220,6 +216,12 @@ class OurNeuralNetwork:
             If ``data`` is not of shape (n, 2) with n >= 1, ``all_y_trues`` is not of length n, either
             holds NaN or inf, ``learn_rate`` is not finite or ``epochs``/``loss_every`` are negative.
 
+        Warns
+        -----
+        RuntimeWarning
+            Once, if the parameters become inf or NaN (the learning rate is too large for the data),
+            naming the epoch where it happened. Training goes on; every backend gives the same values.
+
         Notes
         -----
         Nothing is changed when an argument is refused. If interrupted (Ctrl-C), the parameters are
@@ -231,27 +233,13 @@ class OurNeuralNetwork:
         epochs = as_count(epochs, "epochs")
         loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
 
-        n = array.shape[0]
-        chunk = max(1, _CHUNK_STEPS // n)
-        history = []
-        self.loss_history = history
-        train_kernel = self._kernels.train
-        params = self._params.reshape(1, 9)   # the kernel trains k networks at once; here k = 1
+        self.loss_history = history = []
         with self._lock:
-            start = 0
-            while start < epochs:
-                stop = min(epochs, start + chunk)
-                losses = np.empty((1, _count_multiples(start, stop, loss_every)))
-                train_kernel(params, array, labels, learn_rate, start, stop, loss_every, losses)
-                first = -(-start // loss_every) * loss_every if loss_every else 0
-                recorded = [(first + k * loss_every, loss) for k, loss in enumerate(losses[0].tolist())]
-                history += recorded
-                if verbose and recorded:
-                    # The reference's lines, written once per chunk (and shown at once if more follow).
-                    sys.stdout.write("".join(["Epoch %d loss: %.3f\n" % pair for pair in recorded]))
-                    if stop < epochs:
-                        sys.stdout.flush()
-                start = stop
+            diverged = run_training(self._kernels, self._params.reshape(1, 9), array, labels,
+                                    learn_rate, epochs, loss_every, [history],
+                                    _print_loss_lines if verbose else None)
+        if diverged is not None:
+            warn_divergence(diverged, learn_rate, stacklevel=2)
 
     def __repr__(self):
         values = ", ".join(f"{name}={value!r}" for name, value in zip(PARAM_NAMES, self._params.tolist()))
