@@ -1,21 +1,15 @@
 """Benchmark fixtures and the speed-up report.
 
 pytest-benchmark's own ratio column is relative to the fastest in a group; this conftest adds, for every
-group, each entry's speed-up over the tutorial's numpy code and over tinynet's pure-Python backend, to
+group, each entry's speed-up over the baselines present in it (the tutorial's numpy code, tinynet's pure-Python
+backend, "serial" training of many networks), to
 the terminal report and (``--benchmark-json``) to each benchmark's ``extra_info``.
 """
 
 import numpy as np
 import pytest
 
-from tinynet._backend import BACKENDS
-
-BASELINES = ("numpy", "python")
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    return request.param
+BASELINES = ("numpy", "python", "serial")
 
 
 @pytest.fixture(scope="session")
@@ -24,11 +18,16 @@ def start_params():
     return [np.random.normal() for _ in range(9)]
 
 
+def _entry(bench):
+    """The name of a benchmark dict's entry: its "entry" parameter (a backend or a baseline)."""
+    return (bench.get("params") or {}).get("entry") or bench["param"] or bench["name"]
+
+
 def _medians(benchmarks):
-    """{group: {entry: median seconds}} from benchmark dicts; the entry is the test's parameter id."""
+    """{group: {entry: median seconds}} from benchmark dicts; the entry is the test's "entry" parameter."""
     table = {}
     for bench in benchmarks:
-        table.setdefault(bench["group"], {})[bench["param"] or bench["name"]] = bench["stats"]["median"]
+        table.setdefault(bench["group"], {})[_entry(bench)] = bench["stats"]["median"]
     return table
 
 
@@ -36,7 +35,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     medians = _medians(output_json["benchmarks"])
     for bench in output_json["benchmarks"]:
         group = medians[bench["group"]]
-        mine = group[bench.get("param") or bench["name"]]
+        mine = group[_entry(bench)]
         for base in BASELINES:
             if base in group:
                 bench["extra_info"][f"speedup_vs_{base}"] = group[base] / mine

@@ -1,11 +1,16 @@
 """``OurNeuralNetwork``: the tutorial's class, as a drop-in trained by compiled kernels."""
 
+import contextlib
+import json
+import math
+import os
 import sys
+import tempfile
 import threading
 
 import numpy as np
 
-from ._backend import resolve_backend
+from ._backend import BACKENDS, resolve_backend
 from ._training import run_training, warn_divergence
 from ._validation import as_count, as_features, as_labels, as_params, as_real, as_sample
 
@@ -13,6 +18,10 @@ __all__ = ["OurNeuralNetwork", "PARAM_NAMES"]
 
 #: The nine parameters, in the order of the reference's ``__init__`` and of the parameter array.
 PARAM_NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
+
+#: What :meth:`OurNeuralNetwork.save` writes in the file's "format" and "version" fields.
+FILE_FORMAT = "tinynet.OurNeuralNetwork"
+FILE_VERSION = 1
 
 def _param_property(index, name):
     def fget(self):
@@ -81,6 +90,24 @@ class OurNeuralNetwork:
         self._params = np.array([np.random.normal() for _ in PARAM_NAMES], dtype=np.float64)
         self._lock = threading.Lock()
         self.loss_history = []
+
+    @classmethod
+    def _restore(cls, params, backend, loss_history=(), strict=False):
+        """A network with the given parameters, drawing no random numbers.
+
+        A ``backend`` that cannot load here is replaced by the default one, unless ``strict``.
+        """
+        net = cls.__new__(cls)
+        try:
+            net._backend, net._kernels = resolve_backend(backend)
+        except ImportError:  # saved where that backend loads, restored where it does not
+            if strict:
+                raise
+            net._backend, net._kernels = resolve_backend(None)
+        net._params = np.array(params, dtype=np.float64)
+        net._lock = threading.Lock()
+        net.loss_history = list(loss_history)
+        return net
 
     w1 = _param_property(0, "w1")
     w2 = _param_property(1, "w2")
@@ -224,8 +251,10 @@ class OurNeuralNetwork:
 
         Notes
         -----
-        Nothing is changed when an argument is refused. If interrupted (Ctrl-C), the parameters are
-        those at the end of a whole sample step and :attr:`loss_history` holds the losses so far.
+        Nothing is changed when an argument is refused. Ctrl-C stops training within milliseconds
+        (compiled backends: at the end of a chunk of epochs; pure Python: at the end of an epoch),
+        raising ``KeyboardInterrupt``: the parameters are then those at the end of a whole epoch, and
+        :attr:`loss_history` holds the losses recorded before (those of the last chunk may be missing).
         """
         array = as_features(data)
         labels = as_labels(all_y_trues, array.shape[0])
@@ -241,6 +270,100 @@ class OurNeuralNetwork:
         if diverged is not None:
             warn_divergence(diverged, learn_rate, stacklevel=2)
 
+    def save(self, path):
+        """Write the network to a small, human-readable JSON file, atomically.
+
+        The file holds a format name and version, the backend, and the nine parameters as decimal
+        numbers that read back to exactly the same floats. It is written to a temporary file in the
+        same directory and renamed over ``path``, so a crash leaves either the old file or the new
+        one, whole.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Raises
+        ------
+        ValueError
+            If a parameter is inf or NaN (after diverging training): JSON cannot hold it exactly.
+        OSError
+            If the file cannot be written.
+        """
+        with self._lock:
+            params = self._params.tolist()
+        for name, value in zip(PARAM_NAMES, params):
+            if not math.isfinite(value):
+                raise ValueError(f"cannot save {os.fspath(path)!r}: parameter {name} is {value!r}")
+        document = {"format": FILE_FORMAT, "version": FILE_VERSION, "backend": self._backend,
+                    "params": dict(zip(PARAM_NAMES, params))}
+        text = json.dumps(document, indent=2) + "\n"
+        directory = os.path.dirname(os.path.abspath(path))
+        handle, temporary = tempfile.mkstemp(prefix=".tinynet-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    @classmethod
+    def load(cls, path, backend=None):
+        """Read a network written by :meth:`save`, with exactly the saved parameters.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        backend : {"cython", "numba", "python"} or None
+            None takes the saved backend if it loads here, else the default one.
+
+        Returns
+        -------
+        OurNeuralNetwork
+
+        Raises
+        ------
+        ValueError
+            If the file is empty, truncated, not JSON, not a tinynet network, of another format
+            version, or lacks a parameter; the message names the file and the problem.
+        OSError
+            If the file cannot be read (for example ``FileNotFoundError``).
+        """
+        name = os.fspath(path)
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = "it is empty" if not text.strip() else f"it is not valid JSON ({exc})"
+            raise ValueError(f"cannot load {name!r}: {problem}") from None
+        if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
+            raise ValueError(f"cannot load {name!r}: it is not a tinynet network file "
+                             f"(no \"format\": \"{FILE_FORMAT}\")")
+        if document.get("version") != FILE_VERSION:
+            raise ValueError(f"cannot load {name!r}: format version {document.get('version')!r} is "
+                             f"not supported (this tinynet reads version {FILE_VERSION})")
+        params = document.get("params")
+        if not isinstance(params, dict):
+            raise ValueError(f"cannot load {name!r}: the field \"params\" is missing")
+        missing = [key for key in PARAM_NAMES if key not in params]
+        if missing:
+            raise ValueError(f"cannot load {name!r}: parameters missing: {', '.join(missing)}")
+        values = []
+        for key in PARAM_NAMES:
+            value = params[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"cannot load {name!r}: parameter {key} is {value!r}, "
+                                 "not a finite number")
+            values.append(float(value))
+        if backend is not None:
+            return cls._restore(values, backend, strict=True)
+        saved = document.get("backend")
+        return cls._restore(values, saved if saved in BACKENDS else None)
+
     def __repr__(self):
         values = ", ".join(f"{name}={value!r}" for name, value in zip(PARAM_NAMES, self._params.tolist()))
         return f"{type(self).__name__}(backend={self._backend!r}, {values})"
@@ -250,10 +373,5 @@ class OurNeuralNetwork:
                 "loss_history": list(self.loss_history)}
 
     def __setstate__(self, state):
-        try:
-            self._backend, self._kernels = resolve_backend(state["backend"])
-        except ImportError:  # unpickled where that backend cannot load: use the best one here
-            self._backend, self._kernels = resolve_backend(None)
-        self._params = np.array(state["params"], dtype=np.float64)
-        self._lock = threading.Lock()
-        self.loss_history = list(state["loss_history"])
+        restored = self._restore(state["params"], state["backend"], state["loss_history"])
+        self.__dict__.update(restored.__dict__)

@@ -1,0 +1,82 @@
+"""Many networks at once: two threads, and train_many's two levers (threads and stepping together).
+
+Every entry of a group does the same work from the same starting weights; "serial" is the baseline
+(one network after another, one thread), and the report prints each entry's speed-up over it.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+from tinynet import OurNeuralNetwork, train_many
+from tinynet._bench import synthetic_data, tutorial_data
+
+TUTORIAL = tutorial_data()
+STARTS = [np.random.default_rng(seed).normal(size=9) for seed in range(64)]
+
+
+def _networks(backend, count):
+    nets = [OurNeuralNetwork(backend=backend) for _ in range(count)]
+    for net, start in zip(nets, STARTS):
+        net.params = start
+    return nets
+
+
+def _reset(nets):
+    for net, start in zip(nets, STARTS):
+        net.params = start
+
+
+@pytest.mark.parametrize("entry", ["serial", "two-threads"])
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_two_threads_two_networks(benchmark, backend, entry):
+    """Two networks on 20,000 samples x 10 epochs: one after the other, or one thread each."""
+    benchmark.group = f"threads: two networks, 20,000 x 10 ({backend})"
+    data, y = synthetic_data(20_000, seed=0)
+    nets = _networks(backend, 2)
+    nets[0].train(data[:10], y[:10], epochs=1, verbose=False)
+
+    def serial():
+        for net in nets:
+            net.train(data, y, epochs=10, verbose=False)
+
+    def threaded():
+        threads = [threading.Thread(target=net.train, args=(data, y),
+                                    kwargs=dict(epochs=10, verbose=False)) for net in nets]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    benchmark.pedantic(serial if entry == "serial" else threaded, setup=lambda: _reset(nets),
+                       rounds=10, iterations=1)
+    expected = _networks(backend, 2)
+    for net in expected:
+        net.train(data, y, epochs=10, verbose=False)
+    assert [net.params.tolist() for net in nets] == [net.params.tolist() for net in expected]
+
+
+@pytest.mark.parametrize("entry", ["serial", "many-one-thread", "many-all-cores"])
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_64_tutorial_networks(benchmark, backend, entry):
+    """64 tutorial networks (4 x 1000 each): one by one, train_many on one thread, on all cores."""
+    benchmark.group = f"many: 64 tutorial networks ({backend})"
+    data, y = TUTORIAL
+    nets = _networks(backend, 64)
+    train_many(nets[:2], data, y, epochs=1)
+
+    def serial():
+        for net in nets:
+            net.train(data, y, verbose=False)
+
+    def many():
+        train_many(nets, data, y, n_jobs=1 if entry == "many-one-thread" else None)
+
+    benchmark.pedantic(serial if entry == "serial" else many, setup=lambda: _reset(nets),
+                       rounds=20, iterations=1)
+    expected = _networks(backend, 64)
+    for net in expected:
+        net.train(data, y, verbose=False)
+    assert [(n.params.tolist(), n.loss_history) for n in nets] == \
+        [(n.params.tolist(), n.loss_history) for n in expected]
