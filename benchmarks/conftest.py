@@ -1,9 +1,9 @@
 """Benchmark fixtures and the speed-up report.
 
-pytest-benchmark's own ratio column is relative to the fastest in a group; this conftest adds, for every
-group, each entry's speed-up over the baselines present in it (the tutorial's numpy code, tinynet's pure-Python
-backend, "serial" training of many networks), to
-the terminal report and (``--benchmark-json``) to each benchmark's ``extra_info``.
+pytest-benchmark's own ratio column is relative to the fastest in a group; this conftest adds each
+entry's speed-up over the baselines present in its group (the tutorial's numpy code, tinynet's
+pure-Python backend, "serial" training of many networks) to the terminal report and, with
+``--benchmark-json``, to each benchmark's ``extra_info``.
 """
 
 import numpy as np

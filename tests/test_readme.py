@@ -3,6 +3,7 @@
 import contextlib
 import doctest
 import io
+import os
 import pathlib
 import re
 
@@ -17,24 +18,29 @@ def _python_blocks():
 
 
 @pytest.fixture(scope="module")
-def readme_run():
+def readme_run(tmp_path_factory):
     """Run the README's Python examples in order, in one namespace, as a reader would."""
-    namespace = {}
+    namespace = {"doctest_results": []}
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        for block in _python_blocks():
-            if block.lstrip().startswith(">>>"):
-                test = doctest.DocTestParser().get_doctest(block, namespace, "README", str(README), 0)
-                runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-                runner.run(test, out=out.write)
-                namespace["doctest_results"] = namespace.get("doctest_results", []) + [runner.summarize(verbose=False)]
-            else:
-                exec(compile(block, str(README), "exec"), namespace)
+    cwd = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("readme"))   # where the examples write net.json
+    try:
+        with contextlib.redirect_stdout(out):
+            for block in _python_blocks():
+                if block.lstrip().startswith(">>>"):
+                    test = doctest.DocTestParser().get_doctest(block, namespace, "README", str(README), 0)
+                    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+                    runner.run(test, out=out.write)
+                    namespace["doctest_results"].append(runner.summarize(verbose=False))
+                else:
+                    exec(compile(block, str(README), "exec"), namespace)
+    finally:
+        os.chdir(cwd)
     return namespace, out.getvalue()
 
 
 def test_readme_has_the_examples():
-    assert len(_python_blocks()) == 3
+    assert len(_python_blocks()) == 5
 
 
 def test_tutorial_example_prints_what_the_readme_says(readme_run):
@@ -50,6 +56,13 @@ def test_loss_history_example(readme_run):
     assert namespace["epoch"] == 990 and namespace["loss"] < 0.005
     prediction = namespace["net"].predict([[-7, -3], [20, 2]])
     assert prediction[0] > 0.95 and prediction[1] < 0.05
+
+
+def test_save_and_many_examples(readme_run):
+    namespace, _ = readme_run
+    assert len(namespace["nets"]) == 64
+    assert all(len(net.loss_history) == 100 for net in namespace["nets"])
+    assert namespace["best"].loss_history[-1][1] == min(n.loss_history[-1][1] for n in namespace["nets"])
 
 
 def test_error_examples(readme_run):
