@@ -196,3 +196,75 @@ def test_other_input_makes_one_float64_copy(name):
     finally:
         tracemalloc.stop()
     assert 12_000_000 <= peak < 12_000_000 + 1_000_000, f"training allocated {peak} bytes"
+
+
+def test_gradients_match_the_tutorial(backend):
+    """All weights 1, biases 0, Alice: dL/dw1 = 0.0214695... (the tutorial prints 0.0214)."""
+    net = OurNeuralNetwork(backend=backend)
+    net.params = [1, 1, 1, 1, 1, 1, 0, 0, 0]
+    grads = net.gradients([-2, -1], 1)
+    assert list(grads) == [f"dL/d{name}" for name in PARAM_NAMES]
+    assert grads["dL/dw1"] == 0.02146953526581111
+    assert round(grads["dL/dw1"], 5) == 0.02147
+
+
+def test_gradients_identical_across_backends():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        params = rng.normal(0, 3, 9)
+        x = rng.normal(0, 20, 2)
+        y = float(rng.integers(0, 2))
+        results = []
+        for name in ("cython", "numba", "python"):
+            net = OurNeuralNetwork(backend=name)
+            net.params = params
+            results.append(net.gradients(x, y))
+        assert results[0] == results[1] == results[2]
+
+
+def test_gradients_are_the_derivatives(backend):
+    """Central differences of the loss agree with every one of the nine partial derivatives."""
+    rng = np.random.default_rng(5)
+    params = rng.normal(size=9)
+    x, y = np.array([-2.0, -1.0]), 1.0
+    net = OurNeuralNetwork(backend=backend)
+    net.params = params
+    grads = list(net.gradients(x, y).values())
+    h = 1e-6
+    for i in range(9):
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        net.params = up
+        loss_up = (y - net.feedforward(x)) ** 2
+        net.params = down
+        loss_down = (y - net.feedforward(x)) ** 2
+        assert grads[i] == pytest.approx((loss_up - loss_down) / (2 * h), rel=1e-6, abs=1e-9)
+
+
+def test_gradients_are_a_training_step(backend):
+    """One SGD step on one sample moves each parameter by learn_rate times its gradient."""
+    net = OurNeuralNetwork(backend=backend)
+    before = net.params
+    grads = np.array(list(net.gradients([3, -4], 0).values()))
+    net.train([[3, -4]], [0], learn_rate=0.1, epochs=1, verbose=False)
+    np.testing.assert_allclose(net.params, before - 0.1 * grads, rtol=1e-15, atol=1e-17)
+
+
+@pytest.mark.parametrize("x, y, error, pattern", [
+    ([1, 2, 3], 1, ValueError, r"x must be 2 numbers"),
+    ([1, 2], "1", TypeError, r"y_true must be a real number, not str"),
+    ([1, 2], float("nan"), ValueError, r"y_true must be finite"),
+])
+def test_gradients_bad_input(backend, x, y, error, pattern):
+    with pytest.raises(error, match=pattern):
+        OurNeuralNetwork(backend=backend).gradients(x, y)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tinynet._network
+
+    results = doctest.testmod(tinynet._network, optionflags=doctest.ELLIPSIS)
+    assert results.attempted >= 3 and results.failed == 0

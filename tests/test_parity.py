@@ -1,6 +1,7 @@
 """The three backends agree bit for bit (``==``), on any data, learning rate, epochs and weights."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -18,22 +19,29 @@ finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 
 def _train_everywhere(params, data, y, learn_rate, epochs, loss_every=10):
-    """Train a network from ``params`` on every backend; return {backend: (params, losses, predictions)}."""
+    """Train a network from ``params`` on every backend.
+
+    Returns {backend: (params, losses, predictions, warnings)}; a diverging run warns (once).
+    """
     results = {}
     for name in BACKENDS:
         net = OurNeuralNetwork(backend=name)
         net.params = params
-        net.train(data, y, learn_rate=learn_rate, epochs=epochs, verbose=False, loss_every=loss_every)
-        results[name] = (net.params, np.array([loss for _, loss in net.loss_history]), net.predict(data))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.train(data, y, learn_rate=learn_rate, epochs=epochs, verbose=False,
+                      loss_every=loss_every)
+        results[name] = (net.params, np.array([loss for _, loss in net.loss_history]),
+                         net.predict(data), np.array([str(w.message) for w in caught]))
     return results
 
 
 def _assert_identical(results):
     expected = results["python"]
     for name, got in results.items():
-        for what, a, b in zip(("params", "losses", "predictions"), got, expected):
+        for what, a, b in zip(("params", "losses", "predictions", "warnings"), got, expected):
             # equal_nan: a diverged run is NaN on every backend alike
-            assert np.array_equal(a, b, equal_nan=True), f"{name} {what}: {a!r} != {b!r}"
+            assert np.array_equal(a, b, equal_nan=what != "warnings"), f"{name} {what}: {a!r} != {b!r}"
 
 
 def test_tutorial_training_identical():

@@ -161,64 +161,96 @@ def mse_loss(const double[::1] params, const double[:, ::1] data, const double[:
     return loss
 
 
-cdef inline void _sgd_step(double* p, double x0, double x1, double y, double learn_rate) noexcept nogil:
-    # One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place.
-    cdef double w1 = p[0], w2 = p[1], w3 = p[2], w4 = p[3], w5 = p[4], w6 = p[5]
-    cdef double b1 = p[6], b2 = p[7], b3 = p[8]
-    cdef double sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred
-    cdef double d_L_d_ypred, d_o1, d_h1, d_h2
-    cdef double d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2
-    cdef double d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
-    cdef double step, step_h1, step_h2
+cdef struct Partials:
+    # The tutorial's partial derivatives for one sample, from the parameters before its update.
+    double d_L_d_ypred
+    double d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2
+    double d_h1_d_w1, d_h1_d_w2, d_h1_d_b1
+    double d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
 
+
+cdef inline Partials _backprop(const double* p, double x0, double x1, double y) noexcept nogil:
+    # Feedforward and backpropagation for one sample: the factors of every dL/dparameter.
+    cdef double sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred, d_o1, d_h1, d_h2
+    cdef Partials d
     # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
-    sum_h1 = w1 * x0 + w2 * x1 + b1
+    sum_h1 = p[0] * x0 + p[1] * x1 + p[6]
     h1 = _sigmoid(sum_h1)
-    sum_h2 = w3 * x0 + w4 * x1 + b2
+    sum_h2 = p[2] * x0 + p[3] * x1 + p[7]
     h2 = _sigmoid(sum_h2)
-    sum_o1 = w5 * h1 + w6 * h2 + b3
+    sum_o1 = p[4] * h1 + p[5] * h2 + p[8]
     o1 = _sigmoid(sum_o1)
     y_pred = o1
-
-    # --- Partial derivatives, from the parameters as they were before this sample
+    # --- Partial derivatives
     # dL/dy_pred for L = (y_true - y_pred)^2
-    d_L_d_ypred = -2 * (y - y_pred)
+    d.d_L_d_ypred = -2 * (y - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
     d_o1 = o1 * (1 - o1)
     d_h1 = h1 * (1 - h1)
     d_h2 = h2 * (1 - h2)
     # Neuron o1
-    d_ypred_d_w5 = h1 * d_o1
-    d_ypred_d_w6 = h2 * d_o1
-    d_ypred_d_b3 = d_o1
-    d_ypred_d_h1 = w5 * d_o1
-    d_ypred_d_h2 = w6 * d_o1
+    d.d_ypred_d_w5 = h1 * d_o1
+    d.d_ypred_d_w6 = h2 * d_o1
+    d.d_ypred_d_b3 = d_o1
+    d.d_ypred_d_h1 = p[4] * d_o1
+    d.d_ypred_d_h2 = p[5] * d_o1
     # Neuron h1
-    d_h1_d_w1 = x0 * d_h1
-    d_h1_d_w2 = x1 * d_h1
-    d_h1_d_b1 = d_h1
+    d.d_h1_d_w1 = x0 * d_h1
+    d.d_h1_d_w2 = x1 * d_h1
+    d.d_h1_d_b1 = d_h1
     # Neuron h2
-    d_h2_d_w3 = x0 * d_h2
-    d_h2_d_w4 = x1 * d_h2
-    d_h2_d_b2 = d_h2
+    d.d_h2_d_w3 = x0 * d_h2
+    d.d_h2_d_w4 = x1 * d_h2
+    d.d_h2_d_b2 = d_h2
+    return d
 
-    # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
-    # leading products are computed once (the same numbers as written out in full).
-    step = learn_rate * d_L_d_ypred
-    step_h1 = step * d_ypred_d_h1
-    step_h2 = step * d_ypred_d_h2
-    # Neuron h1
-    p[0] = w1 - step_h1 * d_h1_d_w1
-    p[1] = w2 - step_h1 * d_h1_d_w2
-    p[6] = b1 - step_h1 * d_h1_d_b1
-    # Neuron h2
-    p[2] = w3 - step_h2 * d_h2_d_w3
-    p[3] = w4 - step_h2 * d_h2_d_w4
-    p[7] = b2 - step_h2 * d_h2_d_b2
-    # Neuron o1
-    p[4] = w5 - step * d_ypred_d_w5
-    p[5] = w6 - step * d_ypred_d_w6
-    p[8] = b3 - step * d_ypred_d_b3
+
+cdef inline void _sgd_step(double* p, double x0, double x1, double y, double learn_rate) noexcept nogil:
+    # One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place.
+    cdef Partials d = _backprop(p, x0, x1, y)
+    # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
+    # computed once (the same numbers as written out in full).
+    cdef double step = learn_rate * d.d_L_d_ypred
+    cdef double step_h1 = step * d.d_ypred_d_h1
+    cdef double step_h2 = step * d.d_ypred_d_h2
+    # Neuron h1: w1, w2, b1
+    p[0] = p[0] - step_h1 * d.d_h1_d_w1
+    p[1] = p[1] - step_h1 * d.d_h1_d_w2
+    p[6] = p[6] - step_h1 * d.d_h1_d_b1
+    # Neuron h2: w3, w4, b2
+    p[2] = p[2] - step_h2 * d.d_h2_d_w3
+    p[3] = p[3] - step_h2 * d.d_h2_d_w4
+    p[7] = p[7] - step_h2 * d.d_h2_d_b2
+    # Neuron o1: w5, w6, b3
+    p[4] = p[4] - step * d.d_ypred_d_w5
+    p[5] = p[5] - step * d.d_ypred_d_w6
+    p[8] = p[8] - step * d.d_ypred_d_b3
+
+
+def gradients(const double[::1] params, double x0, double x1, double y_true, double[::1] out):
+    """The nine partial derivatives dL/dw1 .. dL/db3 of the loss for one sample, into ``out``.
+
+    Each is the chain-rule product the tutorial writes, left to right (dL/dw1 = d_L_d_ypred *
+    d_ypred_d_h1 * d_h1_d_w1), from the same factors a training step uses.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    x0, x1, y_true : float
+        The sample and its label.
+    out : ndarray of float64, shape (9,)
+        Receives dL/dw1 .. dL/dw6, dL/db1 .. dL/db3.
+    """
+    cdef Partials d = _backprop(&params[0], x0, x1, y_true)
+    out[0] = d.d_L_d_ypred * d.d_ypred_d_h1 * d.d_h1_d_w1
+    out[1] = d.d_L_d_ypred * d.d_ypred_d_h1 * d.d_h1_d_w2
+    out[2] = d.d_L_d_ypred * d.d_ypred_d_h2 * d.d_h2_d_w3
+    out[3] = d.d_L_d_ypred * d.d_ypred_d_h2 * d.d_h2_d_w4
+    out[4] = d.d_L_d_ypred * d.d_ypred_d_w5
+    out[5] = d.d_L_d_ypred * d.d_ypred_d_w6
+    out[6] = d.d_L_d_ypred * d.d_ypred_d_h1 * d.d_h1_d_b1
+    out[7] = d.d_L_d_ypred * d.d_ypred_d_h2 * d.d_h2_d_b2
+    out[8] = d.d_L_d_ypred * d.d_ypred_d_b3
 
 
 def train(double[:, ::1] params, const double[:, ::1] data, const double[::1] y_true,

@@ -187,6 +187,44 @@ class OurNeuralNetwork:
                 self._kernels.feedforward(self._params, array, out)
         return out
 
+    def gradients(self, x, y_true):
+        """The nine partial derivatives of the loss L = (y_true - y_pred)^2 for one sample.
+
+        Computed by the backend with the same factors as a training step, as the tutorial derives
+        them by the chain rule: dL/dw1 = dL/dy_pred * dy_pred/dh1 * dh1/dw1, and so on. (A training
+        step subtracts ``learn_rate * dL/dy_pred * dy_pred/dh1 * dh1/dw1`` from w1.)
+
+        Parameters
+        ----------
+        x : array_like of 2 real numbers
+        y_true : real number
+
+        Returns
+        -------
+        dict
+            ``{"dL/dw1": ..., ..., "dL/db3": ...}`` in the order w1..w6, b1..b3, of Python floats.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``x`` is not 2 finite real numbers or ``y_true`` not a finite real number.
+
+        Examples
+        --------
+        The tutorial's example: every weight 1, every bias 0, Alice (-2, -1), female (1).
+
+        >>> net = OurNeuralNetwork()
+        >>> net.params = [1, 1, 1, 1, 1, 1, 0, 0, 0]
+        >>> round(net.gradients([-2, -1], 1)["dL/dw1"], 5)
+        0.02147
+        """
+        sample = as_sample(x)
+        y_true = as_real(y_true, "y_true")
+        out = np.empty(9)
+        with self._lock:
+            self._kernels.gradients(self._params, float(sample[0, 0]), float(sample[0, 1]), y_true, out)
+        return {f"dL/d{name}": value for name, value in zip(PARAM_NAMES, out.tolist())}
+
     def loss(self, data, all_y_trues):
         """Mean squared error on a data set, ``mean((all_y_trues - predict(data)) ** 2)``.
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["sigmoid", "feedforward", "mse_loss", "train", "JIT_OPTIONS"]
+__all__ = ["sigmoid", "feedforward", "mse_loss", "gradients", "train", "JIT_OPTIONS"]
 
 #: The options of every ``@njit`` in this module, in one place.
 JIT_OPTIONS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
@@ -173,21 +173,17 @@ def mse_loss(params, data, y_true):
 
 
 @_jit
-def _sgd_step(params, j, x0, x1, y, learn_rate):
-    """One SGD step of network j on one sample: params[j] (w1..w6, b1..b3) updated in place."""
-    w1, w2, w3, w4, w5, w6 = params[j, 0], params[j, 1], params[j, 2], params[j, 3], params[j, 4], params[j, 5]
-    b1, b2, b3 = params[j, 6], params[j, 7], params[j, 8]
-
+def _backprop(p, x0, x1, y):
+    """Feedforward and backpropagation for one sample: the factors of every dL/dparameter."""
     # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
-    sum_h1 = w1 * x0 + w2 * x1 + b1
+    sum_h1 = p[0] * x0 + p[1] * x1 + p[6]
     h1 = sigmoid(sum_h1)
-    sum_h2 = w3 * x0 + w4 * x1 + b2
+    sum_h2 = p[2] * x0 + p[3] * x1 + p[7]
     h2 = sigmoid(sum_h2)
-    sum_o1 = w5 * h1 + w6 * h2 + b3
+    sum_o1 = p[4] * h1 + p[5] * h2 + p[8]
     o1 = sigmoid(sum_o1)
     y_pred = o1
-
-    # --- Partial derivatives, from the parameters as they were before this sample
+    # --- Partial derivatives
     # dL/dy_pred for L = (y_true - y_pred)^2
     d_L_d_ypred = -2 * (y - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
@@ -198,8 +194,8 @@ def _sgd_step(params, j, x0, x1, y, learn_rate):
     d_ypred_d_w5 = h1 * d_o1
     d_ypred_d_w6 = h2 * d_o1
     d_ypred_d_b3 = d_o1
-    d_ypred_d_h1 = w5 * d_o1
-    d_ypred_d_h2 = w6 * d_o1
+    d_ypred_d_h1 = p[4] * d_o1
+    d_ypred_d_h2 = p[5] * d_o1
     # Neuron h1
     d_h1_d_w1 = x0 * d_h1
     d_h1_d_w2 = x1 * d_h1
@@ -208,24 +204,60 @@ def _sgd_step(params, j, x0, x1, y, learn_rate):
     d_h2_d_w3 = x0 * d_h2
     d_h2_d_w4 = x1 * d_h2
     d_h2_d_b2 = d_h2
+    return (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+            d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2)
 
-    # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
-    # leading products are computed once (the same numbers as written out in full).
+
+@_jit
+def _sgd_step(p, x0, x1, y, learn_rate):
+    """One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place."""
+    (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(p, x0, x1, y)
+    # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
+    # computed once (the same numbers as written out in full).
     step = learn_rate * d_L_d_ypred
     step_h1 = step * d_ypred_d_h1
     step_h2 = step * d_ypred_d_h2
-    # Neuron h1
-    params[j, 0] = w1 - step_h1 * d_h1_d_w1
-    params[j, 1] = w2 - step_h1 * d_h1_d_w2
-    params[j, 6] = b1 - step_h1 * d_h1_d_b1
-    # Neuron h2
-    params[j, 2] = w3 - step_h2 * d_h2_d_w3
-    params[j, 3] = w4 - step_h2 * d_h2_d_w4
-    params[j, 7] = b2 - step_h2 * d_h2_d_b2
-    # Neuron o1
-    params[j, 4] = w5 - step * d_ypred_d_w5
-    params[j, 5] = w6 - step * d_ypred_d_w6
-    params[j, 8] = b3 - step * d_ypred_d_b3
+    # Neuron h1: w1, w2, b1
+    p[0] = p[0] - step_h1 * d_h1_d_w1
+    p[1] = p[1] - step_h1 * d_h1_d_w2
+    p[6] = p[6] - step_h1 * d_h1_d_b1
+    # Neuron h2: w3, w4, b2
+    p[2] = p[2] - step_h2 * d_h2_d_w3
+    p[3] = p[3] - step_h2 * d_h2_d_w4
+    p[7] = p[7] - step_h2 * d_h2_d_b2
+    # Neuron o1: w5, w6, b3
+    p[4] = p[4] - step * d_ypred_d_w5
+    p[5] = p[5] - step * d_ypred_d_w6
+    p[8] = p[8] - step * d_ypred_d_b3
+
+
+@_jit
+def gradients(params, x0, x1, y_true, out):
+    """The nine partial derivatives dL/dw1 .. dL/db3 of the loss for one sample, into ``out``.
+
+    Each is the chain-rule product the tutorial writes, left to right (dL/dw1 = d_L_d_ypred *
+    d_ypred_d_h1 * d_h1_d_w1), from the same factors a training step uses.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    x0, x1, y_true : float
+        The sample and its label.
+    out : ndarray of float64, shape (9,)
+        Receives dL/dw1 .. dL/dw6, dL/db1 .. dL/db3.
+    """
+    (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(params, x0, x1, y_true)
+    out[0] = d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w1
+    out[1] = d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w2
+    out[2] = d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w3
+    out[3] = d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w4
+    out[4] = d_L_d_ypred * d_ypred_d_w5
+    out[5] = d_L_d_ypred * d_ypred_d_w6
+    out[6] = d_L_d_ypred * d_ypred_d_h1 * d_h1_d_b1
+    out[7] = d_L_d_ypred * d_ypred_d_h2 * d_h2_d_b2
+    out[8] = d_L_d_ypred * d_ypred_d_b3
 
 
 @_jit
@@ -257,7 +289,7 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
     for epoch in range(epoch_start, epoch_stop):
         for i in range(n):
             for j in range(params.shape[0]):
-                _sgd_step(params, j, data[i, 0], data[i, 1], y_true[i], learn_rate)
+                _sgd_step(params[j], data[i, 0], data[i, 1], y_true[i], learn_rate)
         if loss_every > 0 and epoch % loss_every == 0:
             for j in range(params.shape[0]):
                 losses[j, k] = _sum_squared_errors(params[j], data, y_true, n) / n

@@ -25,7 +25,7 @@ and the parameters are kept in local variables while training.
 
 from math import exp
 
-__all__ = ["sigmoid", "feedforward", "mse_loss", "train"]
+__all__ = ["sigmoid", "feedforward", "mse_loss", "gradients", "train"]
 
 #: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
 _PW_BLOCKSIZE = 128
@@ -161,10 +161,9 @@ def mse_loss(params, data, y_true):
     return _sum_squared_errors(params.tolist(), data.tolist(), y_true.tolist(), n) / n
 
 
-def _sgd_step(p, x0, x1, y, learn_rate):
-    """One SGD step of one network on one sample; returns the updated (w1..w6, b1..b3)."""
+def _backprop(p, x0, x1, y):
+    """Feedforward and backpropagation for one sample: the factors of every dL/dparameter."""
     w1, w2, w3, w4, w5, w6, b1, b2, b3 = p
-
     # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
     sum_h1 = w1 * x0 + w2 * x1 + b1
     h1 = sigmoid(sum_h1)
@@ -173,8 +172,7 @@ def _sgd_step(p, x0, x1, y, learn_rate):
     sum_o1 = w5 * h1 + w6 * h2 + b3
     o1 = sigmoid(sum_o1)
     y_pred = o1
-
-    # --- Partial derivatives, from the parameters as they were before this sample
+    # --- Partial derivatives
     # dL/dy_pred for L = (y_true - y_pred)^2
     d_L_d_ypred = -2 * (y - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
@@ -195,26 +193,60 @@ def _sgd_step(p, x0, x1, y, learn_rate):
     d_h2_d_w3 = x0 * d_h2
     d_h2_d_w4 = x1 * d_h2
     d_h2_d_b2 = d_h2
+    return (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+            d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2)
 
-    # --- Updates: p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common
-    # leading products are computed once (the same numbers as written out in full).
+
+def _sgd_step(p, x0, x1, y, learn_rate):
+    """One SGD step of one network on one sample; returns the updated (w1..w6, b1..b3)."""
+    (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(p, x0, x1, y)
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p
+    # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
+    # computed once (the same numbers as written out in full).
     step = learn_rate * d_L_d_ypred
     step_h1 = step * d_ypred_d_h1
     step_h2 = step * d_ypred_d_h2
     return (
-        # Neuron h1: w1, w2
-        w1 - step_h1 * d_h1_d_w1,
+        w1 - step_h1 * d_h1_d_w1,   # neuron h1
         w2 - step_h1 * d_h1_d_w2,
-        # Neuron h2: w3, w4
-        w3 - step_h2 * d_h2_d_w3,
+        w3 - step_h2 * d_h2_d_w3,   # neuron h2
         w4 - step_h2 * d_h2_d_w4,
-        # Neuron o1: w5, w6
-        w5 - step * d_ypred_d_w5,
+        w5 - step * d_ypred_d_w5,   # neuron o1
         w6 - step * d_ypred_d_w6,
-        # Biases b1, b2, b3
         b1 - step_h1 * d_h1_d_b1,
         b2 - step_h2 * d_h2_d_b2,
         b3 - step * d_ypred_d_b3,
+    )
+
+
+def gradients(params, x0, x1, y_true, out):
+    """The nine partial derivatives dL/dw1 .. dL/db3 of the loss for one sample, into ``out``.
+
+    Each is the chain-rule product the tutorial writes, left to right (dL/dw1 = d_L_d_ypred *
+    d_ypred_d_h1 * d_h1_d_w1), from the same factors a training step uses.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    x0, x1, y_true : float
+        The sample and its label.
+    out : ndarray of float64, shape (9,)
+        Receives dL/dw1 .. dL/dw6, dL/db1 .. dL/db3.
+    """
+    (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(
+        params.tolist(), x0, x1, y_true)
+    out[:] = (
+        d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w1,
+        d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w2,
+        d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w3,
+        d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w4,
+        d_L_d_ypred * d_ypred_d_w5,
+        d_L_d_ypred * d_ypred_d_w6,
+        d_L_d_ypred * d_ypred_d_h1 * d_h1_d_b1,
+        d_L_d_ypred * d_ypred_d_h2 * d_h2_d_b2,
+        d_L_d_ypred * d_ypred_d_b3,
     )
 
 
