@@ -211,3 +211,24 @@ def test_startup(benchmark, entry, tmp_path):
         benchmark.pedantic(_python_seconds, args=(STARTUP[entry], env), rounds=5, iterations=1)
     if entry == "import-tinynet":
         assert _python_seconds("import sys, tinynet; print('numba' in sys.modules)").strip() == "False"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("entry", ["cython-plain", "cython-progress"])
+def test_train_with_progress_bar(benchmark, entry, start_params, monkeypatch):
+    """What the progress bar costs (drawn to a fake terminal), on 100,000 x 5."""
+    benchmark.group = "train: 100,000 x 5, with and without a progress bar"
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    data, y = LARGE
+    net = OurNeuralNetwork(backend="cython")
+
+    def train():
+        net.params = start_params
+        net.train(data, y, epochs=5, verbose=False, progress=entry.endswith("progress"))
+
+    benchmark.pedantic(train, rounds=10, iterations=1)
+    assert ("steps/s" in sys.stderr.getvalue()) == entry.endswith("progress")

@@ -4,6 +4,7 @@ import contextlib
 import copy
 import io
 import pickle
+import sys
 import tracemalloc
 
 import numpy as np
@@ -268,3 +269,40 @@ def test_docstring_examples():
 
     results = doctest.testmod(tinynet._network, optionflags=doctest.ELLIPSIS)
     assert results.attempted >= 3 and results.failed == 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal(backend, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", 400)   # 10 updates
+    np.random.seed(4)
+    net = OurNeuralNetwork(backend=backend)
+    lines = _capture(net.train, TUTORIAL_DATA, TUTORIAL_Y, progress=True)
+    bar = terminal.getvalue()
+    assert "1000/1000" in bar and "epoch" in bar and "steps/s=" in bar and "loss=" in bar
+    np.random.seed(4)
+    plain = OurNeuralNetwork(backend=backend)
+    assert lines == _capture(plain.train, TUTORIAL_DATA, TUTORIAL_Y)   # the same lines on stdout
+    assert net.params.tolist() == plain.params.tolist()
+
+
+def test_progress_bar_stays_off_where_stderr_is_not_a_terminal(monkeypatch):
+    not_terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", not_terminal)
+    net = OurNeuralNetwork()
+    lines = _capture(net.train, TUTORIAL_DATA, TUTORIAL_Y, progress=True, verbose=False)
+    assert lines == "" and not_terminal.getvalue() == ""
+
+
+def test_progress_without_tqdm_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    net = OurNeuralNetwork()
+    before = net.params.tolist()
+    with pytest.raises(ImportError, match=r"progress=True needs tqdm: pip install 'tinynet\[progress\]'"):
+        net.train(TUTORIAL_DATA, TUTORIAL_Y, progress=True)
+    assert net.params.tolist() == before

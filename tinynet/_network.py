@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 
@@ -35,11 +36,47 @@ def _param_property(index, name):
     return property(fget, fset, doc=f"Parameter {name} (a float), element {index} of ``params``.")
 
 
-def _print_loss_lines(recorded, more_follow):
-    """The reference's lines, written at once for a chunk of epochs (and shown now if more follow)."""
-    sys.stdout.write("".join(["Epoch %d loss: %.3f\n" % pair for pair in recorded]))
-    if more_follow:
-        sys.stdout.flush()
+class _Reporter:
+    """What ``train`` shows between chunks: the reference's loss lines and, optionally, a progress bar.
+
+    The lines are written at once for each chunk of epochs. The bar (tqdm, on stderr, only on a
+    terminal) shows the epoch, the latest loss and the SGD steps per second; the lines are then
+    written above it.
+    """
+
+    def __init__(self, verbose, progress, epochs, steps_per_epoch):
+        self.verbose = verbose
+        self.bar = None
+        self.steps_per_epoch = steps_per_epoch
+        if progress:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                raise ImportError("progress=True needs tqdm: pip install 'tinynet[progress]' "
+                                  "(or pip install tqdm)") from None
+            # disable=None: no bar where stderr is not a terminal (logs, pipes, CI)
+            self.bar = tqdm(total=epochs, unit="epoch", disable=None, dynamic_ncols=True)
+            self.started = time.perf_counter()
+
+    def __call__(self, epochs_done, recorded):
+        if self.verbose and recorded:
+            text = "".join(["Epoch %d loss: %.3f\n" % pair for pair in recorded])
+            if self.bar is not None and not self.bar.disable:
+                self.bar.write(text.rstrip("\n"), file=sys.stdout)
+            else:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+        if self.bar is not None and not self.bar.disable:
+            elapsed = max(time.perf_counter() - self.started, 1e-9)
+            postfix = {"steps/s": f"{epochs_done * self.steps_per_epoch / elapsed:.3g}"}
+            if recorded:
+                postfix["loss"] = f"{recorded[-1][1]:.4g}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(epochs_done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 class OurNeuralNetwork:
@@ -249,7 +286,8 @@ class OurNeuralNetwork:
         with self._lock:
             return float(self._kernels.mse_loss(self._params, array, labels))
 
-    def train(self, data, all_y_trues, learn_rate=0.1, epochs=1000, verbose=True, loss_every=10):
+    def train(self, data, all_y_trues, learn_rate=0.1, epochs=1000, verbose=True, loss_every=10,
+              progress=False):
         """Train by stochastic gradient descent, one sample at a time, as the tutorial does.
 
         Every epoch visits the samples in the given order; for each sample all partial derivatives
@@ -271,6 +309,9 @@ class OurNeuralNetwork:
             After each epoch that is a multiple of this, compute the loss over the whole data set
             (with the updated parameters), record it in :attr:`loss_history` and, with ``verbose``,
             print it. ``0`` or None records nothing: the fastest training.
+        progress : bool, default False
+            Show a progress bar (epoch, latest loss, SGD steps per second) on stderr while training,
+            when stderr is a terminal. Needs tqdm (``pip install 'tinynet[progress]'``).
 
         Raises
         ------
@@ -301,10 +342,13 @@ class OurNeuralNetwork:
         loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
 
         self.loss_history = history = []
-        with self._lock:
-            diverged = run_training(self._kernels, self._params.reshape(1, 9), array, labels,
-                                    learn_rate, epochs, loss_every, [history],
-                                    _print_loss_lines if verbose else None)
+        reporter = _Reporter(verbose, progress, epochs, array.shape[0])
+        try:
+            with self._lock:
+                diverged = run_training(self._kernels, self._params.reshape(1, 9), array, labels,
+                                        learn_rate, epochs, loss_every, [history], reporter)
+        finally:
+            reporter.close()
         if diverged is not None:
             warn_divergence(diverged, learn_rate, stacklevel=2)
 

@@ -52,8 +52,8 @@ def run_training(kernels, params, data, labels, learn_rate, epochs, loss_every, 
         Receive each network's recorded (epoch, loss) pairs as training goes (so that an interrupted
         run keeps what was recorded).
     report : callable or None
-        Called after each chunk with network 0's (epoch, loss) pairs recorded in it and whether more
-        chunks follow.
+        Called after each chunk with the number of epochs done and network 0's (epoch, loss) pairs
+        recorded in the chunk.
 
     Returns
     -------
@@ -69,13 +69,15 @@ def run_training(kernels, params, data, labels, learn_rate, epochs, loss_every, 
         losses = np.empty((k, count_multiples(start, stop, loss_every)))
         before = params.copy() if diverged is None else None
         kernels.train(params, data, labels, learn_rate, start, stop, loss_every, losses)
+        recorded = []
         if losses.shape[1]:
             first = -(-start // loss_every) * loss_every
             epochs_done = range(first, stop, loss_every)
             for history, row in zip(histories, losses.tolist()):
                 history += zip(epochs_done, row)
-            if report is not None:
-                report(histories[0][-losses.shape[1]:], stop < epochs)
+            recorded = histories[0][-losses.shape[1]:]
+        if report is not None:
+            report(stop, recorded)
         if diverged is None and not np.isfinite(params).all():
             diverged = _first_bad_epoch(kernels, before, data, labels, learn_rate, start, stop)
         start = stop
