@@ -7,8 +7,11 @@ import os
 import pathlib
 import re
 
+import matplotlib
 import numpy as np
 import pytest
+
+matplotlib.use("Agg")
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
@@ -20,10 +23,10 @@ def _python_blocks():
 @pytest.fixture(scope="module")
 def readme_run(tmp_path_factory):
     """Run the README's Python examples in order, in one namespace, as a reader would."""
-    namespace = {"doctest_results": []}
+    namespace = {"doctest_results": [], "readme_dir": tmp_path_factory.mktemp("readme")}
     out = io.StringIO()
     cwd = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("readme"))   # where the examples write net.json
+    os.chdir(namespace["readme_dir"])   # where the examples write their files
     try:
         with contextlib.redirect_stdout(out):
             for block in _python_blocks():
@@ -40,7 +43,7 @@ def readme_run(tmp_path_factory):
 
 
 def test_readme_has_the_examples():
-    assert len(_python_blocks()) == 5
+    assert len(_python_blocks()) == 7
 
 
 def test_tutorial_example_prints_what_the_readme_says(readme_run):
@@ -65,10 +68,20 @@ def test_save_and_many_examples(readme_run):
     assert namespace["best"].loss_history[-1][1] == min(n.loss_history[-1][1] for n in namespace["nets"])
 
 
+def test_plot_example(readme_run):
+    assert os.path.getsize(readme_run[0]["readme_dir"] / "boundary.png") > 10_000
+    assert os.path.getsize(readme_run[0]["readme_dir"] / "loss.png") > 10_000
+
+
+def test_readme_picture_exists():
+    text = README.read_text()
+    assert "![" in text and (README.parent / "docs" / "tutorial.png").stat().st_size > 20_000
+
+
 def test_error_examples(readme_run):
     namespace, _ = readme_run
-    (result,) = namespace["doctest_results"]
-    assert result.attempted == 2 and result.failed == 0
+    results = namespace["doctest_results"]
+    assert [(r.attempted, r.failed) for r in results] == [(2, 0), (5, 0)]
 
 
 def test_readme_commands_are_the_ci_commands():

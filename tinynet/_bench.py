@@ -7,6 +7,8 @@ and a table of training speed against the tutorial's own numpy code.
 ``python -m tinynet bench`` prints the speed table at any size (``--samples``, ``--epochs``,
 ``--repeat``), a scaling table (``--sizes``), Numba's compile time (``--compile``), and can write
 everything as JSON (``--json FILE``).
+
+``python -m tinynet plot --out FILE.png`` draws the trained tutorial network (needs matplotlib).
 """
 
 import argparse
@@ -288,10 +290,21 @@ def main(argv=None):
                        help="also Numba's compile time in fresh processes (empty and warm cache)")
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     bench.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    plot = commands.add_parser("plot", help="draw the trained tutorial network (needs matplotlib)",
+                               description="Train the tutorial's network and draw its decision "
+                                           "regions and loss curve.")
+    plot.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write")
+    plot.add_argument("--seed", type=int, default=0, help="np.random.seed for the starting weights")
     args = parser.parse_args(argv)
     for name in ("repeat", "samples", "epochs"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be at least 1")
     if args.command == "bench":
         return run_bench(args)
+    if args.command == "plot":
+        from .plot import tutorial_figure
+
+        tutorial_figure(seed=args.seed).savefig(args.out, dpi=110)
+        print(f"wrote {args.out}")
+        return 0
     return run_main(repeat=args.repeat, seed=args.seed, progress=not args.quiet)

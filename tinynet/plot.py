@@ -1,0 +1,167 @@
+"""Pictures of a network: its loss curve and its decision regions on the input plane (matplotlib).
+
+Needs matplotlib: ``pip install 'tinynet[plot]'``. Both functions draw on a matplotlib ``Axes``
+(a new figure's when none is given) and return it.
+"""
+
+import numpy as np
+
+from ._validation import as_features
+
+__all__ = ["loss_curve", "decision_boundary", "tutorial_figure"]
+
+
+def _matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError("tinynet.plot needs matplotlib: pip install 'tinynet[plot]' "
+                          "(or pip install matplotlib)") from None
+
+
+def _new_axes():
+    from matplotlib import pyplot
+
+    return pyplot.figure().add_subplot()
+
+
+def loss_curve(history, ax=None, label=None):
+    """Plot the loss against the epoch.
+
+    Parameters
+    ----------
+    history : OurNeuralNetwork or sequence of (epoch, loss)
+        A trained network (its ``loss_history``) or the pairs themselves.
+    ax : matplotlib.axes.Axes, optional
+    label : str, optional
+        The curve's legend label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+    ValueError
+        If there is nothing to plot (train with ``loss_every`` > 0 to record losses).
+    """
+    _matplotlib()
+    pairs = list(getattr(history, "loss_history", history))
+    if not pairs:
+        raise ValueError("no losses to plot: train with loss_every > 0 (the default records every 10 epochs)")
+    epochs, losses = zip(*pairs)
+    ax = ax if ax is not None else _new_axes()
+    ax.plot(epochs, losses, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (mean squared error)")
+    ax.set_title("Training loss")
+    if label is not None:
+        ax.legend()
+    return ax
+
+
+def decision_boundary(net, data, labels=None, names=None, ax=None, resolution=200, margin=0.15,
+                      cmap="coolwarm"):
+    """Shade the input plane by the network's output, with the samples on top.
+
+    Parameters
+    ----------
+    net : object with ``predict``
+        An ``OurNeuralNetwork``, or any model whose ``predict`` maps an (n, 2) array to n outputs.
+    data : array_like, shape (n, 2)
+        The samples to show; they also set the extent of the plane (plus ``margin`` on each side).
+    labels : array_like, shape (n,), optional
+        Their labels (0 or 1), shown as the points' colours.
+    names : sequence of str, optional
+        Their names, written beside the points.
+    ax : matplotlib.axes.Axes, optional
+    resolution : int
+        Grid points along each axis.
+    margin : float
+        Extra room around the samples, as a fraction of their range.
+    cmap : str
+        The colour map of the output (0 to 1).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+    TypeError, ValueError
+        If ``data`` is not an (n, 2) array of finite numbers, or ``labels``/``names`` do not match it.
+    """
+    _matplotlib()
+    points = as_features(data)
+    if labels is not None and len(labels) != len(points):
+        raise ValueError(f"labels has {len(labels)} entries but data has {len(points)} samples")
+    if names is not None and len(names) != len(points):
+        raise ValueError(f"names has {len(names)} entries but data has {len(points)} samples")
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = np.maximum(high - low, 1.0) * margin
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    outputs = np.asarray(net.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()])))
+    outputs = outputs.reshape(grid_x.shape)
+
+    ax = ax if ax is not None else _new_axes()
+    mesh = ax.pcolormesh(grid_x, grid_y, outputs, cmap=cmap, vmin=0.0, vmax=1.0, shading="auto")
+    ax.contour(grid_x, grid_y, outputs, levels=[0.5], colors="black", linewidths=1)
+    ax.figure.colorbar(mesh, ax=ax, label="network output")
+    colours = "white" if labels is None else [_colour(cmap, value) for value in labels]
+    ax.scatter(points[:, 0], points[:, 1], c=colours, edgecolors="black", s=60, zorder=3)
+    for (x, y), name in zip(points, names if names is not None else ()):
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 6), zorder=4)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    return ax
+
+
+def _colour(cmap, value):
+    """The colour of ``value`` (0 to 1) in the colour map named ``cmap``."""
+    from matplotlib import colormaps
+
+    return colormaps[cmap](float(value))
+
+
+def tutorial_figure(seed=0):
+    """Train the tutorial's network and draw its decision regions and loss curve side by side.
+
+    Alice, Bob, Charlie and Diana (the training data) are drawn in their labels' colours, edged in
+    white; Emily and Frank (the tutorial's predictions) in white, the shading under them being the
+    prediction.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _matplotlib()
+    from matplotlib.figure import Figure
+
+    from ._bench import EMILY, FRANK, tutorial_data
+    from ._network import OurNeuralNetwork
+
+    data, y = tutorial_data()
+    np.random.seed(seed)
+    net = OurNeuralNetwork()
+    net.train(data, y, verbose=False)
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = figure.subplots(1, 2, width_ratios=[1.2, 1])
+    people = np.vstack([data, [EMILY, FRANK]])
+    decision_boundary(net, people, names=["Alice", "Bob", "Charlie", "Diana", "Emily", "Frank"],
+                      ax=left)
+    left.scatter(data[:, 0], data[:, 1], c=[_colour("coolwarm", v) for v in y],
+                 edgecolors="white", linewidths=1.5, s=70, zorder=3)
+    left.set_xlabel("weight - 135 (lb)")
+    left.set_ylabel("height - 66 (in)")
+    left.set_title("Network output: 1 = female, 0 = male")
+    loss_curve(net, ax=right)
+    figure.suptitle(f"The tutorial's network after 1000 epochs (np.random.seed({seed}), "
+                    f"backend {net.backend!r})")
+    return figure
