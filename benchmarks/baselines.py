@@ -16,7 +16,7 @@ import pytest
 
 from tinynet._baseline import train_numpy
 
-__all__ = ["make_plain_c", "make_numpy", "make_torch", "make_jax"]
+__all__ = ["make_jax", "make_numpy", "make_plain_c", "make_torch"]
 
 LEARN_RATE = 0.1
 _C_SOURCE = pathlib.Path(__file__).with_name("c_loop.c")

@@ -87,7 +87,7 @@ def test_train_tutorial(benchmark, entry, start_params):
     check_result(entry, result, tinynet_result(start_params, data, y, 1000), data, y)
 
 
-@pytest.mark.parametrize("entry", list(LARGE_ROUNDS) + ["torch"])
+@pytest.mark.parametrize("entry", [*LARGE_ROUNDS, "torch"])
 def test_train_100k(benchmark, entry, start_params):
     """Synthetic weight/height data: 100,000 samples x 5 epochs = 500,000 SGD steps."""
     benchmark.group = "train: 100,000 samples x 5 epochs"
@@ -112,7 +112,7 @@ def _numpy_predict(params, data):
     return 1 / (1 + np.exp(-(w5 * h1 + w6 * h2 + b3)))
 
 
-@pytest.mark.parametrize("entry", list(BACKENDS) + ["numpy"])
+@pytest.mark.parametrize("entry", [*BACKENDS, "numpy"])
 def test_predict_1m(benchmark, entry, start_params):
     """predict on 1,000,000 rows, batched inside the kernel."""
     benchmark.group = "predict: 1,000,000 rows"
@@ -129,7 +129,7 @@ def test_predict_1m(benchmark, entry, start_params):
     np.testing.assert_allclose(out, reference, rtol=1e-14, atol=0)
 
 
-@pytest.mark.parametrize("entry", list(BACKENDS) + ["numpy"])
+@pytest.mark.parametrize("entry", [*BACKENDS, "numpy"])
 def test_feedforward_one_sample(benchmark, entry, start_params):
     """One ``feedforward(x)`` call, with its input checks: the per-call overhead."""
     benchmark.group = "feedforward: one sample"
@@ -183,7 +183,8 @@ def _python_seconds(code, env=None):
 NUMBA_FIRST_USE = ("import numpy as np, tinynet\n"
                    "net = tinynet.OurNeuralNetwork(backend='numba')\n"
                    "data = np.array([[1.0, 2.0], [3.0, 4.0]]); y = np.array([1.0, 0.0])\n"
-                   "net.train(data, y, epochs=1, verbose=False); net.predict(data); net.feedforward([1, 2])\n")
+                   "net.train(data, y, epochs=1, verbose=False)\n"
+                   "net.predict(data); net.feedforward([1, 2])\n")
 STARTUP = {
     "bare-python": "pass",
     "import-numpy": "import numpy",

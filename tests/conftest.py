@@ -4,6 +4,7 @@ import pytest
 
 from tinynet._backend import BACKENDS, load_backend
 
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """A backend name; its kernels must load (a missing one is an error, not a skip)."""

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 
-
 # The tutorial's data: (weight - 135 lb, height - 66 in) -> 1 for female.
 TUTORIAL_DATA = np.array([
     [-2, -1],   # Alice

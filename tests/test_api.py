@@ -115,20 +115,20 @@ def test_lines_appear_while_training(backend, monkeypatch):
 
     net._kernels_real, net._kernels = net._kernels, CountingKernels()
 
-    class Recorder(io.StringIO):
-        seen = []
+    seen = []   # (text written, kernel calls made by then)
 
+    class Recorder(io.StringIO):
         def write(self, text):
             if text.strip():
-                self.seen.append((text, len(kernel_calls)))
+                seen.append((text, len(kernel_calls)))
             return super().write(text)
 
     with contextlib.redirect_stdout(Recorder()):
         net.train(TUTORIAL_DATA, TUTORIAL_Y, epochs=1000)
     assert kernel_calls == [(start, start + 100) for start in range(0, 1000, 100)]
-    first_line, calls_when_printed = Recorder.seen[0]
+    first_line, calls_when_printed = seen[0]
     assert first_line.startswith("Epoch 0 loss:") and calls_when_printed == 1
-    assert Recorder.seen[-1][1] == 10
+    assert seen[-1][1] == 10
 
 
 def test_pickle_and_deepcopy_round_trip_exactly(backend):

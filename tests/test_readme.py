@@ -8,7 +8,6 @@ import pathlib
 import re
 
 import matplotlib
-import numpy as np
 import pytest
 
 matplotlib.use("Agg")

@@ -10,6 +10,6 @@ from ._backend import available_backends
 from ._many import train_many
 from ._network import PARAM_NAMES, OurNeuralNetwork
 
-__all__ = ["OurNeuralNetwork", "train_many", "available_backends", "PARAM_NAMES", "__version__"]
+__all__ = ["PARAM_NAMES", "OurNeuralNetwork", "__version__", "available_backends", "train_many"]
 
 __version__ = "0.1.0"

@@ -9,8 +9,11 @@ Three modules define the same kernels (``sigmoid``, ``feedforward``, ``mse_loss`
 A module is imported only when its backend is first asked for, so ``import tinynet`` stays light.
 """
 
+from __future__ import annotations
+
 import importlib
 import os
+from types import ModuleType
 
 __all__ = ["BACKENDS", "ENV_VAR", "available_backends", "load_backend", "resolve_backend"]
 
@@ -32,11 +35,10 @@ _HOW_TO_FIX = {
     "python": "The pure-Python backend has no dependencies beyond numpy; this should not happen.",
 }
 
-_loaded = {}
-_errors = {}
+_loaded: dict[str, ModuleType] = {}
 
 
-def load_backend(name):
+def load_backend(name: str) -> ModuleType:
     """Return the kernel module of backend ``name``, importing it on first use.
 
     Parameters
@@ -66,7 +68,6 @@ def load_backend(name):
         try:
             module = importlib.import_module(_MODULES[name])
         except ImportError as exc:
-            _errors[name] = exc
             raise ImportError(
                 f"the {name!r} backend cannot be loaded: {exc}. {_HOW_TO_FIX[name]}"
             ) from exc
@@ -74,7 +75,7 @@ def load_backend(name):
     return module
 
 
-def available_backends():
+def available_backends() -> list[str]:
     """The names of the backends that load on this machine, fastest first.
 
     Importing a backend that has not been used yet (Numba above all) takes a moment the first time.
@@ -94,7 +95,7 @@ def available_backends():
     return names
 
 
-def resolve_backend(backend=None):
+def resolve_backend(backend: str | None = None) -> tuple[str, ModuleType]:
     """The backend to use: ``backend`` if given, else ``$TINYNET_BACKEND``, else the fastest that loads.
 
     Parameters

@@ -30,7 +30,7 @@ from ._backend import available_backends
 from ._baseline import train_numpy
 from ._network import OurNeuralNetwork
 
-__all__ = ["main", "tutorial_data", "synthetic_data"]
+__all__ = ["main", "synthetic_data", "tutorial_data"]
 
 EMILY = (-7, -3)
 FRANK = (20, 2)
@@ -95,7 +95,7 @@ def _time_training(name, params, data, y, epochs, repeat, max_seconds, progress)
         def run():
             net.params = params
             net.train(data, y, learn_rate=0.1, epochs=epochs, verbose=False, loss_every=0)
-    times = []
+    times: list[float] = []
     spent = 0.0
     while len(times) < repeat and (not times or spent < max_seconds):
         progress(f"timing {name}: round {len(times) + 1} of {repeat}")
@@ -181,7 +181,7 @@ def run_main(repeat=20, max_seconds=5.0, seed=0, out=sys.stdout, progress=True):
     print(file=out)
     print(f"Speed of the tutorial's training (4 x 1000 = 4,000 SGD steps, no loss lines), "
           f"median of up to {repeat} rounds:", file=out)
-    rows = _speed_rows(names + ["numpy"], data, y, 1000, repeat, max_seconds, _Progress(progress), seed)
+    rows = _speed_rows([*names, "numpy"], data, y, 1000, repeat, max_seconds, _Progress(progress), seed)
     _print_speed_table(rows, out)
     print(_machine_line(), file=out)
     return 0 if agree else 1
@@ -219,7 +219,7 @@ def run_bench(args, out=sys.stdout):
     report = {"machine": _machine_line()}
     names = available_backends()
     if args.numpy:
-        names = names + ["numpy"]
+        names = [*names, "numpy"]
     if args.samples == 4:
         data, y = tutorial_data()
     else:

@@ -1,8 +1,11 @@
 """``train_many``: many networks over the same data, on all cores, several stepped together per core."""
 
+import itertools
 import math
+from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._backend import load_backend
 from ._network import OurNeuralNetwork
@@ -21,7 +24,7 @@ def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every):
 
     Returns the trained parameters, each network's loss history and the epoch of divergence (or None).
     """
-    histories = [[] for _ in range(len(params))]
+    histories: list[list[tuple[int, float]]] = [[] for _ in range(len(params))]
     diverged = run_training(load_backend(backend), params, data, labels, learn_rate, epochs,
                             loss_every, histories)
     return params, histories, diverged
@@ -34,8 +37,9 @@ def _pool(n_jobs):
     a plain thread pool does the same work without joblib's 10 ms polling of results, which would
     dominate jobs of a few milliseconds.
     """
-    import joblib  # here, not at import time: it takes longer to import than tinynet itself
     from concurrent.futures import ThreadPoolExecutor
+
+    import joblib  # here, not at import time: it takes longer to import than tinynet itself
     from joblib.parallel import ThreadingBackend, get_active_backend
 
     backend, _ = get_active_backend(prefer="threads")
@@ -54,8 +58,9 @@ def _pool(n_jobs):
     return run, workers
 
 
-def train_many(networks, data, all_y_trues, n_jobs=None, *, learn_rate=0.1, epochs=1000,
-               loss_every=10):
+def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_trues: ArrayLike,
+               n_jobs: int | None = None, *, learn_rate: float = 0.1, epochs: int = 1000,
+               loss_every: int | None = 10) -> None:
     """Train many networks on the same data, each exactly as its own ``train`` would, in parallel.
 
     Two levers: blocks of networks are spread over worker threads (the compiled kernels release the
@@ -119,7 +124,7 @@ def train_many(networks, data, all_y_trues, n_jobs=None, *, learn_rate=0.1, epoc
         group = [net for net in networks if net.backend == backend]
         count = max(math.ceil(len(group) / BLOCK_SIZE), min(len(group), workers))
         bounds = [len(group) * i // count for i in range(count + 1)]
-        blocks += [(backend, group[lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
+        blocks += [(backend, group[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
     # Hold every network's lock (in one global order, so two calls cannot deadlock) while training.
     locked = sorted(networks, key=id)

@@ -1,5 +1,7 @@
 """``OurNeuralNetwork``: the tutorial's class, as a drop-in trained by compiled kernels."""
 
+from __future__ import annotations
+
 import contextlib
 import json
 import math
@@ -8,14 +10,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._backend import BACKENDS, resolve_backend
 from ._training import run_training, warn_divergence
 from ._validation import as_count, as_features, as_labels, as_params, as_real, as_sample
 
-__all__ = ["OurNeuralNetwork", "PARAM_NAMES"]
+__all__ = ["PARAM_NAMES", "OurNeuralNetwork"]
 
 #: The nine parameters, in the order of the reference's ``__init__`` and of the parameter array.
 PARAM_NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
@@ -24,11 +29,11 @@ PARAM_NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
 FILE_FORMAT = "tinynet.OurNeuralNetwork"
 FILE_VERSION = 1
 
-def _param_property(index, name):
-    def fget(self):
+def _param_property(index: int, name: str) -> property:
+    def fget(self: OurNeuralNetwork) -> float:
         return float(self._params[index])
 
-    def fset(self, value):
+    def fset(self: OurNeuralNetwork, value: float) -> None:
         value = as_real(value, name)
         with self._lock:
             self._params[index] = value
@@ -121,7 +126,9 @@ class OurNeuralNetwork:
     networks train in parallel (the compiled kernels release the GIL).
     """
 
-    def __init__(self, backend=None):
+    loss_history: list[tuple[int, float]]
+
+    def __init__(self, backend: str | None = None) -> None:
         self._backend, self._kernels = resolve_backend(backend)
         # One np.random.normal() call each, in the reference's order.
         self._params = np.array([np.random.normal() for _ in PARAM_NAMES], dtype=np.float64)
@@ -129,7 +136,8 @@ class OurNeuralNetwork:
         self.loss_history = []
 
     @classmethod
-    def _restore(cls, params, backend, loss_history=(), strict=False):
+    def _restore(cls, params: ArrayLike, backend: str | None,
+                 loss_history: Iterable[tuple[int, float]] = (), strict: bool = False) -> OurNeuralNetwork:
         """A network with the given parameters, drawing no random numbers.
 
         A ``backend`` that cannot load here is replaced by the default one, unless ``strict``.
@@ -157,22 +165,22 @@ class OurNeuralNetwork:
     b3 = _param_property(8, "b3")
 
     @property
-    def backend(self):
+    def backend(self) -> str:
         """The name of the backend in use: ``"cython"``, ``"numba"`` or ``"python"``."""
         return self._backend
 
     @property
-    def params(self):
+    def params(self) -> NDArray[np.float64]:
         """A copy of the nine parameters as a float64 array, in the order w1..w6, b1..b3."""
         return self._params.copy()
 
     @params.setter
-    def params(self, values):
+    def params(self, values: ArrayLike) -> None:
         array = as_params(values)
         with self._lock:
             self._params[:] = array
 
-    def feedforward(self, x):
+    def feedforward(self, x: ArrayLike) -> np.float64:
         """The network's output o1 for one sample.
 
         Parameters
@@ -198,7 +206,7 @@ class OurNeuralNetwork:
             self._kernels.feedforward(self._params, sample, out)
         return out[0]
 
-    def predict(self, data):
+    def predict(self, data: ArrayLike) -> NDArray[np.float64]:
         """The network's output for many samples at once, computed in the kernel.
 
         Parameters
@@ -224,7 +232,7 @@ class OurNeuralNetwork:
                 self._kernels.feedforward(self._params, array, out)
         return out
 
-    def gradients(self, x, y_true):
+    def gradients(self, x: ArrayLike, y_true: float) -> dict[str, float]:
         """The nine partial derivatives of the loss L = (y_true - y_pred)^2 for one sample.
 
         Computed by the backend with the same factors as a training step, as the tutorial derives
@@ -262,7 +270,7 @@ class OurNeuralNetwork:
             self._kernels.gradients(self._params, float(sample[0, 0]), float(sample[0, 1]), y_true, out)
         return {f"dL/d{name}": value for name, value in zip(PARAM_NAMES, out.tolist())}
 
-    def loss(self, data, all_y_trues):
+    def loss(self, data: ArrayLike, all_y_trues: ArrayLike) -> float:
         """Mean squared error on a data set, ``mean((all_y_trues - predict(data)) ** 2)``.
 
         Summed in numpy's order, so it equals that numpy expression bit for bit.
@@ -286,8 +294,9 @@ class OurNeuralNetwork:
         with self._lock:
             return float(self._kernels.mse_loss(self._params, array, labels))
 
-    def train(self, data, all_y_trues, learn_rate=0.1, epochs=1000, verbose=True, loss_every=10,
-              progress=False):
+    def train(self, data: ArrayLike, all_y_trues: ArrayLike, learn_rate: float = 0.1,
+              epochs: int = 1000, verbose: bool = True, loss_every: int | None = 10,
+              progress: bool = False) -> None:
         """Train by stochastic gradient descent, one sample at a time, as the tutorial does.
 
         Every epoch visits the samples in the given order; for each sample all partial derivatives
@@ -341,7 +350,8 @@ class OurNeuralNetwork:
         epochs = as_count(epochs, "epochs")
         loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
 
-        self.loss_history = history = []
+        history: list[tuple[int, float]] = []
+        self.loss_history = history
         reporter = _Reporter(verbose, progress, epochs, array.shape[0])
         try:
             with self._lock:
@@ -352,7 +362,7 @@ class OurNeuralNetwork:
         if diverged is not None:
             warn_divergence(diverged, learn_rate, stacklevel=2)
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to a small, human-readable JSON file, atomically.
 
         The file holds a format name and version, the backend, and the nine parameters as decimal
@@ -393,7 +403,7 @@ class OurNeuralNetwork:
             raise
 
     @classmethod
-    def load(cls, path, backend=None):
+    def load(cls, path: str | os.PathLike[str], backend: str | None = None) -> OurNeuralNetwork:
         """Read a network written by :meth:`save`, with exactly the saved parameters.
 
         Parameters
@@ -446,14 +456,14 @@ class OurNeuralNetwork:
         saved = document.get("backend")
         return cls._restore(values, saved if saved in BACKENDS else None)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         values = ", ".join(f"{name}={value!r}" for name, value in zip(PARAM_NAMES, self._params.tolist()))
         return f"{type(self).__name__}(backend={self._backend!r}, {values})"
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {"backend": self._backend, "params": self._params.tolist(),
                 "loss_history": list(self.loss_history)}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         restored = self._restore(state["params"], state["backend"], state["loss_history"])
         self.__dict__.update(restored.__dict__)

@@ -20,14 +20,15 @@ compiles once.
 """
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
-__all__ = ["sigmoid", "feedforward", "mse_loss", "gradients", "train", "JIT_OPTIONS"]
+__all__ = ["JIT_OPTIONS", "feedforward", "gradients", "mse_loss", "sigmoid", "train"]
 
 #: The options of every ``@njit`` in this module, in one place.
-JIT_OPTIONS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
+JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 #: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
 _PW_BLOCKSIZE = 128

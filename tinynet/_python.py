@@ -25,7 +25,7 @@ and the parameters are kept in local variables while training.
 
 from math import exp
 
-__all__ = ["sigmoid", "feedforward", "mse_loss", "gradients", "train"]
+__all__ = ["feedforward", "gradients", "mse_loss", "sigmoid", "train"]
 
 #: numpy's pairwise summation works on blocks of this many elements (``PW_BLOCKSIZE``).
 _PW_BLOCKSIZE = 128
@@ -67,9 +67,11 @@ def feedforward(params, data, out):
 def _sum_block(p, rows, ys, lo, n):
     """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1 (n <= 128), as numpy sums one block."""
 
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p
+
     def squared_error(i):
         x0, x1 = rows[i]
-        e = ys[i] - _feedforward_row(*p, x0, x1)
+        e = ys[i] - _feedforward_row(w1, w2, w3, w4, w5, w6, b1, b2, b3, x0, x1)
         return e * e
 
     if n < 8:

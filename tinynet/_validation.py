@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_features", "as_labels", "as_sample", "as_params", "as_real", "as_count"]
+__all__ = ["as_count", "as_features", "as_labels", "as_params", "as_real", "as_sample"]
 
 # dtype kinds that hold real numbers: bool, signed and unsigned integers, floats.
 _REAL_KINDS = "biuf"

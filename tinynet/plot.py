@@ -4,14 +4,24 @@ Needs matplotlib: ``pip install 'tinynet[plot]'``. Both functions draw on a matp
 (a new figure's when none is given) and return it.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_features
 
-__all__ = ["loss_curve", "decision_boundary", "tutorial_figure"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["decision_boundary", "loss_curve", "tutorial_figure"]
 
 
-def _matplotlib():
+def _matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -19,13 +29,14 @@ def _matplotlib():
                           "(or pip install matplotlib)") from None
 
 
-def _new_axes():
+def _new_axes() -> Axes:
     from matplotlib import pyplot
 
     return pyplot.figure().add_subplot()
 
 
-def loss_curve(history, ax=None, label=None):
+def loss_curve(history: Any | Iterable[tuple[int, float]], ax: Axes | None = None,
+               label: str | None = None) -> Axes:
     """Plot the loss against the epoch.
 
     Parameters
@@ -63,8 +74,9 @@ def loss_curve(history, ax=None, label=None):
     return ax
 
 
-def decision_boundary(net, data, labels=None, names=None, ax=None, resolution=200, margin=0.15,
-                      cmap="coolwarm"):
+def decision_boundary(net: Any, data: ArrayLike, labels: Sequence[float] | None = None,
+                      names: Sequence[str] | None = None, ax: Axes | None = None,
+                      resolution: int = 200, margin: float = 0.15, cmap: str = "coolwarm") -> Axes:
     """Shade the input plane by the network's output, with the samples on top.
 
     Parameters
@@ -123,14 +135,14 @@ def decision_boundary(net, data, labels=None, names=None, ax=None, resolution=20
     return ax
 
 
-def _colour(cmap, value):
+def _colour(cmap: str, value: float) -> Any:
     """The colour of ``value`` (0 to 1) in the colour map named ``cmap``."""
     from matplotlib import colormaps
 
     return colormaps[cmap](float(value))
 
 
-def tutorial_figure(seed=0):
+def tutorial_figure(seed: int = 0) -> Figure:
     """Train the tutorial's network and draw its decision regions and loss curve side by side.
 
     Alice, Bob, Charlie and Diana (the training data) are drawn in their labels' colours, edged in
