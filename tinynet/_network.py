@@ -29,6 +29,7 @@ PARAM_NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
 FILE_FORMAT = "tinynet.OurNeuralNetwork"
 FILE_VERSION = 1
 
+
 def _param_property(index: int, name: str) -> property:
     def fget(self: OurNeuralNetwork) -> float:
         return float(self._params[index])
