@@ -248,9 +248,10 @@ def test_divergence_names_the_epoch_whatever_the_chunks(monkeypatch):
     fake = types.SimpleNamespace(train=train)
     for chunk_steps in (1, 4 * 5, 1 << 18):
         monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", chunk_steps)
-        params = np.zeros((1, 9))
-        diverged = tinynet._training.run_training(fake, params, TUTORIAL_DATA.astype(float),
-                                                  TUTORIAL_Y.astype(float), 0.1, 20, 0, [[]])
+        data, labels = TUTORIAL_DATA.astype(float), TUTORIAL_Y.astype(float)
+        diverged = tinynet._training.run_training(
+            lambda state, *rest: fake.train(state[0], data, labels, 0.1, *rest),
+            (np.zeros((1, 9)),), 20, 0, len(data), [[]])
         assert diverged == 7
 
 

@@ -8,8 +8,9 @@ bit-identical results.
 
 from ._backend import available_backends
 from ._many import train_many
+from ._mlp import Network
 from ._network import PARAM_NAMES, OurNeuralNetwork
 
-__all__ = ["PARAM_NAMES", "OurNeuralNetwork", "__version__", "available_backends", "train_many"]
+__all__ = ["PARAM_NAMES", "Network", "OurNeuralNetwork", "__version__", "available_backends", "train_many"]
 
 __version__ = "0.1.0"

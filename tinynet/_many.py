@@ -25,8 +25,11 @@ def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every):
     Returns the trained parameters, each network's loss history and the epoch of divergence (or None).
     """
     histories: list[list[tuple[int, float]]] = [[] for _ in range(len(params))]
-    diverged = run_training(load_backend(backend), params, data, labels, learn_rate, epochs,
-                            loss_every, histories)
+    kernels = load_backend(backend)
+    diverged = run_training(
+        lambda state, *epochs_and_losses: kernels.train(state[0], data, labels, learn_rate,
+                                                        *epochs_and_losses),
+        (params,), epochs, loss_every, len(data) * len(params), histories)
     return params, histories, diverged
 
 

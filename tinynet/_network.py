@@ -356,8 +356,11 @@ class OurNeuralNetwork:
         reporter = _Reporter(verbose, progress, epochs, array.shape[0])
         try:
             with self._lock:
-                diverged = run_training(self._kernels, self._params.reshape(1, 9), array, labels,
-                                        learn_rate, epochs, loss_every, [history], reporter)
+                diverged = run_training(
+                    lambda state, *epochs_and_losses: self._kernels.train(
+                        state[0], array, labels, learn_rate, *epochs_and_losses),
+                    (self._params.reshape(1, 9),),   # the kernel trains k networks; here k = 1
+                    epochs, loss_every, array.shape[0], [history], reporter)
         finally:
             reporter.close()
         if diverged is not None:

@@ -23,7 +23,7 @@ speed the arrays are turned into Python floats once per call (arithmetic on nump
 and the parameters are kept in local variables while training.
 """
 
-from math import exp
+from math import exp, log, log1p, tanh
 
 __all__ = ["feedforward", "gradients", "mse_loss", "sigmoid", "train"]
 
@@ -298,3 +298,286 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
     finally:
         # One assignment: an interrupt (Ctrl-C) leaves every network as it was after a whole epoch.
         params[:] = nets
+
+
+# --- tinynet.Network: any layer sizes -------------------------------------------------------------
+#
+# The parameters are one flat array: for each layer l = 1..L, its weights (sizes[l] rows of
+# sizes[l-1], row-major) and then its biases. ``work`` is scratch room allocated once per call:
+# the activations of every layer (sum of sizes), two gradient rows (2 * max size), the output
+# layer's pre-activations (sizes[L]) and one loss per sample (n).
+#
+# Training runs the tutorial's arithmetic layer by layer: g_i = learn_rate * dL/da_i for each neuron
+# i of a layer (the tutorial's "step"), f'_i its activation's derivative; the previous layer's
+# g_j = sum over i of g_i * (w_ij * f'_i), from the weights before the update; then
+# w_ij -= g_i * (a_j * f'_i) and b_i -= g_i * f'_i. For sizes (2, 2, 1), sigmoid and mse these are
+# exactly OurNeuralNetwork's operations, so the two give bit-identical results.
+
+# Activation codes (hidden and output layers) and loss codes, shared by the three backends.
+SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4
+MSE, CROSS_ENTROPY = 0, 1
+
+
+def _activate(code, s):
+    """A hidden or (elementwise) output activation of a pre-activation s."""
+    if code == SIGMOID:
+        return sigmoid(s)
+    if code == TANH:
+        return tanh(s)
+    if code == RELU:
+        return s if s > 0.0 else 0.0
+    return s  # IDENTITY
+
+
+def _derivative(code, a):
+    """The activation's derivative f'(s), from its value a = f(s)."""
+    if code == SIGMOID:
+        return a * (1 - a)
+    if code == TANH:
+        return 1 - a * a
+    if code == RELU:
+        return 1.0 if a > 0.0 else 0.0
+    return 1.0  # IDENTITY
+
+
+def _softplus(x):
+    """log(1 + e^x), without overflow."""
+    return max(x, 0.0) + log1p(exp(-abs(x)))
+
+
+def _net_forward(p, sizes, hidden, output, x, acts, logits):
+    """Feedforward of one sample x: every layer's activations into acts, the output's s into logits."""
+    layers = len(sizes) - 1
+    acts[0:sizes[0]] = x
+    at = 0          # where the layer's input activations start in acts
+    offset = 0      # where the layer's weights start in p
+    for layer in range(1, layers + 1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        out_at = at + n_in
+        biases = offset + n_out * n_in
+        code = hidden if layer < layers else output
+        for i in range(n_out):
+            row = offset + i * n_in
+            s = p[row] * acts[at]
+            for j in range(1, n_in):
+                s += p[row + j] * acts[at + j]
+            s += p[biases + i]
+            if layer == layers:
+                logits[i] = s
+            acts[out_at + i] = s if code == SOFTMAX else _activate(code, s)
+        if code == SOFTMAX:
+            # a_k = e^(s_k - m) / sum of e^(s_j - m), m the largest s
+            m = max(logits[:n_out])
+            total = 0.0
+            for i in range(n_out):
+                e = exp(logits[i] - m)
+                acts[out_at + i] = e
+                total += e
+            for i in range(n_out):
+                acts[out_at + i] = acts[out_at + i] / total
+        at = out_at
+        offset = biases + n_out
+    return at
+
+
+def _net_sample_loss(output, loss, y, a, logits, k):
+    """The loss of one sample: targets y, outputs a, output pre-activations logits (k of each)."""
+    total = 0.0
+    if loss == MSE:
+        # mean over the outputs of (y - a)^2
+        for i in range(k):
+            e = y[i] - a[i]
+            total += e * e
+        return total / k
+    if output == SIGMOID:
+        # binary cross-entropy from the logits: y * softplus(-s) + (1 - y) * softplus(s)
+        for i in range(k):
+            total += y[i] * _softplus(-logits[i]) + (1 - y[i]) * _softplus(logits[i])
+        return total / k
+    # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
+    m = max(logits[:k])
+    for i in range(k):
+        total += exp(logits[i] - m)
+    loss_value = m + log(total)
+    for i in range(k):
+        loss_value -= y[i] * logits[i]
+    return loss_value
+
+
+def _pairwise_sum(values, n):
+    """Sum of values[0:n] in numpy's pairwise order (as ``_sum_squared_errors`` sums its terms)."""
+    def block(lo, m):
+        if m < 8:
+            total = 0.0
+            for i in range(lo, lo + m):
+                total += values[i]
+            return total
+        r = list(values[lo:lo + 8])
+        i = 8
+        while i < m - m % 8:
+            for lane in range(8):
+                r[lane] += values[lo + i + lane]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < m:
+            total += values[lo + i]
+            i += 1
+        return total
+
+    def pairwise(lo, m):
+        if m <= _PW_BLOCKSIZE:
+            return block(lo, m)
+        m2 = m // 2
+        m2 -= m2 % 8
+        return pairwise(lo, m2) + pairwise(lo + m2, m - m2)
+
+    return pairwise(0, n)
+
+
+def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, logits, sample_losses):
+    k = sizes[-1]
+    for t, (x, y) in enumerate(zip(data, targets)):
+        at = _net_forward(p, sizes, hidden, output, x, acts, logits)
+        sample_losses[t] = _net_sample_loss(output, loss, y, acts[at:at + k], logits, k)
+    return _pairwise_sum(sample_losses, len(data)) / len(data)
+
+
+def _buffers(sizes, n):
+    return [0.0] * sum(sizes), [0.0] * max(sizes), [0.0] * max(sizes), [0.0] * sizes[-1], [0.0] * n
+
+
+def net_feedforward(params, sizes, hidden, output, data, out, work):
+    """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, k)).
+
+    Parameters
+    ----------
+    params : ndarray of float64
+        The flat parameters (see the section's comment).
+    sizes : ndarray of int64
+        The layer sizes, inputs first.
+    hidden, output : int
+        Activation codes of the hidden layers and of the output layer.
+    data : ndarray of float64, shape (n, sizes[0]), C-contiguous
+    out : ndarray of float64, shape (n, sizes[-1])
+    work : ndarray of float64
+        Scratch room (unused here: Python lists serve).
+    """
+    p, sizes = params.tolist(), sizes.tolist()
+    acts, _, _, logits, _ = _buffers(sizes, 0)
+    k = sizes[-1]
+    rows = []
+    for x in data.tolist():
+        at = _net_forward(p, sizes, hidden, output, x, acts, logits)
+        rows.append(acts[at:at + k])
+    out[:] = rows
+
+
+def net_loss(params, sizes, hidden, output, loss, data, targets, work):
+    """The mean loss over the samples, summed in numpy's pairwise order.
+
+    Parameters are as for :func:`net_feedforward`, plus ``loss`` (a loss code) and ``targets``
+    (shape (n, k)).
+    """
+    p, sizes = params.tolist(), sizes.tolist()
+    acts, _, _, logits, sample_losses = _buffers(sizes, len(data))
+    return _net_mean_loss(p, sizes, hidden, output, loss, data.tolist(), targets.tolist(), acts,
+                          logits, sample_losses)
+
+
+def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
+              velocity, epoch_start, epoch_stop, loss_every, losses, work):
+    """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
+
+    Parameters
+    ----------
+    params, sizes, hidden, output, loss, data, targets, work
+        As for :func:`net_feedforward` and :func:`net_loss`; ``params`` is updated in place.
+    order : ndarray of int64, shape (epoch_stop - epoch_start, n) or (0, 0)
+        The order of the samples in each epoch; empty for their given order.
+    learn_rate, momentum : float
+        With momentum m: v = m * v - g * (a * f'), then w += v; with 0, plain w -= g * (a * f').
+    velocity : ndarray of float64, like params
+        The momentum's velocities, updated in place (unused when momentum is 0).
+    epoch_start, epoch_stop, loss_every, losses
+        As for :func:`train`: losses has one row; the mean loss after each epoch that is a multiple
+        of loss_every goes into its next column.
+    """
+    p, sizes, v = params.tolist(), sizes.tolist(), velocity.tolist()
+    xs, ys = data.tolist(), targets.tolist()
+    order = order.tolist()
+    n, layers, k = len(xs), len(sizes) - 1, sizes[-1]
+    acts, g, g_prev, logits, sample_losses = _buffers(sizes, n)
+    starts = [0] * (layers + 1)               # where each layer's activations start in acts
+    offsets = [0] * (layers + 1)              # where each layer's weights start in p
+    for layer in range(1, layers + 1):
+        starts[layer] = starts[layer - 1] + sizes[layer - 1]
+        offsets[layer] = offsets[layer - 1] + (sizes[layer - 1] * sizes[layer - 2] + sizes[layer - 1]
+                                               if layer > 1 else 0)
+    recorded = 0
+    done = p[:], v[:]        # the parameters and velocities after the last whole epoch
+    try:
+        for epoch in range(epoch_start, epoch_stop):
+            for t in range(n):
+                sample = order[epoch - epoch_start][t] if order else t
+                x, y = xs[sample], ys[sample]
+                at = _net_forward(p, sizes, hidden, output, x, acts, logits)
+                a = acts[at:at + k]
+
+                # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
+                if loss == MSE:
+                    for i in range(k):
+                        g[i] = learn_rate * (-2 * (y[i] - a[i]) / k)
+                    if output == SOFTMAX:
+                        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+                        dot = 0.0
+                        for j in range(k):
+                            dot += (-2 * (y[j] - a[j]) / k) * a[j]
+                        for i in range(k):
+                            g[i] = learn_rate * (a[i] * (-2 * (y[i] - a[i]) / k - dot))
+                        fp_output = IDENTITY
+                    else:
+                        fp_output = output
+                else:
+                    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ k for sigmoid's mean)
+                    for i in range(k):
+                        g[i] = learn_rate * ((a[i] - y[i]) / k if output == SIGMOID else a[i] - y[i])
+                    fp_output = IDENTITY
+
+                # --- Back through the layers, last first
+                for layer in range(layers, 0, -1):
+                    n_in, n_out = sizes[layer - 1], sizes[layer]
+                    w0 = offsets[layer]
+                    b0 = w0 + n_out * n_in
+                    a_in = starts[layer - 1]
+                    a_out = starts[layer]
+                    code = fp_output if layer == layers else hidden
+                    for i in range(n_out):
+                        fp = _derivative(code, acts[a_out + i])
+                        gi = g[i]
+                        row = w0 + i * n_in
+                        if layer > 1:
+                            # the previous layer's g, from the weights before this update
+                            for j in range(n_in):
+                                term = gi * (p[row + j] * fp)
+                                g_prev[j] = term if i == 0 else g_prev[j] + term
+                        for j in range(n_in):
+                            if momentum != 0.0:
+                                v[row + j] = momentum * v[row + j] - gi * (acts[a_in + j] * fp)
+                                p[row + j] += v[row + j]
+                            else:
+                                p[row + j] -= gi * (acts[a_in + j] * fp)
+                        if momentum != 0.0:
+                            v[b0 + i] = momentum * v[b0 + i] - gi * fp
+                            p[b0 + i] += v[b0 + i]
+                        else:
+                            p[b0 + i] -= gi * fp
+                    g, g_prev = g_prev, g
+
+            done = p[:], v[:]
+            if loss_every > 0 and epoch % loss_every == 0:
+                losses[0, recorded] = _net_mean_loss(p, sizes, hidden, output, loss, xs, ys, acts,
+                                                     logits, sample_losses)
+                recorded += 1
+    finally:
+        # An interrupt (Ctrl-C) can land in the middle of a step: keep the last whole epoch.
+        params[:], velocity[:] = done

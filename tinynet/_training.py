@@ -24,30 +24,33 @@ def count_multiples(start, stop, every):
     return (stop + every - 1) // every - (start + every - 1) // every
 
 
-def _first_bad_epoch(kernels, params, data, labels, learn_rate, start, stop):
-    """Replay epochs start..stop-1 from ``params`` one at a time; the first after which one is not finite."""
-    params = params.copy()
-    no_losses = np.empty((len(params), 0))
+def _first_bad_epoch(train_chunk, state, start, stop):
+    """Replay epochs start..stop-1 from ``state`` one at a time; the first after which one is not finite."""
+    state = tuple(array.copy() for array in state)
+    no_losses = np.empty((len(state[0]), 0))
     for epoch in range(start, stop):
-        kernels.train(params, data, labels, learn_rate, epoch, epoch + 1, 0, no_losses)
-        if not np.isfinite(params).all():
+        train_chunk(state, epoch, epoch + 1, 0, no_losses)
+        if not np.isfinite(state[0]).all():
             return epoch
     return stop - 1  # not reached: the kernels are deterministic
 
 
-def run_training(kernels, params, data, labels, learn_rate, epochs, loss_every, histories,
-                 report=None):
-    """Train the networks in ``params`` (shape (k, 9), updated in place) for ``epochs`` epochs.
+def run_training(train_chunk, state, epochs, loss_every, steps_per_epoch, histories, report=None):
+    """Train for ``epochs`` epochs, calling the kernel in chunks.
 
     Parameters
     ----------
-    kernels : module
-        A backend's kernel module.
-    params : ndarray of float64, shape (k, 9), C-contiguous
-    data, labels : ndarray of float64
-        Checked and converted already.
-    learn_rate : float
+    train_chunk : callable
+        ``train_chunk(state, epoch_start, epoch_stop, loss_every, losses)`` runs a backend's training
+        kernel over those epochs, updating the arrays of ``state`` in place and writing each
+        network's recorded losses into its row of ``losses``.
+    state : tuple of ndarray
+        What the kernel updates: the parameters first, shape (k, ...) for k networks (then, for
+        example, momentum velocities).
     epochs, loss_every : int
+    steps_per_epoch : int
+        The work of one epoch, in units of one sample step of the tutorial's network; sets the
+        chunk size.
     histories : list of k lists
         Receive each network's recorded (epoch, loss) pairs as training goes (so that an interrupted
         run keeps what was recorded).
@@ -60,15 +63,15 @@ def run_training(kernels, params, data, labels, learn_rate, epochs, loss_every, 
     int or None
         The first epoch after which some parameter was inf or NaN, or None.
     """
-    k, n = len(params), len(data)
+    k = len(histories)
     diverged = None
-    chunk = max(1, CHUNK_STEPS // (n * k))
+    chunk = max(1, CHUNK_STEPS // max(1, steps_per_epoch))
     start = 0
     while start < epochs:
         stop = min(epochs, start + chunk)
         losses = np.empty((k, count_multiples(start, stop, loss_every)))
-        before = params.copy() if diverged is None else None
-        kernels.train(params, data, labels, learn_rate, start, stop, loss_every, losses)
+        before = tuple(array.copy() for array in state) if diverged is None else None
+        train_chunk(state, start, stop, loss_every, losses)
         recorded = []
         if losses.shape[1]:
             first = -(-start // loss_every) * loss_every
@@ -78,8 +81,8 @@ def run_training(kernels, params, data, labels, learn_rate, epochs, loss_every, 
             recorded = histories[0][-losses.shape[1]:]
         if report is not None:
             report(stop, recorded)
-        if diverged is None and not np.isfinite(params).all():
-            diverged = _first_bad_epoch(kernels, before, data, labels, learn_rate, start, stop)
+        if diverged is None and not np.isfinite(state[0]).all():
+            diverged = _first_bad_epoch(train_chunk, before, start, stop)
         start = stop
     return diverged
 

@@ -26,7 +26,7 @@ def _describe(value):
     return f"{type(value).__name__} {text}"
 
 
-def _as_real_array(value, name):
+def as_real_array(value, name):
     """``value`` as a float64 ndarray (a view where possible), or TypeError/ValueError naming ``name``."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, not {_describe(value)}")
@@ -42,7 +42,7 @@ def _as_real_array(value, name):
     return array.astype(np.float64, copy=False)
 
 
-def _check_finite(array, name):
+def check_finite(array, name):
     # Small arrays: one quick ufunc. Large ones: min and max, which see every NaN and inf without a
     # temporary the size of the array (and, unlike a sum, cannot overflow and warn).
     if array.size <= 4096:
@@ -55,21 +55,23 @@ def _check_finite(array, name):
         raise ValueError(f"{name} must be finite, but {name}[{index}] is {float(array[where])!r}")
 
 
-def as_features(data, name="data", allow_empty=False):
-    """``data`` as a C-contiguous float64 array of shape (n, 2), checked.
+def as_features(data, name="data", allow_empty=False, columns=2):
+    """``data`` as a C-contiguous float64 array of shape (n, columns), checked.
 
     Parameters
     ----------
     data : array_like
-        n samples of 2 features each.
+        n samples of ``columns`` features each.
     name : str
         The argument's name, for error messages.
     allow_empty : bool
         Whether n == 0 is accepted.
+    columns : int
+        The number of features per sample.
 
     Returns
     -------
-    ndarray of float64, shape (n, 2), C-contiguous and writeable
+    ndarray of float64, shape (n, columns), C-contiguous and writeable
         ``data`` itself when it already is one, else a converted copy.
 
     Raises
@@ -77,18 +79,18 @@ def as_features(data, name="data", allow_empty=False):
     TypeError
         If ``data`` does not hold real numbers.
     ValueError
-        If its shape is not (n, 2), it is empty (unless allowed), or it holds NaN or inf.
+        If its shape is not (n, columns), it is empty (unless allowed), or it holds NaN or inf.
     """
-    array = _as_real_array(data, name)
-    if array.ndim != 2 or array.shape[1] != 2:
-        hint = " (for one sample use feedforward(x) or reshape(1, -1))" if array.shape == (2,) else ""
-        raise ValueError(
-            f"{name} must be 2-D with 2 columns (n samples x 2 features), got shape {array.shape}{hint}"
-        )
+    array = as_real_array(data, name)
+    if array.ndim != 2 or array.shape[1] != columns:
+        hint = (" (for one sample use feedforward(x) or reshape(1, -1))"
+                if array.shape == (columns,) else "")
+        raise ValueError(f"{name} must be 2-D with {columns} columns (n samples x {columns} features), "
+                         f"got shape {array.shape}{hint}")
     if array.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty: it needs at least one sample, got shape {array.shape}")
-    _check_finite(array, name)
-    return _contiguous_writeable(array)
+    check_finite(array, name)
+    return contiguous_writeable(array)
 
 
 def as_labels(y, n, name="all_y_trues"):
@@ -101,37 +103,37 @@ def as_labels(y, n, name="all_y_trues"):
     ValueError
         If it is not 1-D, its length is not ``n``, or it holds NaN or inf.
     """
-    array = _as_real_array(y, name)
+    array = as_real_array(y, name)
     if array.ndim != 1:
         hint = " (use .ravel() for a column of labels)" if array.ndim == 2 and 1 in array.shape else ""
         raise ValueError(f"{name} must be 1-D with one label per sample, got shape {array.shape}{hint}")
     if array.shape[0] != n:
         raise ValueError(f"{name} has {array.shape[0]} labels but data has {n} samples: they must match")
-    _check_finite(array, name)
-    return _contiguous_writeable(array)
+    check_finite(array, name)
+    return contiguous_writeable(array)
 
 
 def as_sample(x, name="x"):
     """One sample ``x`` (2 finite numbers) as a C-contiguous float64 array of shape (1, 2)."""
-    array = _as_real_array(x, name)
+    array = as_real_array(x, name)
     if array.shape != (2,):
         raise ValueError(f"{name} must be 2 numbers (shape (2,)), got shape {array.shape}")
     x0, x1 = array.tolist()
     if not (math.isfinite(x0) and math.isfinite(x1)):
-        _check_finite(array, name)
+        check_finite(array, name)
     return np.array([[x0, x1]])
 
 
 def as_params(values, name="params"):
     """The nine parameters w1..w6, b1..b3 as a new float64 array of shape (9,), checked."""
-    array = _as_real_array(values, name)
+    array = as_real_array(values, name)
     if array.shape != (9,):
         raise ValueError(f"{name} must be 9 numbers (w1..w6, b1..b3), got shape {array.shape}")
-    _check_finite(array, name)
+    check_finite(array, name)
     return array.copy()
 
 
-def _contiguous_writeable(array):
+def contiguous_writeable(array):
     # Numba compiles a separate signature for read-only arrays; one float64 copy covers both cases.
     if array.flags.c_contiguous and array.flags.writeable:
         return array
