@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import types
 import warnings
 
 import numpy as np
@@ -245,13 +244,15 @@ def test_divergence_names_the_epoch_whatever_the_chunks(monkeypatch):
                 params[:, 2] = np.nan
         losses[:] = 0.0
 
-    fake = types.SimpleNamespace(train=train)
+    data, labels = TUTORIAL_DATA.astype(float), TUTORIAL_Y.astype(float)
+
+    def train_chunk(state, *epochs_and_losses):
+        train(state[0], data, labels, 0.1, *epochs_and_losses)
+
     for chunk_steps in (1, 4 * 5, 1 << 18):
         monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", chunk_steps)
-        data, labels = TUTORIAL_DATA.astype(float), TUTORIAL_Y.astype(float)
-        diverged = tinynet._training.run_training(
-            lambda state, *rest: fake.train(state[0], data, labels, 0.1, *rest),
-            (np.zeros((1, 9)),), 20, 0, len(data), [[]])
+        diverged = tinynet._training.run_training(train_chunk, (np.zeros((1, 9)),), 20, 0, len(data),
+                                                  [[]])
         assert diverged == 7
 
 

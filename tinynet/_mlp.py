@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._backend import resolve_backend
-from ._python import CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
 from ._network import _Reporter
+from ._python import CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
 from ._training import run_training, warn_divergence
 from ._validation import (
     as_count,
@@ -94,6 +94,8 @@ class Network:
         if (sizes_array.ndim != 1 or sizes_array.size < 2 or sizes_array.dtype.kind not in "iu"
                 or (sizes_array < 1).any()):
             raise ValueError(f"sizes must be at least two positive integers (inputs first), got {sizes!r}")
+        if sizes_array.size > 65:
+            raise ValueError(f"sizes can have at most 65 entries (64 layers), got {sizes_array.size}")
         self.sizes = tuple(int(size) for size in sizes_array)
         self.activation = _choice(activation, HIDDEN, "activation")
         self.output = _choice(output, OUTPUT, "output")

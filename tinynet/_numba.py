@@ -295,3 +295,295 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
             for j in range(params.shape[0]):
                 losses[j, k] = _sum_squared_errors(params[j], data, y_true, n) / n
             k += 1
+
+
+# --- tinynet.Network: any layer sizes -------------------------------------------------------------
+# The same layout, codes and arithmetic as the section of the same name in _python.py (read the
+# comment there). ``work`` holds the activations of every layer, two gradient rows, the output
+# layer's pre-activations and one loss per sample.
+
+SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4
+MSE, CROSS_ENTROPY = 0, 1
+
+
+@_jit
+def _activate(code, s):
+    """A hidden or (elementwise) output activation of a pre-activation s."""
+    if code == SIGMOID:
+        return sigmoid(s)
+    if code == TANH:
+        return math.tanh(s)
+    if code == RELU:
+        return s if s > 0.0 else 0.0
+    return s  # IDENTITY
+
+
+@_jit
+def _derivative(code, a):
+    """The activation's derivative f'(s), from its value a = f(s)."""
+    if code == SIGMOID:
+        return a * (1 - a)
+    if code == TANH:
+        return 1 - a * a
+    if code == RELU:
+        return 1.0 if a > 0.0 else 0.0
+    return 1.0  # IDENTITY
+
+
+@_jit
+def _softplus(x):
+    """log(1 + e^x), without overflow."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+@_jit
+def _net_forward(p, sizes, hidden, output, x, acts, logits):
+    """Feedforward of one sample x: every layer's activations into acts, the output's s into logits."""
+    layers = len(sizes) - 1
+    for j in range(sizes[0]):
+        acts[j] = x[j]
+    at = 0
+    offset = 0
+    for layer in range(1, layers + 1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        out_at = at + n_in
+        biases = offset + n_out * n_in
+        code = hidden if layer < layers else output
+        for i in range(n_out):
+            row = offset + i * n_in
+            s = p[row] * acts[at]
+            for j in range(1, n_in):
+                s += p[row + j] * acts[at + j]
+            s += p[biases + i]
+            if layer == layers:
+                logits[i] = s
+            acts[out_at + i] = s if code == SOFTMAX else _activate(code, s)
+        if code == SOFTMAX:
+            # a_k = e^(s_k - m) / sum of e^(s_j - m), m the largest s
+            m = logits[0]
+            for i in range(1, n_out):
+                m = max(m, logits[i])
+            total = 0.0
+            for i in range(n_out):
+                e = math.exp(logits[i] - m)
+                acts[out_at + i] = e
+                total += e
+            for i in range(n_out):
+                acts[out_at + i] = acts[out_at + i] / total
+        at = out_at
+        offset = biases + n_out
+    return at
+
+
+@_jit
+def _net_sample_loss(output, loss, y, acts, at, logits, k):
+    """The loss of one sample: targets y, outputs acts[at:at + k], output pre-activations logits."""
+    total = 0.0
+    if loss == MSE:
+        # mean over the outputs of (y - a)^2
+        for i in range(k):
+            e = y[i] - acts[at + i]
+            total += e * e
+        return total / k
+    if output == SIGMOID:
+        # binary cross-entropy from the logits: y * softplus(-s) + (1 - y) * softplus(s)
+        for i in range(k):
+            total += y[i] * _softplus(-logits[i]) + (1 - y[i]) * _softplus(logits[i])
+        return total / k
+    # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
+    m = logits[0]
+    for i in range(1, k):
+        m = max(m, logits[i])
+    for i in range(k):
+        total += math.exp(logits[i] - m)
+    loss_value = m + math.log(total)
+    for i in range(k):
+        loss_value -= y[i] * logits[i]
+    return loss_value
+
+
+@_jit
+def _pairwise_block(values, lo, m):
+    """values[lo:lo + m] (m <= 128) summed as numpy sums one block."""
+    if m < 8:
+        total = 0.0
+        for i in range(lo, lo + m):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
+    r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
+    i = 8
+    while i < m - m % 8:
+        r0 += values[lo + i]
+        r1 += values[lo + i + 1]
+        r2 += values[lo + i + 2]
+        r3 += values[lo + i + 3]
+        r4 += values[lo + i + 4]
+        r5 += values[lo + i + 5]
+        r6 += values[lo + i + 6]
+        r7 += values[lo + i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < m:
+        total += values[lo + i]
+        i += 1
+    return total
+
+
+@_jit
+def _pairwise_sum(values, n):
+    """Sum of values[0:n] in numpy's pairwise order, on explicit stacks (as _sum_squared_errors)."""
+    if n <= _PW_BLOCKSIZE:
+        return _pairwise_block(values, 0, n)
+    todo_lo = np.zeros(_STACK_SIZE, np.int64)
+    todo_n = np.zeros(_STACK_SIZE, np.int64)
+    todo_halves_done = np.zeros(_STACK_SIZE, np.bool_)
+    sums = np.zeros(_STACK_SIZE, np.float64)
+    todo_n[0] = n
+    top = 1
+    n_sums = 0
+    while top > 0:
+        top -= 1
+        lo = todo_lo[top]
+        m = todo_n[top]
+        if todo_halves_done[top]:
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+        elif m <= _PW_BLOCKSIZE:
+            sums[n_sums] = _pairwise_block(values, lo, m)
+            n_sums += 1
+        else:
+            m2 = m // 2
+            m2 -= m2 % 8
+            todo_lo[top], todo_n[top], todo_halves_done[top] = lo, m, True
+            todo_lo[top + 1], todo_n[top + 1], todo_halves_done[top + 1] = lo + m2, m - m2, False
+            todo_lo[top + 2], todo_n[top + 2], todo_halves_done[top + 2] = lo, m2, False
+            top += 3
+    return sums[0]
+
+
+@_jit
+def _net_buffers(sizes, work):
+    """The views of work: activations, two gradient rows, output pre-activations, sample losses."""
+    total, widest = 0, 0
+    for size in sizes:
+        total += size
+        widest = max(widest, size)
+    k = sizes[len(sizes) - 1]
+    acts = work[:total]
+    g = work[total:total + widest]
+    g_prev = work[total + widest:total + 2 * widest]
+    logits = work[total + 2 * widest:total + 2 * widest + k]
+    sample_losses = work[total + 2 * widest + k:]
+    return acts, g, g_prev, logits, sample_losses
+
+
+@_jit
+def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, logits, sample_losses):
+    n = data.shape[0]
+    k = sizes[len(sizes) - 1]
+    for t in range(n):
+        at = _net_forward(p, sizes, hidden, output, data[t], acts, logits)
+        sample_losses[t] = _net_sample_loss(output, loss, targets[t], acts, at, logits, k)
+    return _pairwise_sum(sample_losses, n) / n
+
+
+@_jit
+def net_feedforward(params, sizes, hidden, output, data, out, work):
+    """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, k))."""
+    acts, _, _, logits, _ = _net_buffers(sizes, work)
+    k = sizes[len(sizes) - 1]
+    for t in range(data.shape[0]):
+        at = _net_forward(params, sizes, hidden, output, data[t], acts, logits)
+        for i in range(k):
+            out[t, i] = acts[at + i]
+
+
+@_jit
+def net_loss(params, sizes, hidden, output, loss, data, targets, work):
+    """The mean loss over the samples, summed in numpy's pairwise order."""
+    acts, _, _, logits, sample_losses = _net_buffers(sizes, work)
+    return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, logits,
+                          sample_losses)
+
+
+@_jit
+def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
+              velocity, epoch_start, epoch_stop, loss_every, losses, work):
+    """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
+
+    The arguments are those of ``_python.net_train``; see its docstring.
+    """
+    acts, g, g_prev, logits, sample_losses = _net_buffers(sizes, work)
+    n = data.shape[0]
+    layers = len(sizes) - 1
+    k = sizes[layers]
+    starts = np.zeros(layers + 1, np.int64)     # where each layer's activations start in acts
+    offsets = np.zeros(layers + 1, np.int64)    # where each layer's weights start in params
+    for layer in range(1, layers + 1):
+        starts[layer] = starts[layer - 1] + sizes[layer - 1]
+        if layer > 1:
+            offsets[layer] = offsets[layer - 1] + sizes[layer - 1] * sizes[layer - 2] + sizes[layer - 1]
+    recorded = 0
+    for epoch in range(epoch_start, epoch_stop):
+        for t in range(n):
+            sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
+            y = targets[sample]
+            at = _net_forward(params, sizes, hidden, output, data[sample], acts, logits)
+
+            # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
+            if loss == MSE:
+                for i in range(k):
+                    g[i] = learn_rate * (-2 * (y[i] - acts[at + i]) / k)
+                if output == SOFTMAX:
+                    # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+                    dot = 0.0
+                    for j in range(k):
+                        dot += (-2 * (y[j] - acts[at + j]) / k) * acts[at + j]
+                    for i in range(k):
+                        g[i] = learn_rate * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / k - dot))
+                    fp_output = IDENTITY
+                else:
+                    fp_output = output
+            else:
+                # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ k for sigmoid's mean)
+                for i in range(k):
+                    if output == SIGMOID:
+                        g[i] = learn_rate * ((acts[at + i] - y[i]) / k)
+                    else:
+                        g[i] = learn_rate * (acts[at + i] - y[i])
+                fp_output = IDENTITY
+
+            # --- Back through the layers, last first
+            for layer in range(layers, 0, -1):
+                n_in, n_out = sizes[layer - 1], sizes[layer]
+                w0 = offsets[layer]
+                b0 = w0 + n_out * n_in
+                a_in = starts[layer - 1]
+                a_out = starts[layer]
+                code = fp_output if layer == layers else hidden
+                for i in range(n_out):
+                    fp = _derivative(code, acts[a_out + i])
+                    gi = g[i]
+                    row = w0 + i * n_in
+                    if layer > 1:
+                        # the previous layer's g, from the weights before this update
+                        for j in range(n_in):
+                            term = gi * (params[row + j] * fp)
+                            g_prev[j] = term if i == 0 else g_prev[j] + term
+                    if momentum != 0.0:
+                        for j in range(n_in):
+                            velocity[row + j] = momentum * velocity[row + j] - gi * (acts[a_in + j] * fp)
+                            params[row + j] += velocity[row + j]
+                        velocity[b0 + i] = momentum * velocity[b0 + i] - gi * fp
+                        params[b0 + i] += velocity[b0 + i]
+                    else:
+                        for j in range(n_in):
+                            params[row + j] -= gi * (acts[a_in + j] * fp)
+                        params[b0 + i] -= gi * fp
+                g, g_prev = g_prev, g
+
+        if loss_every > 0 and epoch % loss_every == 0:
+            losses[0, recorded] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets,
+                                                 acts, logits, sample_losses)
+            recorded += 1
