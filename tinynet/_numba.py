@@ -300,7 +300,7 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
 # --- tinynet.Network: any layer sizes -------------------------------------------------------------
 # The same layout, codes and arithmetic as the section of the same name in _python.py (read the
 # comment there). ``work`` holds the activations of every layer, two gradient rows, the output
-# layer's pre-activations and one loss per sample.
+# layer's pre-activations and one loss per sample, addressed by offsets.
 
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4
 MSE, CROSS_ENTROPY = 0, 1
@@ -337,11 +337,15 @@ def _softplus(x):
 
 
 @_jit
-def _net_forward(p, sizes, hidden, output, x, acts, logits):
-    """Feedforward of one sample x: every layer's activations into acts, the output's s into logits."""
+def _net_forward(p, sizes, hidden, output, data, row_index, work, logits_at):
+    """Feedforward of sample data[row_index]: every layer's activations into work (from 0), the
+    output's pre-activations into work[logits_at:]. Returns where the output activations start.
+
+    (Offsets into one array rather than views of it: a view costs Numba reference counting.)
+    """
     layers = len(sizes) - 1
     for j in range(sizes[0]):
-        acts[j] = x[j]
+        work[j] = data[row_index, j]
     at = 0
     offset = 0
     for layer in range(1, layers + 1):
@@ -349,56 +353,60 @@ def _net_forward(p, sizes, hidden, output, x, acts, logits):
         out_at = at + n_in
         biases = offset + n_out * n_in
         code = hidden if layer < layers else output
+        a = work[at:at + n_in]
         for i in range(n_out):
-            row = offset + i * n_in
-            s = p[row] * acts[at]
+            # (row slices: Numba then knows the indices are not negative, and the loops run faster)
+            w = p[offset + i * n_in:offset + (i + 1) * n_in]
+            s = w[0] * a[0]
             for j in range(1, n_in):
-                s += p[row + j] * acts[at + j]
+                s += w[j] * a[j]
             s += p[biases + i]
             if layer == layers:
-                logits[i] = s
-            acts[out_at + i] = s if code == SOFTMAX else _activate(code, s)
+                work[logits_at + i] = s
+            work[out_at + i] = s if code == SOFTMAX else _activate(code, s)
         if code == SOFTMAX:
             # a_k = e^(s_k - m) / sum of e^(s_j - m), m the largest s
-            m = logits[0]
+            m = work[logits_at]
             for i in range(1, n_out):
-                m = max(m, logits[i])
+                m = max(m, work[logits_at + i])
             total = 0.0
             for i in range(n_out):
-                e = math.exp(logits[i] - m)
-                acts[out_at + i] = e
+                e = math.exp(work[logits_at + i] - m)
+                work[out_at + i] = e
                 total += e
             for i in range(n_out):
-                acts[out_at + i] = acts[out_at + i] / total
+                work[out_at + i] = work[out_at + i] / total
         at = out_at
         offset = biases + n_out
     return at
 
 
 @_jit
-def _net_sample_loss(output, loss, y, acts, at, logits, k):
-    """The loss of one sample: targets y, outputs acts[at:at + k], output pre-activations logits."""
+def _net_sample_loss(output, loss, targets, row_index, work, at, logits_at, k):
+    """The loss of one sample: targets[row_index], outputs work[at:at + k], pre-activations
+    work[logits_at:logits_at + k]."""
     total = 0.0
     if loss == MSE:
         # mean over the outputs of (y - a)^2
         for i in range(k):
-            e = y[i] - acts[at + i]
+            e = targets[row_index, i] - work[at + i]
             total += e * e
         return total / k
     if output == SIGMOID:
         # binary cross-entropy from the logits: y * softplus(-s) + (1 - y) * softplus(s)
         for i in range(k):
-            total += y[i] * _softplus(-logits[i]) + (1 - y[i]) * _softplus(logits[i])
+            y, s = targets[row_index, i], work[logits_at + i]
+            total += y * _softplus(-s) + (1 - y) * _softplus(s)
         return total / k
     # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
-    m = logits[0]
+    m = work[logits_at]
     for i in range(1, k):
-        m = max(m, logits[i])
+        m = max(m, work[logits_at + i])
     for i in range(k):
-        total += math.exp(logits[i] - m)
+        total += math.exp(work[logits_at + i] - m)
     loss_value = m + math.log(total)
     for i in range(k):
-        loss_value -= y[i] * logits[i]
+        loss_value -= targets[row_index, i] * work[logits_at + i]
     return loss_value
 
 
@@ -463,48 +471,45 @@ def _pairwise_sum(values, n):
 
 
 @_jit
-def _net_buffers(sizes, work):
-    """The views of work: activations, two gradient rows, output pre-activations, sample losses."""
+def _net_offsets(sizes):
+    """Where work's parts start: two gradient rows, the output pre-activations, the sample losses
+    (the activations of every layer come first, from 0)."""
     total, widest = 0, 0
     for size in sizes:
         total += size
         widest = max(widest, size)
-    k = sizes[len(sizes) - 1]
-    acts = work[:total]
-    g = work[total:total + widest]
-    g_prev = work[total + widest:total + 2 * widest]
-    logits = work[total + 2 * widest:total + 2 * widest + k]
-    sample_losses = work[total + 2 * widest + k:]
-    return acts, g, g_prev, logits, sample_losses
+    g_at = total
+    g_prev_at = total + widest
+    logits_at = total + 2 * widest
+    return g_at, g_prev_at, logits_at, logits_at + sizes[len(sizes) - 1]
 
 
 @_jit
-def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, logits, sample_losses):
+def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, work):
     n = data.shape[0]
     k = sizes[len(sizes) - 1]
+    _, _, logits_at, losses_at = _net_offsets(sizes)
     for t in range(n):
-        at = _net_forward(p, sizes, hidden, output, data[t], acts, logits)
-        sample_losses[t] = _net_sample_loss(output, loss, targets[t], acts, at, logits, k)
-    return _pairwise_sum(sample_losses, n) / n
+        at = _net_forward(p, sizes, hidden, output, data, t, work, logits_at)
+        work[losses_at + t] = _net_sample_loss(output, loss, targets, t, work, at, logits_at, k)
+    return _pairwise_sum(work[losses_at:losses_at + n], n) / n
 
 
 @_jit
 def net_feedforward(params, sizes, hidden, output, data, out, work):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, k))."""
-    acts, _, _, logits, _ = _net_buffers(sizes, work)
+    _, _, logits_at, _ = _net_offsets(sizes)
     k = sizes[len(sizes) - 1]
     for t in range(data.shape[0]):
-        at = _net_forward(params, sizes, hidden, output, data[t], acts, logits)
+        at = _net_forward(params, sizes, hidden, output, data, t, work, logits_at)
         for i in range(k):
-            out[t, i] = acts[at + i]
+            out[t, i] = work[at + i]
 
 
 @_jit
 def net_loss(params, sizes, hidden, output, loss, data, targets, work):
     """The mean loss over the samples, summed in numpy's pairwise order."""
-    acts, _, _, logits, sample_losses = _net_buffers(sizes, work)
-    return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, logits,
-                          sample_losses)
+    return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, work)
 
 
 @_jit
@@ -512,13 +517,15 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
               velocity, epoch_start, epoch_stop, loss_every, losses, work):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
-    The arguments are those of ``_python.net_train``; see its docstring.
+    The arguments are those of ``_python.net_train``; see its docstring. ``work`` is addressed by
+    offsets: the activations from 0, then the gradient rows g and g_prev (which swap offsets from
+    layer to layer), the output's pre-activations.
     """
-    acts, g, g_prev, logits, sample_losses = _net_buffers(sizes, work)
     n = data.shape[0]
     layers = len(sizes) - 1
     k = sizes[layers]
-    starts = np.zeros(layers + 1, np.int64)     # where each layer's activations start in acts
+    g, g_prev, logits_at, _ = _net_offsets(sizes)
+    starts = np.zeros(layers + 1, np.int64)     # where each layer's activations start in work
     offsets = np.zeros(layers + 1, np.int64)    # where each layer's weights start in params
     for layer in range(1, layers + 1):
         starts[layer] = starts[layer - 1] + sizes[layer - 1]
@@ -528,20 +535,20 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     for epoch in range(epoch_start, epoch_stop):
         for t in range(n):
             sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
-            y = targets[sample]
-            at = _net_forward(params, sizes, hidden, output, data[sample], acts, logits)
+            at = _net_forward(params, sizes, hidden, output, data, sample, work, logits_at)
 
             # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
             if loss == MSE:
                 for i in range(k):
-                    g[i] = learn_rate * (-2 * (y[i] - acts[at + i]) / k)
+                    work[g + i] = learn_rate * (-2 * (targets[sample, i] - work[at + i]) / k)
                 if output == SOFTMAX:
                     # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
                     dot = 0.0
                     for j in range(k):
-                        dot += (-2 * (y[j] - acts[at + j]) / k) * acts[at + j]
+                        dot += (-2 * (targets[sample, j] - work[at + j]) / k) * work[at + j]
                     for i in range(k):
-                        g[i] = learn_rate * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / k - dot))
+                        work[g + i] = learn_rate * (
+                            work[at + i] * (-2 * (targets[sample, i] - work[at + i]) / k - dot))
                     fp_output = IDENTITY
                 else:
                     fp_output = output
@@ -549,9 +556,9 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
                 # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ k for sigmoid's mean)
                 for i in range(k):
                     if output == SIGMOID:
-                        g[i] = learn_rate * ((acts[at + i] - y[i]) / k)
+                        work[g + i] = learn_rate * ((work[at + i] - targets[sample, i]) / k)
                     else:
-                        g[i] = learn_rate * (acts[at + i] - y[i])
+                        work[g + i] = learn_rate * (work[at + i] - targets[sample, i])
                 fp_output = IDENTITY
 
             # --- Back through the layers, last first
@@ -562,28 +569,31 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
                 a_in = starts[layer - 1]
                 a_out = starts[layer]
                 code = fp_output if layer == layers else hidden
+                a = work[a_in:a_in + n_in]
+                back = work[g_prev:g_prev + n_in]
                 for i in range(n_out):
-                    fp = _derivative(code, acts[a_out + i])
-                    gi = g[i]
+                    fp = _derivative(code, work[a_out + i])
+                    gi = work[g + i]
                     row = w0 + i * n_in
+                    w = params[row:row + n_in]
                     if layer > 1:
                         # the previous layer's g, from the weights before this update
                         for j in range(n_in):
-                            term = gi * (params[row + j] * fp)
-                            g_prev[j] = term if i == 0 else g_prev[j] + term
+                            term = gi * (w[j] * fp)
+                            back[j] = term if i == 0 else back[j] + term
                     if momentum != 0.0:
+                        v = velocity[row:row + n_in]
                         for j in range(n_in):
-                            velocity[row + j] = momentum * velocity[row + j] - gi * (acts[a_in + j] * fp)
-                            params[row + j] += velocity[row + j]
+                            v[j] = momentum * v[j] - gi * (a[j] * fp)
+                            w[j] += v[j]
                         velocity[b0 + i] = momentum * velocity[b0 + i] - gi * fp
                         params[b0 + i] += velocity[b0 + i]
                     else:
                         for j in range(n_in):
-                            params[row + j] -= gi * (acts[a_in + j] * fp)
+                            w[j] -= gi * (a[j] * fp)
                         params[b0 + i] -= gi * fp
                 g, g_prev = g_prev, g
 
         if loss_every > 0 and epoch % loss_every == 0:
-            losses[0, recorded] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets,
-                                                 acts, logits, sample_losses)
+            losses[0, recorded] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, work)
             recorded += 1
