@@ -9,7 +9,7 @@ pure-Python backend, "serial" training of many networks) to the terminal report 
 import numpy as np
 import pytest
 
-BASELINES = ("numpy", "python", "serial")
+BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn")
 
 
 @pytest.fixture(scope="session")

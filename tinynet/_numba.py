@@ -337,6 +337,15 @@ def _softplus(x):
 
 
 @_jit
+def _neuron_output(s, i, code, last, work, out_at, logits_at):
+    """Neuron i's pre-activation s (with its bias): its activation (softmax's comes later) and, in
+    the output layer, s itself."""
+    if last:
+        work[logits_at + i] = s
+    work[out_at + i] = s if code == SOFTMAX else _activate(code, s)
+
+
+@_jit
 def _net_forward(p, sizes, hidden, output, data, row_index, work, logits_at):
     """Feedforward of sample data[row_index]: every layer's activations into work (from 0), the
     output's pre-activations into work[logits_at:]. Returns where the output activations start.
@@ -353,17 +362,35 @@ def _net_forward(p, sizes, hidden, output, data, row_index, work, logits_at):
         out_at = at + n_in
         biases = offset + n_out * n_in
         code = hidden if layer < layers else output
+        last = layer == layers
         a = work[at:at + n_in]
-        for i in range(n_out):
-            # (row slices: Numba then knows the indices are not negative, and the loops run faster)
+        # Four rows at a time: four independent sums, each still added up in the order j = 0, 1, ...
+        # (the same numbers as one row at a time), so the CPU overlaps their additions. (Row slices:
+        # Numba then knows the indices are not negative, and the loops run faster.)
+        i = 0
+        while i + 4 <= n_out:
+            w0 = p[offset + i * n_in:offset + (i + 1) * n_in]
+            w1 = p[offset + (i + 1) * n_in:offset + (i + 2) * n_in]
+            w2 = p[offset + (i + 2) * n_in:offset + (i + 3) * n_in]
+            w3 = p[offset + (i + 3) * n_in:offset + (i + 4) * n_in]
+            s0, s1, s2, s3 = w0[0] * a[0], w1[0] * a[0], w2[0] * a[0], w3[0] * a[0]
+            for j in range(1, n_in):
+                s0 += w0[j] * a[j]
+                s1 += w1[j] * a[j]
+                s2 += w2[j] * a[j]
+                s3 += w3[j] * a[j]
+            _neuron_output(s0 + p[biases + i], i, code, last, work, out_at, logits_at)
+            _neuron_output(s1 + p[biases + i + 1], i + 1, code, last, work, out_at, logits_at)
+            _neuron_output(s2 + p[biases + i + 2], i + 2, code, last, work, out_at, logits_at)
+            _neuron_output(s3 + p[biases + i + 3], i + 3, code, last, work, out_at, logits_at)
+            i += 4
+        while i < n_out:
             w = p[offset + i * n_in:offset + (i + 1) * n_in]
             s = w[0] * a[0]
             for j in range(1, n_in):
                 s += w[j] * a[j]
-            s += p[biases + i]
-            if layer == layers:
-                work[logits_at + i] = s
-            work[out_at + i] = s if code == SOFTMAX else _activate(code, s)
+            _neuron_output(s + p[biases + i], i, code, last, work, out_at, logits_at)
+            i += 1
         if code == SOFTMAX:
             # a_k = e^(s_k - m) / sum of e^(s_j - m), m the largest s
             m = work[logits_at]

@@ -1,0 +1,126 @@
+"""tinynet.Network: against OurNeuralNetwork's kernel, a plain C loop, JAX, TorchScript, scikit-learn.
+
+Every entry of a group trains the same network from the same starting weights on the same data; the
+report prints speed-ups over "plain-c" (Network's loop in plain C, the same arithmetic) and over
+"sklearn" where those are in the group.
+"""
+
+import numpy as np
+import pytest
+
+from tinynet import Network, OurNeuralNetwork
+from tinynet._backend import BACKENDS
+from tinynet._bench import tutorial_data
+
+from baselines import make_mlp_jax, make_mlp_plain_c, make_mlp_torchscript
+
+TUTORIAL = tutorial_data()
+
+
+@pytest.mark.parametrize("entry", ["ournet-cython", "ournet-numba", "network-cython", "network-numba"])
+def test_221_against_the_drop_in(benchmark, entry):
+    """The tutorial's training (4 x 1000) with OurNeuralNetwork's kernel and with Network's."""
+    kind, backend = entry.split("-")
+    benchmark.group = "network (2, 2, 1): the tutorial's training, OurNeuralNetwork vs Network"
+    data, y = TUTORIAL
+    np.random.seed(0)
+    ours = OurNeuralNetwork(backend=backend)
+    start = ours.params
+    net = Network.from_tutorial(ours)
+    net_start = net.params
+
+    def train_ours():
+        ours.params = start
+        ours.train(data, y, verbose=False, loss_every=0)
+
+    def train_network():
+        net.params = net_start
+        net.train(data, y, epochs=1000, loss_every=0)
+
+    run = train_ours if kind == "ournet" else train_network
+    run()
+    benchmark.pedantic(run, rounds=100, iterations=1)
+    train_ours()
+    train_network()
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = ours.params.tolist()
+    assert net.params.tolist() == [w1, w2, w3, w4, b1, b2, w5, w6, b3]   # bit for bit
+
+
+CONFIGS = {
+    "(2, 16, 16, 1) sigmoid, mse": ((2, 16, 16, 1), "sigmoid", "sigmoid", "mse"),
+    "(64, 32, 10) relu, softmax, cross-entropy": ((64, 32, 10), "relu", "softmax", "cross_entropy"),
+}
+MAKERS = {"plain-c": make_mlp_plain_c, "jax": make_mlp_jax, "torchscript": make_mlp_torchscript}
+ROUNDS = {"cython": 10, "numba": 10, "plain-c": 10, "jax": 5, "python": 1, "torchscript": 1}
+
+
+def _problem(sizes, output, n=1000, seed=0):
+    """Inputs and (n, k) targets: one-hot classes for softmax, an XOR-like 0/1 target otherwise."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1, (n, sizes[0]))
+    if output == "softmax":
+        return X, np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    return X, (X[:, :1] * X[:, 1:2] > 0).astype(float)
+
+
+@pytest.mark.parametrize("entry", list(ROUNDS))
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_network_training(benchmark, config, entry):
+    """1,000 samples x 5 epochs of per-sample SGD, learning rate 0.01."""
+    sizes, activation, output, loss = CONFIGS[config]
+    benchmark.group = f"network {config}: 1,000 samples x 5 epochs"
+    X, T = _problem(sizes, output)
+    start = Network(sizes, activation, output, loss, seed=0).params
+    if entry in BACKENDS:
+        net = Network(sizes, activation, output, loss, backend=entry)
+
+        def train(params, X, T, learn_rate, epochs):
+            net.params = params
+            net.train(X, T, learn_rate=learn_rate, epochs=epochs, loss_every=0)
+            return net.params.tolist()
+    else:
+        train = MAKERS[entry](sizes, activation, output, loss)
+    epochs = 5
+    train(start, X[:4], T[:4], 0.01, epochs)          # compile / warm up
+    if entry == "jax":
+        train(start, X, T, 0.01, epochs)
+    result = benchmark.pedantic(train, args=(start, X, T, 0.01, epochs), rounds=ROUNDS[entry],
+                                iterations=1)
+    benchmark.extra_info["sample_steps"] = len(X) * epochs
+    expected = Network(sizes, activation, output, loss, backend="cython")
+    expected.params = start
+    expected.train(X, T, learn_rate=0.01, epochs=epochs, loss_every=0)
+    if entry in BACKENDS or entry == "plain-c":
+        assert result == expected.params.tolist()      # the same arithmetic: bit for bit
+    else:                                              # other libraries' arithmetic: close
+        np.testing.assert_allclose(result, expected.params, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("entry", ["cython", "numba", "sklearn"])
+def test_digits(benchmark, entry):
+    """scikit-learn's digits, 64-32-10 (relu, softmax, cross-entropy), 20 epochs of per-sample SGD."""
+    pytest.importorskip("sklearn")
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
+    import digits
+
+    benchmark.group = "digits (64, 32, 10): 20 epochs, batch size 1, against scikit-learn"
+    X_train, X_test, y_train, y_test = digits.load()
+    if entry == "sklearn":
+        def train():
+            return digits.train_sklearn(X_train, y_train, 20, 0.01)
+        rounds = 2
+    else:
+        def train():
+            return digits.train_tinynet(X_train, y_train, 20, 0.01, backend=entry)
+        train()
+        rounds = 10
+    model = benchmark.pedantic(train, rounds=rounds, iterations=1)
+    predicted = model.predict(X_test)
+    if predicted.ndim == 2:
+        predicted = predicted.argmax(axis=1)
+    accuracy = float(np.mean(predicted == y_test))
+    benchmark.extra_info["test_accuracy"] = accuracy
+    assert accuracy > 0.9
