@@ -5,6 +5,7 @@ learning rate 0.1, the tutorial's loss), or raises ``pytest.skip`` when its libr
 """
 
 import ctypes
+import itertools
 import pathlib
 import shutil
 import subprocess
@@ -116,7 +117,7 @@ CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "identity": 3, "softmax": 4, "mse":
 def _layers(params, sizes):
     """Split Network's flat parameters into [(W, b), ...]."""
     layers, at = [], 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in itertools.pairwise(sizes):
         w = np.asarray(params[at:at + n_in * n_out]).reshape(n_out, n_in)
         at += n_in * n_out
         layers.append((w, np.asarray(params[at:at + n_out])))
