@@ -198,61 +198,68 @@ def make_mlp_jax(sizes, activation, output, loss):
     return train
 
 
+def _torchscript_loop(weights, biases, X, T, learn_rate: float, epochs: int, hidden: int,
+                      output: int, loss: int):
+    """The per-sample loop that make_mlp_torchscript scripts (type comments keep torch optional)."""
+    # type: (List[Tensor], List[Tensor], Tensor, Tensor, float, int, int, int, int) -> None
+    for _ in range(epochs):
+        for t in range(X.shape[0]):
+            a = X[t]
+            for layer in range(len(weights) - 1):
+                s = torch.mv(weights[layer], a) + biases[layer]
+                if hidden == 0:
+                    a = torch.sigmoid(s)
+                elif hidden == 1:
+                    a = torch.tanh(s)
+                else:
+                    a = torch.relu(s)
+            s = torch.mv(weights[-1], a) + biases[-1]
+            y = T[t]
+            if loss == 1 and output == 4:
+                value = torch.logsumexp(s, 0) - torch.dot(y, s)
+            elif loss == 1:
+                sp = torch.nn.functional.softplus
+                value = torch.mean(y * sp(-s) + (1 - y) * sp(s))
+            else:
+                if output == 0:
+                    out = torch.sigmoid(s)
+                elif output == 4:
+                    out = torch.softmax(s, 0)
+                else:
+                    out = s
+                value = torch.mean((y - out) ** 2)
+            grads = torch.autograd.grad([value], weights + biases)
+            with torch.no_grad():
+                for i in range(len(weights)):
+                    g = grads[i]
+                    if g is not None:
+                        weights[i].sub_(learn_rate * g)
+                for i in range(len(biases)):
+                    g = grads[len(weights) + i]
+                    if g is not None:
+                        biases[i].sub_(learn_rate * g)
+
+
+_scripted = {}
+
+
 def make_mlp_torchscript(sizes, activation, output, loss):
     """TorchScript: a scripted per-sample loop, autograd for the gradients, float64, one thread."""
+    global torch
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
-    hidden_code, output_code, loss_code = CODES[activation], CODES[output], CODES[loss]
-
-    def run(weights: list[torch.Tensor], biases: list[torch.Tensor], X: torch.Tensor, T: torch.Tensor,
-            learn_rate: float, epochs: int, hidden: int, output: int, loss: int):
-        for _ in range(epochs):
-            for t in range(X.shape[0]):
-                a = X[t]
-                for layer in range(len(weights) - 1):
-                    s = torch.mv(weights[layer], a) + biases[layer]
-                    if hidden == 0:
-                        a = torch.sigmoid(s)
-                    elif hidden == 1:
-                        a = torch.tanh(s)
-                    else:
-                        a = torch.relu(s)
-                s = torch.mv(weights[-1], a) + biases[-1]
-                y = T[t]
-                if loss == 1 and output == 4:
-                    value = torch.logsumexp(s, 0) - torch.dot(y, s)
-                elif loss == 1:
-                    sp = torch.nn.functional.softplus
-                    value = torch.mean(y * sp(-s) + (1 - y) * sp(s))
-                else:
-                    if output == 0:
-                        out = torch.sigmoid(s)
-                    elif output == 4:
-                        out = torch.softmax(s, 0)
-                    else:
-                        out = s
-                    value = torch.mean((y - out) ** 2)
-                grads = torch.autograd.grad([value], weights + biases)
-                with torch.no_grad():
-                    for i in range(len(weights)):
-                        g = grads[i]
-                        if g is not None:
-                            weights[i].sub_(learn_rate * g)
-                    for i in range(len(biases)):
-                        g = grads[len(weights) + i]
-                        if g is not None:
-                            biases[i].sub_(learn_rate * g)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)   # TorchScript is deprecated in torch 2.x
-        run = torch.jit.script(run)
+    if "loop" not in _scripted:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # TorchScript is deprecated in 2.x
+            _scripted["loop"] = torch.jit.script(_torchscript_loop)
+    run = _scripted["loop"]
+    codes = CODES[activation], CODES[output], CODES[loss]
 
     def train(params, X, T, learn_rate, epochs):
         layers = _layers(params, sizes)
         weights = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w, _ in layers]
         biases = [torch.tensor(b, dtype=torch.float64, requires_grad=True) for _, b in layers]
         run(weights, biases, torch.as_tensor(np.asarray(X, dtype=np.float64)),
-            torch.as_tensor(np.asarray(T, dtype=np.float64)), learn_rate, epochs, hidden_code,
-            output_code, loss_code)
+            torch.as_tensor(np.asarray(T, dtype=np.float64)), learn_rate, epochs, *codes)
         return _flatten([(w.detach().numpy(), b.detach().numpy()) for w, b in zip(weights, biases)])
     return train
