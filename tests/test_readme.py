@@ -42,7 +42,7 @@ def readme_run(tmp_path_factory):
 
 
 def test_readme_has_the_examples():
-    assert len(_python_blocks()) == 7
+    assert len(_python_blocks()) == 8
 
 
 def test_tutorial_example_prints_what_the_readme_says(readme_run):
@@ -65,6 +65,12 @@ def test_save_and_many_examples(readme_run):
     assert len(namespace["nets"]) == 64
     assert all(len(net.loss_history) == 100 for net in namespace["nets"])
     assert namespace["best"].loss_history[-1][1] == min(n.loss_history[-1][1] for n in namespace["nets"])
+
+
+def test_network_example(readme_run):
+    namespace, _ = readme_run
+    assert namespace["accuracy"] > 0.95                 # the README says about 0.97
+    assert namespace["mlp"].weights[0].shape == (16, 4)
 
 
 def test_plot_example(readme_run):
