@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference_network import ReferenceMLP
 
 import tinynet._training
@@ -186,3 +188,27 @@ def test_bad_targets_for_classification(backend):
     binary = Network((3, 2, 1), loss="cross_entropy", backend=backend)
     with pytest.raises(ValueError, match="between 0 and 1"):
         binary.train(X, [0, 2])
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4), combo=st.sampled_from(COMBOS),
+       seed=st.integers(0, 2**16), learn_rate=st.floats(0.001, 2.0), shuffle=st.booleans(),
+       momentum=st.sampled_from([0.0, 0.9]), scale=st.sampled_from([1.0, 1e3]))
+def test_random_networks_identical_on_every_backend(sizes, combo, seed, learn_rate, shuffle, momentum,
+                                                    scale):
+    if combo[1] == "softmax" and sizes[-1] < 2:
+        sizes = [*sizes[:-1], 2]
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, scale, (9, sizes[0]))
+    Y = rng.integers(0, sizes[-1], 9) if combo[1] == "softmax" else rng.uniform(0, 1, (9, sizes[-1]))
+    options = dict(learn_rate=learn_rate, epochs=4, shuffle=shuffle, momentum=momentum, loss_every=1)
+    results = {backend: _run(backend, tuple(sizes), combo, X, Y, **options) for backend in BACKENDS}
+    assert results["cython"] == results["numba"] == results["python"]
+
+
+def test_verbose_lines(backend, capsys):
+    X, Y = _data((3, 4, 1), "sigmoid")
+    net = Network((3, 4, 1), seed=0, backend=backend)
+    net.train(X, Y, epochs=25, verbose=True, loss_every=10)
+    assert capsys.readouterr().out.splitlines() == ["Epoch %d loss: %.3f" % pair for pair in net.loss_history]
+    assert [epoch for epoch, _ in net.loss_history] == [0, 10, 20]
