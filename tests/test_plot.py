@@ -82,3 +82,14 @@ def test_without_matplotlib_the_error_names_the_extra(tmp_path):
                           cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
     assert done.stdout.strip() == ("tinynet.plot needs matplotlib: pip install 'tinynet[plot]' "
                                    "(or pip install matplotlib)")
+
+
+def test_decision_boundary_of_a_network():
+    from tinynet import Network
+
+    net = Network((2, 8, 1), activation="tanh", seed=0)
+    net.train(TUTORIAL_DATA / 10, TUTORIAL_Y, epochs=200, learn_rate=0.5)
+    ax = plot.decision_boundary(net, TUTORIAL_DATA / 10, TUTORIAL_Y, resolution=20)
+    shaded = np.asarray(ax.collections[0].get_array()).reshape(20, 20)
+    assert shaded.min() >= 0 and shaded.max() <= 1 and shaded.std() > 0.1
+    plot.loss_curve(net)
