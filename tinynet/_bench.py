@@ -64,15 +64,19 @@ class _Progress:
         self.enabled = enabled
         self.tty = enabled and sys.stderr.isatty()
         self.width = 0
+        self.last = None
 
-    def __call__(self, text):
+    def __call__(self, text, detail=""):
+        """Show ``text`` and ``detail``; elsewhere than on a terminal, ``text`` once, when it changes."""
         if not self.enabled:
             return
         if self.tty:
-            sys.stderr.write("\r" + text.ljust(self.width))
-            self.width = len(text)
-        else:
+            line = f"{text}{detail}"
+            sys.stderr.write("\r" + line.ljust(self.width))
+            self.width = len(line)
+        elif text != self.last:
             sys.stderr.write(text + "\n")
+        self.last = text
         sys.stderr.flush()
 
     def done(self):
@@ -98,7 +102,7 @@ def _time_training(name, params, data, y, epochs, repeat, max_seconds, progress)
     times: list[float] = []
     spent = 0.0
     while len(times) < repeat and (not times or spent < max_seconds):
-        progress(f"timing {name}: round {len(times) + 1} of {repeat}")
+        progress(f"timing {name}", f": round {len(times) + 1} of {repeat}")
         start = time.perf_counter()
         run()
         elapsed = time.perf_counter() - start
