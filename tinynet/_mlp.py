@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import os
-import tempfile
 import threading
 from typing import Any
 
@@ -14,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._backend import resolve_backend
+from ._files import read_json, write_json
 from ._network import _Reporter
 from ._python import CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
 from ._training import run_training, warn_divergence
@@ -310,37 +308,14 @@ class Network:
         params = self.params.tolist()
         if not all(math.isfinite(value) for value in params):
             raise ValueError(f"cannot save {os.fspath(path)!r}: some parameters are inf or NaN")
-        document = {"format": FILE_FORMAT, "version": FILE_VERSION, "backend": self._backend,
-                    **self._config(), "params": params}
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(prefix=".tinynet-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(document, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_json(path, {"format": FILE_FORMAT, "version": FILE_VERSION, "backend": self._backend,
+                          **self._config(), "params": params}, indent=None)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], backend: str | None = None) -> Network:
         """Read a network written by :meth:`save`; ValueError names the file and what is wrong."""
         name = os.fspath(path)
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem = "it is empty" if not text.strip() else f"it is not valid JSON ({exc})"
-            raise ValueError(f"cannot load {name!r}: {problem}") from None
-        if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-            raise ValueError(f"cannot load {name!r}: it is not a tinynet.Network file")
-        if document.get("version") != FILE_VERSION:
-            raise ValueError(f"cannot load {name!r}: format version {document.get('version')!r} is "
-                             f"not supported (this tinynet reads version {FILE_VERSION})")
+        document = read_json(path, FILE_FORMAT, FILE_VERSION)
         missing = [key for key in ("sizes", "activation", "output", "loss", "params") if key not in document]
         if missing:
             raise ValueError(f"cannot load {name!r}: fields missing: {', '.join(missing)}")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -17,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._backend import BACKENDS, resolve_backend
+from ._files import read_json, write_json
 from ._training import run_training, warn_divergence
 from ._validation import as_count, as_features, as_labels, as_params, as_real, as_sample
 
@@ -390,21 +388,8 @@ class OurNeuralNetwork:
         for name, value in zip(PARAM_NAMES, params):
             if not math.isfinite(value):
                 raise ValueError(f"cannot save {os.fspath(path)!r}: parameter {name} is {value!r}")
-        document = {"format": FILE_FORMAT, "version": FILE_VERSION, "backend": self._backend,
-                    "params": dict(zip(PARAM_NAMES, params))}
-        text = json.dumps(document, indent=2) + "\n"
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(prefix=".tinynet-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_json(path, {"format": FILE_FORMAT, "version": FILE_VERSION, "backend": self._backend,
+                          "params": dict(zip(PARAM_NAMES, params))})
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], backend: str | None = None) -> OurNeuralNetwork:
@@ -429,19 +414,7 @@ class OurNeuralNetwork:
             If the file cannot be read (for example ``FileNotFoundError``).
         """
         name = os.fspath(path)
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem = "it is empty" if not text.strip() else f"it is not valid JSON ({exc})"
-            raise ValueError(f"cannot load {name!r}: {problem}") from None
-        if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-            raise ValueError(f"cannot load {name!r}: it is not a tinynet network file "
-                             f"(no \"format\": \"{FILE_FORMAT}\")")
-        if document.get("version") != FILE_VERSION:
-            raise ValueError(f"cannot load {name!r}: format version {document.get('version')!r} is "
-                             f"not supported (this tinynet reads version {FILE_VERSION})")
+        document = read_json(path, FILE_FORMAT, FILE_VERSION)
         params = document.get("params")
         if not isinstance(params, dict):
             raise ValueError(f"cannot load {name!r}: the field \"params\" is missing")
