@@ -163,7 +163,20 @@ class Network:
 
     @classmethod
     def from_tutorial(cls, net: Any, backend: str | None = None) -> Network:
-        """The ``Network((2, 2, 1))`` (sigmoid, sigmoid, mse) with an ``OurNeuralNetwork``'s weights."""
+        """The ``Network((2, 2, 1))`` (sigmoid, sigmoid, mse) with an ``OurNeuralNetwork``'s weights.
+
+        Trained on the same data, it reaches the same weights as ``net.train`` would, bit for bit.
+
+        Parameters
+        ----------
+        net : OurNeuralNetwork
+        backend : str or None
+            None takes ``net``'s backend.
+
+        Returns
+        -------
+        Network
+        """
         new = cls((2, 2, 1), backend=backend if backend is not None else net.backend)
         w1, w2, w3, w4, w5, w6, b1, b2, b3 = net.params
         new.params = [w1, w2, w3, w4, b1, b2, w5, w6, b3]
@@ -205,7 +218,22 @@ class Network:
     # --- evaluation -----------------------------------------------------------------------------
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """The network's outputs for an (n, sizes[0]) array: shape (n, k), or (n,) when k == 1."""
+        """The network's outputs for many samples at once, computed in the kernel.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+            n samples; n may be 0.
+
+        Returns
+        -------
+        ndarray of float64, shape (n, k), or (n,) when the network has one output
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``X`` is not an (n, sizes[0]) array of finite real numbers.
+        """
         data = self._features(X, allow_empty=True)
         out = np.empty((data.shape[0], self.sizes[-1]))
         if data.shape[0]:
@@ -215,7 +243,23 @@ class Network:
         return out[:, 0] if self.sizes[-1] == 1 else out
 
     def loss(self, X: ArrayLike, Y: ArrayLike) -> float:
-        """The mean loss over the samples (summed in numpy's pairwise order)."""
+        """The network's mean loss over the samples (summed in numpy's pairwise order).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+        Y : array_like, shape (n, k) or (n,)
+            As for :meth:`train`.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        TypeError, ValueError
+            As for :meth:`train`.
+        """
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
         with self._lock:
@@ -304,7 +348,15 @@ class Network:
                 "loss": self.loss_name}
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the network (configuration and exact parameters) to a JSON file, atomically."""
+        """Write the network (configuration and exact parameters) to a JSON file, atomically.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is inf or NaN (JSON cannot hold it exactly).
+        OSError
+            If the file cannot be written.
+        """
         params = self.params.tolist()
         if not all(math.isfinite(value) for value in params):
             raise ValueError(f"cannot save {os.fspath(path)!r}: some parameters are inf or NaN")
@@ -313,7 +365,26 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], backend: str | None = None) -> Network:
-        """Read a network written by :meth:`save`; ValueError names the file and what is wrong."""
+        """Read a network written by :meth:`save`, with exactly the saved parameters.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        backend : {"cython", "numba", "python"} or None
+            As for the constructor (the saved backend is not forced on the machine that loads).
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        ValueError
+            If the file is empty, truncated, not JSON, of another format or version, or lacks a
+            field; the message names the file and the problem.
+        OSError
+            If the file cannot be read.
+        """
         name = os.fspath(path)
         document = read_json(path, FILE_FORMAT, FILE_VERSION)
         missing = [key for key in ("sizes", "activation", "output", "loss", "params") if key not in document]
