@@ -43,7 +43,9 @@ def test_221_against_the_drop_in(benchmark, entry):
     train_ours()
     train_network()
     w1, w2, w3, w4, w5, w6, b1, b2, b3 = ours.params.tolist()
-    assert net.params.tolist() == [w1, w2, w3, w4, b1, b2, w5, w6, b3]   # bit for bit
+    assert net.weights[0].tolist() == [[w1, w2], [w3, w4]]               # bit for bit
+    assert net.weights[1].tolist() == [[w5, w6]]
+    assert net.biases[0].tolist() == [b1, b2] and net.biases[1].tolist() == [b3]
 
 
 CONFIGS = {

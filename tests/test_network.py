@@ -69,7 +69,8 @@ def test_221_network_is_our_neural_network_bit_for_bit(backend, seed):
     ours.train(TUTORIAL_DATA, TUTORIAL_Y, verbose=False)
     net.train(TUTORIAL_DATA, TUTORIAL_Y, epochs=1000)
     w1, w2, w3, w4, w5, w6, b1, b2, b3 = ours.params.tolist()
-    assert net.params.tolist() == [w1, w2, w3, w4, b1, b2, w5, w6, b3]
+    assert net.weights[0].tolist() == [[w1, w2], [w3, w4]] and net.weights[1].tolist() == [[w5, w6]]
+    assert net.biases[0].tolist() == [b1, b2] and net.biases[1].tolist() == [b3]
     assert net.loss_history == ours.loss_history
     assert net.predict(TUTORIAL_DATA).tolist() == ours.predict(TUTORIAL_DATA).tolist()
 
