@@ -31,17 +31,23 @@ def make_numpy():
     return train
 
 
-def make_plain_c():
-    """c_loop.c built with the C compiler Python was built with (gcc or cc), called through ctypes."""
+def _build_c(source):
+    """benchmarks/<source> built with the C compiler Python was built with (the extension's flags);
+    its function ``train_plain_c`` through ctypes. Skips the test when there is no compiler."""
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) to build the plain C loop")
-    build = pathlib.Path(tempfile.mkdtemp(prefix="tinynet-c-loop-"))
-    library = build / "c_loop.so"
+    library = pathlib.Path(tempfile.mkdtemp(prefix="tinynet-c-")) / pathlib.Path(source).with_suffix(".so")
     subprocess.run([compiler, "-O3", "-fno-fast-math", "-ffp-contract=off", "-shared", "-fPIC",
-                    str(_C_SOURCE), "-o", str(library), "-lm"], check=True)
+                    str(_C_SOURCE.with_name(source)), "-o", str(library), "-lm"], check=True)
     function = ctypes.CDLL(str(library)).train_plain_c
     function.restype = None
+    return function
+
+
+def make_plain_c():
+    """c_loop.c built with the C compiler Python was built with (gcc or cc), called through ctypes."""
+    function = _build_c("c_loop.c")
     function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
                          ctypes.c_double, ctypes.c_ssize_t]
 
@@ -131,15 +137,7 @@ def _flatten(layers):
 
 def make_mlp_plain_c(sizes, activation, output, loss):
     """c_mlp.c (Network's loop in plain C), called through ctypes; targets as an (n, k) array."""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None:
-        pytest.skip(f"no C compiler ({compiler}) to build the plain C loop")
-    build = pathlib.Path(tempfile.mkdtemp(prefix="tinynet-c-mlp-"))
-    library = build / "c_mlp.so"
-    subprocess.run([compiler, "-O3", "-fno-fast-math", "-ffp-contract=off", "-shared", "-fPIC",
-                    str(_C_SOURCE.with_name("c_mlp.c")), "-o", str(library), "-lm"], check=True)
-    function = ctypes.CDLL(str(library)).train_plain_c
-    function.restype = None
+    function = _build_c("c_mlp.c")
     function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_int,
                          ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
                          ctypes.c_double, ctypes.c_ssize_t, ctypes.c_void_p]

@@ -64,58 +64,45 @@ def feedforward(params, data, out):
               for x0, x1 in data.tolist()]
 
 
-def _sum_block(p, rows, ys, lo, n):
-    """Sum of (y_true - y_pred)^2 over samples lo .. lo+n-1 (n <= 128), as numpy sums one block."""
-
-    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p
-
-    def squared_error(i):
-        x0, x1 = rows[i]
-        e = ys[i] - _feedforward_row(w1, w2, w3, w4, w5, w6, b1, b2, b3, x0, x1)
-        return e * e
-
-    if n < 8:
+def _pairwise_block(values, lo, m):
+    """values[lo:lo + m] (m <= 128) summed as numpy sums one block: eight running sums, combined as
+    a tree, then the remainder one by one."""
+    if m < 8:
         total = 0.0
-        for i in range(lo, lo + n):
-            total += squared_error(i)
+        for i in range(lo, lo + m):
+            total += values[i]
         return total
-    # Eight running sums, combined as a tree, then the remainder one by one.
-    r0 = squared_error(lo)
-    r1 = squared_error(lo + 1)
-    r2 = squared_error(lo + 2)
-    r3 = squared_error(lo + 3)
-    r4 = squared_error(lo + 4)
-    r5 = squared_error(lo + 5)
-    r6 = squared_error(lo + 6)
-    r7 = squared_error(lo + 7)
+    r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
+    r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
     i = 8
-    while i < n - n % 8:
-        r0 += squared_error(lo + i)
-        r1 += squared_error(lo + i + 1)
-        r2 += squared_error(lo + i + 2)
-        r3 += squared_error(lo + i + 3)
-        r4 += squared_error(lo + i + 4)
-        r5 += squared_error(lo + i + 5)
-        r6 += squared_error(lo + i + 6)
-        r7 += squared_error(lo + i + 7)
+    while i < m - m % 8:
+        r0 += values[lo + i]
+        r1 += values[lo + i + 1]
+        r2 += values[lo + i + 2]
+        r3 += values[lo + i + 3]
+        r4 += values[lo + i + 4]
+        r5 += values[lo + i + 5]
+        r6 += values[lo + i + 6]
+        r7 += values[lo + i + 7]
         i += 8
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        total += squared_error(lo + i)
+    while i < m:
+        total += values[lo + i]
         i += 1
     return total
 
 
-def _sum_squared_errors(p, rows, ys, n):
-    """Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order.
+def _pairwise_sum(values, n):
+    """Sum of values[0:n] in numpy's pairwise order.
 
     numpy sums a range of more than 128 elements as sum(first n2) + sum(the rest), n2 being half the
-    length rounded down to a multiple of 8, and a shorter range with :func:`_sum_block`. The same
-    recursion runs here on explicit stacks (Numba cannot cache recursive functions), so that the
-    three backends share one loop.
+    length rounded down to a multiple of 8, and a shorter range with :func:`_pairwise_block`. The
+    same recursion runs here on explicit stacks, as in the compiled backends (Numba cannot cache
+    recursive functions). Here the values are a list; the compiled kernels compute the drop-in's
+    squared errors as they go instead, to allocate nothing.
     """
     if n <= _PW_BLOCKSIZE:
-        return _sum_block(p, rows, ys, 0, n)
+        return _pairwise_block(values, 0, n)
     # Ranges still to sum (start, length, whether both halves are summed) and sums of finished ones.
     todo_lo = [0] * _STACK_SIZE
     todo_n = [0] * _STACK_SIZE
@@ -133,7 +120,7 @@ def _sum_squared_errors(p, rows, ys, n):
             n_sums -= 1
             sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
         elif m <= _PW_BLOCKSIZE:
-            sums[n_sums] = _sum_block(p, rows, ys, lo, m)
+            sums[n_sums] = _pairwise_block(values, lo, m)
             n_sums += 1
         else:
             m2 = m // 2
@@ -144,6 +131,14 @@ def _sum_squared_errors(p, rows, ys, n):
             todo_lo[top + 2], todo_n[top + 2], todo_halves_done[top + 2] = lo, m2, False
             top += 3
     return sums[0]
+
+
+def _sum_squared_errors(p, rows, ys, n):
+    """Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order."""
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p
+    errors = [y - _feedforward_row(w1, w2, w3, w4, w5, w6, b1, b2, b3, x0, x1)
+              for (x0, x1), y in zip(rows[:n], ys[:n])]
+    return _pairwise_sum([e * e for e in errors], n)
 
 
 def mse_loss(params, data, y_true):
@@ -402,36 +397,6 @@ def _net_sample_loss(output, loss, y, a, logits, k):
     for i in range(k):
         loss_value -= y[i] * logits[i]
     return loss_value
-
-
-def _pairwise_sum(values, n):
-    """Sum of values[0:n] in numpy's pairwise order (as ``_sum_squared_errors`` sums its terms)."""
-    def block(lo, m):
-        if m < 8:
-            total = 0.0
-            for i in range(lo, lo + m):
-                total += values[i]
-            return total
-        r = list(values[lo:lo + 8])
-        i = 8
-        while i < m - m % 8:
-            for lane in range(8):
-                r[lane] += values[lo + i + lane]
-            i += 8
-        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < m:
-            total += values[lo + i]
-            i += 1
-        return total
-
-    def pairwise(lo, m):
-        if m <= _PW_BLOCKSIZE:
-            return block(lo, m)
-        m2 = m // 2
-        m2 -= m2 % 8
-        return pairwise(lo, m2) + pairwise(lo + m2, m - m2)
-
-    return pairwise(0, n)
 
 
 def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, logits, sample_losses):
