@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinynet import OurNeuralNetwork, train_many
-from tinynet._bench import synthetic_data, tutorial_data
+from tinynet._data import synthetic_data, tutorial_data
 
 TUTORIAL = tutorial_data()
 STARTS = [np.random.default_rng(seed).normal(size=9) for seed in range(64)]

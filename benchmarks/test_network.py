@@ -10,7 +10,7 @@ import pytest
 
 from tinynet import Network, OurNeuralNetwork
 from tinynet._backend import BACKENDS
-from tinynet._bench import tutorial_data
+from tinynet._data import tutorial_data
 
 from baselines import make_mlp_jax, make_mlp_plain_c, make_mlp_torchscript
 

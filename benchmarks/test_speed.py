@@ -18,7 +18,7 @@ import pytest
 
 from tinynet import OurNeuralNetwork
 from tinynet._backend import BACKENDS
-from tinynet._bench import synthetic_data, tutorial_data
+from tinynet._data import synthetic_data, tutorial_data
 
 from baselines import make_jax, make_numpy, make_plain_c, make_torch
 

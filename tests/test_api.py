@@ -265,9 +265,9 @@ def test_gradients_bad_input(backend, x, y, error, pattern):
 def test_docstring_examples():
     import doctest
 
-    import tinynet._network
+    import tinynet._tutorial
 
-    results = doctest.testmod(tinynet._network, optionflags=doctest.ELLIPSIS)
+    results = doctest.testmod(tinynet._tutorial, optionflags=doctest.ELLIPSIS)
     assert results.attempted >= 3 and results.failed == 0
 
 

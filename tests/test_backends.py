@@ -1,5 +1,6 @@
 """Which backends load, how one is chosen, and that the compiled ones are the real, fresh builds."""
 
+import inspect
 import os
 import pathlib
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 
 import tinynet
 from tinynet import OurNeuralNetwork, available_backends
-from tinynet._backend import BACKENDS, ENV_VAR, load_backend
+from tinynet._backend import BACKENDS, ENV_VAR, FAMILIES, load_backend
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -34,11 +35,30 @@ def test_cython_extension_is_the_installed_fresh_build():
             f"{core_file} is older than {pyx}: rebuild it (pip install .)")
 
 
-def test_kernel_modules_define_the_same_functions():
-    names = {"sigmoid", "feedforward", "mse_loss", "train"}
-    for name in BACKENDS:
-        module = load_backend(name)
-        assert names <= set(dir(module)), name
+def _parameters(function):
+    """A kernel's parameter names and kinds (a Numba dispatcher's from the function it compiles)."""
+    signature = inspect.signature(getattr(function, "py_func", function))
+    return [(parameter.name, parameter.kind) for parameter in signature.parameters.values()]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_kernels_mirror_each_other(family):
+    """Per family, the three backends define the same kernels, with the same arguments in the same
+    order, so that they can be laid side by side."""
+    python = load_backend("python", family)
+    numba = load_backend("numba", family)
+    names = python.__all__
+    assert names and set(numba.__all__) - {"JIT_OPTIONS", "jit"} == set(names)
+    for name in names:
+        expected = _parameters(getattr(python, name))
+        assert _parameters(getattr(numba, name)) == expected, f"numba {family} {name}"
+        assert _parameters(getattr(load_backend("cython", family), name)) == expected, f"cython {name}"
+
+
+def test_the_extension_holds_no_kernel_the_other_backends_lack():
+    core = load_backend("cython")
+    public = {name for name in dir(core) if not name.startswith("_") and callable(getattr(core, name))}
+    assert public == {name for family in FAMILIES for name in load_backend("python", family).__all__}
 
 
 def test_default_backend_is_the_fastest_available(monkeypatch):

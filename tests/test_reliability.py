@@ -18,7 +18,7 @@ import tinynet
 import tinynet._training
 from tinynet import OurNeuralNetwork, train_many
 from tinynet._backend import BACKENDS, load_backend
-from tinynet._bench import synthetic_data
+from tinynet._data import synthetic_data
 
 from reference import TUTORIAL_DATA, TUTORIAL_Y
 
@@ -170,7 +170,7 @@ INTERRUPT = textwrap.dedent("""
     import _thread, threading, time, sys
     import numpy as np
     from tinynet import OurNeuralNetwork
-    from tinynet._bench import synthetic_data
+    from tinynet._data import synthetic_data
 
     data, y = synthetic_data(100_000, seed=0)
     start = np.linspace(-1, 1, 9)
@@ -235,7 +235,7 @@ def test_divergence_warns_once_and_backends_agree():
 
 def test_divergence_names_the_epoch_whatever_the_chunks(monkeypatch):
     """A kernel that turns the parameters into NaN in epoch 7: the warning names epoch 7."""
-    real = load_backend("python")
+    real = load_backend("python", "tutorial")
 
     def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
         for epoch in range(epoch_start, epoch_stop):
@@ -251,7 +251,7 @@ def test_divergence_names_the_epoch_whatever_the_chunks(monkeypatch):
 
     for chunk_steps in (1, 4 * 5, 1 << 18):
         monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", chunk_steps)
-        diverged = tinynet._training.run_training(train_chunk, (np.zeros((1, 9)),), 20, 0, len(data),
+        diverged, _ = tinynet._training.run_training(train_chunk, (np.zeros((1, 9)),), 20, 0, len(data),
                                                   [[]])
         assert diverged == 7
 

@@ -1,8 +1,8 @@
-"""``python -m tinynet [bench ...]``: see :mod:`tinynet._bench`."""
+"""``python -m tinynet [bench | plot] ...``: the console script; see :mod:`tinynet._cli`."""
 
 import sys
 
-from ._bench import main
+from ._cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,13 +4,13 @@ import itertools
 import math
 from collections.abc import Iterable
 
-import numpy as np
 from numpy.typing import ArrayLike
 
 from ._backend import load_backend
-from ._network import OurNeuralNetwork
+from ._model import hold, parameters_of, set_trained
 from ._training import run_training, warn_divergence
-from ._validation import as_count, as_features, as_labels, as_real
+from ._tutorial import OurNeuralNetwork
+from ._validation import as_features, as_labels, as_schedule
 
 __all__ = ["train_many"]
 
@@ -25,12 +25,13 @@ def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every):
     Returns the trained parameters, each network's loss history and the epoch of divergence (or None).
     """
     histories: list[list[tuple[int, float]]] = [[] for _ in range(len(params))]
-    kernels = load_backend(backend)
-    diverged = run_training(
-        lambda state, *epochs_and_losses: kernels.train(state[0], data, labels, learn_rate,
-                                                        *epochs_and_losses),
-        (params,), epochs, loss_every, len(data) * len(params), histories)
-    return params, histories, diverged
+    kernels = load_backend(backend, "tutorial")
+
+    def train_chunk(state, *epochs_and_losses):
+        kernels.train(state[0], data, labels, learn_rate, *epochs_and_losses)
+
+    outcome = run_training(train_chunk, (params,), epochs, loss_every, len(data) * len(params), histories)
+    return params, histories, outcome.diverged
 
 
 def _pool(n_jobs):
@@ -110,9 +111,7 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
         raise ValueError("networks must be distinct: the same network appears more than once")
     array = as_features(data)
     labels = as_labels(all_y_trues, array.shape[0])
-    learn_rate = as_real(learn_rate, "learn_rate")
-    epochs = as_count(epochs, "epochs")
-    loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
+    learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
         raise TypeError(f"n_jobs must be an integer or None, not {type(n_jobs).__name__}")
     if n_jobs == 0:
@@ -129,22 +128,14 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
         bounds = [len(group) * i // count for i in range(count + 1)]
         blocks += [(backend, group[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
-    # Hold every network's lock (in one global order, so two calls cannot deadlock) while training.
-    locked = sorted(networks, key=id)
-    for net in locked:
-        net._lock.acquire()
-    try:
-        results = run([(backend, np.array([net._params for net in block]), array, labels,
-                        learn_rate, epochs, loss_every) for backend, block in blocks])
-        diverged = []
+    diverged = []
+    with hold(networks):
+        results = run([(backend, parameters_of(block), array, labels, learn_rate, epochs, loss_every)
+                       for backend, block in blocks])
         for (_, block), (params, histories, epoch) in zip(blocks, results):
             for net, row, history in zip(block, params, histories):
-                net._params[:] = row
-                net.loss_history = history
+                set_trained(net, row, history)
             if epoch is not None:
                 diverged.append(epoch)
-    finally:
-        for net in locked:
-            net._lock.release()
     if diverged:
         warn_divergence(min(diverged), learn_rate, stacklevel=2)

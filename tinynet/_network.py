@@ -1,283 +1,268 @@
-"""``OurNeuralNetwork``: the tutorial's class, as a drop-in trained by compiled kernels."""
+"""``tinynet.Network``: any layer sizes, activations and losses, trained per sample on the same kernels."""
 
 from __future__ import annotations
 
+import itertools
 import math
-import os
-import sys
-import threading
-import time
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._backend import BACKENDS, resolve_backend
-from ._files import read_json, write_json
-from ._training import run_training, warn_divergence
-from ._validation import as_count, as_features, as_labels, as_params, as_real, as_sample
+from ._codes import HIDDEN, LOSSES, OUTPUT, net_scratch
+from ._model import Model
+from ._validation import as_features, as_real, as_real_array, as_schedule, check_finite, contiguous_writeable
 
-__all__ = ["PARAM_NAMES", "OurNeuralNetwork"]
+__all__ = ["Network"]
 
-#: The nine parameters, in the order of the reference's ``__init__`` and of the parameter array.
-PARAM_NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
-
-#: What :meth:`OurNeuralNetwork.save` writes in the file's "format" and "version" fields.
-FILE_FORMAT = "tinynet.OurNeuralNetwork"
-FILE_VERSION = 1
+INITS = ("auto", "glorot", "he", "normal")
 
 
-def _param_property(index: int, name: str) -> property:
-    def fget(self: OurNeuralNetwork) -> float:
-        return float(self._params[index])
-
-    def fset(self: OurNeuralNetwork, value: float) -> None:
-        value = as_real(value, name)
-        with self._lock:
-            self._params[index] = value
-
-    return property(fget, fset, doc=f"Parameter {name} (a float), element {index} of ``params``.")
+def _choice(value: Any, options: Any, name: str) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, options))}")
+    return value
 
 
-class _Reporter:
-    """What ``train`` shows between chunks: the reference's loss lines and, optionally, a progress bar.
+class Network(Model):
+    """A multilayer perceptron of any layer sizes, trained by per-sample SGD on tinynet's kernels.
 
-    The lines are written at once for each chunk of epochs. The bar (tqdm, on stderr, only on a
-    terminal) shows the epoch, the latest loss and the SGD steps per second; the lines are then
-    written above it.
-    """
-
-    def __init__(self, verbose, progress, epochs, steps_per_epoch):
-        self.verbose = verbose
-        self.bar = None
-        self.steps_per_epoch = steps_per_epoch
-        if progress:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                raise ImportError("progress=True needs tqdm: pip install 'tinynet[progress]' "
-                                  "(or pip install tqdm)") from None
-            # disable=None: no bar where stderr is not a terminal (logs, pipes, CI)
-            self.bar = tqdm(total=epochs, unit="epoch", disable=None, dynamic_ncols=True)
-            self.started = time.perf_counter()
-
-    def __call__(self, epochs_done, recorded):
-        if self.verbose and recorded:
-            text = "".join(["Epoch %d loss: %.3f\n" % pair for pair in recorded])
-            if self.bar is not None and not self.bar.disable:
-                self.bar.write(text.rstrip("\n"), file=sys.stdout)
-            else:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-        if self.bar is not None and not self.bar.disable:
-            elapsed = max(time.perf_counter() - self.started, 1e-9)
-            postfix = {"steps/s": f"{epochs_done * self.steps_per_epoch / elapsed:.3g}"}
-            if recorded:
-                postfix["loss"] = f"{recorded[-1][1]:.4g}"
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(epochs_done - self.bar.n)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-class OurNeuralNetwork:
-    """The 2-2-1 sigmoid network of the tutorial, trained by per-sample SGD on compiled kernels.
-
-    A drop-in for the tutorial's ``OurNeuralNetwork``: 2 inputs, a hidden layer of 2 sigmoid neurons
-    (h1, h2) and one sigmoid output (o1), mean squared error loss, stochastic gradient descent one
-    sample at a time. Given the same starting weights it prints the same lines and reaches the same
-    weights as the tutorial's class, on every backend, and the backends agree bit for bit.
+    Every layer is fully connected; the hidden layers share one activation, the output layer has its
+    own. The arithmetic is the tutorial's, layer by layer: ``Network((2, 2, 1))`` with sigmoid and mse,
+    started from an ``OurNeuralNetwork``'s weights (:meth:`from_tutorial`), trains to bit-identical
+    weights. All three backends agree bit for bit.
 
     Parameters
     ----------
+    sizes : sequence of int
+        Layer sizes, inputs first, e.g. ``(2, 2, 1)``, ``(4, 16, 3)``, ``(64, 32, 10)``; at least two.
+    activation : {"sigmoid", "tanh", "relu"}
+        Of the hidden layers.
+    output : {"sigmoid", "identity", "softmax"}
+        Of the output layer.
+    loss : {"mse", "cross_entropy"}
+        ``"mse"``: the mean over the outputs of the squared error (the tutorial's, for one output).
+        ``"cross_entropy"``: binary (per output) with a sigmoid output, categorical with softmax;
+        computed stably from the output's pre-activations.
+    init : {"auto", "glorot", "he", "normal"}
+        ``"glorot"``: weights uniform in +-sqrt(6 / (fan_in + fan_out)); ``"he"``: normal with standard
+        deviation sqrt(2 / fan_in); both with zero biases (as Keras; scikit-learn and PyTorch use
+        similar scales). ``"auto"``: he for relu, glorot otherwise. ``"normal"``: every weight and
+        bias standard normal, as the tutorial draws them.
+    seed : int or None
+        Seeds the generator of the initial weights and of the shuffling order.
     backend : {"cython", "numba", "python"} or None
-        The kernels to use. None takes ``$TINYNET_BACKEND`` if set, else the fastest backend that
-        loads here (see :func:`tinynet.available_backends`).
+        As for ``OurNeuralNetwork``.
 
     Attributes
     ----------
-    w1, w2, w3, w4, w5, w6, b1, b2, b3 : float
-        The weights and biases, readable and writable as in the tutorial.
-    params : ndarray of float64, shape (9,)
-        A copy of all nine, in the order w1..w6, b1..b3 (assignable).
-    backend : str
-        The name of the backend in use.
+    weights : list of ndarray, shapes (sizes[i + 1], sizes[i])
+        Views into the parameter array: readable and writable.
+    biases : list of ndarray, shapes (sizes[i + 1],)
+        Views into the parameter array.
+    params : ndarray of float64
+        A copy of all parameters, flat (layer by layer: weights row by row, then biases); assignable.
     loss_history : list of (int, float)
         ``(epoch, loss)`` pairs recorded by the last call of :meth:`train`.
-
-    Raises
-    ------
-    ValueError
-        If ``backend`` (or ``$TINYNET_BACKEND``) is not a known backend name.
-    ImportError
-        If the backend asked for cannot be loaded here; the message says why and how to fix it.
-
-    Notes
-    -----
-    Construction draws the nine parameters with ``np.random.normal()``, one call each, in the order
-    w1..w6, b1..b3, exactly as the tutorial does, so ``np.random.seed(s)`` beforehand gives the
-    tutorial's starting point.
-
-    Each network has a lock: two threads training the same network take turns, while different
-    networks train in parallel (the compiled kernels release the GIL).
     """
 
-    loss_history: list[tuple[int, float]]
+    _FAMILY = "network"
+    _FILE_FORMAT = "tinynet.Network"
+    _FILE_VERSION = 1
+    _CONFIG_FIELDS = ("sizes", "activation", "output", "loss")
 
-    def __init__(self, backend: str | None = None) -> None:
-        self._backend, self._kernels = resolve_backend(backend)
-        # One np.random.normal() call each, in the reference's order.
-        self._params = np.array([np.random.normal() for _ in PARAM_NAMES], dtype=np.float64)
-        self._lock = threading.Lock()
-        self.loss_history = []
+    sizes: tuple[int, ...]
+    activation: str
+    output: str
+    loss_name: str
+    weights: list[NDArray[np.float64]]
+    biases: list[NDArray[np.float64]]
+
+    def __init__(self, sizes: ArrayLike, activation: str = "sigmoid", output: str = "sigmoid",
+                 loss: str = "mse", init: str = "auto", seed: int | None = None,
+                 backend: str | None = None) -> None:
+        _choice(init, INITS, "init")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an integer or None, not {type(seed).__name__}")
+        self._setup({"sizes": sizes, "activation": activation, "output": output, "loss": loss}, backend)
+        self._rng = np.random.default_rng(seed)
+        self._initialise(init)
+
+    # --- what Model asks of a model family (see tinynet._model) -----------------------------------
+
+    def _build(self, config: dict[str, Any]) -> None:
+        """Check the configuration; lay out the flat parameter array and the views into it."""
+        sizes = config["sizes"]
+        sizes_array = np.asarray(sizes)
+        if (sizes_array.ndim != 1 or sizes_array.size < 2 or sizes_array.dtype.kind not in "iu"
+                or (sizes_array < 1).any()):
+            raise ValueError(f"sizes must be at least two positive integers (inputs first), got {sizes!r}")
+        self.sizes = tuple(int(size) for size in sizes_array)
+        self.activation = _choice(config["activation"], HIDDEN, "activation")
+        self.output = _choice(config["output"], OUTPUT, "output")
+        self.loss_name = _choice(config["loss"], LOSSES, "loss")
+        if self.loss_name == "cross_entropy" and self.output == "identity":
+            raise ValueError("loss 'cross_entropy' needs a 'sigmoid' or 'softmax' output, not 'identity'")
+        if self.output == "softmax" and self.sizes[-1] < 2:
+            raise ValueError("a 'softmax' output needs at least 2 outputs")
+        self._sizes = np.array(self.sizes, dtype=np.int64)
+        self._kernel_codes = (HIDDEN[self.activation], OUTPUT[self.output], LOSSES[self.loss_name])
+        pairs = list(itertools.pairwise(self.sizes))
+        self._params = np.zeros(sum(n_out * n_in + n_out for n_in, n_out in pairs))
+        self.weights, self.biases = [], []
+        at = 0
+        for n_in, n_out in pairs:
+            self.weights.append(self._params[at:at + n_out * n_in].reshape(n_out, n_in))
+            at += n_out * n_in
+            self.biases.append(self._params[at:at + n_out])
+            at += n_out
+
+    def _config(self) -> dict[str, Any]:
+        return {"sizes": list(self.sizes), "activation": self.activation, "output": self.output,
+                "loss": self.loss_name}
+
+    def _check_params(self, values: ArrayLike) -> NDArray[np.float64]:
+        array = as_real_array(values, "params")
+        if array.shape != self._params.shape:
+            raise ValueError(f"params must be {self._params.size} numbers, got shape {array.shape}")
+        check_finite(array, "params")
+        return array
+
+    def _param_name(self, index: int) -> str:
+        for layer, (weights, biases) in enumerate(zip(self.weights, self.biases)):
+            if index < weights.size:
+                row, column = divmod(index, weights.shape[1])
+                return f"weights[{layer}][{row}, {column}]"
+            index -= weights.size
+            if index < biases.size:
+                return f"biases[{layer}][{index}]"
+            index -= biases.size
+        raise IndexError(index)
+
+    def _params_to_json(self, params: list[float]) -> Any:
+        return params
 
     @classmethod
-    def _restore(cls, params: ArrayLike, backend: str | None,
-                 loss_history: Iterable[tuple[int, float]] = (), strict: bool = False) -> OurNeuralNetwork:
-        """A network with the given parameters, drawing no random numbers.
+    def _params_from_json(cls, value: Any, config: dict[str, Any]) -> list[float]:
+        array = as_real_array(value, "params")
+        check_finite(array, "params")
+        expected = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(config["sizes"]))
+        if array.shape != (expected,):
+            raise ValueError(f"params must be {expected} numbers for sizes {config['sizes']}, "
+                             f"got shape {array.shape}")
+        return array.tolist()
 
-        A ``backend`` that cannot load here is replaced by the default one, unless ``strict``.
-        """
-        net = cls.__new__(cls)
-        try:
-            net._backend, net._kernels = resolve_backend(backend)
-        except ImportError:  # saved where that backend loads, restored where it does not
-            if strict:
-                raise
-            net._backend, net._kernels = resolve_backend(None)
-        net._params = np.array(params, dtype=np.float64)
-        net._lock = threading.Lock()
-        net.loss_history = list(loss_history)
-        return net
+    def _more_state(self) -> dict[str, Any]:
+        return {"rng": self._rng.bit_generator.state}
 
-    w1 = _param_property(0, "w1")
-    w2 = _param_property(1, "w2")
-    w3 = _param_property(2, "w3")
-    w4 = _param_property(3, "w4")
-    w5 = _param_property(4, "w5")
-    w6 = _param_property(5, "w6")
-    b1 = _param_property(6, "b1")
-    b2 = _param_property(7, "b2")
-    b3 = _param_property(8, "b3")
+    def _set_more_state(self, state: dict[str, Any]) -> None:
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = state["rng"]
 
-    @property
-    def backend(self) -> str:
-        """The name of the backend in use: ``"cython"``, ``"numba"`` or ``"python"``."""
-        return self._backend
+    # --- parameters -------------------------------------------------------------------------------
 
-    @property
-    def params(self) -> NDArray[np.float64]:
-        """A copy of the nine parameters as a float64 array, in the order w1..w6, b1..b3."""
-        return self._params.copy()
+    def _initialise(self, init: str) -> None:
+        if init == "normal":
+            self._params[:] = self._rng.standard_normal(self._params.size)
+            return
+        if init == "auto":
+            init = "he" if self.activation == "relu" else "glorot"
+        for weights in self.weights:
+            fan_out, fan_in = weights.shape
+            if init == "he":
+                weights[:] = self._rng.normal(0.0, math.sqrt(2.0 / fan_in), weights.shape)
+            else:
+                limit = math.sqrt(6.0 / (fan_in + fan_out))
+                weights[:] = self._rng.uniform(-limit, limit, weights.shape)
 
-    @params.setter
-    def params(self, values: ArrayLike) -> None:
-        array = as_params(values)
-        with self._lock:
-            self._params[:] = array
+    @classmethod
+    def from_tutorial(cls, net: Any, backend: str | None = None) -> Network:
+        """The ``Network((2, 2, 1))`` (sigmoid, sigmoid, mse) with an ``OurNeuralNetwork``'s weights.
 
-    def feedforward(self, x: ArrayLike) -> np.float64:
-        """The network's output o1 for one sample.
+        Trained on the same data, it reaches the same weights as ``net.train`` would, bit for bit.
 
         Parameters
         ----------
-        x : array_like of 2 real numbers
-            The two features (in the tutorial: weight - 135 lb, height - 66 in).
+        net : OurNeuralNetwork
+        backend : str or None
+            None takes ``net``'s backend.
 
         Returns
         -------
-        numpy.float64
-            o1, between 0 and 1.
-
-        Raises
-        ------
-        TypeError
-            If ``x`` does not hold real numbers.
-        ValueError
-            If ``x`` is not 2 finite numbers.
+        Network
         """
-        sample = as_sample(x)
-        out = np.empty(1)
-        with self._lock:
-            self._kernels.feedforward(self._params, sample, out)
-        return out[0]
+        new = cls((2, 2, 1), backend=backend if backend is not None else net.backend)
+        w1, w2, w3, w4, w5, w6, b1, b2, b3 = net.params
+        new.params = [w1, w2, w3, w4, b1, b2, w5, w6, b3]
+        return new
 
-    def predict(self, data: ArrayLike) -> NDArray[np.float64]:
-        """The network's output for many samples at once, computed in the kernel.
+    # --- input ----------------------------------------------------------------------------------
+
+    def _features(self, data: ArrayLike, allow_empty: bool = False) -> NDArray[np.float64]:
+        return as_features(data, "X", allow_empty=allow_empty, columns=self.sizes[0])
+
+    def _targets(self, targets: ArrayLike, n: int) -> NDArray[np.float64]:
+        """Y as a C-contiguous (n, k) float64 array, checked; class labels become one-hot rows."""
+        k = self.sizes[-1]
+        array = as_real_array(targets, "Y")
+        if array.shape[:1] != (n,):
+            raise ValueError(f"Y has {array.shape[0] if array.ndim else 0} rows but X has {n} samples: "
+                             "they must match")
+        raw = np.asarray(targets)
+        if self.output == "softmax" and array.ndim == 1 and raw.dtype.kind in "iu":
+            if raw.size and (raw.min() < 0 or raw.max() >= k):
+                raise ValueError(f"Y's class labels must be in 0..{k - 1}, got {raw.min()}..{raw.max()}")
+            array = np.eye(k)[raw]
+        elif array.ndim == 1 and k == 1:
+            array = array.reshape(n, 1)
+        if array.shape != (n, k):
+            hint = " (integer class labels work with a softmax output)" if array.ndim == 1 else ""
+            raise ValueError(f"Y must have shape ({n}, {k}) for {k} outputs, got {array.shape}{hint}")
+        check_finite(array, "Y")
+        if self.loss_name == "cross_entropy":
+            if (array < 0).any() or (array > 1).any():
+                raise ValueError("Y must be between 0 and 1 for the cross-entropy loss")
+            if self.output == "softmax" and not np.allclose(array.sum(axis=1), 1.0, rtol=0, atol=1e-9):
+                raise ValueError("Y's rows must sum to 1 (class probabilities) for softmax cross-entropy")
+        return contiguous_writeable(array)
+
+    # --- evaluation -----------------------------------------------------------------------------
+
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+        """The network's outputs for many samples at once, computed in the kernel.
 
         Parameters
         ----------
-        data : array_like, shape (n, 2)
-            n samples of 2 real numbers; n may be 0.
+        X : array_like, shape (n, sizes[0])
+            n samples; n may be 0.
 
         Returns
         -------
-        ndarray of float64, shape (n,)
-
-        Raises
-        ------
-        TypeError
-            If ``data`` does not hold real numbers.
-        ValueError
-            If ``data`` is not of shape (n, 2) or holds NaN or inf.
-        """
-        array = as_features(data, allow_empty=True)
-        out = np.empty(array.shape[0])
-        if array.shape[0]:
-            with self._lock:
-                self._kernels.feedforward(self._params, array, out)
-        return out
-
-    def gradients(self, x: ArrayLike, y_true: float) -> dict[str, float]:
-        """The nine partial derivatives of the loss L = (y_true - y_pred)^2 for one sample.
-
-        Computed by the backend with the same factors as a training step, as the tutorial derives
-        them by the chain rule: dL/dw1 = dL/dy_pred * dy_pred/dh1 * dh1/dw1, and so on. (A training
-        step subtracts ``learn_rate * dL/dy_pred * dy_pred/dh1 * dh1/dw1`` from w1.)
-
-        Parameters
-        ----------
-        x : array_like of 2 real numbers
-        y_true : real number
-
-        Returns
-        -------
-        dict
-            ``{"dL/dw1": ..., ..., "dL/db3": ...}`` in the order w1..w6, b1..b3, of Python floats.
+        ndarray of float64, shape (n, k), or (n,) when the network has one output
 
         Raises
         ------
         TypeError, ValueError
-            If ``x`` is not 2 finite real numbers or ``y_true`` not a finite real number.
-
-        Examples
-        --------
-        The tutorial's example: every weight 1, every bias 0, Alice (-2, -1), female (1).
-
-        >>> net = OurNeuralNetwork()
-        >>> net.params = [1, 1, 1, 1, 1, 1, 0, 0, 0]
-        >>> round(net.gradients([-2, -1], 1)["dL/dw1"], 5)
-        0.02147
+            If ``X`` is not an (n, sizes[0]) array of finite real numbers.
         """
-        sample = as_sample(x)
-        y_true = as_real(y_true, "y_true")
-        out = np.empty(9)
-        with self._lock:
-            self._kernels.gradients(self._params, float(sample[0, 0]), float(sample[0, 1]), y_true, out)
-        return {f"dL/d{name}": value for name, value in zip(PARAM_NAMES, out.tolist())}
+        data = self._features(X, allow_empty=True)
+        out = np.empty((data.shape[0], self.sizes[-1]))
+        if data.shape[0]:
+            hidden, output, _ = self._kernel_codes
+            acts, _, out_sums = net_scratch(self.sizes)
+            with self._lock:
+                self._kernels.net_feedforward(self._params, self._sizes, hidden, output, data, out, acts,
+                                              out_sums)
+        return out[:, 0] if self.sizes[-1] == 1 else out
 
-    def loss(self, data: ArrayLike, all_y_trues: ArrayLike) -> float:
-        """Mean squared error on a data set, ``mean((all_y_trues - predict(data)) ** 2)``.
-
-        Summed in numpy's order, so it equals that numpy expression bit for bit.
+    def loss(self, X: ArrayLike, Y: ArrayLike) -> float:
+        """The network's mean loss over the samples (summed in numpy's pairwise order).
 
         Parameters
         ----------
-        data : array_like, shape (n, 2)
-        all_y_trues : array_like, shape (n,)
+        X : array_like, shape (n, sizes[0])
+        Y : array_like, shape (n, k) or (n,)
+            As for :meth:`train`.
 
         Returns
         -------
@@ -288,159 +273,76 @@ class OurNeuralNetwork:
         TypeError, ValueError
             As for :meth:`train`.
         """
-        array = as_features(data)
-        labels = as_labels(all_y_trues, array.shape[0])
+        data = self._features(X)
+        targets = self._targets(Y, data.shape[0])
+        acts, _, out_sums = net_scratch(self.sizes)
         with self._lock:
-            return float(self._kernels.mse_loss(self._params, array, labels))
+            return float(self._kernels.net_loss(self._params, self._sizes, *self._kernel_codes, data, targets,
+                                                acts, out_sums))
 
-    def train(self, data: ArrayLike, all_y_trues: ArrayLike, learn_rate: float = 0.1,
-              epochs: int = 1000, verbose: bool = True, loss_every: int | None = 10,
-              progress: bool = False) -> None:
-        """Train by stochastic gradient descent, one sample at a time, as the tutorial does.
+    # --- training -------------------------------------------------------------------------------
 
-        Every epoch visits the samples in the given order; for each sample all partial derivatives
-        are computed from the parameters as they were before it, then all nine are updated.
+    def train(self, X: ArrayLike, Y: ArrayLike, learn_rate: float = 0.1, epochs: int = 100,
+              shuffle: bool = False, momentum: float = 0.0, verbose: bool = False,
+              loss_every: int | None = 10, progress: bool = False) -> None:
+        """Stochastic gradient descent, one sample at a time (batch size 1).
 
         Parameters
         ----------
-        data : array_like, shape (n, 2)
-            n >= 1 samples of 2 real numbers.
-        all_y_trues : array_like, shape (n,)
-            One label per sample.
-        learn_rate : float, default 0.1
-            The step size (the tutorial's fixed value by default).
-        epochs : int, default 1000
-            How many passes over the data (the tutorial's fixed value by default).
-        verbose : bool, default True
-            Print the tutorial's lines ``Epoch N loss: L`` as training goes.
-        loss_every : int or None, default 10
-            After each epoch that is a multiple of this, compute the loss over the whole data set
-            (with the updated parameters), record it in :attr:`loss_history` and, with ``verbose``,
-            print it. ``0`` or None records nothing: the fastest training.
-        progress : bool, default False
-            Show a progress bar (epoch, latest loss, SGD steps per second) on stderr while training,
-            when stderr is a terminal. Needs tqdm (``pip install 'tinynet[progress]'``).
+        X : array_like, shape (n, sizes[0])
+        Y : array_like, shape (n, k) or (n,)
+            Targets; (n,) when k == 1, or integer class labels 0..k-1 with a softmax output.
+        learn_rate : float
+        epochs : int
+        shuffle : bool
+            Visit the samples in a new random order every epoch, drawn from the network's seeded
+            generator in Python, so that every backend sees the same order.
+        momentum : float
+            Classical momentum, 0 <= momentum < 1: v = momentum * v - step, w += v. The velocities
+            start at zero in each call.
+        verbose : bool
+            Print ``Epoch N loss: L`` lines as ``OurNeuralNetwork.train`` does.
+        loss_every : int or None
+            Record the mean loss after every epoch that is a multiple of this (0 or None: never).
+        progress : bool
+            A progress bar on stderr, where it is a terminal (needs tqdm).
 
         Raises
         ------
-        TypeError
-            If ``data`` or ``all_y_trues`` do not hold real numbers, ``learn_rate`` is not a real
-            number, or ``epochs``/``loss_every`` are not integers.
-        ValueError
-            If ``data`` is not of shape (n, 2) with n >= 1, ``all_y_trues`` is not of length n, either
-            holds NaN or inf, ``learn_rate`` is not finite or ``epochs``/``loss_every`` are negative.
+        TypeError, ValueError
+            For input of the wrong kind, shape or value, naming the argument; nothing is changed.
 
         Warns
         -----
         RuntimeWarning
-            Once, if the parameters become inf or NaN (the learning rate is too large for the data),
-            naming the epoch where it happened. Training goes on; every backend gives the same values.
-
-        Notes
-        -----
-        Nothing is changed when an argument is refused. Ctrl-C stops training within milliseconds
-        (compiled backends: at the end of a chunk of epochs; pure Python: at the end of an epoch),
-        raising ``KeyboardInterrupt``: the parameters are then those at the end of a whole epoch, and
-        :attr:`loss_history` holds the losses recorded before (those of the last chunk may be missing).
+            Once, if the parameters become inf or NaN, naming the epoch.
         """
-        array = as_features(data)
-        labels = as_labels(all_y_trues, array.shape[0])
-        learn_rate = as_real(learn_rate, "learn_rate")
-        epochs = as_count(epochs, "epochs")
-        loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
+        data = self._features(X)
+        targets = self._targets(Y, data.shape[0])
+        learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
+        momentum = as_real(momentum, "momentum")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        n = data.shape[0]
+        scratch = net_scratch(self.sizes)
+        # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
+        # call from the network's generator, the epoch), so it does not depend on how the epochs
+        # are split into kernel calls.
+        base = int(self._rng.integers(2**63)) if shuffle else 0
 
-        history: list[tuple[int, float]] = []
-        self.loss_history = history
-        reporter = _Reporter(verbose, progress, epochs, array.shape[0])
-        try:
-            with self._lock:
-                diverged = run_training(
-                    lambda state, *epochs_and_losses: self._kernels.train(
-                        state[0], array, labels, learn_rate, *epochs_and_losses),
-                    (self._params.reshape(1, 9),),   # the kernel trains k networks; here k = 1
-                    epochs, loss_every, array.shape[0], [history], reporter)
-        finally:
-            reporter.close()
-        if diverged is not None:
-            warn_divergence(diverged, learn_rate, stacklevel=2)
+        def train_chunk(state, start, stop, every, losses):
+            params, velocity = state
+            order = (np.array([np.random.default_rng([base, epoch]).permutation(n)
+                               for epoch in range(start, stop)], dtype=np.int64)
+                     if shuffle else np.empty((0, 0), dtype=np.int64))
+            self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets, order, learn_rate,
+                                    momentum, velocity[0], start, stop, every, losses, *scratch)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the network to a small, human-readable JSON file, atomically.
-
-        The file holds a format name and version, the backend, and the nine parameters as decimal
-        numbers that read back to exactly the same floats. It is written to a temporary file in the
-        same directory and renamed over ``path``, so a crash leaves either the old file or the new
-        one, whole.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-
-        Raises
-        ------
-        ValueError
-            If a parameter is inf or NaN (after diverging training): JSON cannot hold it exactly.
-        OSError
-            If the file cannot be written.
-        """
-        with self._lock:
-            params = self._params.tolist()
-        for name, value in zip(PARAM_NAMES, params):
-            if not math.isfinite(value):
-                raise ValueError(f"cannot save {os.fspath(path)!r}: parameter {name} is {value!r}")
-        write_json(path, {"format": FILE_FORMAT, "version": FILE_VERSION, "backend": self._backend,
-                          "params": dict(zip(PARAM_NAMES, params))})
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], backend: str | None = None) -> OurNeuralNetwork:
-        """Read a network written by :meth:`save`, with exactly the saved parameters.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        backend : {"cython", "numba", "python"} or None
-            None takes the saved backend if it loads here, else the default one.
-
-        Returns
-        -------
-        OurNeuralNetwork
-
-        Raises
-        ------
-        ValueError
-            If the file is empty, truncated, not JSON, not a tinynet network, of another format
-            version, or lacks a parameter; the message names the file and the problem.
-        OSError
-            If the file cannot be read (for example ``FileNotFoundError``).
-        """
-        name = os.fspath(path)
-        document = read_json(path, FILE_FORMAT, FILE_VERSION)
-        params = document.get("params")
-        if not isinstance(params, dict):
-            raise ValueError(f"cannot load {name!r}: the field \"params\" is missing")
-        missing = [key for key in PARAM_NAMES if key not in params]
-        if missing:
-            raise ValueError(f"cannot load {name!r}: parameters missing: {', '.join(missing)}")
-        values = []
-        for key in PARAM_NAMES:
-            value = params[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"cannot load {name!r}: parameter {key} is {value!r}, "
-                                 "not a finite number")
-            values.append(float(value))
-        if backend is not None:
-            return cls._restore(values, backend, strict=True)
-        saved = document.get("backend")
-        return cls._restore(values, saved if saved in BACKENDS else None)
+        # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.
+        self._run_training(train_chunk, (self._params.reshape(1, -1), np.zeros((1, self._params.size))),
+                           epochs, loss_every, n * max(1, self._params.size // 9), learn_rate, verbose,
+                           progress)
 
     def __repr__(self) -> str:
-        values = ", ".join(f"{name}={value!r}" for name, value in zip(PARAM_NAMES, self._params.tolist()))
-        return f"{type(self).__name__}(backend={self._backend!r}, {values})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"backend": self._backend, "params": self._params.tolist(),
-                "loss_history": list(self.loss_history)}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        restored = self._restore(state["params"], state["backend"], state["loss_history"])
-        self.__dict__.update(restored.__dict__)
+        return (f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
+                f"loss={self.loss_name!r}, backend={self._backend!r})")

@@ -12,7 +12,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_count", "as_features", "as_labels", "as_params", "as_real", "as_sample"]
+__all__ = ["as_count", "as_features", "as_labels", "as_params", "as_real", "as_real_array", "as_sample",
+           "as_schedule", "check_finite", "contiguous_writeable"]
 
 # dtype kinds that hold real numbers: bool, signed and unsigned integers, floats.
 _REAL_KINDS = "biuf"
@@ -166,3 +167,13 @@ def as_count(value, name):
     if result < 0:
         raise ValueError(f"{name} must be >= 0, got {result}")
     return result
+
+
+def as_schedule(learn_rate, epochs, loss_every):
+    """The options every ``train`` takes, checked: ``(learn_rate, epochs, loss_every)``.
+
+    ``learn_rate`` a finite real number, ``epochs`` a count, ``loss_every`` a count or None (0).
+    """
+    learn_rate = as_real(learn_rate, "learn_rate")
+    epochs = as_count(epochs, "epochs")
+    return learn_rate, epochs, 0 if loss_every is None else as_count(loss_every, "loss_every")

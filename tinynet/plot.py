@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._data import EMILY, FRANK, NAMES, tutorial_data
+from ._tutorial import OurNeuralNetwork
 from ._validation import as_features
 
 if TYPE_CHECKING:
@@ -156,8 +158,6 @@ def tutorial_figure(seed: int = 0) -> Figure:
     _matplotlib()
     from matplotlib.figure import Figure
 
-    from ._bench import EMILY, FRANK, tutorial_data
-    from ._network import OurNeuralNetwork
 
     data, y = tutorial_data()
     np.random.seed(seed)
@@ -166,8 +166,7 @@ def tutorial_figure(seed: int = 0) -> Figure:
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     left, right = figure.subplots(1, 2, width_ratios=[1.2, 1])
     people = np.vstack([data, [EMILY, FRANK]])
-    decision_boundary(net, people, names=["Alice", "Bob", "Charlie", "Diana", "Emily", "Frank"],
-                      ax=left)
+    decision_boundary(net, people, names=[*NAMES, "Emily", "Frank"], ax=left)
     left.scatter(data[:, 0], data[:, 1], c=[_colour("coolwarm", v) for v in y],
                  edgecolors="white", linewidths=1.5, s=70, zorder=3)
     left.set_xlabel("weight - 135 (lb)")

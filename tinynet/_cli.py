@@ -1,4 +1,4 @@
-"""``python -m tinynet``: the tutorial's training on every backend, and speed tables.
+"""The ``tinynet`` console script (also ``python -m tinynet``): the main job, ``bench`` and ``plot``.
 
 ``python -m tinynet`` (the main job) trains the tutorial network on every available backend, prints
 the tutorial's loss lines once, Emily and Frank per backend, whether the backends agree bit for bit,
@@ -13,6 +13,7 @@ everything as JSON (``--json FILE``).
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -25,31 +26,15 @@ import time
 
 import numpy as np
 
-from . import __version__
 from ._backend import available_backends
 from ._baseline import train_numpy
-from ._network import OurNeuralNetwork
+from ._data import EMILY, FRANK, synthetic_data, tutorial_data
+from ._tutorial import OurNeuralNetwork
+from ._version import __version__
 
-__all__ = ["main", "synthetic_data", "tutorial_data"]
+__all__ = ["main"]
 
-EMILY = (-7, -3)
-FRANK = (20, 2)
 SIZES = (4, 100, 10_000, 1_000_000)
-
-
-def tutorial_data():
-    """The tutorial's four people: (weight - 135 lb, height - 66 in) and 1 for female."""
-    data = np.array([[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]])
-    return data, np.array([1.0, 0.0, 0.0, 1.0])
-
-
-def synthetic_data(n, seed=0):
-    """n made-up people like the tutorial's: weight and height, centred as there, 1 for female."""
-    rng = np.random.default_rng(seed)
-    female = rng.random(n) < 0.5
-    weight = np.where(female, rng.normal(135, 15, n), rng.normal(175, 20, n))
-    height = np.where(female, rng.normal(64.5, 2.5, n), rng.normal(70, 3, n))
-    return np.column_stack([weight - 135, height - 66]), female.astype(np.float64)
 
 
 def _start_params(seed):
@@ -147,11 +132,17 @@ def _print_speed_table(rows, out):
               f"{row['ns_per_step']:>11,.1f}{vs_numpy:>11}{vs_python:>11}{row['rounds']:>8}", file=out)
 
 
-def _machine_line():
-    import numba  # the bench reports its version; imported here only
+def _version_of(module_name):
+    """A module's version, or "not installed" (Numba is optional for the bench: imported here only)."""
+    try:
+        return importlib.import_module(module_name).__version__
+    except ImportError:
+        return "not installed"
 
+
+def _machine_line():
     return (f"tinynet {__version__}, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"numba {numba.__version__}, {platform.machine()}, {os.cpu_count()} cores, "
+            f"numba {_version_of('numba')}, {platform.machine()}, {os.cpu_count()} cores, "
             f"{time.strftime('%Y-%m-%d')}")
 
 
@@ -251,7 +242,10 @@ def run_bench(args, out=sys.stdout):
             print(f"{n:>10,}{cells[0]['epochs']:>9,}"
                   + "".join(f"{row['ns_per_step']:>19,.1f}" for row in cells), file=out)
         report["scaling"] = scaling
-    if args.compile:
+    if args.compile and "numba" not in names:
+        print(file=out)
+        print("Numba: not installed here, so no compile time to measure", file=out)
+    elif args.compile:
         progress("timing Numba's first use in fresh processes")
         times = _compile_times()
         progress.done()
@@ -306,7 +300,7 @@ def main(argv=None):
     if args.command == "bench":
         return run_bench(args)
     if args.command == "plot":
-        from .plot import tutorial_figure
+        from .plot import tutorial_figure  # needs matplotlib: imported only for this command
 
         tutorial_figure(seed=args.seed).savefig(args.out, dpi=110)
         print(f"wrote {args.out}")

@@ -1,0 +1,54 @@
+"""What the Python side and every backend's kernels agree on: codes, and the Network kernels' scratch.
+
+Neutral ground: this module imports nothing of tinynet's, and everything else that needs these
+numbers imports them from here (the pure-Python and Numba kernels at import time, where Numba
+freezes them as compile-time constants; the Cython extension into C globals when it is imported).
+
+Vocabulary, the same in every module: ``n`` samples, ``n_in`` and ``n_out`` neurons on the two sides
+of a layer, ``n_nets`` networks trained together; ``targets`` the outputs wanted for the samples
+(``y_true``, ``all_y_trues`` in the tutorial's class, as the tutorial names them); ``sums`` the
+pre-activations (the tutorial's ``sum_h1``: weighted inputs plus bias), ``out_sums`` those of the
+output layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LOSSES", "MSE", "OUTPUT", "PW_BLOCKSIZE", "RELU",
+           "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH", "net_scratch"]
+
+# Activation codes (hidden and output layers).
+SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4
+# Loss codes.
+MSE, CROSS_ENTROPY = 0, 1
+
+#: The public names of the codes, as ``Network`` takes them.
+HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+OUTPUT = {"sigmoid": SIGMOID, "identity": IDENTITY, "softmax": SOFTMAX}
+LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
+
+#: numpy's pairwise summation sums ranges of at most this many terms directly (its ``PW_BLOCKSIZE``).
+PW_BLOCKSIZE = 128
+#: Room for the pairwise summation's pending ranges and partial sums: ample for any n below 2**63.
+STACK_SIZE = 128
+
+
+def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                               NDArray[np.float64]]:
+    """The scratch room of the Network kernels, allocated once per call, outside the kernels.
+
+    Returns
+    -------
+    acts : ndarray of float64, shape (sum(sizes),)
+        Every layer's activations for one sample, inputs first, layer after layer.
+    grads : ndarray of float64, shape (2, max(sizes))
+        Two rows of ``learn_rate * dL/da`` during backpropagation: the current layer's and the
+        previous layer's, swapped from layer to layer.
+    out_sums : ndarray of float64, shape (sizes[-1],)
+        The output layer's sums (pre-activations), from which the losses are computed stably.
+    """
+    return np.zeros(sum(sizes)), np.zeros((2, max(sizes))), np.zeros(sizes[-1])

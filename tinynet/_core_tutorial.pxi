@@ -1,0 +1,201 @@
+# Cython kernels of the tutorial's network (OurNeuralNetwork). Included by _core.pyx; mirrors
+# _python_tutorial.py (the readable reference) and _numba_tutorial.py function for function.
+
+
+cdef inline double _feedforward_row(const double* p, double x0, double x1) noexcept nogil:
+    # The network's output o1 for one sample (x0, x1); p holds w1..w6, b1..b3.
+    cdef double h1 = _sigmoid(p[0] * x0 + p[1] * x1 + p[6])
+    cdef double h2 = _sigmoid(p[2] * x0 + p[3] * x1 + p[7])
+    return _sigmoid(p[4] * h1 + p[5] * h2 + p[8])
+
+
+def feedforward(const double[::1] params, const double[:, ::1] data, double[::1] out):
+    """Write the network's output for every row of ``data`` into ``out``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    out : ndarray of float64, shape (n,)
+        Receives o1 for each row.
+    """
+    cdef Py_ssize_t i, n = data.shape[0]
+    with nogil:
+        for i in range(n):
+            out[i] = _feedforward_row(&params[0], data[i, 0], data[i, 1])
+
+
+cdef inline double _squared_error(const double* p, const double* data, const double* y_true,
+                                  Py_ssize_t i) noexcept nogil:
+    # (y_true - y_pred)^2 of sample i.
+    cdef double e = y_true[i] - _feedforward_row(p, data[2 * i], data[2 * i + 1])
+    return e * e
+
+
+cdef double _sum_squared_errors(const double* p, const double* data, const double* y_true,
+                                Py_ssize_t n) noexcept nogil:
+    # Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order.
+    cdef double leaf[PW_BLOCKSIZE]
+    cdef Walk walk
+    cdef Py_ssize_t lo, m, i
+    _walk_start(&walk, n)
+    while _walk_next(&walk, &lo, &m):
+        for i in range(m):
+            leaf[i] = _squared_error(p, data, y_true, lo + i)
+        _walk_push(&walk, _pairwise_block(leaf, m))
+    return _walk_total(&walk)
+
+
+def mse_loss(const double[::1] params, const double[:, ::1] data, const double[::1] y_true):
+    """Mean squared error of the network on (data, y_true): mean((y_true - y_pred)^2).
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    float
+    """
+    cdef Py_ssize_t n = data.shape[0]
+    cdef double loss
+    with nogil:
+        loss = _sum_squared_errors(&params[0], &data[0, 0], &y_true[0], n) / n
+    return loss
+
+
+cdef struct Partials:
+    # The tutorial's partial derivatives for one sample, from the parameters before its update.
+    double d_L_d_ypred
+    double d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2
+    double d_h1_d_w1, d_h1_d_w2, d_h1_d_b1
+    double d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
+
+
+cdef inline Partials _backprop(const double* p, double x0, double x1, double y) noexcept nogil:
+    # Feedforward and backpropagation for one sample: the factors of every dL/dparameter.
+    cdef double sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred, d_o1, d_h1, d_h2
+    cdef Partials d
+    # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+    sum_h1 = p[0] * x0 + p[1] * x1 + p[6]
+    h1 = _sigmoid(sum_h1)
+    sum_h2 = p[2] * x0 + p[3] * x1 + p[7]
+    h2 = _sigmoid(sum_h2)
+    sum_o1 = p[4] * h1 + p[5] * h2 + p[8]
+    o1 = _sigmoid(sum_o1)
+    y_pred = o1
+    # --- Partial derivatives
+    # dL/dy_pred for L = (y_true - y_pred)^2
+    d.d_L_d_ypred = -2 * (y - y_pred)
+    # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+    d_o1 = o1 * (1 - o1)
+    d_h1 = h1 * (1 - h1)
+    d_h2 = h2 * (1 - h2)
+    # Neuron o1
+    d.d_ypred_d_w5 = h1 * d_o1
+    d.d_ypred_d_w6 = h2 * d_o1
+    d.d_ypred_d_b3 = d_o1
+    d.d_ypred_d_h1 = p[4] * d_o1
+    d.d_ypred_d_h2 = p[5] * d_o1
+    # Neuron h1
+    d.d_h1_d_w1 = x0 * d_h1
+    d.d_h1_d_w2 = x1 * d_h1
+    d.d_h1_d_b1 = d_h1
+    # Neuron h2
+    d.d_h2_d_w3 = x0 * d_h2
+    d.d_h2_d_w4 = x1 * d_h2
+    d.d_h2_d_b2 = d_h2
+    return d
+
+
+cdef inline void _sgd_step(double* p, double x0, double x1, double y, double learn_rate) noexcept nogil:
+    # One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place.
+    cdef Partials d = _backprop(p, x0, x1, y)
+    # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
+    # computed once (the same numbers as written out in full).
+    cdef double step = learn_rate * d.d_L_d_ypred
+    cdef double step_h1 = step * d.d_ypred_d_h1
+    cdef double step_h2 = step * d.d_ypred_d_h2
+    # Neuron h1: w1, w2, b1
+    p[0] = p[0] - step_h1 * d.d_h1_d_w1
+    p[1] = p[1] - step_h1 * d.d_h1_d_w2
+    p[6] = p[6] - step_h1 * d.d_h1_d_b1
+    # Neuron h2: w3, w4, b2
+    p[2] = p[2] - step_h2 * d.d_h2_d_w3
+    p[3] = p[3] - step_h2 * d.d_h2_d_w4
+    p[7] = p[7] - step_h2 * d.d_h2_d_b2
+    # Neuron o1: w5, w6, b3
+    p[4] = p[4] - step * d.d_ypred_d_w5
+    p[5] = p[5] - step * d.d_ypred_d_w6
+    p[8] = p[8] - step * d.d_ypred_d_b3
+
+
+def gradients(const double[::1] params, double x0, double x1, double y_true, double[::1] out):
+    """The nine partial derivatives dL/dw1 .. dL/db3 of the loss for one sample, into ``out``.
+
+    Each is the chain-rule product the tutorial writes, left to right (dL/dw1 = d_L_d_ypred *
+    d_ypred_d_h1 * d_h1_d_w1), from the same factors a training step uses.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    x0, x1, y_true : float
+        The sample and its label.
+    out : ndarray of float64, shape (9,)
+        Receives dL/dw1 .. dL/dw6, dL/db1 .. dL/db3.
+    """
+    cdef Partials d = _backprop(&params[0], x0, x1, y_true)
+    out[0] = d.d_L_d_ypred * d.d_ypred_d_h1 * d.d_h1_d_w1
+    out[1] = d.d_L_d_ypred * d.d_ypred_d_h1 * d.d_h1_d_w2
+    out[2] = d.d_L_d_ypred * d.d_ypred_d_h2 * d.d_h2_d_w3
+    out[3] = d.d_L_d_ypred * d.d_ypred_d_h2 * d.d_h2_d_w4
+    out[4] = d.d_L_d_ypred * d.d_ypred_d_w5
+    out[5] = d.d_L_d_ypred * d.d_ypred_d_w6
+    out[6] = d.d_L_d_ypred * d.d_ypred_d_h1 * d.d_h1_d_b1
+    out[7] = d.d_L_d_ypred * d.d_ypred_d_h2 * d.d_h2_d_b2
+    out[8] = d.d_L_d_ypred * d.d_ypred_d_b3
+
+
+def train(double[:, ::1] params, const double[:, ::1] data, const double[::1] y_true,
+          double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
+          Py_ssize_t loss_every, double[:, ::1] losses):
+    """Stochastic gradient descent, one sample at a time, of one or more networks, in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order, and each
+    sample steps every network in turn (independent networks, so the CPU overlaps their work; each
+    network's result is exactly what training it alone gives). After each epoch whose index is a
+    multiple of ``loss_every`` (when ``loss_every > 0``) each network's mean squared error over the
+    whole data set, with its updated parameters, goes into the next column of its row of ``losses``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (n_nets, 9), C-contiguous
+        For each of n_nets networks: w1..w6, b1..b3; updated in place.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+    learn_rate : float
+    epoch_start, epoch_stop : int
+        The epochs to run, as in ``range(epoch_start, epoch_stop)``.
+    loss_every : int
+        Record the loss after epochs that are multiples of this; 0 records none.
+    losses : ndarray of float64, shape (n_nets, m)
+        Receives the recorded losses, in order; m is at least their number.
+    """
+    cdef Py_ssize_t n = data.shape[0], n_nets = params.shape[0]
+    cdef Py_ssize_t epoch, i, j
+    cdef Py_ssize_t column = 0     # the next column of losses
+    cdef double* p = &params[0, 0]
+    cdef const double* x = &data[0, 0]
+    cdef const double* ys = &y_true[0]
+    with nogil:
+        for epoch in range(epoch_start, epoch_stop):
+            for i in range(n):
+                for j in range(n_nets):
+                    _sgd_step(p + 9 * j, x[2 * i], x[2 * i + 1], ys[i], learn_rate)
+            if loss_every > 0 and epoch % loss_every == 0:
+                for j in range(n_nets):
+                    losses[j, column] = _sum_squared_errors(p + 9 * j, x, ys, n) / n
+                column += 1

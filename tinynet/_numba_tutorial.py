@@ -1,0 +1,200 @@
+"""Numba kernels of the tutorial's network (``OurNeuralNetwork``), compiled by ``@njit``.
+
+Mirrors ``_python_tutorial.py`` (the readable reference) and ``_core_tutorial.pxi`` function for
+function, with the same names, the same arguments in the same order and the same order of
+arithmetic. The JIT options and floating-point rules are those of ``_numba_common.py``.
+"""
+
+import numpy as np
+
+from ._codes import PW_BLOCKSIZE
+from ._numba_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, jit, sigmoid
+
+__all__ = ["feedforward", "gradients", "mse_loss", "train"]
+
+
+@jit
+def _feedforward_row(p, x0, x1):
+    """The network's output o1 for one sample (x0, x1); p holds w1..w6, b1..b3."""
+    h1 = sigmoid(p[0] * x0 + p[1] * x1 + p[6])
+    h2 = sigmoid(p[2] * x0 + p[3] * x1 + p[7])
+    return sigmoid(p[4] * h1 + p[5] * h2 + p[8])
+
+
+@jit
+def feedforward(params, data, out):
+    """Write the network's output for every row of ``data`` into ``out``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+        w1..w6, b1..b3.
+    data : ndarray of float64, shape (n, 2), C-contiguous
+    out : ndarray of float64, shape (n,)
+        Receives o1 for each row.
+    """
+    for i in range(data.shape[0]):
+        out[i] = _feedforward_row(params, data[i, 0], data[i, 1])
+
+
+@jit
+def _squared_error(p, data, y_true, i):
+    """(y_true - y_pred)^2 of sample i."""
+    e = y_true[i] - _feedforward_row(p, data[i, 0], data[i, 1])
+    return e * e
+
+
+@jit
+def _sum_squared_errors(p, data, y_true, n):
+    """Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order."""
+    leaf = np.empty(PW_BLOCKSIZE)
+    walk = _walk_start(n)
+    more, lo, m = _walk_next(walk)
+    while more:
+        for i in range(m):
+            leaf[i] = _squared_error(p, data, y_true, lo + i)
+        _walk_push(walk, _pairwise_block(leaf, m))
+        more, lo, m = _walk_next(walk)
+    return _walk_total(walk)
+
+
+@jit
+def mse_loss(params, data, y_true):
+    """Mean squared error of the network on (data, y_true): mean((y_true - y_pred)^2).
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+
+    Returns
+    -------
+    float
+    """
+    n = data.shape[0]
+    return _sum_squared_errors(params, data, y_true, n) / n
+
+
+@jit
+def _backprop(p, x0, x1, y):
+    """Feedforward and backpropagation for one sample: the factors of every dL/dparameter."""
+    # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
+    sum_h1 = p[0] * x0 + p[1] * x1 + p[6]
+    h1 = sigmoid(sum_h1)
+    sum_h2 = p[2] * x0 + p[3] * x1 + p[7]
+    h2 = sigmoid(sum_h2)
+    sum_o1 = p[4] * h1 + p[5] * h2 + p[8]
+    o1 = sigmoid(sum_o1)
+    y_pred = o1
+    # --- Partial derivatives
+    # dL/dy_pred for L = (y_true - y_pred)^2
+    d_L_d_ypred = -2 * (y - y_pred)
+    # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
+    d_o1 = o1 * (1 - o1)
+    d_h1 = h1 * (1 - h1)
+    d_h2 = h2 * (1 - h2)
+    # Neuron o1
+    d_ypred_d_w5 = h1 * d_o1
+    d_ypred_d_w6 = h2 * d_o1
+    d_ypred_d_b3 = d_o1
+    d_ypred_d_h1 = p[4] * d_o1
+    d_ypred_d_h2 = p[5] * d_o1
+    # Neuron h1
+    d_h1_d_w1 = x0 * d_h1
+    d_h1_d_w2 = x1 * d_h1
+    d_h1_d_b1 = d_h1
+    # Neuron h2
+    d_h2_d_w3 = x0 * d_h2
+    d_h2_d_w4 = x1 * d_h2
+    d_h2_d_b2 = d_h2
+    return (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+            d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2)
+
+
+@jit
+def _sgd_step(p, x0, x1, y, learn_rate):
+    """One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place."""
+    (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(p, x0, x1, y)
+    # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
+    # computed once (the same numbers as written out in full).
+    step = learn_rate * d_L_d_ypred
+    step_h1 = step * d_ypred_d_h1
+    step_h2 = step * d_ypred_d_h2
+    # Neuron h1: w1, w2, b1
+    p[0] = p[0] - step_h1 * d_h1_d_w1
+    p[1] = p[1] - step_h1 * d_h1_d_w2
+    p[6] = p[6] - step_h1 * d_h1_d_b1
+    # Neuron h2: w3, w4, b2
+    p[2] = p[2] - step_h2 * d_h2_d_w3
+    p[3] = p[3] - step_h2 * d_h2_d_w4
+    p[7] = p[7] - step_h2 * d_h2_d_b2
+    # Neuron o1: w5, w6, b3
+    p[4] = p[4] - step * d_ypred_d_w5
+    p[5] = p[5] - step * d_ypred_d_w6
+    p[8] = p[8] - step * d_ypred_d_b3
+
+
+@jit
+def gradients(params, x0, x1, y_true, out):
+    """The nine partial derivatives dL/dw1 .. dL/db3 of the loss for one sample, into ``out``.
+
+    Each is the chain-rule product the tutorial writes, left to right (dL/dw1 = d_L_d_ypred *
+    d_ypred_d_h1 * d_h1_d_w1), from the same factors a training step uses.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (9,)
+    x0, x1, y_true : float
+        The sample and its label.
+    out : ndarray of float64, shape (9,)
+        Receives dL/dw1 .. dL/dw6, dL/db1 .. dL/db3.
+    """
+    (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(params, x0, x1, y_true)
+    out[0] = d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w1
+    out[1] = d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w2
+    out[2] = d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w3
+    out[3] = d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w4
+    out[4] = d_L_d_ypred * d_ypred_d_w5
+    out[5] = d_L_d_ypred * d_ypred_d_w6
+    out[6] = d_L_d_ypred * d_ypred_d_h1 * d_h1_d_b1
+    out[7] = d_L_d_ypred * d_ypred_d_h2 * d_h2_d_b2
+    out[8] = d_L_d_ypred * d_ypred_d_b3
+
+
+@jit
+def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """Stochastic gradient descent, one sample at a time, of one or more networks, in place.
+
+    Runs epochs ``epoch_start .. epoch_stop - 1``; each epoch visits the samples in order, and each
+    sample steps every network in turn (independent networks, so the CPU overlaps their work; each
+    network's result is exactly what training it alone gives). After each epoch whose index is a
+    multiple of ``loss_every`` (when ``loss_every > 0``) each network's mean squared error over the
+    whole data set, with its updated parameters, goes into the next column of its row of ``losses``.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (n_nets, 9), C-contiguous
+        For each of n_nets networks: w1..w6, b1..b3; updated in place.
+    data : ndarray of float64, shape (n, 2), C-contiguous, n >= 1
+    y_true : ndarray of float64, shape (n,)
+    learn_rate : float
+    epoch_start, epoch_stop : int
+        The epochs to run, as in ``range(epoch_start, epoch_stop)``.
+    loss_every : int
+        Record the loss after epochs that are multiples of this; 0 records none.
+    losses : ndarray of float64, shape (n_nets, m)
+        Receives the recorded losses, in order; m is at least their number.
+    """
+    n, n_nets = data.shape[0], params.shape[0]
+    column = 0     # the next column of losses
+    for epoch in range(epoch_start, epoch_stop):
+        for i in range(n):
+            for j in range(n_nets):
+                _sgd_step(params[j], data[i, 0], data[i, 1], y_true[i], learn_rate)
+        if loss_every > 0 and epoch % loss_every == 0:
+            for j in range(n_nets):
+                losses[j, column] = _sum_squared_errors(params[j], data, y_true, n) / n
+            column += 1

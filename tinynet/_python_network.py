@@ -1,0 +1,270 @@
+"""Pure-Python kernels of ``tinynet.Network`` (any layer sizes): the fallback and the readable reference.
+
+Mirrors ``_core_network.pxi`` (Cython) and ``_numba_network.py`` (Numba) function for function, with
+the same names, the same arguments in the same order and the same order of arithmetic. The
+floating-point rules are those of ``_python_common.py``.
+
+The parameters are one flat array: for each layer l = 1..L, its weights (sizes[l] rows of sizes[l-1],
+row-major) and then its biases. The scratch arrays (``acts``, ``grads``, ``out_sums``) are laid out by
+``_codes.net_scratch``, allocated once per call outside the kernels.
+
+Training runs the tutorial's arithmetic layer by layer: g_i = learn_rate * dL/da_i for each neuron i
+of a layer (the tutorial's "step"), f'_i its activation's derivative; the previous layer's
+g_j = sum over i of g_i * (w_ij * f'_i), from the weights before the update; then
+w_ij -= g_i * (a_j * f'_i) and b_i -= g_i * f'_i. For sizes (2, 2, 1), sigmoid and mse these are
+exactly OurNeuralNetwork's operations, so the two give bit-identical results.
+"""
+
+from math import exp, log, log1p, tanh
+
+from ._codes import IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
+from ._python_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, sigmoid
+
+__all__ = ["net_feedforward", "net_loss", "net_train"]
+
+
+def _activate(code, s):
+    """A hidden or (elementwise) output activation of a sum s."""
+    if code == SIGMOID:
+        return sigmoid(s)
+    if code == TANH:
+        return tanh(s)
+    if code == RELU:
+        return s if s > 0.0 else 0.0
+    return s  # IDENTITY
+
+
+def _derivative(code, a):
+    """The activation's derivative f'(s), from its value a = f(s)."""
+    if code == SIGMOID:
+        return a * (1 - a)
+    if code == TANH:
+        return 1 - a * a
+    if code == RELU:
+        return 1.0 if a > 0.0 else 0.0
+    return 1.0  # IDENTITY
+
+
+def _softplus(x):
+    """log(1 + e^x), without overflow."""
+    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
+
+
+def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
+    """Feedforward of one sample x: every layer's activations into acts, the output layer's sums into
+    out_sums. Returns where the output layer's activations start in acts."""
+    n_layers = len(sizes) - 1
+    acts[0:sizes[0]] = x
+    at = 0          # where the layer's input activations start in acts
+    offset = 0      # where the layer's weights start in p
+    for layer in range(1, n_layers + 1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        out_at = at + n_in
+        biases = offset + n_out * n_in
+        code = hidden if layer < n_layers else output
+        for i in range(n_out):
+            row = offset + i * n_in
+            s = p[row] * acts[at]
+            for j in range(1, n_in):
+                s += p[row + j] * acts[at + j]
+            s += p[biases + i]
+            if layer == n_layers:
+                out_sums[i] = s
+            acts[out_at + i] = s if code == SOFTMAX else _activate(code, s)
+        if code == SOFTMAX:
+            # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
+            m = out_sums[0]
+            for i in range(1, n_out):
+                m = max(m, out_sums[i])
+            total = 0.0
+            for i in range(n_out):
+                e = exp(out_sums[i] - m)
+                acts[out_at + i] = e
+                total += e
+            for i in range(n_out):
+                acts[out_at + i] = acts[out_at + i] / total
+        at = out_at
+        offset = biases + n_out
+    return at
+
+
+def _net_sample_loss(output, loss, y, a, out_sums, n_out):
+    """The loss of one sample: targets y, output activations a, the output layer's sums out_sums."""
+    total = 0.0
+    if loss == MSE:
+        # mean over the outputs of (y - a)^2
+        for i in range(n_out):
+            e = y[i] - a[i]
+            total += e * e
+        return total / n_out
+    if output == SIGMOID:
+        # binary cross-entropy from the sums: y * softplus(-s) + (1 - y) * softplus(s)
+        for i in range(n_out):
+            total += y[i] * _softplus(-out_sums[i]) + (1 - y[i]) * _softplus(out_sums[i])
+        return total / n_out
+    # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
+    m = out_sums[0]
+    for i in range(1, n_out):
+        m = max(m, out_sums[i])
+    for i in range(n_out):
+        total += exp(out_sums[i] - m)
+    loss_value = m + log(total)
+    for i in range(n_out):
+        loss_value -= y[i] * out_sums[i]
+    return loss_value
+
+
+def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, out_sums):
+    """The mean loss over the samples, summed in numpy's pairwise order (data, targets as lists)."""
+    n, n_out = len(data), sizes[-1]
+    leaf = [0.0] * PW_BLOCKSIZE
+    walk = _walk_start(n)
+    more, lo, m = _walk_next(walk)
+    while more:
+        for t in range(m):
+            at = _net_forward(p, sizes, hidden, output, data[lo + t], acts, out_sums)
+            leaf[t] = _net_sample_loss(output, loss, targets[lo + t], acts[at:at + n_out], out_sums,
+                                       n_out)
+        _walk_push(walk, _pairwise_block(leaf, m))
+        more, lo, m = _walk_next(walk)
+    return _walk_total(walk) / n
+
+
+def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
+    """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
+
+    Parameters
+    ----------
+    params : ndarray of float64
+        The flat parameters (see the module's docstring).
+    sizes : ndarray of int64
+        The layer sizes, inputs first.
+    hidden, output : int
+        Activation codes (``_codes``) of the hidden layers and of the output layer.
+    data : ndarray of float64, shape (n, sizes[0]), C-contiguous
+    out : ndarray of float64, shape (n, sizes[-1])
+    acts, out_sums : ndarray of float64
+        Scratch (``_codes.net_scratch``); Python lists serve here instead, for speed.
+    """
+    p, sizes = params.tolist(), sizes.tolist()
+    acts, out_sums = acts.tolist(), out_sums.tolist()
+    n_out = sizes[-1]
+    rows = []
+    for x in data.tolist():
+        at = _net_forward(p, sizes, hidden, output, x, acts, out_sums)
+        rows.append(acts[at:at + n_out])
+    out[:] = rows
+
+
+def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums):
+    """The mean loss over the samples, summed in numpy's pairwise order.
+
+    Parameters are as for :func:`net_feedforward`, plus ``loss`` (a loss code) and ``targets``
+    (shape (n, sizes[-1])).
+    """
+    return _net_mean_loss(params.tolist(), sizes.tolist(), hidden, output, loss, data.tolist(),
+                          targets.tolist(), acts.tolist(), out_sums.tolist())
+
+
+def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
+              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums):
+    """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
+
+    Parameters
+    ----------
+    params, sizes, hidden, output, loss, data, targets, acts, out_sums
+        As for :func:`net_feedforward` and :func:`net_loss`; ``params`` is updated in place.
+    order : ndarray of int64, shape (epoch_stop - epoch_start, n) or (0, 0)
+        The order of the samples in each epoch; empty for their given order.
+    learn_rate, momentum : float
+        With momentum m: v = m * v - g * (a * f'), then w += v; with 0, plain w -= g * (a * f').
+    velocity : ndarray of float64, like params
+        The momentum's velocities, updated in place (unused when momentum is 0).
+    epoch_start, epoch_stop : int
+        The epochs to run, as in ``range(epoch_start, epoch_stop)``.
+    loss_every : int
+        Record the mean loss after epochs that are multiples of this; 0 records none.
+    losses : ndarray of float64, shape (1, m)
+        Receives the recorded losses, in order; m is at least their number.
+    grads : ndarray of float64, shape (2, max(sizes))
+        Scratch (``_codes.net_scratch``).
+    """
+    p, sizes, v = params.tolist(), sizes.tolist(), velocity.tolist()
+    xs, ys = data.tolist(), targets.tolist()
+    order = order.tolist()
+    acts, out_sums = acts.tolist(), out_sums.tolist()
+    g, g_prev = grads.tolist()
+    n, n_layers, n_out_net = len(xs), len(sizes) - 1, sizes[-1]
+    column = 0               # the next column of losses
+    done = p[:], v[:]        # the parameters and velocities after the last whole epoch
+    try:
+        for epoch in range(epoch_start, epoch_stop):
+            for t in range(n):
+                sample = order[epoch - epoch_start][t] if order else t
+                y = ys[sample]
+                at = _net_forward(p, sizes, hidden, output, xs[sample], acts, out_sums)
+
+                # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
+                if loss == MSE:
+                    for i in range(n_out_net):
+                        g[i] = learn_rate * (-2 * (y[i] - acts[at + i]) / n_out_net)
+                    if output == SOFTMAX:
+                        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+                        dot = 0.0
+                        for j in range(n_out_net):
+                            dot += (-2 * (y[j] - acts[at + j]) / n_out_net) * acts[at + j]
+                        for i in range(n_out_net):
+                            g[i] = learn_rate * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out_net
+                                                                 - dot))
+                        fp_output = IDENTITY
+                    else:
+                        fp_output = output
+                else:
+                    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
+                    for i in range(n_out_net):
+                        if output == SIGMOID:
+                            g[i] = learn_rate * ((acts[at + i] - y[i]) / n_out_net)
+                        else:
+                            g[i] = learn_rate * (acts[at + i] - y[i])
+                    fp_output = IDENTITY
+
+                # --- Back through the layers, last first
+                p_end = len(p)        # where the layer's parameters end in p
+                a_end = len(acts)     # where the layer's activations end in acts
+                for layer in range(n_layers, 0, -1):
+                    n_in, n_out = sizes[layer - 1], sizes[layer]
+                    b0 = p_end - n_out            # the layer's biases
+                    w0 = b0 - n_out * n_in        # the layer's weights
+                    a_out = a_end - n_out         # its activations
+                    a_in = a_out - n_in           # its inputs' activations
+                    code = fp_output if layer == n_layers else hidden
+                    for i in range(n_out):
+                        fp = _derivative(code, acts[a_out + i])
+                        gi = g[i]
+                        row = w0 + i * n_in
+                        if layer > 1:
+                            # the previous layer's g, from the weights before this update
+                            for j in range(n_in):
+                                term = gi * (p[row + j] * fp)
+                                g_prev[j] = term if i == 0 else g_prev[j] + term
+                        if momentum != 0.0:
+                            for j in range(n_in):
+                                v[row + j] = momentum * v[row + j] - gi * (acts[a_in + j] * fp)
+                                p[row + j] += v[row + j]
+                            v[b0 + i] = momentum * v[b0 + i] - gi * fp
+                            p[b0 + i] += v[b0 + i]
+                        else:
+                            for j in range(n_in):
+                                p[row + j] -= gi * (acts[a_in + j] * fp)
+                            p[b0 + i] -= gi * fp
+                    g, g_prev = g_prev, g
+                    p_end, a_end = w0, a_out
+
+            done = p[:], v[:]
+            if loss_every > 0 and epoch % loss_every == 0:
+                losses[0, column] = _net_mean_loss(p, sizes, hidden, output, loss, xs, ys, acts,
+                                                   out_sums)
+                column += 1
+    finally:
+        # An interrupt (Ctrl-C) can land in the middle of a step: keep the last whole epoch.
+        params[:], velocity[:] = done
