@@ -9,6 +9,9 @@ pure-Python backend, "serial" training of many networks) to the terminal report 
 import numpy as np
 import pytest
 
+from tinynet import available_backends
+from tinynet._backend import BACKENDS
+
 BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn")
 
 
@@ -16,6 +19,17 @@ BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn")
 def start_params():
     np.random.seed(0)
     return [np.random.normal() for _ in range(9)]
+
+
+@pytest.fixture(autouse=True)
+def _skip_backends_that_do_not_load(request):
+    """An entry of a backend that does not load here (Numba not installed, say) is skipped, saying so."""
+    callspec = getattr(request.node, "callspec", None)
+    for value in callspec.params.values() if callspec else ():
+        if isinstance(value, str):
+            for name in set(value.split("-")) & set(BACKENDS):
+                if name not in available_backends():
+                    pytest.skip(f"the {name!r} backend does not load here")
 
 
 def _entry(bench):

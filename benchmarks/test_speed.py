@@ -223,6 +223,8 @@ class _Terminal(io.StringIO):
 def test_train_with_progress_bar(benchmark, entry, start_params, monkeypatch):
     """What the progress bar costs (drawn to a fake terminal), on 100,000 x 5."""
     benchmark.group = "train: 100,000 x 5, with and without a progress bar"
+    if entry.endswith("progress"):
+        pytest.importorskip("tqdm", reason="the progress bar needs tqdm (pip install '.[progress]')")
     monkeypatch.setattr(sys, "stderr", _Terminal())
     data, y = LARGE
     net = OurNeuralNetwork(backend="cython")

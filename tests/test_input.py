@@ -1,5 +1,8 @@
 """Input handling: what numpy can read as real numbers trains exactly as float64; the rest is refused
-with a clear TypeError or ValueError, before any kernel runs, leaving the network untouched."""
+with a clear TypeError or ValueError, before any kernel runs, leaving the network untouched.
+
+Refusals happen in Python, in code that is the same whatever the backend, so those tests run once (on
+the default backend); what reaches a kernel is tested on every backend."""
 
 import numpy as np
 import pytest
@@ -109,8 +112,8 @@ BAD_TRAIN_ARGS = [
 
 
 @pytest.mark.parametrize("data, labels, kwargs, error, pattern", BAD_TRAIN_ARGS)
-def test_bad_train_input_is_refused_and_changes_nothing(backend, data, labels, kwargs, error, pattern):
-    net = OurNeuralNetwork(backend=backend)
+def test_bad_train_input_is_refused_and_changes_nothing(data, labels, kwargs, error, pattern):
+    net = OurNeuralNetwork()
     net.train(CLEAN_X, CLEAN_Y, epochs=20, verbose=False)
     before = (net.params.tolist(), list(net.loss_history))
     with pytest.raises(error, match=pattern):
@@ -140,8 +143,8 @@ def test_numpy_integer_epochs_and_float_scalars_are_accepted(backend):
     ([1j, 2], TypeError, r"x must hold real numbers"),
     (None, TypeError, r"x must hold real numbers"),
 ])
-def test_bad_feedforward_input(backend, x, error, pattern):
-    net = OurNeuralNetwork(backend=backend)
+def test_bad_feedforward_input(x, error, pattern):
+    net = OurNeuralNetwork()
     with pytest.raises(error, match=pattern):
         net.feedforward(x)
 
@@ -152,8 +155,8 @@ def test_bad_feedforward_input(backend, x, error, pattern):
     ([[1, np.nan]], ValueError, r"data must be finite"),
     ([["a", "b"]], TypeError, r"data must hold real numbers"),
 ])
-def test_bad_predict_input(backend, data, error, pattern):
-    net = OurNeuralNetwork(backend=backend)
+def test_bad_predict_input(data, error, pattern):
+    net = OurNeuralNetwork()
     with pytest.raises(error, match=pattern):
         net.predict(data)
 
@@ -164,8 +167,8 @@ def test_bad_predict_input(backend, data, error, pattern):
     (np.nan, ValueError, r"w3 must be finite, got nan"),
     (-np.inf, ValueError, r"w3 must be finite, got -inf"),
 ])
-def test_bad_parameter_assignment(backend, value, error, pattern):
-    net = OurNeuralNetwork(backend=backend)
+def test_bad_parameter_assignment(value, error, pattern):
+    net = OurNeuralNetwork()
     before = net.params.tolist()
     with pytest.raises(error, match=pattern):
         net.w3 = value
@@ -178,8 +181,8 @@ def test_bad_parameter_assignment(backend, value, error, pattern):
     ([0.0] * 8 + [np.nan], ValueError, r"params must be finite, but params\[8\] is nan"),
     (["0"] * 9, TypeError, r"params must hold real numbers"),
 ])
-def test_bad_params_assignment(backend, values, error, pattern):
-    net = OurNeuralNetwork(backend=backend)
+def test_bad_params_assignment(values, error, pattern):
+    net = OurNeuralNetwork()
     before = net.params.tolist()
     with pytest.raises(error, match=pattern):
         net.params = values

@@ -171,22 +171,22 @@ def test_bad_construction(args, kwargs, error, pattern):
     (np.zeros((4, 3)), np.zeros((4, 2)), {"momentum": 1.0}, ValueError, r"momentum must be in \[0, 1\)"),
     (np.zeros((4, 3)), np.zeros((4, 2)), {"epochs": -1}, ValueError, r"epochs must be >= 0"),
 ])
-def test_bad_training_input_changes_nothing(backend, X, Y, kwargs, error, pattern):
-    net = Network((3, 4, 2), seed=0, backend=backend)
+def test_bad_training_input_changes_nothing(X, Y, kwargs, error, pattern):
+    net = Network((3, 4, 2), seed=0)
     before = net.params.tolist()
     with pytest.raises(error, match=pattern):
         net.train(X, Y, **kwargs)
     assert net.params.tolist() == before
 
 
-def test_bad_targets_for_classification(backend):
-    net = Network((3, 4, 3), output="softmax", loss="cross_entropy", backend=backend)
+def test_bad_targets_for_classification():
+    net = Network((3, 4, 3), output="softmax", loss="cross_entropy")
     X = np.zeros((2, 3))
     with pytest.raises(ValueError, match=r"class labels must be in 0..2, got 0..3"):
         net.train(X, [0, 3])
     with pytest.raises(ValueError, match="rows must sum to 1"):
         net.train(X, [[0.5, 0.2, 0.2], [1, 0, 0]])
-    binary = Network((3, 2, 1), loss="cross_entropy", backend=backend)
+    binary = Network((3, 2, 1), loss="cross_entropy")
     with pytest.raises(ValueError, match="between 0 and 1"):
         binary.train(X, [0, 2])
 

@@ -126,6 +126,13 @@ def test_sigmoid_identical_everywhere(x):
     assert len(values) == 1
 
 
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 127, 128, 129, 130, 255, 256, 257, 1000, 4099, 100_003])
+def test_pairwise_sum_walk_is_numpys_sum(backend, n):
+    """The one pairwise-summation walk of each backend (behind every loss) sums as np.sum does."""
+    values = np.random.default_rng(n).normal(0, 1e3, n) ** 3
+    assert load_backend(backend).pairwise_sum(values) == np.sum(values)
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 130, 255, 256, 257, 1000, 4099])
 def test_loss_is_numpy_mean_bit_for_bit(backend, n):
     """The loss is summed in numpy's pairwise order: equal to np.mean of the same errors."""

@@ -160,10 +160,6 @@ def test_train_many_refuses_a_network_twice():
         train_many([net, net], TUTORIAL_DATA, TUTORIAL_Y)
 
 
-def test_train_many_of_nothing():
-    assert train_many([], TUTORIAL_DATA, TUTORIAL_Y) is None
-
-
 # --- Ctrl-C -------------------------------------------------------------------------------------
 
 INTERRUPT = textwrap.dedent("""
@@ -254,6 +250,30 @@ def test_divergence_names_the_epoch_whatever_the_chunks(monkeypatch):
         diverged, _ = tinynet._training.run_training(train_chunk, (np.zeros((1, 9)),), 20, 0, len(data),
                                                   [[]])
         assert diverged == 7
+
+
+def test_the_report_can_stop_training_early(monkeypatch):
+    """A report that returns True stops the run after that chunk: what early stopping needs."""
+    monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", 4 * 10)     # chunks of 10 epochs
+    kernels = load_backend("cython", "tutorial")
+    data, labels = TUTORIAL_DATA.astype(float), TUTORIAL_Y.astype(float)
+    params = np.linspace(-1, 1, 9).reshape(1, 9)
+    seen, history = [], []
+
+    def train_chunk(state, *epochs_and_losses):
+        kernels.train(state[0], data, labels, 0.1, *epochs_and_losses)
+
+    def report(epochs_done, recorded):
+        seen.append((epochs_done, [epoch for epoch, _ in recorded]))
+        return epochs_done >= 30
+
+    outcome = tinynet._training.run_training(train_chunk, (params,), 100, 5, len(data), [history], report)
+    assert outcome == (None, 30)
+    assert seen == [(10, [0, 5]), (20, [10, 15]), (30, [20, 25])]
+    alone = OurNeuralNetwork()
+    alone.params = np.linspace(-1, 1, 9)
+    alone.train(data, labels, epochs=30, verbose=False, loss_every=5)
+    assert params[0].tolist() == alone.params.tolist() and history == alone.loss_history
 
 
 def test_no_warning_when_training_stays_finite():

@@ -277,8 +277,8 @@ class Network(Model):
         targets = self._targets(Y, data.shape[0])
         acts, _, out_sums = net_scratch(self.sizes)
         with self._lock:
-            return float(self._kernels.net_loss(self._params, self._sizes, *self._kernel_codes, data, targets,
-                                                acts, out_sums))
+            return float(self._kernels.net_loss(self._params, self._sizes, *self._kernel_codes, data,
+                                                targets, acts, out_sums))
 
     # --- training -------------------------------------------------------------------------------
 
@@ -335,8 +335,8 @@ class Network(Model):
             order = (np.array([np.random.default_rng([base, epoch]).permutation(n)
                                for epoch in range(start, stop)], dtype=np.int64)
                      if shuffle else np.empty((0, 0), dtype=np.int64))
-            self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets, order, learn_rate,
-                                    momentum, velocity[0], start, stop, every, losses, *scratch)
+            self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets, order,
+                                    learn_rate, momentum, velocity[0], start, stop, every, losses, *scratch)
 
         # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.
         self._run_training(train_chunk, (self._params.reshape(1, -1), np.zeros((1, self._params.size))),

@@ -1,4 +1,4 @@
-"""Pure-Python kernels of the tutorial's network (``OurNeuralNetwork``): the fallback and the readable reference.
+"""Pure-Python kernels of the tutorial's network (``OurNeuralNetwork``): the fallback, and the reference.
 
 Mirrors ``_core_tutorial.pxi`` (Cython) and ``_numba_tutorial.py`` (Numba) function for function, with
 the same names, the same arguments in the same order and the same order of arithmetic, so that the

@@ -1,0 +1,165 @@
+"""The package's shape: build flags, Numba's options, no import cycle, optional dependencies, the sdist."""
+
+import ast
+import importlib.metadata
+import importlib.util
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+import tinynet
+from tinynet._backend import load_backend
+
+try:
+    import tomllib
+except ImportError:          # Python 3.10
+    tomllib = pytest.importorskip("tomli")
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "tinynet"
+
+
+def _setup_module():
+    """setup.py, imported without running setup() (it runs only as a script)."""
+    spec = importlib.util.spec_from_file_location("tinynet_setup", REPO / "setup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_c_flags_forbid_contraction_and_fast_math():
+    setup = _setup_module()
+    assert setup.UNIX_FLAGS == ["-fno-fast-math", "-ffp-contract=off"]
+    assert setup.MSVC_FLAGS == ["/fp:precise", "/fp:contract-"]
+    assert setup.directives(False) == {"language_level": 3, "boundscheck": False, "wraparound": False,
+                                       "initializedcheck": False, "cdivision": True, "embedsignature": True}
+    assert setup.directives(True)["boundscheck"] is True
+    # A "# cython:" header in a source would silently override the directives of setup.py.
+    for source in [PACKAGE / "_core.pyx", *PACKAGE.glob("_core_*.pxi")]:
+        assert not re.search(r"^#\s*cython:", source.read_text(), flags=re.M), source
+
+
+def test_the_extension_has_no_fused_multiply_add():
+    """The built extension's own code holds no FMA instruction (-ffp-contract=off at work)."""
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    core = pathlib.Path(load_backend("cython").__file__)
+    disassembly = subprocess.run([objdump, "-d", str(core)], capture_output=True, text=True,
+                                 check=True).stdout
+    assert len(disassembly) > 100_000
+    assert not re.search(r"\bv?fn?m(add|sub)\d", disassembly)
+
+
+def test_numba_options_are_pinned():
+    common = load_backend("numba")
+    assert dict(nogil=True, cache=True, fastmath=False, error_model="numpy") == common.JIT_OPTIONS
+    kernels = 0
+    for family in ("common", "tutorial", "network"):
+        module = load_backend("numba", family)
+        for name, value in vars(module).items():
+            options = getattr(value, "targetoptions", None)
+            if options is not None and value.__module__ == module.__name__:
+                kernels += 1
+                assert options["fastmath"] is False and options["nogil"] is True, name
+                assert options["error_model"] == "numpy", name
+    assert kernels >= 25
+
+
+def _imports(path):
+    """The tinynet modules a source file imports (anywhere in it, functions included)."""
+    text = path.read_text()
+    if path.suffix in (".pyx", ".pxi"):
+        return set(re.findall(r"^\s*from tinynet import (\w+)", text, flags=re.M))
+    found = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("tinynet."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[1] for alias in node.names
+                         if alias.name.startswith("tinynet."))
+    return found
+
+
+def test_no_import_cycle():
+    sources = {path.stem: path for path in PACKAGE.glob("*.py")}
+    sources["_core"] = PACKAGE / "_core.pyx"
+    graph = {name: set() for name in sources}
+    for name, path in sources.items():
+        graph[name] |= _imports(path) & set(sources)
+    for pxi in PACKAGE.glob("_core_*.pxi"):
+        graph["_core"] |= _imports(pxi) & set(sources)
+    assert graph["_cli"] >= {"_data", "_tutorial"} and "_codes" in graph["_core"]   # the parser sees imports
+
+    def visit(name, path):
+        for imported in graph[name]:
+            assert imported not in path, f"import cycle: {' -> '.join([*path, imported])}"
+            visit(imported, [*path, imported])
+
+    for name in graph:
+        visit(name, [name])
+
+
+def _run(code, **env):
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          cwd=REPO.parent, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_cli_and_bench_run_where_numba_is_not_installed():
+    out = _run("import sys\n"
+               "sys.modules['numba'] = None      # as where Numba is not installed\n"
+               "import tinynet\n"
+               "from tinynet._cli import main\n"
+               "print(tinynet.available_backends())\n"
+               "assert main(['--repeat', '1', '--quiet']) == 0\n"
+               "assert main(['bench', '--repeat', '1', '--epochs', '20', '--quiet', '--compile']) == 0\n",
+               TINYNET_BACKEND="")
+    assert out.splitlines()[0] == "['cython', 'python']"
+    assert "All backends agree bit for bit (lines, weights, losses, predictions): yes" in out
+    assert "Numba: not installed here, so no compile time to measure" in out
+    assert "numba not installed" in out                 # the machine line
+
+
+def test_version_has_one_source():
+    assert importlib.metadata.version("tinynet") == tinynet.__version__
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+
+
+def test_sdist_carries_every_tracked_test_benchmark_and_example(tmp_path):
+    """The sdist, built from a copy of the tracked files, holds every tracked file the tests, the
+    benchmarks and the examples use, and the Cython sources (never the generated C)."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("needs a git checkout to know the tracked files")
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    source = tmp_path / "source"
+    for name in tracked:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
+    # TINYNET_PURE_PYTHON: the sdist's contents do not depend on it, and it needs no Cython here.
+    code = ("import sys, setuptools.build_meta as build\n"
+            f"print(build.build_sdist({str(tmp_path / 'dist')!r}))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=source, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TINYNET_PURE_PYTHON": "1"})
+    assert done.returncode == 0, done.stderr
+    archive = tmp_path / "dist" / done.stdout.split()[-1]
+    with tarfile.open(archive) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    wanted = {name for name in tracked if name.split("/")[0] in ("tests", "benchmarks", "examples", "docs")}
+    wanted |= {name for name in tracked if name.startswith("tinynet/")} | {".ci/run", "setup.py"}
+    assert wanted - names == set()
+    assert "tinynet/_core.c" not in names
