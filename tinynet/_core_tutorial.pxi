@@ -75,7 +75,7 @@ cdef struct Partials:
     double d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
 
 
-cdef inline Partials _backprop(const double* p, double x0, double x1, double y) noexcept nogil:
+cdef inline Partials _backprop(const double* p, double x0, double x1, double y_true) noexcept nogil:
     # Feedforward and backpropagation for one sample: the factors of every dL/dparameter.
     cdef double sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred, d_o1, d_h1, d_h2
     cdef Partials d
@@ -89,7 +89,7 @@ cdef inline Partials _backprop(const double* p, double x0, double x1, double y) 
     y_pred = o1
     # --- Partial derivatives
     # dL/dy_pred for L = (y_true - y_pred)^2
-    d.d_L_d_ypred = -2 * (y - y_pred)
+    d.d_L_d_ypred = -2 * (y_true - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
     d_o1 = o1 * (1 - o1)
     d_h1 = h1 * (1 - h1)
@@ -111,9 +111,10 @@ cdef inline Partials _backprop(const double* p, double x0, double x1, double y) 
     return d
 
 
-cdef inline void _sgd_step(double* p, double x0, double x1, double y, double learn_rate) noexcept nogil:
+cdef inline void _sgd_step(double* p, double x0, double x1, double y_true,
+                            double learn_rate) noexcept nogil:
     # One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place.
-    cdef Partials d = _backprop(p, x0, x1, y)
+    cdef Partials d = _backprop(p, x0, x1, y_true)
     # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
     # computed once (the same numbers as written out in full).
     cdef double step = learn_rate * d.d_L_d_ypred

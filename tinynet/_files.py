@@ -8,6 +8,8 @@ import os
 import tempfile
 from typing import Any
 
+__all__ = ["read_json", "write_json"]
+
 
 def write_json(path: str | os.PathLike[str], document: dict[str, Any], indent: int | None = 2) -> None:
     """Write ``document`` to ``path`` as JSON, atomically.

@@ -77,7 +77,7 @@ def mse_loss(params, data, y_true):
 
 
 @jit
-def _backprop(p, x0, x1, y):
+def _backprop(p, x0, x1, y_true):
     """Feedforward and backpropagation for one sample: the factors of every dL/dparameter."""
     # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
     sum_h1 = p[0] * x0 + p[1] * x1 + p[6]
@@ -89,7 +89,7 @@ def _backprop(p, x0, x1, y):
     y_pred = o1
     # --- Partial derivatives
     # dL/dy_pred for L = (y_true - y_pred)^2
-    d_L_d_ypred = -2 * (y - y_pred)
+    d_L_d_ypred = -2 * (y_true - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
     d_o1 = o1 * (1 - o1)
     d_h1 = h1 * (1 - h1)
@@ -113,10 +113,10 @@ def _backprop(p, x0, x1, y):
 
 
 @jit
-def _sgd_step(p, x0, x1, y, learn_rate):
+def _sgd_step(p, x0, x1, y_true, learn_rate):
     """One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place."""
     (d_L_d_ypred, d_ypred_d_w5, d_ypred_d_w6, d_ypred_d_b3, d_ypred_d_h1, d_ypred_d_h2,
-     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(p, x0, x1, y)
+     d_h1_d_w1, d_h1_d_w2, d_h1_d_b1, d_h2_d_w3, d_h2_d_w4, d_h2_d_b2) = _backprop(p, x0, x1, y_true)
     # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
     # computed once (the same numbers as written out in full).
     step = learn_rate * d_L_d_ypred
