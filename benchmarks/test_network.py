@@ -10,19 +10,27 @@ import pytest
 
 from tinynet import Network, OurNeuralNetwork
 from tinynet._backend import BACKENDS
-from tinynet._data import tutorial_data
+from tinynet._data import synthetic_data, tutorial_data
 
 from baselines import make_mlp_jax, make_mlp_plain_c, make_mlp_torchscript
 
 TUTORIAL = tutorial_data()
 
 
+DROP_IN_JOBS = {
+    # the tutorial's own job, and what a new user tries next: more data, one pass, no loss lines
+    "4 x 1000": (TUTORIAL, 1000, 100),
+    "50,000 x 1": (synthetic_data(50_000, seed=0), 1, 30),
+}
+
+
 @pytest.mark.parametrize("entry", ["ournet-cython", "ournet-numba", "network-cython", "network-numba"])
-def test_221_against_the_drop_in(benchmark, entry):
-    """The tutorial's training (4 x 1000) with OurNeuralNetwork's kernel and with Network's."""
+@pytest.mark.parametrize("job", list(DROP_IN_JOBS))
+def test_221_against_the_drop_in(benchmark, job, entry):
+    """The tutorial's network trained by OurNeuralNetwork's kernel and by Network's (loss_every=0)."""
     kind, backend = entry.split("-")
-    benchmark.group = "network (2, 2, 1): the tutorial's training, OurNeuralNetwork vs Network"
-    data, y = TUTORIAL
+    (data, y), epochs, rounds = DROP_IN_JOBS[job]
+    benchmark.group = f"network (2, 2, 1), {job}: OurNeuralNetwork vs Network"
     np.random.seed(0)
     ours = OurNeuralNetwork(backend=backend)
     start = ours.params
@@ -31,15 +39,15 @@ def test_221_against_the_drop_in(benchmark, entry):
 
     def train_ours():
         ours.params = start
-        ours.train(data, y, verbose=False, loss_every=0)
+        ours.train(data, y, epochs=epochs, verbose=False, loss_every=0)
 
     def train_network():
         net.params = net_start
-        net.train(data, y, epochs=1000, loss_every=0)
+        net.train(data, y, epochs=epochs, loss_every=0)
 
     run = train_ours if kind == "ournet" else train_network
     run()
-    benchmark.pedantic(run, rounds=100, iterations=1)
+    benchmark.pedantic(run, rounds=rounds, iterations=1)
     train_ours()
     train_network()
     w1, w2, w3, w4, w5, w6, b1, b2, b3 = ours.params.tolist()

@@ -202,22 +202,22 @@ class Network(Model):
         return as_features(data, "X", allow_empty=allow_empty, columns=self.sizes[0])
 
     def _targets(self, targets: ArrayLike, n: int) -> NDArray[np.float64]:
-        """Y as a C-contiguous (n, k) float64 array, checked; class labels become one-hot rows."""
-        k = self.sizes[-1]
+        """Y as a C-contiguous (n, n_out) float64 array, checked; class labels become one-hot rows."""
+        n_out = self.sizes[-1]
         array = as_real_array(targets, "Y")
         if array.shape[:1] != (n,):
             raise ValueError(f"Y has {array.shape[0] if array.ndim else 0} rows but X has {n} samples: "
                              "they must match")
         raw = np.asarray(targets)
         if self.output == "softmax" and array.ndim == 1 and raw.dtype.kind in "iu":
-            if raw.size and (raw.min() < 0 or raw.max() >= k):
-                raise ValueError(f"Y's class labels must be in 0..{k - 1}, got {raw.min()}..{raw.max()}")
-            array = np.eye(k)[raw]
-        elif array.ndim == 1 and k == 1:
+            if raw.size and (raw.min() < 0 or raw.max() >= n_out):
+                raise ValueError(f"Y's class labels must be in 0..{n_out - 1}, got {raw.min()}..{raw.max()}")
+            array = np.eye(n_out)[raw]
+        elif array.ndim == 1 and n_out == 1:
             array = array.reshape(n, 1)
-        if array.shape != (n, k):
+        if array.shape != (n, n_out):
             hint = " (integer class labels work with a softmax output)" if array.ndim == 1 else ""
-            raise ValueError(f"Y must have shape ({n}, {k}) for {k} outputs, got {array.shape}{hint}")
+            raise ValueError(f"Y must have shape ({n}, {n_out}) for {n_out} outputs, got {array.shape}{hint}")
         check_finite(array, "Y")
         if self.loss_name == "cross_entropy":
             if (array < 0).any() or (array > 1).any():
@@ -238,7 +238,7 @@ class Network(Model):
 
         Returns
         -------
-        ndarray of float64, shape (n, k), or (n,) when the network has one output
+        ndarray of float64, shape (n, n_out), or (n,) when the network has one output (n_out = sizes[-1])
 
         Raises
         ------
@@ -261,7 +261,7 @@ class Network(Model):
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
-        Y : array_like, shape (n, k) or (n,)
+        Y : array_like, shape (n, n_out) or (n,)
             As for :meth:`train`.
 
         Returns
@@ -290,8 +290,9 @@ class Network(Model):
         Parameters
         ----------
         X : array_like, shape (n, sizes[0])
-        Y : array_like, shape (n, k) or (n,)
-            Targets; (n,) when k == 1, or integer class labels 0..k-1 with a softmax output.
+        Y : array_like, shape (n, n_out) or (n,)
+            The targets; (n,) when n_out == 1, or integer class labels 0..n_out-1 with a softmax
+            output.
         learn_rate : float
         epochs : int
         shuffle : bool
