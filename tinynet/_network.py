@@ -64,6 +64,19 @@ class Network(Model):
         A copy of all parameters, flat (layer by layer: weights row by row, then biases); assignable.
     loss_history : list of (int, float)
         ``(epoch, loss)`` pairs recorded by the last call of :meth:`train`.
+    backend : str
+        The name of the backend in use.
+
+    Raises
+    ------
+    ValueError
+        If ``sizes`` is not at least two positive integers, a name is unknown, ``"cross_entropy"`` is
+        asked of an ``"identity"`` output, a ``"softmax"`` output has one neuron, or the backend
+        (given or from ``$TINYNET_BACKEND``) is not a known name.
+    TypeError
+        If ``seed`` is not an integer or None.
+    ImportError
+        If the backend asked for cannot be loaded here; the message says why and how to fix it.
     """
 
     _FAMILY = "network"
