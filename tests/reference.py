@@ -2,14 +2,15 @@
 
 Written the way the tutorial writes it: numpy scalars, ``np.exp``, ``deriv_sigmoid`` recomputing the
 sigmoid, the update expressions spelled out in full, ``np.apply_along_axis`` for the loss. The exp
-function can be swapped: with the C library's exp (``c_exp``) it is the arithmetic tinynet promises to
-reproduce bit for bit; with ``np.exp`` it is the tutorial's own, which differs in the last bit of exp
-for a few percent of inputs on CPUs where numpy uses its own SIMD exp.
+function can be swapped: with tinynet's own exp (``tiny_exp``, that is ``tinynet.exp``) it is the
+arithmetic tinynet promises to reproduce bit for bit; with ``np.exp`` it is the tutorial's own, which
+differs in the last bit of exp for a few percent of inputs (numpy's exp is not tinynet's, and on CPUs
+with AVX-512 it is numpy's own SIMD code).
 """
 
-import math
-
 import numpy as np
+
+import tinynet
 
 # The tutorial's data: (weight - 135 lb, height - 66 in) -> 1 for female.
 TUTORIAL_DATA = np.array([
@@ -23,12 +24,9 @@ EMILY = np.array([-7, -3])
 FRANK = np.array([20, 2])
 
 
-def c_exp(x):
-    """The C library's exp, as tinynet's kernels call it (inf where it overflows)."""
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
+def tiny_exp(x):
+    """tinynet's own exp (``tinynet.exp``), the one its kernels use, on one number."""
+    return float(tinynet.exp(float(x)))
 
 
 class ReferenceNetwork:

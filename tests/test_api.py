@@ -14,7 +14,7 @@ import tinynet
 import tinynet._training
 from tinynet import PARAM_NAMES, OurNeuralNetwork
 
-from reference import EMILY, TUTORIAL_DATA, TUTORIAL_Y, ReferenceNetwork, c_exp
+from reference import EMILY, TUTORIAL_DATA, TUTORIAL_Y, ReferenceNetwork, tiny_exp
 
 
 def test_parameters_are_float_attributes_over_one_array(backend):
@@ -39,7 +39,7 @@ def test_feedforward_returns_numpy_float_like_the_reference(backend):
     net = OurNeuralNetwork(backend=backend)
     out = net.feedforward(EMILY)
     assert isinstance(out, np.float64)
-    ref = ReferenceNetwork(net.params, exp=c_exp)
+    ref = ReferenceNetwork(net.params, exp=tiny_exp)
     assert out == ref.feedforward(EMILY)
 
 

@@ -163,3 +163,37 @@ def test_sdist_carries_every_tracked_test_benchmark_and_example(tmp_path):
     wanted |= {name for name in tracked if name.startswith("tinynet/")} | {".ci/run", "setup.py"}
     assert wanted - names == set()
     assert "tinynet/_core.c" not in names
+
+
+PREDICT = ("import sys, numpy as np\n"
+           "sys.path.insert(0, sys.argv[1])\n"
+           "import tinynet\n"
+           "assert tinynet.__file__.startswith(sys.argv[1])\n"
+           "for backend in ('numba', 'python'):\n"
+           "    net = tinynet.OurNeuralNetwork(backend=backend)\n"
+           "    net.params = np.linspace(-1, 1, 9)\n"
+           "    print(net.predict(np.linspace(-9, 9, 400).reshape(200, 2)).tolist())\n")
+
+
+def test_numba_cache_follows_every_file_the_kernels_depend_on(tmp_path):
+    """Numba keys a cached function on its own module's file alone: after an upgrade that changed
+    only _exp_data.py (say), it would load the old machine code. tinynet's kernels are cached under a
+    stamp of every file they depend on, so they are compiled again."""
+    copy = tmp_path / "site"
+    shutil.copytree(pathlib.Path(tinynet.__file__).parent, copy / "tinynet",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    numba_before, python_before = _run_in(copy, env)
+    assert numba_before == python_before
+    data = copy / "tinynet" / "_exp_data.py"
+    data.write_text(re.sub(r"(?m)^C3 = .*$", "C3 = 0.2", data.read_text()))     # another exp
+    numba_after, python_after = _run_in(copy, env)
+    assert python_after != python_before                # the change shows
+    assert numba_after == python_after                  # and the cached kernel was not reused
+
+
+def _run_in(site, env):
+    done = subprocess.run([sys.executable, "-c", PREDICT, str(site)], capture_output=True, text=True,
+                          timeout=600, cwd=site, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()

@@ -4,13 +4,16 @@
 for Beginners: An Introduction to Neural Networks": the same starting weights, the same printed lines,
 the same results, computed by a Cython or Numba kernel (or, on request, pure Python). ``Network``
 trains fully connected networks of any layer sizes on the same backends, and ``train_many`` trains
-many networks at once. All backends give bit-identical results.
+many networks at once. All backends give bit-identical results; ``exp`` is tinynet's own exponential,
+the one every kernel uses, which gives the same bits on every machine.
 """
 
 from ._backend import available_backends
+from ._exp import exp
 from ._many import train_many
 from ._network import Network
 from ._tutorial import PARAM_NAMES, OurNeuralNetwork
 from ._version import __version__
 
-__all__ = ["PARAM_NAMES", "Network", "OurNeuralNetwork", "__version__", "available_backends", "train_many"]
+__all__ = ["PARAM_NAMES", "Network", "OurNeuralNetwork", "__version__", "available_backends", "exp",
+           "train_many"]

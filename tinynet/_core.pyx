@@ -4,14 +4,15 @@ The extension is this file and the three it includes, each the mirror of a pure-
 readable reference) and of a Numba module, with the same names, the same arguments in the same
 order and the same order of arithmetic:
 
-* ``_core_common.pxi``: the sigmoid and numpy's pairwise summation (``_python_common.py``);
+* ``_core_common.pxi``: tinynet's exp, the sigmoid, numpy's pairwise summation (``_python_common.py``);
 * ``_core_tutorial.pxi``: the tutorial's network, ``OurNeuralNetwork`` (``_python_tutorial.py``);
 * ``_core_network.pxi``: ``tinynet.Network``, any layer sizes (``_python_network.py``).
 
 Floating-point rules shared by all three backends (they are what makes results identical bit for bit):
 
-* ``e^x`` is the C library's ``exp`` (``libc.math``), as are ``math.exp`` in the other two backends.
-  Where it overflows it returns ``inf`` and the sigmoid gives ``1 / (1 + inf) = 0.0``.
+* ``e^x`` is tinynet's own exp (``_exp``), the same operations as in the other two backends, so the
+  same bits, on every machine. Where it overflows it is ``inf``, and the sigmoid gives
+  ``1 / (1 + inf) = 0.0``. (``tanh``, ``log`` and ``log1p`` are still the C library's.)
 * Every expression is evaluated left to right, as written. The extension is built with
   ``-ffp-contract=off`` and without ``-ffast-math`` (see ``setup.py``), so the C compiler neither
   fuses ``a*b + c`` into one FMA instruction nor reorders anything.
@@ -21,10 +22,11 @@ Kernels trust their inputs (validation happens once, in Python) and run without 
 directives (bounds checks off, C division) are set in ``setup.py``, in one place.
 """
 
-from libc.math cimport exp, fabs, log, log1p, tanh
-from libc.stdint cimport int64_t
+from libc.math cimport fabs, log, log1p, tanh
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcpy
 
-from tinynet import _codes
+from tinynet import _codes, _exp_data
 
 # The activation and loss codes, read from tinynet._codes (where they are defined) into C globals.
 cdef int SIGMOID = _codes.SIGMOID
@@ -40,9 +42,31 @@ cdef enum:
     PW_BLOCKSIZE = 128
     STACK_SIZE = 128
 
-if (PW_BLOCKSIZE, STACK_SIZE) != (_codes.PW_BLOCKSIZE, _codes.STACK_SIZE):
-    raise ImportError("tinynet._core was compiled with other summation sizes than tinynet._codes "
-                      "holds: rebuild it (pip install .)")
+    EXP_N = 128
+
+if (PW_BLOCKSIZE, STACK_SIZE, EXP_N) != (_codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N):
+    raise ImportError("tinynet._core was compiled with other table sizes than tinynet._codes and "
+                      "tinynet._exp_data hold: rebuild it (pip install .)")
+
+# tinynet's exp: its constants and table, read from tinynet._exp_data (where they are generated).
+cdef double EXP_FAST_BOUND = _exp_data.FAST_BOUND
+cdef double EXP_OVERFLOW_BOUND = _exp_data.OVERFLOW_BOUND
+cdef double EXP_UNDERFLOW_BOUND = _exp_data.UNDERFLOW_BOUND
+cdef double EXP_INV_LN2_N = _exp_data.INV_LN2_N
+cdef double EXP_LN2_HI_N = _exp_data.LN2_HI_N
+cdef double EXP_LN2_LO_N = _exp_data.LN2_LO_N
+cdef double EXP_SHIFT = _exp_data.SHIFT
+cdef double EXP_C2 = _exp_data.C2
+cdef double EXP_C3 = _exp_data.C3
+cdef double EXP_C4 = _exp_data.C4
+cdef double EXP_C5 = _exp_data.C5
+cdef double EXP_TWO_1009 = 2.0 ** 1009
+cdef double EXP_TWO_MINUS_1022 = 2.0 ** -1022
+cdef double EXP_TAIL[EXP_N]
+cdef uint64_t EXP_SBITS[EXP_N]
+for _j in range(EXP_N):
+    EXP_TAIL[_j] = _exp_data.TAIL[_j]
+    EXP_SBITS[_j] = _exp_data.SBITS[_j] & 0xFFFFFFFFFFFFFFFF     # the same bits, unsigned
 
 include "_core_common.pxi"
 include "_core_tutorial.pxi"

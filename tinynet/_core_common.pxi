@@ -1,10 +1,107 @@
-# Cython kernels shared by both model families: the sigmoid and numpy's pairwise summation.
-# Included by _core.pyx; mirrors _python_common.py (read its docstring) and _numba_common.py.
+# Cython kernels shared by both model families: tinynet's exp, the sigmoid, numpy's pairwise
+# summation. Included by _core.pyx; mirrors _python_common.py (read its docstring and comments) and
+# _numba_common.py.
+
+
+cdef inline uint64_t _bits(double x) noexcept nogil:
+    # The bits of a double (memcpy: well defined, compiled to a register move).
+    cdef uint64_t bits
+    memcpy(&bits, &x, 8)
+    return bits
+
+
+cdef inline double _from_bits(uint64_t bits) noexcept nogil:
+    # The double with these bits.
+    cdef double x
+    memcpy(&x, &bits, 8)
+    return x
+
+
+cdef inline double _exp_reduce(double x, uint64_t* sbits) noexcept nogil:
+    # tmp, and the bits of scale, with exp(x) ~= scale * (1 + tmp); for |x| <= 746. For any other x
+    # (inf, NaN) it computes nonsense, without undefined behaviour: no double becomes an integer.
+    # k = round(x * N/ln2): z + SHIFT rounds z to an integer, whose low bits are k (two's
+    # complement); subtracting SHIFT is exact.
+    cdef double z = x * EXP_INV_LN2_N
+    cdef double shifted = z + EXP_SHIFT
+    cdef uint64_t ki = _bits(shifted)
+    cdef double kd = shifted - EXP_SHIFT
+    # r = x - k*ln2/N, with ln2/N in two parts (kd * LN2_HI_N and the first subtraction are exact).
+    cdef double r = x - kd * EXP_LN2_HI_N - kd * EXP_LN2_LO_N
+    # scale = H[j] * 2^(k>>7), j = k & 127: SBITS[j] + (ki << 45) = bits(H[j]) + ((k>>7) << 52).
+    cdef uint64_t j = ki & 127
+    sbits[0] = EXP_SBITS[j] + (ki << 45)
+    # TAIL[j] + P(r), P(r) = r + C2 r^2 + C3 r^3 + C4 r^4 + C5 r^5, in this association.
+    cdef double r2 = r * r
+    return EXP_TAIL[j] + r + r2 * (EXP_C2 + r * EXP_C3) + r2 * r2 * (EXP_C4 + r * EXP_C5)
+
+
+cdef inline double _exp_common(double x) noexcept nogil:
+    # exp on the common path, |x| <= 700 (branch-free, so that loops of it vectorise).
+    cdef uint64_t sbits
+    cdef double tmp = _exp_reduce(x, &sbits)
+    cdef double scale = _from_bits(sbits)
+    return scale + scale * tmp
+
+
+cdef double _exp_special(double x) noexcept nogil:
+    # exp of NaN, +-inf and |x| > 700: near overflow, and where the result may be subnormal.
+    cdef uint64_t sbits
+    cdef double tmp, scale, y, lo, hi
+    if x != x:
+        return x + 1.0
+    if x > EXP_OVERFLOW_BOUND:
+        return _from_bits(0x7FF0000000000000)        # inf
+    if x < EXP_UNDERFLOW_BOUND:
+        return 0.0
+    tmp = _exp_reduce(x, &sbits)
+    if x > 0.0:
+        # 2^(k>>7) may overflow: scale by 2^-1009, multiply back (exact, or inf as it should be).
+        scale = _from_bits(sbits - (<uint64_t>1009 << 52))
+        return EXP_TWO_1009 * (scale + scale * tmp)
+    # The result may be subnormal: work with y = result * 2^1022, a normal number, rounded once.
+    scale = _from_bits(sbits + (<uint64_t>1022 << 52))
+    y = scale + scale * tmp
+    if y < 1.0:
+        lo = scale - y + scale * tmp
+        hi = 1.0 + y
+        lo = 1.0 - hi + y + lo
+        y = (hi + lo) - 1.0
+    return y * EXP_TWO_MINUS_1022
+
+
+cdef inline double _exp(double x) noexcept nogil:
+    # tinynet's e^x: within 0.51 ulp, the same bits in every backend and on every machine.
+    if -EXP_FAST_BOUND <= x <= EXP_FAST_BOUND:     # the common path (False for NaN)
+        return _exp_common(x)
+    return _exp_special(x)
+
+
+def exp(double x):
+    """tinynet's e^x (a test hook over the kernels' helper)."""
+    return _exp(x)
+
+
+def exp_array(const double[::1] values, double[::1] out):
+    """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
+    cdef Py_ssize_t i, n = values.shape[0]
+    cdef double x
+    if n == 0:
+        return
+    with nogil:
+        # The common path over every element (a loop the compiler vectorises), then the rare
+        # elements outside it again, on the special path: the same values as _exp, element by element.
+        for i in range(n):
+            out[i] = _exp_common(values[i])
+        for i in range(n):
+            x = values[i]
+            if not (-EXP_FAST_BOUND <= x <= EXP_FAST_BOUND):
+                out[i] = _exp_special(x)
 
 
 cdef inline double _sigmoid(double x) noexcept nogil:
     # f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf
-    return 1.0 / (1.0 + exp(-x))
+    return 1.0 / (1.0 + _exp(-x))
 
 
 def sigmoid(double x):

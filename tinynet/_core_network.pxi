@@ -27,7 +27,7 @@ cdef inline double _derivative(int code, double a) noexcept nogil:
 
 cdef inline double _softplus(double x) noexcept nogil:
     # log(1 + e^x), without overflow
-    return (x if x > 0.0 else 0.0) + log1p(exp(-fabs(x)))
+    return (x if x > 0.0 else 0.0) + log1p(_exp(-fabs(x)))
 
 
 cdef inline void _neuron_output(double s, Py_ssize_t i, int code, bint last, double* a_out,
@@ -93,7 +93,7 @@ cdef Py_ssize_t _net_forward(const double* p, const int64_t* sizes, Py_ssize_t n
                 m = max(m, out_sums[i])
             total = 0.0
             for i in range(n_out):
-                e = exp(out_sums[i] - m)
+                e = _exp(out_sums[i] - m)
                 a_out[i] = e
                 total += e
             for i in range(n_out):
@@ -124,7 +124,7 @@ cdef double _net_sample_loss(int output, int loss, const double* y, const double
     for i in range(1, n_out):
         m = max(m, out_sums[i])
     for i in range(n_out):
-        total += exp(out_sums[i] - m)
+        total += _exp(out_sums[i] - m)
     loss_value = m + log(total)
     for i in range(n_out):
         loss_value -= y[i] * out_sums[i]

@@ -1,4 +1,5 @@
-"""Numba kernels, shared by both model families: the JIT options, the sigmoid, numpy's pairwise summation.
+"""Numba kernels, shared by both model families: the JIT options, tinynet's exp, the sigmoid, numpy's
+pairwise summation.
 
 Mirrors ``_python_common.py`` (the readable reference) and the shared section of ``_core.pyx``
 (``_core_common.pxi``): the same names, the same arguments in the same order, the same order of
@@ -7,8 +8,9 @@ arithmetic. The Numba modules are imported only when the ``"numba"`` backend is 
 
 Floating-point rules shared by all three backends (they are what makes results identical bit for bit):
 
-* ``e^x`` is ``math.exp``, which Numba compiles to a call of the C library's ``exp``, as in the
-  other two backends. Where it overflows it returns ``inf`` and the sigmoid gives ``0.0``.
+* ``e^x`` is tinynet's own :func:`exp` (see ``_python_common.py``), never ``math.exp``: the same
+  operations as the other backends, so the same bits. Where it overflows it returns ``inf`` and the
+  sigmoid gives ``0.0``.
 * ``fastmath=False``: LLVM may neither fuse ``a*b + c`` into an FMA nor reorder anything, so every
   expression is evaluated left to right, as written.
 * ``error_model="numpy"``: division never checks for zero (the sigmoid's denominator is >= 1).
@@ -18,22 +20,89 @@ Floating-point rules shared by all three backends (they are what makes results i
 The compiled code is cached on disk (``cache=True``) so that later processes skip compiling; where no
 cache location is writable (a read-only install, no writable home) the kernels are compiled in memory
 instead. Kernels are called with C-contiguous writeable float64 arrays and Python ints only, so each
-compiles once. (Numba keys a function's cache on its own module's file: after editing this module in
-a source checkout, clear ``__pycache__`` so that the family modules that call it recompile.)
+compiles once.
+
+Numba keys a function's cache on the contents of its own module's file alone. The family modules'
+kernels inline this module's helpers and ``_exp_data``'s constants, so after an upgrade (or an edit)
+that changed only those, Numba would load stale machine code with the old arithmetic. tinynet's
+kernels are therefore cached under a stamp of every file they depend on (:data:`SOURCES`).
 """
 
-import math
+import hashlib
+import os
 from typing import Any
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import caching
+from numba.extending import intrinsic
 
 from ._codes import PW_BLOCKSIZE, STACK_SIZE
+from ._exp_data import (
+    C2,
+    C3,
+    C4,
+    C5,
+    FAST_BOUND,
+    INV_LN2_N,
+    LN2_HI_N,
+    LN2_LO_N,
+    OVERFLOW_BOUND,
+    SBITS,
+    SHIFT,
+    TAIL,
+    UNDERFLOW_BOUND,
+)
 
-__all__ = ["JIT_OPTIONS", "jit", "pairwise_sum", "sigmoid"]
+__all__ = ["JIT_OPTIONS", "exp", "exp_array", "jit", "pairwise_sum", "sigmoid"]
 
 #: The options of every ``@njit`` of the Numba backend, in one place.
 JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+#: The files whose contents the Numba kernels' machine code depends on: its cache's stamp.
+SOURCES = ("_codes.py", "_exp_data.py", "_numba_common.py", "_numba_tutorial.py", "_numba_network.py")
+
+
+def _stamp():
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        with open(os.path.join(_PACKAGE, name), "rb") as source:
+            digest.update(source.read())
+    return digest.digest()
+
+
+_STAMP = _stamp()
+
+
+class _StampOfEverySource:
+    """A cache locator for tinynet's kernels only, stamped with all of :data:`SOURCES`."""
+
+    def get_source_stamp(self):
+        return _STAMP
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if os.path.dirname(os.path.abspath(py_file)) != _PACKAGE:
+            return None
+        return super().from_function(py_func, py_file)  # type: ignore[misc]   # Numba's locator
+
+
+def _numba_class(name):
+    """A class of numba.core.caching, by its name in Numba 0.68 or, with a leading underscore, before."""
+    found = getattr(caching, name, None) or getattr(caching, "_" + name, None)
+    if found is None:
+        raise ImportError(f"this Numba has no numba.core.caching.{name}: tinynet supports Numba < 0.69")
+    return found
+
+
+# Numba's own locators (NUMBA_CACHE_DIR, __pycache__ beside the source, the user's cache), in its
+# order, each stamped with every source; tried before Numba's, for tinynet's files only.
+_LOCATORS = [type(f"Tinynet{base.__name__.lstrip('_')}", (_StampOfEverySource, base), {})
+             for base in map(_numba_class, ("UserProvidedCacheLocator", "InTreeCacheLocator",
+                                            "UserWideCacheLocator"))]
+_numba_class("CacheImpl")._locator_classes[:0] = _LOCATORS
 
 
 def jit(func):
@@ -44,10 +113,91 @@ def jit(func):
         return njit(**dict(JIT_OPTIONS, cache=False))(func)
 
 
+def _bitcast(source, target, llvm_type):
+    """An intrinsic reinterpreting the bits of a ``source`` value as a ``target`` (one LLVM bitcast:
+    no memory, no allocation)."""
+    def typer(typingctx, value):
+        if value != source:
+            return None
+        return target(source), lambda context, builder, sig, args: builder.bitcast(args[0], llvm_type)
+    return intrinsic(typer)
+
+
+#: The bits of a float64, as an int64; the float64 with the bits of an int64.
+_as_int64: Any = _bitcast(types.float64, types.int64, ir.IntType(64))
+_as_float64: Any = _bitcast(types.int64, types.float64, ir.DoubleType())
+
+
+# The table, as arrays (Numba freezes global arrays into the compiled code).
+_TAIL = np.array(TAIL)
+_SBITS = np.array(SBITS, dtype=np.int64)
+
+
+@jit
+def _exp_reduce(x):
+    """(tmp, sbits): exp(x) ~= scale * (1 + tmp), scale = the double with bits sbits; |x| <= 746."""
+    # k = round(x * N/ln2): z + SHIFT rounds z to an integer, whose low bits are k (two's
+    # complement); subtracting SHIFT is exact.
+    z = x * INV_LN2_N
+    shifted = z + SHIFT
+    ki = _as_int64(shifted)
+    kd = shifted - SHIFT
+    # r = x - k*ln2/N, with ln2/N in two parts (kd * LN2_HI_N and the first subtraction are exact).
+    r = x - kd * LN2_HI_N - kd * LN2_LO_N
+    # scale = H[j] * 2^(k>>7), j = k & 127: SBITS[j] + (ki << 45) = bits(H[j]) + ((k>>7) << 52).
+    j = ki & 127
+    sbits = _SBITS[j] + (ki << 45)
+    # TAIL[j] + P(r), P(r) = r + C2 r^2 + C3 r^3 + C4 r^4 + C5 r^5, in this association.
+    r2 = r * r
+    return _TAIL[j] + r + r2 * (C2 + r * C3) + r2 * r2 * (C4 + r * C5), sbits
+
+
+@jit
+def exp(x):
+    """tinynet's e^x: within 0.51 ulp, the same bits in every backend and on every machine."""
+    if -FAST_BOUND <= x <= FAST_BOUND:         # the common path (False for NaN)
+        tmp, sbits = _exp_reduce(x)
+        scale = _as_float64(sbits)
+        return scale + scale * tmp
+    return _exp_special(x)
+
+
+@jit
+def _exp_special(x):
+    """exp of NaN, +-inf and |x| > 700: near overflow, and where the result may be subnormal."""
+    if x != x:
+        return x + 1.0
+    if x > OVERFLOW_BOUND:
+        return np.inf
+    if x < UNDERFLOW_BOUND:
+        return 0.0
+    tmp, sbits = _exp_reduce(x)
+    if x > 0.0:
+        # 2^(k>>7) may overflow: scale by 2^-1009, multiply back (exact, or inf as it should be).
+        scale = _as_float64(sbits - (1009 << 52))
+        return 2.0 ** 1009 * (scale + scale * tmp)
+    # The result may be subnormal: work with y = result * 2^1022, a normal number, rounded once.
+    scale = _as_float64(sbits + (1022 << 52))
+    y = scale + scale * tmp
+    if y < 1.0:
+        lo = scale - y + scale * tmp
+        hi = 1.0 + y
+        lo = 1.0 - hi + y + lo
+        y = (hi + lo) - 1.0
+    return y * 2.0 ** -1022
+
+
+@jit
+def exp_array(values, out):
+    """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
+    for i in range(values.shape[0]):
+        out[i] = exp(values[i])
+
+
 @jit
 def sigmoid(x):
     """Sigmoid activation f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf."""
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + exp(-x))
 
 
 @jit

@@ -3,7 +3,8 @@
 Mirrors ``_python_network.py`` (the readable reference, whose docstring describes the parameter
 layout and the arithmetic) and ``_core_network.pxi`` function for function, with the same names,
 the same arguments in the same order and the same order of arithmetic. The JIT options and
-floating-point rules are those of ``_numba_common.py``.
+floating-point rules are those of ``_numba_common.py`` (``tanh``, ``log`` and ``log1p`` are still the
+C library's: see ``_python_network.py``).
 
 Row slices (``w = params[row:row + n_in]``) rather than computed indices: Numba then knows the
 indices are not negative, drops its wraparound checks, and the loops run 2-2.5x faster.
@@ -14,7 +15,16 @@ import math
 import numpy as np
 
 from ._codes import IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
-from ._numba_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, jit, sigmoid
+from ._numba_common import (
+    _pairwise_block,
+    _walk_next,
+    _walk_push,
+    _walk_start,
+    _walk_total,
+    exp,
+    jit,
+    sigmoid,
+)
 
 __all__ = ["net_feedforward", "net_loss", "net_train"]
 
@@ -46,7 +56,7 @@ def _derivative(code, a):
 @jit
 def _softplus(x):
     """log(1 + e^x), without overflow."""
-    return (x if x > 0.0 else 0.0) + math.log1p(math.exp(-abs(x)))
+    return (x if x > 0.0 else 0.0) + math.log1p(exp(-abs(x)))
 
 
 @jit
@@ -108,7 +118,7 @@ def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
                 m = max(m, out_sums[i])
             total = 0.0
             for i in range(n_out):
-                e = math.exp(out_sums[i] - m)
+                e = exp(out_sums[i] - m)
                 a_out[i] = e
                 total += e
             for i in range(n_out):
@@ -138,7 +148,7 @@ def _net_sample_loss(output, loss, y, a, out_sums, n_out):
     for i in range(1, n_out):
         m = max(m, out_sums[i])
     for i in range(n_out):
-        total += math.exp(out_sums[i] - m)
+        total += exp(out_sums[i] - m)
     loss_value = m + math.log(total)
     for i in range(n_out):
         loss_value -= y[i] * out_sums[i]

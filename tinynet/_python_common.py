@@ -1,13 +1,14 @@
-"""Pure-Python kernels, shared by both model families: the sigmoid and numpy's pairwise summation.
+"""Pure-Python kernels, shared by both model families: tinynet's exp, the sigmoid, numpy's pairwise summation.
 
 Mirrors the shared section of ``_core.pyx`` (``_core_common.pxi``) and ``_numba_common.py``: the same
 names, the same arguments in the same order, the same order of arithmetic.
 
 Floating-point rules shared by all three backends (they are what makes results identical bit for bit):
 
-* ``e^x`` is the C library's ``exp`` (``math.exp`` here). Where ``exp`` overflows C returns ``inf``
-  and ``1 / (1 + inf)`` is ``0.0``; ``math.exp`` raises ``OverflowError`` instead, so :func:`sigmoid`
-  catches it and returns that same ``0.0``.
+* ``e^x`` is tinynet's own :func:`exp`: IEEE multiplications, additions and a table only (no C
+  library, no fused multiply-add), within 0.51 ulp of the true value, and the same bits in every
+  backend and on every machine. Where ``e^x`` overflows it is ``inf``, and ``1 / (1 + inf)`` is
+  ``0.0``. (``log`` and ``log1p``, which appear only in reported loss values, are the C library's.)
 * Every expression is evaluated left to right, as written; nothing is fused or reordered.
 * Sums over samples are summed the way numpy sums (pairwise, 8 lanes, blocks of 128), so given the
   same terms they equal ``np.sum`` bit for bit. The summation is a *walk* over its leaves (ranges
@@ -15,19 +16,89 @@ Floating-point rules shared by all three backends (they are what makes results i
   :func:`_pairwise_block` and pushes the sum back, so no kernel needs a buffer of n terms.
 """
 
-from math import exp
+from math import inf, ldexp
 
 from ._codes import PW_BLOCKSIZE, STACK_SIZE
+from ._exp_data import (
+    C2,
+    C3,
+    C4,
+    C5,
+    FAST_BOUND,
+    INV_LN2_N,
+    LN2_HI_N,
+    LN2_LO_N,
+    OVERFLOW_BOUND,
+    SHIFT,
+    TAIL,
+    UNDERFLOW_BOUND,
+    H,
+)
 
-__all__ = ["pairwise_sum", "sigmoid"]
+__all__ = ["exp", "exp_array", "pairwise_sum", "sigmoid"]
+
+
+# tinynet's exp (the constants and their derivation: tools/gen_exp_data.py). With N = 128:
+#   x = k*ln2/N + r, |r| <= ln2/(2N);  exp(x) = 2^(k>>7) * 2^(j/N) * exp(r), j = k & 127;
+#   2^(j/N) = H[j] * (1 + TAIL[j]);    exp(x) ~= scale + scale * (TAIL[j] + P(r)), P(r) ~= exp(r) - 1,
+# with scale = H[j] * 2^(k>>7) exact. Every operation is one IEEE rounding, in the order written.
+
+def _exp_reduce(x):
+    """(tmp, k) with exp(x) ~= scale * (1 + tmp), scale = H[k & 127] * 2^(k >> 7); for |x| <= 746."""
+    # k = round(x * N/ln2): z + SHIFT rounds z to an integer, and subtracting SHIFT is exact.
+    z = x * INV_LN2_N
+    kd = (z + SHIFT) - SHIFT
+    # r = x - k*ln2/N, with ln2/N in two parts (kd * LN2_HI_N and the first subtraction are exact).
+    r = x - kd * LN2_HI_N - kd * LN2_LO_N
+    k = int(kd)
+    # TAIL[j] + P(r), P(r) = r + C2 r^2 + C3 r^3 + C4 r^4 + C5 r^5, in this association.
+    r2 = r * r
+    return TAIL[k & 127] + r + r2 * (C2 + r * C3) + r2 * r2 * (C4 + r * C5), k
+
+
+def exp(x):
+    """tinynet's e^x: within 0.51 ulp, the same bits in every backend and on every machine."""
+    if -FAST_BOUND <= x <= FAST_BOUND:         # the common path (False for NaN)
+        tmp, k = _exp_reduce(x)
+        scale = ldexp(H[k & 127], k >> 7)       # exact: 2^-1011 < scale < 2^1011
+        return scale + scale * tmp
+    return _exp_special(x)
+
+
+def _exp_special(x):
+    """exp of NaN, +-inf and |x| > 700: near overflow, and where the result may be subnormal."""
+    if x != x:
+        return x + 1.0
+    if x > OVERFLOW_BOUND:
+        return inf
+    if x < UNDERFLOW_BOUND:
+        return 0.0
+    tmp, k = _exp_reduce(x)
+    if x > 0.0:
+        # 2^(k>>7) may overflow: scale by 2^-1009, multiply back (exact, or inf as it should be).
+        scale = ldexp(H[k & 127], (k >> 7) - 1009)
+        return 2.0 ** 1009 * (scale + scale * tmp)
+    # The result may be subnormal: work with y = result * 2^1022, a normal number.
+    scale = ldexp(H[k & 127], (k >> 7) + 1022)
+    y = scale + scale * tmp
+    if y < 1.0:
+        # y * 2^-1022 would round a second time. Round y once, to a multiple of 2^-52 (2^-1074 after
+        # scaling), by adding 1.0 and carrying y's rounding error (exact, Fast2Sum) in lo.
+        lo = scale - y + scale * tmp
+        hi = 1.0 + y
+        lo = 1.0 - hi + y + lo
+        y = (hi + lo) - 1.0
+    return y * 2.0 ** -1022                     # exact: y is on the 2^-52 grid
+
+
+def exp_array(values, out):
+    """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
+    out[:] = [exp(x) for x in values.tolist()]
 
 
 def sigmoid(x):
-    """Sigmoid activation f(x) = 1 / (1 + e^(-x)), giving 0.0 where e^(-x) overflows (as C does)."""
-    try:
-        return 1.0 / (1.0 + exp(-x))
-    except OverflowError:
-        return 0.0
+    """Sigmoid activation f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf."""
+    return 1.0 / (1.0 + exp(-x))
 
 
 def _pairwise_block(values, m):
