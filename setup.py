@@ -4,18 +4,26 @@ Environment switches:
 
 * ``TINYNET_PURE_PYTHON=1`` installs without the extension, on purpose (the "cython" backend is then
   unavailable; "numba" and "python" remain). Without it, a failed compile fails the install loudly.
+* ``TINYNET_PORTABLE=1`` builds for any CPU of the architecture, for wheels meant for other machines.
+  Without it the extension is compiled for the CPU of the machine that builds it (``-march=native``:
+  pip builds it from source there), so that its loops use that CPU's full vector width. The results
+  are the same bits either way: no fused multiply-add and no fast-math in both.
 * ``TINYNET_CYTHON_DEBUG=1`` turns bounds and wraparound checks back on, for debugging the kernels.
 """
 
 import os
 import sys
+import tempfile
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 #: The C compiler flags of the extension on gcc and clang (tests/test_packaging.py pins them).
 UNIX_FLAGS = ["-fno-fast-math", "-ffp-contract=off"]
 #: The same for MSVC: no contraction into FMA, no reassociation.
 MSVC_FLAGS = ["/fp:precise", "/fp:contract-"]
+#: Added unless TINYNET_PORTABLE=1, where the compiler accepts it: the vector width of the host.
+HOST_FLAGS = ["-march=native"]
 
 
 def _flag(name):
@@ -34,6 +42,31 @@ def directives(debug):
     }
 
 
+class BuildForTheHost(build_ext):
+    """``build_ext`` adding :data:`HOST_FLAGS` when the compiler accepts them (unless portable)."""
+
+    def build_extensions(self):
+        if self.compiler.compiler_type != "msvc" and not _flag("TINYNET_PORTABLE"):
+            if self._accepts(HOST_FLAGS):
+                for ext in self.extensions:
+                    ext.extra_compile_args = HOST_FLAGS + ext.extra_compile_args
+            else:
+                print(f"tinynet: the C compiler refuses {' '.join(HOST_FLAGS)}: building a portable "
+                      "extension", file=sys.stderr)
+        super().build_extensions()
+
+    def _accepts(self, flags):
+        with tempfile.TemporaryDirectory() as scratch:
+            source = os.path.join(scratch, "probe.c")
+            with open(source, "w") as handle:
+                handle.write("int main(void) { return 0; }\n")
+            try:
+                self.compiler.compile([source], output_dir=scratch, extra_postargs=flags)
+            except Exception:   # CompileError, or the compiler's own complaint
+                return False
+        return True
+
+
 def extensions():
     if _flag("TINYNET_PURE_PYTHON"):
         return []
@@ -50,4 +83,4 @@ def extensions():
 
 
 if __name__ == "__main__":
-    setup(ext_modules=extensions())
+    setup(ext_modules=extensions(), cmdclass={"build_ext": BuildForTheHost})

@@ -7,6 +7,7 @@ learning rate 0.1, the tutorial's loss), or raises ``pytest.skip`` when its libr
 import ctypes
 import functools
 import itertools
+import os
 import pathlib
 import shutil
 import subprocess
@@ -32,15 +33,38 @@ def make_numpy():
     return train
 
 
+def _data_header():
+    """tn_data.h: tinynet's exp constants and table (tinynet._exp_data) and the activation and loss
+    codes (tinynet._codes), as C, for the yardsticks: written from the package, never by hand."""
+    from tinynet import _codes, _exp_data
+
+    lines = ["/* Written by benchmarks/baselines.py from tinynet._exp_data and tinynet._codes. */"]
+    for name in ("FAST_BOUND", "OVERFLOW_BOUND", "UNDERFLOW_BOUND", "INV_LN2_N", "LN2_HI_N", "LN2_LO_N",
+                 "SHIFT", "C2", "C3", "C4", "C5"):
+        lines.append(f"#define TN_EXP_{name} {float(getattr(_exp_data, name)).hex()}")
+    lines.append("static const double TN_EXP_TAIL[%d] = {%s};"
+                 % (_exp_data.N, ", ".join(value.hex() for value in _exp_data.TAIL)))
+    lines.append("static const uint64_t TN_EXP_SBITS[%d] = {%s};"
+                 % (_exp_data.N, ", ".join(f"UINT64_C({bits % 2**64})" for bits in _exp_data.SBITS)))
+    codes = ("SIGMOID", "TANH", "RELU", "IDENTITY", "SOFTMAX", "MSE", "CROSS_ENTROPY")
+    lines.append("enum { %s };" % ", ".join(f"{name} = {getattr(_codes, name)}" for name in codes))
+    return "\n".join(lines) + "\n"
+
+
 def _build_c(source):
-    """benchmarks/<source> built with the C compiler Python was built with (the extension's flags);
-    its function ``train_plain_c`` through ctypes. Skips the test when there is no compiler."""
+    """benchmarks/<source> built with the C compiler Python was built with and the extension's flags
+    (see setup.py: -march=native unless TINYNET_PORTABLE=1, no contraction, no fast-math); its
+    function ``train_plain_c`` through ctypes. Skips the test when there is no compiler."""
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) to build the plain C loop")
-    library = pathlib.Path(tempfile.mkdtemp(prefix="tinynet-c-")) / pathlib.Path(source).with_suffix(".so")
-    subprocess.run([compiler, "-O3", "-fno-fast-math", "-ffp-contract=off", "-shared", "-fPIC",
-                    str(_C_SOURCE.with_name(source)), "-o", str(library), "-lm"], check=True)
+    build = pathlib.Path(tempfile.mkdtemp(prefix="tinynet-c-"))
+    (build / "tn_data.h").write_text(_data_header())
+    library = build / pathlib.Path(source).with_suffix(".so")
+    host = [] if os.environ.get("TINYNET_PORTABLE", "") not in ("", "0") else ["-march=native"]
+    subprocess.run([compiler, "-O3", *host, "-fno-fast-math", "-ffp-contract=off", "-shared", "-fPIC",
+                    "-I", str(build), "-I", str(_C_SOURCE.parent), str(_C_SOURCE.with_name(source)),
+                    "-o", str(library), "-lm"], check=True)
     function = ctypes.CDLL(str(library)).train_plain_c
     function.restype = None
     return function

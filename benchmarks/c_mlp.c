@@ -1,15 +1,14 @@
 /* tinynet.Network's training loop as plain C: the same arithmetic in the same order as its kernels
  * (sigmoid/tanh/relu hidden layers; sigmoid, identity or softmax output; mse or cross-entropy; no
  * momentum, no shuffling, no loss recording). The benchmarks' yardstick for Network; built with
- * -O3 -ffp-contract=off like the extension. Not part of the package. */
+ * the extension's flags. Not part of the package. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum { SIGMOID, TANH, RELU, IDENTITY, SOFTMAX };
-enum { MSE, CROSS_ENTROPY };
+#include "tn_exp.h"      /* tinynet's exp; and, through tn_data.h, the activation and loss codes */
 
-static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double sigmoid(double x) { return 1.0 / (1.0 + tn_exp(-x)); }
 
 static double activate(int code, double s)
 {
@@ -51,7 +50,7 @@ static ptrdiff_t forward(const double *p, const int64_t *sizes, ptrdiff_t layers
             double m = acts[out_at], total = 0.0;
             for (ptrdiff_t i = 1; i < n_out; i++) m = fmax(m, acts[out_at + i]);
             for (ptrdiff_t i = 0; i < n_out; i++) {
-                double e = exp(acts[out_at + i] - m);
+                double e = tn_exp(acts[out_at + i] - m);
                 acts[out_at + i] = e;
                 total += e;
             }

@@ -37,6 +37,7 @@ def test_c_flags_forbid_contraction_and_fast_math():
     setup = _setup_module()
     assert setup.UNIX_FLAGS == ["-fno-fast-math", "-ffp-contract=off"]
     assert setup.MSVC_FLAGS == ["/fp:precise", "/fp:contract-"]
+    assert setup.HOST_FLAGS == ["-march=native"]            # only the target CPU, nothing numeric
     assert setup.directives(False) == {"language_level": 3, "boundscheck": False, "wraparound": False,
                                        "initializedcheck": False, "cdivision": True, "embedsignature": True}
     assert setup.directives(True)["boundscheck"] is True
@@ -159,7 +160,8 @@ def test_sdist_carries_every_tracked_test_benchmark_and_example(tmp_path):
     archive = tmp_path / "dist" / done.stdout.split()[-1]
     with tarfile.open(archive) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
-    wanted = {name for name in tracked if name.split("/")[0] in ("tests", "benchmarks", "examples", "docs")}
+    wanted = {name for name in tracked
+              if name.split("/")[0] in ("tests", "benchmarks", "examples", "docs", "tools")}
     wanted |= {name for name in tracked if name.startswith("tinynet/")} | {".ci/run", "setup.py"}
     assert wanted - names == set()
     assert "tinynet/_core.c" not in names

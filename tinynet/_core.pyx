@@ -12,7 +12,8 @@ Floating-point rules shared by all three backends (they are what makes results i
 
 * ``e^x`` is tinynet's own exp (``_exp``), the same operations as in the other two backends, so the
   same bits, on every machine. Where it overflows it is ``inf``, and the sigmoid gives
-  ``1 / (1 + inf) = 0.0``. (``tanh``, ``log`` and ``log1p`` are still the C library's.)
+  ``1 / (1 + inf) = 0.0``. ``tanh`` is built on it too. (``log`` and ``log1p``, which appear only in
+  reported loss values, are the C library's.)
 * Every expression is evaluated left to right, as written. The extension is built with
   ``-ffp-contract=off`` and without ``-ffast-math`` (see ``setup.py``), so the C compiler neither
   fuses ``a*b + c`` into one FMA instruction nor reorders anything.
@@ -22,7 +23,7 @@ Kernels trust their inputs (validation happens once, in Python) and run without 
 directives (bounds checks off, C division) are set in ``setup.py``, in one place.
 """
 
-from libc.math cimport fabs, log, log1p, tanh
+from libc.math cimport copysign, fabs, log, log1p
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 

@@ -82,6 +82,31 @@ def exp(double x):
     return _exp(x)
 
 
+cdef inline double _exp_minus_one(double x) noexcept nogil:
+    # e^x - 1 for |x| <= 700: scale - 1 + scale * tmp, accurate near 0 (there scale = 1, tmp = P(x)).
+    cdef uint64_t sbits
+    cdef double tmp = _exp_reduce(x, &sbits)
+    cdef double scale = _from_bits(sbits)
+    return scale - 1.0 + scale * tmp
+
+
+cdef inline double _tanh(double x) noexcept nogil:
+    # tanh(x) from tinynet's exp, with x's sign (see _python_common.tanh).
+    cdef double a = fabs(x)
+    cdef double m
+    if not a <= 22.0:                           # tanh rounds to +-1 from |x| = 19.1 on; and NaN
+        return x if x != x else copysign(1.0, x)
+    if a < 0.345:
+        m = _exp_minus_one(-2.0 * a)
+        return copysign(-m / (2.0 + m), x)
+    return copysign(1.0 - 2.0 / (_exp(2.0 * a) + 1.0), x)
+
+
+def tanh(double x):
+    """tanh from tinynet's exp (a test hook over the kernels' helper)."""
+    return _tanh(x)
+
+
 def exp_array(const double[::1] values, double[::1] out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
     cdef Py_ssize_t i, n = values.shape[0]

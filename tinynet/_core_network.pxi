@@ -8,7 +8,7 @@ cdef inline double _activate(int code, double s) noexcept nogil:
     if code == SIGMOID:
         return _sigmoid(s)
     if code == TANH:
-        return tanh(s)
+        return _tanh(s)
     if code == RELU:
         return s if s > 0.0 else 0.0
     return s  # IDENTITY

@@ -29,6 +29,7 @@ kernels are therefore cached under a stamp of every file they depend on (:data:`
 """
 
 import hashlib
+import math
 import os
 from typing import Any
 
@@ -55,7 +56,7 @@ from ._exp_data import (
     UNDERFLOW_BOUND,
 )
 
-__all__ = ["JIT_OPTIONS", "exp", "exp_array", "jit", "pairwise_sum", "sigmoid"]
+__all__ = ["JIT_OPTIONS", "exp", "exp_array", "jit", "pairwise_sum", "sigmoid", "tanh"]
 
 #: The options of every ``@njit`` of the Numba backend, in one place.
 JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
@@ -185,6 +186,26 @@ def _exp_special(x):
         lo = 1.0 - hi + y + lo
         y = (hi + lo) - 1.0
     return y * 2.0 ** -1022
+
+
+@jit
+def _exp_minus_one(x):
+    """e^x - 1 for |x| <= 700: scale - 1 + scale * tmp, accurate near 0 (there scale = 1, tmp = P(x))."""
+    tmp, sbits = _exp_reduce(x)
+    scale = _as_float64(sbits)
+    return scale - 1.0 + scale * tmp
+
+
+@jit
+def tanh(x):
+    """tanh(x) from tinynet's exp, with x's sign (see ``_python_common.tanh``)."""
+    a = abs(x)
+    if not a <= 22.0:                           # tanh rounds to +-1 from |x| = 19.1 on; and NaN
+        return x if x != x else math.copysign(1.0, x)
+    if a < 0.345:
+        m = _exp_minus_one(-2.0 * a)
+        return math.copysign(-m / (2.0 + m), x)
+    return math.copysign(1.0 - 2.0 / (exp(2.0 * a) + 1.0), x)
 
 
 @jit

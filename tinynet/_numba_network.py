@@ -3,8 +3,8 @@
 Mirrors ``_python_network.py`` (the readable reference, whose docstring describes the parameter
 layout and the arithmetic) and ``_core_network.pxi`` function for function, with the same names,
 the same arguments in the same order and the same order of arithmetic. The JIT options and
-floating-point rules are those of ``_numba_common.py`` (``tanh``, ``log`` and ``log1p`` are still the
-C library's: see ``_python_network.py``).
+floating-point rules are those of ``_numba_common.py`` (``log`` and ``log1p`` are the C library's:
+see ``_python_network.py``).
 
 Row slices (``w = params[row:row + n_in]``) rather than computed indices: Numba then knows the
 indices are not negative, drops its wraparound checks, and the loops run 2-2.5x faster.
@@ -24,6 +24,7 @@ from ._numba_common import (
     exp,
     jit,
     sigmoid,
+    tanh,
 )
 
 __all__ = ["net_feedforward", "net_loss", "net_train"]
@@ -35,7 +36,7 @@ def _activate(code, s):
     if code == SIGMOID:
         return sigmoid(s)
     if code == TANH:
-        return math.tanh(s)
+        return tanh(s)
     if code == RELU:
         return s if s > 0.0 else 0.0
     return s  # IDENTITY

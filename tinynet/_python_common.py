@@ -16,7 +16,7 @@ Floating-point rules shared by all three backends (they are what makes results i
   :func:`_pairwise_block` and pushes the sum back, so no kernel needs a buffer of n terms.
 """
 
-from math import inf, ldexp
+from math import copysign, inf, ldexp
 
 from ._codes import PW_BLOCKSIZE, STACK_SIZE
 from ._exp_data import (
@@ -35,7 +35,7 @@ from ._exp_data import (
     H,
 )
 
-__all__ = ["exp", "exp_array", "pairwise_sum", "sigmoid"]
+__all__ = ["exp", "exp_array", "pairwise_sum", "sigmoid", "tanh"]
 
 
 # tinynet's exp (the constants and their derivation: tools/gen_exp_data.py). With N = 128:
@@ -59,7 +59,12 @@ def _exp_reduce(x):
 def exp(x):
     """tinynet's e^x: within 0.51 ulp, the same bits in every backend and on every machine."""
     if -FAST_BOUND <= x <= FAST_BOUND:         # the common path (False for NaN)
-        tmp, k = _exp_reduce(x)
+        # _exp_reduce, written out here: in pure Python the call and its tuple cost 15% of exp.
+        kd = (x * INV_LN2_N + SHIFT) - SHIFT
+        r = x - kd * LN2_HI_N - kd * LN2_LO_N
+        k = int(kd)
+        r2 = r * r
+        tmp = TAIL[k & 127] + r + r2 * (C2 + r * C3) + r2 * r2 * (C4 + r * C5)
         scale = ldexp(H[k & 127], k >> 7)       # exact: 2^-1011 < scale < 2^1011
         return scale + scale * tmp
     return _exp_special(x)
@@ -89,6 +94,26 @@ def _exp_special(x):
         lo = 1.0 - hi + y + lo
         y = (hi + lo) - 1.0
     return y * 2.0 ** -1022                     # exact: y is on the 2^-52 grid
+
+
+def _exp_minus_one(x):
+    """e^x - 1 for |x| <= 700: scale - 1 + scale * tmp, accurate near 0 (there scale = 1, tmp = P(x))."""
+    tmp, k = _exp_reduce(x)
+    scale = ldexp(H[k & 127], k >> 7)
+    return scale - 1.0 + scale * tmp
+
+
+def tanh(x):
+    """tanh(x) from tinynet's exp, with x's sign: for |x| < 0.345, -m / (2 + m) with m = e^(-2|x|) - 1
+    (accurate near 0: there e^(-2|x|) > 0.5, where scale - 1 is exact); beyond, 1 - 2 / (e^(2|x|) + 1);
+    +-1 beyond |x| = 22. Within 1.9 ulp (measured against mpmath; the C library's, 2.1 ulp)."""
+    a = abs(x)
+    if not a <= 22.0:                           # tanh rounds to +-1 from |x| = 19.1 on; and NaN
+        return x if x != x else copysign(1.0, x)
+    if a < 0.345:
+        m = _exp_minus_one(-2.0 * a)
+        return copysign(-m / (2.0 + m), x)
+    return copysign(1.0 - 2.0 / (exp(2.0 * a) + 1.0), x)
 
 
 def exp_array(values, out):

@@ -2,10 +2,10 @@
 
 Mirrors ``_core_network.pxi`` (Cython) and ``_numba_network.py`` (Numba) function for function, with
 the same names, the same arguments in the same order and the same order of arithmetic. The
-floating-point rules are those of ``_python_common.py``: every ``e^x`` (sigmoid, softmax, the losses'
-log-sum-exp and softplus) is tinynet's own ``exp``; ``tanh`` is still the C library's (the same bits
-in every backend on one machine, not yet on every machine), as are ``log`` and ``log1p``, which appear
-only in reported loss values.
+floating-point rules are those of ``_python_common.py``: every ``e^x`` (sigmoid, tanh, softmax, the
+losses' log-sum-exp and softplus) is tinynet's own ``exp``. ``log`` and ``log1p``, which appear only in
+reported loss values (never in training), are the C library's: the same bits in every backend on one
+machine, possibly not in the last bit across machines.
 
 The parameters are one flat array: for each layer l = 1..L, its weights (sizes[l] rows of sizes[l-1],
 row-major) and then its biases. The scratch arrays (``acts``, ``grads``, ``out_sums``) are laid out by
@@ -18,10 +18,19 @@ w_ij -= g_i * (a_j * f'_i) and b_i -= g_i * f'_i. For sizes (2, 2, 1), sigmoid a
 exactly OurNeuralNetwork's operations, so the two give bit-identical results.
 """
 
-from math import log, log1p, tanh
+from math import log, log1p
 
 from ._codes import IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
-from ._python_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, exp, sigmoid
+from ._python_common import (
+    _pairwise_block,
+    _walk_next,
+    _walk_push,
+    _walk_start,
+    _walk_total,
+    exp,
+    sigmoid,
+    tanh,
+)
 
 __all__ = ["net_feedforward", "net_loss", "net_train"]
 
