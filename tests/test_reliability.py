@@ -101,6 +101,18 @@ def test_train_many_equals_training_each_alone(n_jobs):
     assert [_state(net) for net in nets] == expected
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_train_many_equals_alone_where_exp_takes_its_special_path(backend):
+    """Unscaled data: the lanes' sums go far beyond exp's common path (|x| > 700), in some lanes only."""
+    rng = np.random.default_rng(8)
+    data = rng.uniform(-2000, 2000, size=(30, 2))
+    y = (data[:, 0] > 0).astype(float)
+    nets = [_net(backend, seed) for seed in range(11)]          # a block and a padded one
+    expected = _alone(nets, data, y, epochs=20, loss_every=3)
+    train_many(nets, data, y, epochs=20, loss_every=3, n_jobs=1)
+    assert [_state(net) for net in nets] == expected
+
+
 def test_train_many_on_larger_data_in_chunks(monkeypatch):
     monkeypatch.setattr(tinynet._training, "CHUNK_STEPS", 5000)
     data, y = synthetic_data(1000, seed=2)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LOSSES", "MSE", "OUTPUT", "PW_BLOCKSIZE", "RELU",
+__all__ = ["CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "OUTPUT", "PW_BLOCKSIZE", "RELU",
            "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH", "net_scratch"]
 
 # Activation codes (hidden and output layers).
@@ -35,6 +35,9 @@ LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
 PW_BLOCKSIZE = 128
 #: Room for the pairwise summation's pending ranges and partial sums: ample for any n below 2**63.
 STACK_SIZE = 128
+#: Networks stepped together, lane by lane, by ``train_many``'s kernel: the doubles in an AVX-512
+#: vector. The block of parameters is (9, LANES): parameter k of lane j at [k, j].
+LANES = 8
 
 
 def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],

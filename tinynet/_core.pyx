@@ -44,8 +44,10 @@ cdef enum:
     STACK_SIZE = 128
 
     EXP_N = 128
+    LANES = 8
 
-if (PW_BLOCKSIZE, STACK_SIZE, EXP_N) != (_codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N):
+if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, LANES) != (_codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N,
+                                                _codes.LANES):
     raise ImportError("tinynet._core was compiled with other table sizes than tinynet._codes and "
                       "tinynet._exp_data hold: rebuild it (pip install .)")
 

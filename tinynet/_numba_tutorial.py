@@ -7,10 +7,21 @@ arithmetic. The JIT options and floating-point rules are those of ``_numba_commo
 
 import numpy as np
 
-from ._codes import PW_BLOCKSIZE
-from ._numba_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, jit, sigmoid
+from ._codes import LANES, PW_BLOCKSIZE
+from ._exp_data import FAST_BOUND
+from ._numba_common import (
+    _exp_common,
+    _exp_special,
+    _pairwise_block,
+    _walk_next,
+    _walk_push,
+    _walk_start,
+    _walk_total,
+    jit,
+    sigmoid,
+)
 
-__all__ = ["feedforward", "gradients", "mse_loss", "train"]
+__all__ = ["feedforward", "gradients", "mse_loss", "train", "train_many"]
 
 
 @jit
@@ -197,4 +208,84 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
         if loss_every > 0 and epoch % loss_every == 0:
             for j in range(n_nets):
                 losses[j, column] = _sum_squared_errors(params[j], data, y_true, n) / n
+            column += 1
+
+
+# --- train_many: LANES networks stepped together, lane by lane (see _core_tutorial.pxi) -------------
+# p is a block: parameter k (w1..w6, b1..b3 as k = 0..8) of lane j at p[k, j].
+
+@jit
+def _exp_lanes(x, out):
+    """out[j] = exp(x[j]) for the LANES lanes: the common path in every lane, then the special path
+    in the lanes that need it."""
+    for j in range(LANES):
+        out[j] = _exp_common(x[j])
+    for j in range(LANES):
+        if not (-FAST_BOUND <= x[j] <= FAST_BOUND):
+            out[j] = _exp_special(x[j])
+
+
+@jit
+def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
+    """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
+    neg_sum_h1, neg_sum_h2, neg_sum_o1 = scratch[0], scratch[1], scratch[2]
+    e_h1, e_h2, e_o1, hs1, hs2 = scratch[3], scratch[4], scratch[5], scratch[6], scratch[7]
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise
+    for j in range(LANES):
+        neg_sum_h1[j] = -(w1[j] * x0 + w2[j] * x1 + b1[j])
+        neg_sum_h2[j] = -(w3[j] * x0 + w4[j] * x1 + b2[j])
+    _exp_lanes(neg_sum_h1, e_h1)
+    _exp_lanes(neg_sum_h2, e_h2)
+    for j in range(LANES):
+        hs1[j] = 1.0 / (1.0 + e_h1[j])
+        hs2[j] = 1.0 / (1.0 + e_h2[j])
+        neg_sum_o1[j] = -(w5[j] * hs1[j] + w6[j] * hs2[j] + b3[j])
+    _exp_lanes(neg_sum_o1, e_o1)
+    # --- Partial derivatives and updates, from the weights before this sample's update
+    for j in range(LANES):
+        h1 = hs1[j]
+        h2 = hs2[j]
+        o1 = 1.0 / (1.0 + e_o1[j])
+        d_L_d_ypred = -2 * (y_true - o1)
+        d_o1 = o1 * (1 - o1)
+        d_h1 = h1 * (1 - h1)
+        d_h2 = h2 * (1 - h2)
+        step = learn_rate * d_L_d_ypred
+        step_h1 = step * (w5[j] * d_o1)          # step * d_ypred_d_h1
+        step_h2 = step * (w6[j] * d_o1)          # step * d_ypred_d_h2
+        w1[j] = w1[j] - step_h1 * (x0 * d_h1)
+        w2[j] = w2[j] - step_h1 * (x1 * d_h1)
+        b1[j] = b1[j] - step_h1 * d_h1
+        w3[j] = w3[j] - step_h2 * (x0 * d_h2)
+        w4[j] = w4[j] - step_h2 * (x1 * d_h2)
+        b2[j] = b2[j] - step_h2 * d_h2
+        w5[j] = w5[j] - step * (h1 * d_o1)
+        w6[j] = w6[j] - step * (h2 * d_o1)
+        b3[j] = b3[j] - step * d_o1
+
+
+@jit
+def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
+
+    The arguments are those of ``_python_tutorial.train_many``; see its docstring.
+    """
+    n, n_blocks = data.shape[0], params.shape[0]
+    scratch = np.empty((8, LANES))
+    one = np.empty(9)
+    column = 0     # the next column of losses
+    for epoch in range(epoch_start, epoch_stop):
+        # Block by block (each block's networks are independent of the others'), so that a block's
+        # parameters stay in the nearest cache through the epoch.
+        for block in range(n_blocks):
+            p = params[block]
+            for i in range(n):
+                _sgd_step_lanes(p, data[i, 0], data[i, 1], y_true[i], learn_rate, scratch)
+        if loss_every > 0 and epoch % loss_every == 0:
+            for block in range(n_blocks):
+                for j in range(LANES):
+                    for k in range(9):
+                        one[k] = params[block, k, j]
+                    losses[block * LANES + j, column] = _sum_squared_errors(one, data, y_true, n) / n
             column += 1

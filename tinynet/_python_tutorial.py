@@ -18,7 +18,7 @@ scalars is slow), and the parameters are kept in local variables while training.
 from ._codes import PW_BLOCKSIZE
 from ._python_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, sigmoid
 
-__all__ = ["feedforward", "gradients", "mse_loss", "train"]
+__all__ = ["feedforward", "gradients", "mse_loss", "train", "train_many"]
 
 
 def _feedforward_row(p, x0, x1):
@@ -215,3 +215,28 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
     finally:
         # One assignment: an interrupt (Ctrl-C) leaves every network as it was after a whole epoch.
         params[:] = nets
+
+
+def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
+    """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
+
+    The compiled kernels step a block's networks lane by lane in vector instructions; here each
+    network is simply trained as :func:`train` trains it, which gives the same numbers.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (n_blocks, 9, LANES), C-contiguous
+        Block b's network j has its parameter k (w1..w6, b1..b3) at ``params[b, k, j]``; updated in
+        place.
+    data, y_true, learn_rate, epoch_start, epoch_stop, loss_every
+        As for :func:`train`.
+    losses : ndarray of float64, shape (n_blocks * LANES, m)
+        Network j of block b records its losses in row ``b * LANES + j``.
+    """
+    n_blocks, n_params, lanes = params.shape
+    nets = params.transpose(0, 2, 1).reshape(n_blocks * lanes, n_params).copy()
+    try:
+        train(nets, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses)
+    finally:
+        # train leaves every network as it was after a whole epoch, even when interrupted.
+        params[:] = nets.reshape(n_blocks, lanes, n_params).transpose(0, 2, 1)

@@ -40,10 +40,10 @@ def count_multiples(start: int, stop: int, every: int) -> int:
     return (stop + every - 1) // every - (start + every - 1) // every
 
 
-def _first_bad_epoch(train_chunk, state, start, stop):
+def _first_bad_epoch(train_chunk, state, start, stop, n_nets):
     """Replay epochs start..stop-1 from ``state`` one at a time; the first after which one is not finite."""
     state = tuple(array.copy() for array in state)
-    no_losses = np.empty((len(state[0]), 0))
+    no_losses = np.empty((n_nets, 0))
     for epoch in range(start, stop):
         train_chunk(state, epoch, epoch + 1, 0, no_losses)
         if not np.isfinite(state[0]).all():
@@ -97,7 +97,7 @@ def run_training(train_chunk: Callable[..., None], state: tuple[np.ndarray, ...]
                 history += zip(epochs_done, row)
             recorded = histories[0][-losses.shape[1]:]
         if diverged is None and not np.isfinite(state[0]).all():
-            diverged = _first_bad_epoch(train_chunk, before, start, stop)
+            diverged = _first_bad_epoch(train_chunk, before, start, stop, n_nets)
         start = stop
         if report is not None and report(stop, recorded):
             break
