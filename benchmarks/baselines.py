@@ -5,7 +5,6 @@ learning rate 0.1, the tutorial's loss), or raises ``pytest.skip`` when its libr
 """
 
 import ctypes
-import functools
 import itertools
 import os
 import pathlib
@@ -20,7 +19,7 @@ import pytest
 
 from tinynet._baseline import train_numpy
 
-__all__ = ["make_jax", "make_numpy", "make_plain_c", "make_torch"]
+__all__ = ["make_jax", "make_jax_many", "make_numpy", "make_plain_c", "make_torch"]
 
 LEARN_RATE = 0.1
 _C_SOURCE = pathlib.Path(__file__).with_name("c_loop.c")
@@ -123,16 +122,10 @@ def make_torch():
     return train
 
 
-def make_jax():
-    """JAX in its fast form: the parameters as a pytree of small matrices W1 (2x2), b1 (2,), W2 (1x2),
-    b2 (1,), jax.grad of the per-sample loss, lax.scan over the samples and over the epochs, all in one
-    jax.jit, float64.
-
-    The samples' scan keeps the default unroll=1: measured on 100,000 x 5, ~68 ns a step against ~300-380
-    with unroll=2, 4 or 8 (and ~290-330 for the earlier flat 9-element vector indexed per scalar, unroll=4).
-    The arrays go to the jitted function as numpy arrays, and the epochs as a static length: converting
-    them with jnp.asarray / jnp.zeros first cost ~200 us a call, most of the tutorial's 4 x 1000.
-    """
+def _jax_tutorial():
+    """The tutorial network's training in JAX's fast form, as ``run(p, data, y, epochs)`` (not jitted):
+    the parameters as a pytree of small matrices W1 (2x2), b1 (2,), W2 (1x2), b2 (1,), jax.grad of the
+    per-sample loss, lax.scan over the samples and over the epochs, float64. Returns (jax, run)."""
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
@@ -149,7 +142,6 @@ def make_jax():
         x, y_true = sample
         return jax.tree.map(lambda p, g: p - LEARN_RATE * g, params, grad(params, x, y_true)), None
 
-    @functools.partial(jax.jit, static_argnames="epochs")
     def run(p, data, y, epochs):
         params = p[:4].reshape(2, 2), p[6:8], p[4:6].reshape(1, 2), p[8:]   # W1, b1, W2, b2
 
@@ -158,10 +150,37 @@ def make_jax():
         W1, b1, W2, b2 = jax.lax.scan(epoch_step, params, length=epochs)[0]
         return jnp.concatenate([W1.ravel(), W2.ravel(), b1, b2])   # back to w1..w6, b1..b3
 
+    return jax, run
+
+
+def make_jax():
+    """JAX in its fast form (see _jax_tutorial), all in one jax.jit.
+
+    The samples' scan keeps the default unroll=1: measured on 100,000 x 5, ~68 ns a step against ~300-380
+    with unroll=2, 4 or 8 (and ~290-330 for the earlier flat 9-element vector indexed per scalar, unroll=4).
+    The arrays go to the jitted function as numpy arrays, and the epochs as a static length: converting
+    them with jnp.asarray / jnp.zeros first cost ~200 us a call, most of the tutorial's 4 x 1000.
+    """
+    jax, run = _jax_tutorial()
+    compiled = jax.jit(run, static_argnames="epochs")
+
     def train(params, data, y, epochs):
-        out = run(np.asarray(params, dtype=np.float64), np.asarray(data, dtype=np.float64),
-                  np.asarray(y, dtype=np.float64), epochs)
+        out = compiled(np.asarray(params, dtype=np.float64), np.asarray(data, dtype=np.float64),
+                       np.asarray(y, dtype=np.float64), epochs)
         return np.asarray(out).tolist()
+    return train
+
+
+def make_jax_many():
+    """JAX training many tutorial networks at once, the way JAX does it: make_jax's training under
+    jax.vmap over the networks (their parameters an (n_nets, 9) batch), in one jax.jit, float64.
+    ``train(params, data, y, epochs)`` takes and returns an (n_nets, 9) array."""
+    jax, run = _jax_tutorial()
+    compiled = jax.jit(jax.vmap(run, in_axes=(0, None, None, None)), static_argnames="epochs")
+
+    def train(params, data, y, epochs):
+        return np.asarray(compiled(np.asarray(params, dtype=np.float64), np.asarray(data, dtype=np.float64),
+                                   np.asarray(y, dtype=np.float64), epochs))
     return train
 
 

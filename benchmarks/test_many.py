@@ -1,4 +1,5 @@
-"""Many networks at once: two threads, and train_many's two levers (threads and stepping together).
+"""Many networks at once: two threads, and train_many's two levers (threads, and 8 networks stepped
+together in vector instructions), against JAX's way (jax.vmap).
 
 Every entry of a group does the same work from the same starting weights; "serial" is the baseline
 (one network after another, one thread), and the report prints each entry's speed-up over it.
@@ -80,3 +81,44 @@ def test_64_tutorial_networks(benchmark, backend, entry):
         net.train(data, y, verbose=False)
     assert [(n.params.tolist(), n.loss_history) for n in nets] == \
         [(n.params.tolist(), n.loss_history) for n in expected]
+
+
+JOB = synthetic_data(2000, seed=0)
+
+
+@pytest.mark.parametrize("entry", ["serial", "many-one-thread", "many-all-cores", "jax-vmap"])
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_64_networks_2000_samples(benchmark, backend, entry):
+    """64 tutorial networks on 2,000 samples x 3 epochs: one by one, train_many, and JAX (jax.vmap of
+    the jitted lax.scan, its fast form). The first 1,000 steps of JAX's are checked against tinynet's."""
+    benchmark.group = f"many: 64 tutorial networks, 2,000 x 3 ({backend})"
+    data, y = JOB
+    nets = _networks(backend, 64)
+    if entry == "jax-vmap":
+        from baselines import make_jax_many
+
+        train = make_jax_many()
+        starts = np.array(STARTS)
+        train(starts, data, y, 3)                                   # compile outside the measurement
+        benchmark.pedantic(train, args=(starts, data, y, 3), rounds=10, iterations=1)
+        first = train(starts, data[:1000], y[:1000], 1)
+        train_many(nets, data[:1000], y[:1000], epochs=1)
+        np.testing.assert_allclose(first, [net.params for net in nets], rtol=0, atol=1e-6)
+        return
+    train_many(nets[:2], data, y, epochs=1)
+    nets[0].train(data[:10], y[:10], epochs=1, verbose=False)
+
+    def serial():
+        for net in nets:
+            net.train(data, y, epochs=3, verbose=False, loss_every=0)
+
+    def many():
+        train_many(nets, data, y, epochs=3, loss_every=0, n_jobs=1 if entry == "many-one-thread" else None)
+
+    benchmark.pedantic(serial if entry == "serial" else many, setup=lambda: _reset(nets), rounds=10,
+                       iterations=1)
+    benchmark.extra_info["network_steps"] = 64 * len(data) * 3
+    expected = _networks(backend, 64)
+    for net in expected:
+        net.train(data, y, epochs=3, verbose=False, loss_every=0)
+    assert [net.params.tolist() for net in nets] == [net.params.tolist() for net in expected]
