@@ -44,7 +44,7 @@ cdef enum:
     STACK_SIZE = 128
 
     EXP_N = 128
-    LANES = 8
+    LANES = 16
 
 if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, LANES) != (_codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N,
                                                 _codes.LANES):

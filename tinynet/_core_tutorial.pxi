@@ -297,12 +297,11 @@ def train_many(double[:, :, ::1] params, const double[:, ::1] data, const double
     cdef const double* ys = &y_true[0]
     with nogil:
         for epoch in range(epoch_start, epoch_stop):
-            # Block by block (each block's networks are independent of the others'), so that a
-            # block's parameters stay in the nearest cache through the epoch.
-            for block in range(n_blocks):
-                p = &params[block, 0, 0]
-                for i in range(n):
-                    _sgd_step_lanes(p, x[2 * i], x[2 * i + 1], ys[i], learn_rate)
+            # Each sample steps every block in turn: the blocks are independent, so the CPU overlaps
+            # one block's chain of dependent operations with the next block's.
+            for i in range(n):
+                for block in range(n_blocks):
+                    _sgd_step_lanes(&params[block, 0, 0], x[2 * i], x[2 * i + 1], ys[i], learn_rate)
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
                     p = &params[block, 0, 0]

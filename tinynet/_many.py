@@ -73,7 +73,7 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
     """Train many networks on the same data, each exactly as its own ``train`` would, in parallel.
 
     Two levers: groups of networks are spread over worker threads (the compiled kernels release the
-    GIL), and within a group the kernel steps ``LANES`` (8) networks over each sample together, lane
+    GIL), and within a group the kernel steps ``LANES`` (16) networks over each sample together, lane
     by lane in vector instructions (the same arithmetic as each network's own). Each network ends bit
     for bit where ``net.train(data, all_y_trues, learn_rate=..., epochs=..., verbose=False)`` would
     leave it, with its own ``loss_history``.

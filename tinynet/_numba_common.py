@@ -106,12 +106,18 @@ _LOCATORS = [type(f"Tinynet{base.__name__.lstrip('_')}", (_StampOfEverySource, b
 _numba_class("CacheImpl")._locator_classes[:0] = _LOCATORS
 
 
-def jit(func):
-    """``njit(**JIT_OPTIONS)``, compiling in memory when no on-disk cache location is writable."""
+def jit(func=None, *, inline="never"):
+    """``njit(**JIT_OPTIONS)``, compiling in memory when no on-disk cache location is writable.
+
+    ``inline="always"`` has Numba inline the function into its callers (before LLVM sees them), so
+    that loops calling it can be vectorised.
+    """
+    if func is None:
+        return lambda function: jit(function, inline=inline)
     try:
-        return njit(**JIT_OPTIONS)(func)
+        return njit(**JIT_OPTIONS, inline=inline)(func)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(**dict(JIT_OPTIONS, cache=False))(func)
+        return njit(**dict(JIT_OPTIONS, cache=False), inline=inline)(func)
 
 
 def _bitcast(source, target, llvm_type):
@@ -134,7 +140,7 @@ _TAIL = np.array(TAIL)
 _SBITS = np.array(SBITS, dtype=np.int64)
 
 
-@jit
+@jit(inline="always")
 def _exp_reduce(x):
     """(tmp, sbits): exp(x) ~= scale * (1 + tmp), scale = the double with bits sbits; |x| <= 746."""
     # k = round(x * N/ln2): z + SHIFT rounds z to an integer, whose low bits are k (two's
@@ -153,7 +159,7 @@ def _exp_reduce(x):
     return _TAIL[j] + r + r2 * (C2 + r * C3) + r2 * r2 * (C4 + r * C5), sbits
 
 
-@jit
+@jit(inline="always")
 def _exp_common(x):
     """exp on the common path, |x| <= 700 (branch-free, so that loops of it vectorise)."""
     tmp, sbits = _exp_reduce(x)
@@ -161,7 +167,7 @@ def _exp_common(x):
     return scale + scale * tmp
 
 
-@jit
+@jit(inline="always")
 def exp(x):
     """tinynet's e^x: within 0.51 ulp, the same bits in every backend and on every machine."""
     if -FAST_BOUND <= x <= FAST_BOUND:         # the common path (False for NaN)
@@ -221,7 +227,7 @@ def exp_array(values, out):
         out[i] = exp(values[i])
 
 
-@jit
+@jit(inline="always")
 def sigmoid(x):
     """Sigmoid activation f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf."""
     return 1.0 / (1.0 + exp(-x))

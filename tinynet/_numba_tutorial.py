@@ -214,7 +214,7 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
 # --- train_many: LANES networks stepped together, lane by lane (see _core_tutorial.pxi) -------------
 # p is a block: parameter k (w1..w6, b1..b3 as k = 0..8) of lane j at p[k, j].
 
-@jit
+@jit(inline="always")
 def _exp_lanes(x, out):
     """out[j] = exp(x[j]) for the LANES lanes: the common path in every lane, then the special path
     in the lanes that need it."""
@@ -225,7 +225,7 @@ def _exp_lanes(x, out):
             out[j] = _exp_special(x[j])
 
 
-@jit
+@jit(inline="always")
 def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
     """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
     neg_sum_h1, neg_sum_h2, neg_sum_o1 = scratch[0], scratch[1], scratch[2]
@@ -276,12 +276,11 @@ def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_e
     one = np.empty(9)
     column = 0     # the next column of losses
     for epoch in range(epoch_start, epoch_stop):
-        # Block by block (each block's networks are independent of the others'), so that a block's
-        # parameters stay in the nearest cache through the epoch.
-        for block in range(n_blocks):
-            p = params[block]
-            for i in range(n):
-                _sgd_step_lanes(p, data[i, 0], data[i, 1], y_true[i], learn_rate, scratch)
+        # Each sample steps every block in turn: the blocks are independent, so the CPU overlaps
+        # one block's chain of dependent operations with the next block's.
+        for i in range(n):
+            for block in range(n_blocks):
+                _sgd_step_lanes(params[block], data[i, 0], data[i, 1], y_true[i], learn_rate, scratch)
         if loss_every > 0 and epoch % loss_every == 0:
             for block in range(n_blocks):
                 for j in range(LANES):
