@@ -90,7 +90,9 @@ JOB = synthetic_data(2000, seed=0)
 @pytest.mark.parametrize("backend", ["cython", "numba"])
 def test_64_networks_2000_samples(benchmark, backend, entry):
     """64 tutorial networks on 2,000 samples x 3 epochs: one by one, train_many, and JAX (jax.vmap of
-    the jitted lax.scan, its fast form). The first 1,000 steps of JAX's are checked against tinynet's."""
+    the jitted lax.scan, its fast form). JAX's first 200 steps are checked against tinynet's (later,
+    per-sample SGD amplifies the last-bit differences of two exps chaotically in some networks: 9e-9
+    after 500 steps, 5e-5 after 1,000, measured)."""
     benchmark.group = f"many: 64 tutorial networks, 2,000 x 3 ({backend})"
     data, y = JOB
     nets = _networks(backend, 64)
@@ -101,9 +103,9 @@ def test_64_networks_2000_samples(benchmark, backend, entry):
         starts = np.array(STARTS)
         train(starts, data, y, 3)                                   # compile outside the measurement
         benchmark.pedantic(train, args=(starts, data, y, 3), rounds=10, iterations=1)
-        first = train(starts, data[:1000], y[:1000], 1)
-        train_many(nets, data[:1000], y[:1000], epochs=1)
-        np.testing.assert_allclose(first, [net.params for net in nets], rtol=0, atol=1e-6)
+        first = train(starts, data[:200], y[:200], 1)
+        train_many(nets, data[:200], y[:200], epochs=1)
+        np.testing.assert_allclose(first, [net.params for net in nets], rtol=0, atol=1e-10)
         return
     train_many(nets[:2], data, y, epochs=1)
     nets[0].train(data[:10], y[:10], epochs=1, verbose=False)
