@@ -175,8 +175,11 @@ def test_train_many_refuses_a_network_twice():
 # --- Ctrl-C -------------------------------------------------------------------------------------
 
 INTERRUPT = textwrap.dedent("""
-    import _thread, threading, time, sys
+    import _thread, signal, threading, time, sys
     import numpy as np
+    # Ctrl-C as a terminal delivers it, even where this process was started with SIGINT ignored (a
+    # background job of a non-interactive shell), where interrupt_main() would do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from tinynet import OurNeuralNetwork
     from tinynet._data import synthetic_data
 
