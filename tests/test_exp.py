@@ -152,3 +152,12 @@ def test_tanh_special_values(backend):
     assert [repr(tanh(x)) for x in (0.0, -0.0, math.inf, -math.inf, 22.5, -1e300, TINY, -TINY)] == \
         ["0.0", "-0.0", "1.0", "-1.0", "1.0", "-1.0", "5e-324", "-5e-324"]
     assert math.isnan(tanh(math.nan)) and tanh(19.5) == 1.0 and tanh(18.0) < 1.0
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tinynet._exp
+
+    results = doctest.testmod(tinynet._exp)
+    assert results.attempted >= 3 and results.failed == 0
