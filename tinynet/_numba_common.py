@@ -222,9 +222,17 @@ def tanh(x):
 
 @jit
 def exp_array(values, out):
-    """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
+    """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``).
+
+    The common path over every element (a loop LLVM vectorises), then the rare elements outside it
+    again, on the special path: the same values as :func:`exp`, element by element.
+    """
     for i in range(values.shape[0]):
-        out[i] = exp(values[i])
+        out[i] = _exp_common(values[i])
+    for i in range(values.shape[0]):
+        x = values[i]
+        if not (-FAST_BOUND <= x <= FAST_BOUND):
+            out[i] = _exp_special(x)
 
 
 @jit(inline="always")
