@@ -228,6 +228,43 @@ def test_ctrl_c_stops_training_at_a_whole_step(backend):
     assert recorded == list(range(0, epochs, 10))[:len(recorded)]
 
 
+INTERRUPT_MANY = textwrap.dedent("""
+    import os, signal, threading, time, sys
+    import numpy as np
+    from tinynet import OurNeuralNetwork, train_many
+    from tinynet._data import synthetic_data
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)    # as a terminal's Ctrl-C
+    data, y = synthetic_data(100_000, seed=0)
+    nets = [OurNeuralNetwork(backend="cython") for _ in range(64)]
+    starts = [net.params.tolist() for net in nets]
+    train_many(nets[:2], data[:10], y[:10], epochs=1)
+    for net, start in zip(nets, starts):
+        net.params = start
+    sent = []
+    def interrupt():
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)       # a real signal: it wakes the waiting main thread
+    threading.Timer(0.3, interrupt).start()
+    try:
+        train_many(nets, data, y, epochs=10**6, n_jobs=2)
+        print("not interrupted")
+    except KeyboardInterrupt:
+        unchanged = [net.params.tolist() for net in nets] == starts
+        print("interrupted", time.perf_counter() - sent[0], unchanged)
+""")
+
+
+def test_ctrl_c_stops_train_many_on_threads_quickly():
+    """The workers learn of the interrupt and stop at the end of a chunk, not of their whole run."""
+    done = subprocess.run([sys.executable, "-c", INTERRUPT_MANY], capture_output=True, text=True,
+                          timeout=120, cwd=REPO.parent)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[0] == "interrupted", done.stdout
+    assert float(words[1]) < 1.0 and words[2] == "True"
+
+
 # --- divergence ---------------------------------------------------------------------------------
 
 

@@ -16,9 +16,10 @@ def exp(x: ArrayLike, backend: str | None = None) -> np.float64 | NDArray[np.flo
 
     Built from IEEE-754 multiplications, additions and a table of 2^(j/128) only (no C library call,
     no fused multiply-add), so it gives the same bits in every backend and on every machine, and
-    loops of it vectorise. Within 0.51 ulp of the true value over the whole range (measured against
-    mpmath), subnormal results included; ``exp(0) == 1``, ``exp(inf) == inf``, ``exp(-inf) == 0``,
-    NaN gives NaN, and results beyond the float range are ``inf`` or ``0.0``, without warnings.
+    loops of it vectorise. Within 0.55 ulp of the true value over the whole range, subnormal results
+    included (measured against mpmath: 0.5088 ulp at worst); ``exp(0) == 1``, ``exp(inf) == inf``,
+    ``exp(-inf) == 0``, NaN gives NaN, and results beyond the float range are ``inf`` or ``0.0``,
+    without warnings.
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """``train_many``: many networks over the same data, on all cores, stepped together in vectors on each."""
 
 import itertools
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -15,8 +16,11 @@ from ._validation import as_features, as_labels, as_schedule
 
 __all__ = ["train_many"]
 
-def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every):
+def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every, *, stop=None):
     """Train some networks together; a plain function of arrays, so that any joblib backend can run it.
+
+    ``stop``, a ``threading.Event`` on the thread pool, ends the training between two chunks when set
+    (Ctrl-C in the caller's thread).
 
     ``params`` is (n_nets, 9). The networks go to the kernel in blocks of ``LANES``, structure-of-arrays
     (the last block padded with copies of the first network, which are dropped afterwards).
@@ -34,7 +38,7 @@ def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every):
         kernels.train_many(state[0], data, labels, learn_rate, *epochs_and_losses)
 
     outcome = run_training(train_chunk, (blocks,), epochs, loss_every, len(data) * n_blocks * LANES,
-                           histories)
+                           histories, None if stop is None else lambda *_: stop.is_set())
     trained = blocks.transpose(0, 2, 1).reshape(n_blocks * LANES, 9)[:n_nets]
     return trained, histories[:n_nets], outcome.diverged
 
@@ -62,8 +66,15 @@ def _pool(n_jobs):
             return [_train_block(*args) for args in tasks]
     else:
         def run(tasks):
+            stop = threading.Event()
             with ThreadPoolExecutor(min(workers, len(tasks))) as pool:
-                return list(pool.map(lambda args: _train_block(*args), tasks))
+                try:
+                    return list(pool.map(lambda args: _train_block(*args, stop=stop), tasks))
+                except KeyboardInterrupt:
+                    # The workers stop at the end of their chunk (milliseconds), not of their run.
+                    stop.set()
+                    pool.shutdown(cancel_futures=True)
+                    raise
     return run, workers
 
 
@@ -107,6 +118,12 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
     -----
     RuntimeWarning
         Once, if some network's parameters become inf or NaN.
+
+    Notes
+    -----
+    Ctrl-C stops the training within milliseconds on tinynet's thread pool (each worker at the end of
+    its current chunk of epochs), raising ``KeyboardInterrupt``; the networks are then left as they
+    were before the call.
     """
     networks = list(networks)
     for net in networks:
@@ -125,12 +142,14 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
         return
     run, workers = _pool(n_jobs)
 
-    # For each backend, one group of networks per worker (as even as whole blocks of LANES allow).
+    # For each backend, one group of networks per worker, split in whole blocks of LANES (so that
+    # only the last group's last block is padded).
     blocks = []
     for backend in dict.fromkeys(net.backend for net in networks):
         group = [net for net in networks if net.backend == backend]
-        count = min(workers, -(-len(group) // LANES))
-        bounds = [len(group) * i // count for i in range(count + 1)]
+        n_blocks = -(-len(group) // LANES)
+        count = min(workers, n_blocks)
+        bounds = [min(len(group), LANES * (n_blocks * i // count)) for i in range(count + 1)]
         blocks += [(backend, group[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
     diverged = []

@@ -198,23 +198,25 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
     rows = list(zip(xs, ys))
     n = len(rows)
     column = 0     # the next column of losses
+    done = nets    # every network after the last whole epoch
     try:
         for epoch in range(epoch_start, epoch_stop):
             if len(nets) == 1:   # the common case, without the inner loop
                 p = nets[0]
                 for (x0, x1), y in rows:
                     p = _sgd_step(p, x0, x1, y, learn_rate)
-                nets[0] = p
+                nets = [p]
             else:
                 for (x0, x1), y in rows:
                     nets = [_sgd_step(p, x0, x1, y, learn_rate) for p in nets]
+            done = nets
             if loss_every > 0 and epoch % loss_every == 0:
                 for j, p in enumerate(nets):
                     losses[j, column] = _sum_squared_errors(p, xs, ys, n) / n
                 column += 1
     finally:
-        # One assignment: an interrupt (Ctrl-C) leaves every network as it was after a whole epoch.
-        params[:] = nets
+        # An interrupt (Ctrl-C) leaves every network as it was after a whole epoch.
+        params[:] = done
 
 
 def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):

@@ -4,7 +4,7 @@ Shared by ``OurNeuralNetwork.train``, ``Network.train`` (one network) and ``tiny
 (many). The kernel runs in chunks of about ``CHUNK_STEPS`` sample steps (a few milliseconds when
 compiled): between chunks the losses recorded in the chunk are handed to a report (which prints the
 loss lines, draws a progress bar, and may ask to stop early), Python handles signals (Ctrl-C raises
-``KeyboardInterrupt`` within milliseconds, with every network as it was at the end of a whole step),
+``KeyboardInterrupt`` within milliseconds, with every network as it was at the end of a whole epoch),
 and the parameters are checked for inf and NaN.
 """
 
