@@ -111,17 +111,21 @@ def exp_array(const double[::1] values, double[::1] out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
     cdef Py_ssize_t i, n = values.shape[0]
     cdef double x
+    cdef const double* v
+    cdef double* o
     if n == 0:
         return
+    v = &values[0]
+    o = &out[0]
     with nogil:
         # The common path over every element (a loop the compiler vectorises), then the rare
         # elements outside it again, on the special path: the same values as _exp, element by element.
         for i in range(n):
-            out[i] = _exp_common(values[i])
+            o[i] = _exp_common(v[i])
         for i in range(n):
-            x = values[i]
+            x = v[i]
             if not (-EXP_FAST_BOUND <= x <= EXP_FAST_BOUND):
-                out[i] = _exp_special(x)
+                o[i] = _exp_special(x)
 
 
 cdef inline double _sigmoid(double x) noexcept nogil:
