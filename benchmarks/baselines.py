@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pytest
 
+from tinynet import _codes
 from tinynet._baseline import train_numpy
 
 __all__ = ["make_jax", "make_jax_many", "make_numpy", "make_plain_c", "make_torch"]
@@ -35,7 +36,7 @@ def make_numpy():
 def _data_header():
     """tn_data.h: tinynet's exp constants and table (tinynet._exp_data) and the activation and loss
     codes (tinynet._codes), as C, for the yardsticks: written from the package, never by hand."""
-    from tinynet import _codes, _exp_data
+    from tinynet import _exp_data
 
     lines = ["/* Written by benchmarks/baselines.py from tinynet._exp_data and tinynet._codes. */"]
     for name in ("FAST_BOUND", "OVERFLOW_BOUND", "UNDERFLOW_BOUND", "INV_LN2_N", "LN2_HI_N", "LN2_LO_N",
@@ -186,7 +187,8 @@ def make_jax_many():
 
 # --- tinynet.Network's baselines: (sizes, activation, output, loss) as Network takes them ---------
 
-CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "identity": 3, "softmax": 4, "mse": 0, "cross_entropy": 1}
+#: Network's names of activations and losses -> the kernels' codes (tinynet._codes, where they are defined).
+CODES = {**_codes.HIDDEN, **_codes.OUTPUT, **_codes.LOSSES}
 
 
 def _layers(params, sizes):
