@@ -147,7 +147,7 @@ def test_train_many_on_a_dask_cluster():
 
 @pytest.mark.parametrize("call, error, pattern", [
     (lambda nets: train_many(["not a net"], TUTORIAL_DATA, TUTORIAL_Y), TypeError,
-     "must hold OurNeuralNetwork objects, not str"),
+     "must hold OurNeuralNetwork or Network objects, not str"),
     (lambda nets: train_many(5, TUTORIAL_DATA, TUTORIAL_Y), TypeError, "object is not iterable"),
     (lambda nets: train_many(nets, TUTORIAL_DATA, [1, 0]), ValueError, "all_y_trues has 2 labels"),
     (lambda nets: train_many(nets, [[1, 2, 3]], [1]), ValueError, "data must be 2-D"),

@@ -13,6 +13,7 @@ output layer.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,3 +58,21 @@ def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.f
         The output layer's sums (pre-activations), from which the losses are computed stably.
     """
     return np.zeros(sum(sizes)), np.zeros((2, max(sizes))), np.zeros(sizes[-1])
+
+
+def net_many_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                    NDArray[np.float64], NDArray[np.float64]]:
+    """The scratch room of ``net_train_many``: :func:`net_scratch`'s arrays for a block of ``LANES``
+    networks, structure-of-arrays (element k of lane l at ``[k, l]``), and room for one network.
+
+    Returns
+    -------
+    acts : ndarray of float64, shape (sum(sizes), LANES)
+    grads : ndarray of float64, shape (2, max(sizes), LANES)
+    out_sums : ndarray of float64, shape (sizes[-1], LANES)
+    single : ndarray of float64, shape (n_params + sum(sizes) + sizes[-1],)
+        One network's parameters, activations and output sums, to compute its loss.
+    """
+    n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
+    return (np.zeros((sum(sizes), LANES)), np.zeros((2, max(sizes), LANES)),
+            np.zeros((sizes[-1], LANES)), np.zeros(n_params + sum(sizes) + sizes[-1]))

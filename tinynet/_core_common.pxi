@@ -82,6 +82,21 @@ def exp(double x):
     return _exp(x)
 
 
+cdef inline void _exp_lanes(const double* x, double* out) noexcept nogil:
+    # out[j] = _exp(x[j]) for the LANES lanes of train_many's kernels: the common path in every lane
+    # (vectorised, counting the lanes it serves without a branch), then the special path in the lanes
+    # that need it, if any.
+    cdef int j
+    cdef double served = 0.0
+    for j in range(LANES):
+        out[j] = _exp_common(x[j])
+        served += fabs(x[j]) <= EXP_FAST_BOUND        # 0 for NaN
+    if served != LANES:
+        for j in range(LANES):
+            if not (-EXP_FAST_BOUND <= x[j] <= EXP_FAST_BOUND):
+                out[j] = _exp_special(x[j])
+
+
 cdef inline double _exp_minus_one(double x) noexcept nogil:
     # e^x - 1 for |x| <= 700: scale - 1 + scale * tmp, accurate near 0 (there scale = 1, tmp = P(x)).
     cdef uint64_t sbits

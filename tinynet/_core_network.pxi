@@ -275,3 +275,271 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
                 losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
                                                    &targets[0, 0], n, a, &out_sums[0])
                 column += 1
+
+
+# --- net_train_many: LANES networks of one configuration stepped together, lane by lane -------------
+# A block holds LANES networks structure-of-arrays: element k of a network's flat array (parameters,
+# velocities, activations, g, output sums) of lane l at [k * LANES + l]. Every loop over the lanes
+# below does net_train's arithmetic in every lane, with a constant trip count, so the compiler turns it
+# into vector instructions. The per-lane factors are first copied into local arrays, which the compiler
+# knows no store can change.
+
+cdef inline void _exp_in_place(double* x, Py_ssize_t m) noexcept nogil:
+    # x[k] = _exp(x[k]) for k < m, m a multiple of LANES: LANES values at a time through _exp_lanes
+    # (whose loops of constant trip count the compiler turns into vector instructions).
+    cdef Py_ssize_t k
+    cdef int lane
+    cdef double y[LANES]
+    cdef double e[LANES]
+    for k in range(m // LANES):
+        for lane in range(LANES):
+            y[lane] = x[k * LANES + lane]
+        _exp_lanes(y, e)
+        for lane in range(LANES):
+            x[k * LANES + lane] = e[lane]
+
+
+cdef inline void _activate_lanes(int code, double* s, Py_ssize_t m) noexcept nogil:
+    # s[k] = _activate(code, s[k]) for k < m (a layer's sums, every lane: m a multiple of LANES), in
+    # place.
+    cdef Py_ssize_t k
+    if code == SIGMOID:
+        # 1 / (1 + e^(-s)), as _sigmoid
+        for k in range(m):
+            s[k] = -s[k]
+        _exp_in_place(s, m)
+        for k in range(m):
+            s[k] = 1.0 / (1.0 + s[k])
+    elif code == TANH:
+        for k in range(m):
+            s[k] = _tanh(s[k])
+    elif code == RELU:
+        for k in range(m):
+            s[k] = s[k] if s[k] > 0.0 else 0.0
+
+
+cdef inline void _derivative_lanes(int code, const double* a, double* fp) noexcept nogil:
+    # fp[lane] = _derivative(code, a[lane]) in every lane.
+    cdef int lane
+    for lane in range(LANES):
+        if code == SIGMOID:
+            fp[lane] = a[lane] * (1 - a[lane])
+        elif code == TANH:
+            fp[lane] = 1 - a[lane] * a[lane]
+        elif code == RELU:
+            fp[lane] = 1.0 if a[lane] > 0.0 else 0.0
+        else:
+            fp[lane] = 1.0  # IDENTITY
+
+
+cdef Py_ssize_t _net_forward_lanes(const double* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                   int output, const double* x, double* acts,
+                                   double* out_sums) noexcept nogil:
+    # _net_forward in every lane of a block, on the same sample x: a layer's sums first, then its
+    # activations in one pass.
+    cdef Py_ssize_t at = 0, offset = 0, out_at, biases, layer, i, j, k, n_in, n_out
+    cdef int code, lane
+    cdef double s[LANES]
+    cdef double m[LANES]
+    cdef double total[LANES]
+    cdef const double* a
+    cdef const double* w
+    cdef double* a_out
+    for j in range(sizes[0]):
+        for lane in range(LANES):
+            acts[j * LANES + lane] = x[j]
+    for layer in range(1, n_layers + 1):
+        n_in = sizes[layer - 1]
+        n_out = sizes[layer]
+        out_at = at + n_in
+        biases = offset + n_out * n_in
+        code = hidden if layer < n_layers else output
+        a = acts + at * LANES
+        a_out = acts + out_at * LANES
+        for i in range(n_out):
+            w = p + (offset + i * n_in) * LANES
+            for lane in range(LANES):
+                s[lane] = w[lane] * a[lane]
+            for j in range(1, n_in):
+                for lane in range(LANES):
+                    s[lane] += w[j * LANES + lane] * a[j * LANES + lane]
+            for lane in range(LANES):
+                a_out[i * LANES + lane] = s[lane] + p[(biases + i) * LANES + lane]
+        if layer == n_layers:
+            for k in range(n_out * LANES):
+                out_sums[k] = a_out[k]
+        if code == SOFTMAX:
+            # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s, in every lane
+            for lane in range(LANES):
+                m[lane] = out_sums[lane]
+                total[lane] = 0.0
+            for i in range(1, n_out):
+                for lane in range(LANES):
+                    m[lane] = max(m[lane], out_sums[i * LANES + lane])
+            for i in range(n_out):
+                for lane in range(LANES):
+                    a_out[i * LANES + lane] = out_sums[i * LANES + lane] - m[lane]
+            _exp_in_place(a_out, n_out * LANES)
+            for i in range(n_out):
+                for lane in range(LANES):
+                    total[lane] += a_out[i * LANES + lane]
+            for i in range(n_out):
+                for lane in range(LANES):
+                    a_out[i * LANES + lane] = a_out[i * LANES + lane] / total[lane]
+        else:
+            _activate_lanes(code, a_out, n_out * LANES)
+        at = out_at
+        offset = biases + n_out
+    return at
+
+
+cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double* learn_rate,
+                          const double* momentum, const int64_t* s, Py_ssize_t n_layers,
+                          Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
+                          const double* x, const double* y, double* a, double* g, double* g_prev,
+                          double* out_sums) noexcept nogil:
+    # One step of net_train, on the sample (x, y), in every lane of a block.
+    cdef Py_ssize_t n_out_net = s[n_layers]
+    cdef Py_ssize_t at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, p_end, a_end
+    cdef int code, fp_output, lane
+    cdef double lr[LANES]
+    cdef double mom[LANES]
+    cdef double fp[LANES]
+    cdef double gi[LANES]
+    cdef double dot[LANES]
+    cdef double wj, term
+    cdef double* w
+    cdef double* vw
+    cdef const double* ain
+    cdef double* swap
+    for lane in range(LANES):
+        lr[lane] = learn_rate[lane]
+        mom[lane] = momentum[lane]
+    at = _net_forward_lanes(p, s, n_layers, hidden, output, x, a, out_sums)
+
+    # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
+    if loss == MSE:
+        for i in range(n_out_net):
+            for lane in range(LANES):
+                g[i * LANES + lane] = lr[lane] * (-2 * (y[i] - a[(at + i) * LANES + lane]) / n_out_net)
+        if output == SOFTMAX:
+            # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+            for lane in range(LANES):
+                dot[lane] = 0.0
+            for j in range(n_out_net):
+                for lane in range(LANES):
+                    dot[lane] += ((-2 * (y[j] - a[(at + j) * LANES + lane]) / n_out_net)
+                                  * a[(at + j) * LANES + lane])
+            for i in range(n_out_net):
+                for lane in range(LANES):
+                    g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane]
+                                                * (-2 * (y[i] - a[(at + i) * LANES + lane]) / n_out_net
+                                                   - dot[lane]))
+            fp_output = IDENTITY
+        else:
+            fp_output = output
+    else:
+        # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
+        for i in range(n_out_net):
+            if output == SIGMOID:
+                for lane in range(LANES):
+                    g[i * LANES + lane] = lr[lane] * ((a[(at + i) * LANES + lane] - y[i]) / n_out_net)
+            else:
+                for lane in range(LANES):
+                    g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane] - y[i])
+        fp_output = IDENTITY
+
+    # --- Back through the layers, last first
+    p_end = n_params
+    a_end = n_acts
+    for layer in range(n_layers, 0, -1):
+        n_in = s[layer - 1]
+        n_out = s[layer]
+        b0 = p_end - n_out
+        w0 = b0 - n_out * n_in
+        a_out = a_end - n_out
+        a_in = a_out - n_in
+        code = fp_output if layer == n_layers else hidden
+        ain = a + a_in * LANES
+        for i in range(n_out):
+            _derivative_lanes(code, a + (a_out + i) * LANES, fp)
+            for lane in range(LANES):
+                gi[lane] = g[i * LANES + lane]
+            w = p + (w0 + i * n_in) * LANES
+            if layer > 1 and not use_momentum:
+                # the previous layer's g, from the weights before this update, and the update, in
+                # one pass over the row
+                for j in range(n_in):
+                    for lane in range(LANES):
+                        wj = w[j * LANES + lane]
+                        term = gi[lane] * (wj * fp[lane])
+                        g_prev[j * LANES + lane] = term if i == 0 else g_prev[j * LANES + lane] + term
+                        w[j * LANES + lane] = wj - gi[lane] * (ain[j * LANES + lane] * fp[lane])
+                for lane in range(LANES):
+                    p[(b0 + i) * LANES + lane] -= gi[lane] * fp[lane]
+                continue
+            if layer > 1:
+                # the previous layer's g, from the weights before this update
+                for j in range(n_in):
+                    for lane in range(LANES):
+                        term = gi[lane] * (w[j * LANES + lane] * fp[lane])
+                        g_prev[j * LANES + lane] = term if i == 0 else g_prev[j * LANES + lane] + term
+            if use_momentum:
+                vw = v + (w0 + i * n_in) * LANES
+                for j in range(n_in):
+                    for lane in range(LANES):
+                        vw[j * LANES + lane] = (mom[lane] * vw[j * LANES + lane]
+                                                - gi[lane] * (ain[j * LANES + lane] * fp[lane]))
+                        w[j * LANES + lane] += vw[j * LANES + lane]
+                for lane in range(LANES):
+                    v[(b0 + i) * LANES + lane] = mom[lane] * v[(b0 + i) * LANES + lane] - gi[lane] * fp[lane]
+                    p[(b0 + i) * LANES + lane] += v[(b0 + i) * LANES + lane]
+            else:
+                for j in range(n_in):
+                    for lane in range(LANES):
+                        w[j * LANES + lane] -= gi[lane] * (ain[j * LANES + lane] * fp[lane])
+                for lane in range(LANES):
+                    p[(b0 + i) * LANES + lane] -= gi[lane] * fp[lane]
+        swap = g
+        g = g_prev
+        g_prev = swap
+        p_end = w0
+        a_end = a_out
+
+
+def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+                   const double[:, ::1] data, const double[:, ::1] targets,
+                   const double[:, ::1] learn_rate, const double[:, ::1] momentum,
+                   double[:, :, ::1] velocity, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
+                   Py_ssize_t loss_every, double[:, ::1] losses, double[:, ::1] acts,
+                   double[:, :, ::1] grads, double[:, ::1] out_sums, double[::1] single):
+    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+
+    The arguments are those of ``_python_network.net_train_many``; see its docstring.
+    """
+    cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
+    cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
+    cdef Py_ssize_t epoch, t, block, lane, k
+    cdef Py_ssize_t column = 0     # the next column of losses
+    cdef bint use_momentum
+    cdef const int64_t* s = &sizes[0]
+    with nogil:
+        for epoch in range(epoch_start, epoch_stop):
+            for t in range(n):
+                for block in range(n_blocks):
+                    use_momentum = False
+                    for lane in range(LANES):
+                        use_momentum = use_momentum or momentum[block, lane] != 0.0
+                    _net_step_lanes(&params[block, 0, 0], &velocity[block, 0, 0], use_momentum,
+                                    &learn_rate[block, 0], &momentum[block, 0], s, n_layers, n_params,
+                                    n_acts, hidden, output, loss, &data[t, 0], &targets[t, 0], &acts[0, 0],
+                                    &grads[0, 0, 0], &grads[1, 0, 0], &out_sums[0, 0])
+            if loss_every > 0 and epoch % loss_every == 0:
+                for block in range(n_blocks):
+                    for lane in range(LANES):
+                        for k in range(n_params):
+                            single[k] = params[block, k, lane]
+                        losses[block * LANES + lane, column] = _net_mean_loss(
+                            &single[0], s, n_layers, hidden, output, loss, &data[0, 0], &targets[0, 0], n,
+                            &single[n_params], &single[n_params + n_acts])
+                column += 1

@@ -220,20 +220,6 @@ cdef enum:
     B3 = 8 * LANES
 
 
-cdef inline void _exp_lanes(const double* x, double* out) noexcept nogil:
-    # out[j] = _exp(x[j]) for the LANES lanes: the common path in every lane (vectorised, counting the
-    # lanes it serves without a branch), then the special path in the lanes that need it, if any.
-    cdef int j
-    cdef double served = 0.0
-    for j in range(LANES):
-        out[j] = _exp_common(x[j])
-        served += fabs(x[j]) <= EXP_FAST_BOUND        # 0 for NaN
-    if served != LANES:
-        for j in range(LANES):
-            if not (-EXP_FAST_BOUND <= x[j] <= EXP_FAST_BOUND):
-                out[j] = _exp_special(x[j])
-
-
 cdef inline void _sgd_step_lanes(double* p, double x0, double x1, double y_true,
                                  double learn_rate) noexcept nogil:
     # One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane.

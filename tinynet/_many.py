@@ -8,43 +8,85 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._backend import load_backend
-from ._codes import LANES
-from ._model import hold, parameters_of, set_trained
+from ._codes import LANES, net_many_scratch
+from ._model import Model, hold, parameters_of, set_trained
+from ._network import Network
 from ._training import run_training, warn_divergence
 from ._tutorial import OurNeuralNetwork
-from ._validation import as_features, as_labels, as_schedule
+from ._validation import as_count, as_features, as_labels, as_real, as_real_array, check_finite
 
 __all__ = ["train_many"]
 
-def _train_block(backend, params, data, labels, learn_rate, epochs, loss_every, *, stop=None):
-    """Train some networks together; a plain function of arrays, so that any joblib backend can run it.
+def _to_blocks(rows):
+    """(n_nets, k) rows as (n_blocks, k, LANES) blocks, structure-of-arrays; the last block padded with
+    copies of the first row (networks that are trained and dropped)."""
+    n_nets, k = rows.shape
+    n_blocks = -(-n_nets // LANES)
+    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * LANES - n_nets, axis=0)])
+    return np.ascontiguousarray(padded.reshape(n_blocks, LANES, k).transpose(0, 2, 1))
 
-    ``stop``, a ``threading.Event`` on the thread pool, ends the training between two chunks when set
-    (Ctrl-C in the caller's thread).
 
-    ``params`` is (n_nets, 9). The networks go to the kernel in blocks of ``LANES``, structure-of-arrays
-    (the last block padded with copies of the first network, which are dropped afterwards).
+def _from_blocks(blocks, n_nets):
+    """The first n_nets networks' rows of ``_to_blocks``'s blocks."""
+    n_blocks, k, _ = blocks.shape
+    return blocks.transpose(0, 2, 1).reshape(n_blocks * LANES, k)[:n_nets]
+
+
+def _train_blocks(train_chunk, state, n_nets, epochs, loss_every, steps_per_epoch, stop):
+    """Run ``train_chunk`` over the blocks of ``state`` (parameters first) for ``epochs`` epochs.
 
     Returns the trained parameters, each network's loss history and the epoch of divergence (or None).
     """
-    n_nets = len(params)
-    n_blocks = -(-n_nets // LANES)
-    padded = np.concatenate([params, np.repeat(params[:1], n_blocks * LANES - n_nets, axis=0)])
-    blocks = np.ascontiguousarray(padded.reshape(n_blocks, LANES, 9).transpose(0, 2, 1))
-    histories: list[list[tuple[int, float]]] = [[] for _ in range(n_blocks * LANES)]
+    n_lanes = state[0].shape[0] * LANES
+    histories: list[list[tuple[int, float]]] = [[] for _ in range(n_lanes)]
+    outcome = run_training(train_chunk, state, epochs, loss_every, steps_per_epoch * n_lanes, histories,
+                           None if stop is None else lambda *_: stop.is_set())
+    return _from_blocks(state[0], n_nets), histories[:n_nets], outcome.diverged
+
+
+def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, loss_every, *, stop=None):
+    """Train some ``OurNeuralNetwork``s together; a plain function of arrays, so that any joblib
+    backend can run it.
+
+    ``params`` is (n_nets, 9). The networks go to the kernel in blocks of ``LANES``. ``stop``, a
+    ``threading.Event`` on the thread pool, ends the training between two chunks when set (Ctrl-C in
+    the caller's thread). Returns what :func:`_train_blocks` returns.
+    """
     kernels = load_backend(backend, "tutorial")
 
     def train_chunk(state, *epochs_and_losses):
         kernels.train_many(state[0], data, labels, learn_rate, *epochs_and_losses)
 
-    outcome = run_training(train_chunk, (blocks,), epochs, loss_every, len(data) * n_blocks * LANES,
-                           histories, None if stop is None else lambda *_: stop.is_set())
-    trained = blocks.transpose(0, 2, 1).reshape(n_blocks * LANES, 9)[:n_nets]
-    return trained, histories[:n_nets], outcome.diverged
+    return _train_blocks(train_chunk, (_to_blocks(params),), len(params), epochs, loss_every, len(data),
+                         stop)
+
+
+def _train_network_block(backend, sizes, codes, params, data, targets, learn_rates, momenta, epochs,
+                         loss_every, *, stop=None):
+    """Train some ``Network``s of one configuration together (see :func:`_train_tutorial_block`).
+
+    ``params`` is (n_nets, n_params); ``learn_rates`` and ``momenta`` (n_nets,), each network's; the
+    networks all have momentum, or none.
+    """
+    kernels = load_backend(backend, "network")
+    sizes = np.array(sizes, dtype=np.int64)
+    settings = _to_blocks(np.stack([learn_rates, momenta], axis=1))
+    learn_rate, momentum = np.ascontiguousarray(settings[:, 0]), np.ascontiguousarray(settings[:, 1])
+    scratch = net_many_scratch(sizes.tolist())
+
+    def train_chunk(state, *epochs_and_losses):
+        blocks, velocity = state
+        kernels.net_train_many(blocks, sizes, *codes, data, targets, learn_rate, momentum, velocity,
+                               *epochs_and_losses, *scratch)
+
+    blocks = _to_blocks(params)
+    # The work of an epoch in tutorial-network steps (9 parameters each), as Network.train counts it.
+    return _train_blocks(train_chunk, (blocks, np.zeros_like(blocks)), len(params), epochs, loss_every,
+                         len(data) * max(1, params.shape[1] // 9), stop)
 
 
 def _pool(n_jobs):
-    """A function that runs ``_train_block`` over argument tuples in parallel, and its worker count.
+    """A function that runs tasks ``(function, *arguments)`` in parallel, and its worker count.
 
     The pool is joblib's active backend (``joblib.parallel_config``), threads by default. For threads,
     a plain thread pool does the same work without joblib's 10 ms polling of results, which would
@@ -60,16 +102,16 @@ def _pool(n_jobs):
     workers = joblib.effective_n_jobs(n_jobs)
     if not isinstance(backend, ThreadingBackend):
         def run(tasks):
-            return joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_train_block)(*args) for args in tasks)
+            return joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(func)(*args) for func, *args in tasks)
     elif workers == 1:
         def run(tasks):
-            return [_train_block(*args) for args in tasks]
+            return [func(*args) for func, *args in tasks]
     else:
         def run(tasks):
             stop = threading.Event()
             with ThreadPoolExecutor(min(workers, len(tasks))) as pool:
                 try:
-                    return list(pool.map(lambda args: _train_block(*args, stop=stop), tasks))
+                    return list(pool.map(lambda task: task[0](*task[1:], stop=stop), tasks))
                 except KeyboardInterrupt:
                     # The workers stop at the end of their chunk (milliseconds), not of their run.
                     stop.set()
@@ -78,16 +120,94 @@ def _pool(n_jobs):
     return run, workers
 
 
-def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_trues: ArrayLike,
-               n_jobs: int | None = None, *, learn_rate: float = 0.1, epochs: int = 1000,
-               loss_every: int | None = 10) -> None:
+def _per_network(value, name, n_nets):
+    """A scalar or one value per network, as an (n_nets,) float64 array of finite numbers."""
+    if np.ndim(value) == 0:
+        return np.full(n_nets, as_real(value, name))
+    array = as_real_array(value, name)
+    if array.shape != (n_nets,):
+        raise ValueError(f"{name} must be one number, or one per network ({n_nets}), got shape "
+                         f"{array.shape}")
+    check_finite(array, name)
+    return array
+
+
+def _split(group, workers):
+    """A group's networks as one part per worker (at most), in whole blocks of LANES (so that only the
+    last part's last block is padded); a list of index ranges."""
+    n_blocks = -(-len(group) // LANES)
+    count = min(workers, n_blocks)
+    bounds = [min(len(group), LANES * (n_blocks * i // count)) for i in range(count + 1)]
+    return [group[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+
+_MIXED = "networks must be all OurNeuralNetwork or all Network objects, not a mixture"
+
+
+def _tutorial_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, loss_every):
+    """The checked arguments for OurNeuralNetworks: groups of networks to train together (one per
+    backend), each with a function making a block's task; and the learning rate."""
+    for net in networks:
+        if not isinstance(net, OurNeuralNetwork):
+            raise TypeError(_MIXED)
+    if np.ndim(learn_rate) != 0:
+        raise ValueError("one learn_rate per network needs Network objects: OurNeuralNetworks are "
+                         "trained together at one rate")
+    if np.ndim(momentum) != 0 or as_real(momentum, "momentum") != 0.0:
+        raise ValueError("momentum needs Network objects: OurNeuralNetwork trains without it")
+    array = as_features(data)
+    labels = as_labels(all_y_trues, array.shape[0])
+    learn_rate = as_real(learn_rate, "learn_rate")
+    groups = []
+    for backend in dict.fromkeys(net.backend for net in networks):
+        def task(block, backend=backend):
+            return (_train_tutorial_block, backend, parameters_of(block), array, labels, learn_rate,
+                    epochs, loss_every)
+        groups.append(([net for net in networks if net.backend == backend], task))
+    return groups, learn_rate
+
+
+def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, loss_every):
+    """As :func:`_tutorial_groups`, for Networks of one configuration: one group per backend and
+    momentum or none."""
+    first = networks[0]
+    for net in networks:
+        if not isinstance(net, Network):
+            raise TypeError(_MIXED)
+        if net._config() != first._config():
+            raise ValueError(f"the Networks must share one configuration (sizes, activation, output, "
+                             f"loss): {net._config()} differs from {first._config()}")
+    array = first._features(data, name="data")
+    targets = first._targets(all_y_trues, array.shape[0], name="all_y_trues", data_name="data")
+    learn_rates = _per_network(learn_rate, "learn_rate", len(networks))
+    momenta = _per_network(momentum, "momentum", len(networks))
+    outside = np.flatnonzero((momenta < 0.0) | (momenta >= 1.0))
+    if outside.size:
+        raise ValueError(f"momentum must be in [0, 1), got {float(momenta[outside[0]])!r} for network "
+                         f"{outside[0]}")
+    index = {id(net): i for i, net in enumerate(networks)}
+    groups = []
+    for key in dict.fromkeys((net.backend, bool(momenta[index[id(net)]])) for net in networks):
+        def task(block, backend=key[0]):
+            rows = [index[id(net)] for net in block]
+            return (_train_network_block, backend, first.sizes, first._kernel_codes, parameters_of(block),
+                    array, targets, learn_rates[rows], momenta[rows], epochs, loss_every)
+        groups.append(([net for net in networks
+                        if (net.backend, bool(momenta[index[id(net)]])) == key], task))
+    return groups, float(learn_rates.max())
+
+
+def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLike,
+               n_jobs: int | None = None, *, learn_rate: float | ArrayLike = 0.1, epochs: int = 1000,
+               loss_every: int | None = 10, momentum: float | ArrayLike = 0.0) -> None:
     """Train many networks on the same data, each exactly as its own ``train`` would, in parallel.
 
     Two levers: groups of networks are spread over worker threads (the compiled kernels release the
     GIL), and within a group the kernel steps ``LANES`` (16) networks over each sample together, lane
     by lane in vector instructions (the same arithmetic as each network's own). Each network ends bit
-    for bit where ``net.train(data, all_y_trues, learn_rate=..., epochs=..., verbose=False)`` would
-    leave it, with its own ``loss_history``.
+    for bit where its own ``train`` would leave it (``net.train(data, all_y_trues, learn_rate=...,
+    epochs=..., verbose=False)``, and for a ``Network`` also ``momentum=...``, without shuffling), with
+    its own ``loss_history``.
 
     The pool is joblib's, so the same call runs on processes or a cluster inside
     ``joblib.parallel_config(backend=...)`` (for example ``"loky"``, or ``"dask"`` with a
@@ -95,23 +215,29 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
 
     Parameters
     ----------
-    networks : sequence of OurNeuralNetwork
-        Distinct networks (any backends; networks on the same backend are trained together).
-    data : array_like, shape (n, 2)
-    all_y_trues : array_like, shape (n,)
+    networks : sequence of OurNeuralNetwork, or sequence of Network
+        Distinct networks (any backends; networks on the same backend are trained together). Either
+        all ``OurNeuralNetwork``, or all ``Network`` of one configuration (sizes, activation, output
+        and loss; seeds, learning rates and momentum may differ).
+    data : array_like, shape (n, 2), or (n, sizes[0]) for Networks
+    all_y_trues : array_like, shape (n,), or the targets ``Network.train`` takes
     n_jobs : int or None
         Workers to use; None or -1 means every CPU (or every worker of the active joblib backend).
-    learn_rate : float, default 0.1
+    learn_rate : float, or array_like of one float per network (Networks only), default 0.1
     epochs : int, default 1000
     loss_every : int or None, default 10
-        As for :meth:`OurNeuralNetwork.train`.
+        As for ``train``.
+    momentum : float, or array_like of one float per network, default 0.0
+        As for :meth:`Network.train` (in [0, 1)); Networks only.
 
     Raises
     ------
     TypeError
-        If ``networks`` holds something other than ``OurNeuralNetwork``, or as for ``train``.
+        If ``networks`` holds something other than networks of one of the two classes, or as for
+        ``train``.
     ValueError
-        If a network appears twice, or as for ``train``. Nothing is changed when an argument is
+        If a network appears twice, the Networks' configurations differ, a per-network value is
+        asked of ``OurNeuralNetwork``s, or as for ``train``. Nothing is changed when an argument is
         refused.
 
     Warns
@@ -127,39 +253,31 @@ def train_many(networks: Iterable[OurNeuralNetwork], data: ArrayLike, all_y_true
     """
     networks = list(networks)
     for net in networks:
-        if not isinstance(net, OurNeuralNetwork):
-            raise TypeError(f"networks must hold OurNeuralNetwork objects, not {type(net).__name__}")
+        if not isinstance(net, (OurNeuralNetwork, Network)):
+            raise TypeError(f"networks must hold OurNeuralNetwork or Network objects, not "
+                            f"{type(net).__name__}")
     if len({id(net) for net in networks}) != len(networks):
         raise ValueError("networks must be distinct: the same network appears more than once")
-    array = as_features(data)
-    labels = as_labels(all_y_trues, array.shape[0])
-    learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
         raise TypeError(f"n_jobs must be an integer or None, not {type(n_jobs).__name__}")
     if n_jobs == 0:
         raise ValueError("n_jobs must not be 0: use a positive count, -1 for every CPU, or None")
+    epochs = as_count(epochs, "epochs")
+    loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
+    family = _network_groups if networks and isinstance(networks[0], Network) else _tutorial_groups
+    groups, rates = family(networks, data, all_y_trues, learn_rate, momentum, epochs, loss_every)
     if not networks:
         return
     run, workers = _pool(n_jobs)
-
-    # For each backend, one group of networks per worker, split in whole blocks of LANES (so that
-    # only the last group's last block is padded).
-    blocks = []
-    for backend in dict.fromkeys(net.backend for net in networks):
-        group = [net for net in networks if net.backend == backend]
-        n_blocks = -(-len(group) // LANES)
-        count = min(workers, n_blocks)
-        bounds = [min(len(group), LANES * (n_blocks * i // count)) for i in range(count + 1)]
-        blocks += [(backend, group[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
+    tasks = [(block, task) for group, task in groups for block in _split(group, workers)]
 
     diverged = []
     with hold(networks):
-        results = run([(backend, parameters_of(block), array, labels, learn_rate, epochs, loss_every)
-                       for backend, block in blocks])
-        for (_, block), (params, histories, epoch) in zip(blocks, results):
+        results = run([task(block) for block, task in tasks])
+        for (block, _), (params, histories, epoch) in zip(tasks, results):
             for net, row, history in zip(block, params, histories):
                 set_trained(net, row, history)
             if epoch is not None:
                 diverged.append(epoch)
     if diverged:
-        warn_divergence(min(diverged), learn_rate, stacklevel=2)
+        warn_divergence(min(diverged), rates, stacklevel=2)

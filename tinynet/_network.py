@@ -211,32 +211,38 @@ class Network(Model):
 
     # --- input ----------------------------------------------------------------------------------
 
-    def _features(self, data: ArrayLike, allow_empty: bool = False) -> NDArray[np.float64]:
-        return as_features(data, "X", allow_empty=allow_empty, columns=self.sizes[0])
+    def _features(self, data: ArrayLike, allow_empty: bool = False, name: str = "X") -> NDArray[np.float64]:
+        return as_features(data, name, allow_empty=allow_empty, columns=self.sizes[0])
 
-    def _targets(self, targets: ArrayLike, n: int) -> NDArray[np.float64]:
-        """Y as a C-contiguous (n, n_out) float64 array, checked; class labels become one-hot rows."""
+    def _targets(self, targets: ArrayLike, n: int, name: str = "Y",
+                 data_name: str = "X") -> NDArray[np.float64]:
+        """Y as a C-contiguous (n, n_out) float64 array, checked; class labels become one-hot rows.
+
+        ``name`` and ``data_name`` name the targets and the samples in messages."""
         n_out = self.sizes[-1]
-        array = as_real_array(targets, "Y")
+        array = as_real_array(targets, name)
         if array.shape[:1] != (n,):
-            raise ValueError(f"Y has {array.shape[0] if array.ndim else 0} rows but X has {n} samples: "
-                             "they must match")
+            raise ValueError(f"{name} has {array.shape[0] if array.ndim else 0} rows but {data_name} has "
+                             f"{n} samples: they must match")
         raw = np.asarray(targets)
         if self.output == "softmax" and array.ndim == 1 and raw.dtype.kind in "iu":
             if raw.size and (raw.min() < 0 or raw.max() >= n_out):
-                raise ValueError(f"Y's class labels must be in 0..{n_out - 1}, got {raw.min()}..{raw.max()}")
+                raise ValueError(f"{name}'s class labels must be in 0..{n_out - 1}, "
+                                 f"got {raw.min()}..{raw.max()}")
             array = np.eye(n_out)[raw]
         elif array.ndim == 1 and n_out == 1:
             array = array.reshape(n, 1)
         if array.shape != (n, n_out):
             hint = " (integer class labels work with a softmax output)" if array.ndim == 1 else ""
-            raise ValueError(f"Y must have shape ({n}, {n_out}) for {n_out} outputs, got {array.shape}{hint}")
-        check_finite(array, "Y")
+            raise ValueError(f"{name} must have shape ({n}, {n_out}) for {n_out} outputs, "
+                             f"got {array.shape}{hint}")
+        check_finite(array, name)
         if self.loss_name == "cross_entropy":
             if (array < 0).any() or (array > 1).any():
-                raise ValueError("Y must be between 0 and 1 for the cross-entropy loss")
+                raise ValueError(f"{name} must be between 0 and 1 for the cross-entropy loss")
             if self.output == "softmax" and not np.allclose(array.sum(axis=1), 1.0, rtol=0, atol=1e-9):
-                raise ValueError("Y's rows must sum to 1 (class probabilities) for softmax cross-entropy")
+                raise ValueError(f"{name}'s rows must sum to 1 (class probabilities) for softmax "
+                                 "cross-entropy")
         return contiguous_writeable(array)
 
     # --- evaluation -----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from numba import njit, types
 from numba.core import caching
 from numba.extending import intrinsic
 
-from ._codes import PW_BLOCKSIZE, STACK_SIZE
+from ._codes import LANES, PW_BLOCKSIZE, STACK_SIZE
 from ._exp_data import (
     C2,
     C3,
@@ -201,6 +201,17 @@ def _exp_special(x):
         lo = 1.0 - hi + y + lo
         y = (hi + lo) - 1.0
     return y * 2.0 ** -1022
+
+
+@jit(inline="always")
+def _exp_lanes(x, out):
+    """out[j] = exp(x[j]) for the LANES lanes of train_many's kernels: the common path in every lane,
+    then the special path in the lanes that need it."""
+    for j in range(LANES):
+        out[j] = _exp_common(x[j])
+    for j in range(LANES):
+        if not (-FAST_BOUND <= x[j] <= FAST_BOUND):
+            out[j] = _exp_special(x[j])
 
 
 @jit

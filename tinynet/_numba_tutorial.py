@@ -8,10 +8,8 @@ arithmetic. The JIT options and floating-point rules are those of ``_numba_commo
 import numpy as np
 
 from ._codes import LANES, PW_BLOCKSIZE
-from ._exp_data import FAST_BOUND
 from ._numba_common import (
-    _exp_common,
-    _exp_special,
+    _exp_lanes,
     _pairwise_block,
     _walk_next,
     _walk_push,
@@ -213,17 +211,6 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
 
 # --- train_many: LANES networks stepped together, lane by lane (see _core_tutorial.pxi) -------------
 # p is a block: parameter k (w1..w6, b1..b3 as k = 0..8) of lane j at p[k, j].
-
-@jit(inline="always")
-def _exp_lanes(x, out):
-    """out[j] = exp(x[j]) for the LANES lanes: the common path in every lane, then the special path
-    in the lanes that need it."""
-    for j in range(LANES):
-        out[j] = _exp_common(x[j])
-    for j in range(LANES):
-        if not (-FAST_BOUND <= x[j] <= FAST_BOUND):
-            out[j] = _exp_special(x[j])
-
 
 @jit(inline="always")
 def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):

@@ -20,7 +20,9 @@ exactly OurNeuralNetwork's operations, so the two give bit-identical results.
 
 from math import log, log1p
 
-from ._codes import IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
+import numpy as np
+
+from ._codes import IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH, net_scratch
 from ._python_common import (
     _pairwise_block,
     _walk_next,
@@ -32,7 +34,7 @@ from ._python_common import (
     tanh,
 )
 
-__all__ = ["net_feedforward", "net_loss", "net_train"]
+__all__ = ["net_feedforward", "net_loss", "net_train", "net_train_many"]
 
 
 def _activate(code, s):
@@ -280,3 +282,46 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     finally:
         # An interrupt (Ctrl-C) can land in the middle of a step: keep the last whole epoch.
         params[:], velocity[:] = done
+
+
+def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rate, momentum, velocity,
+                   epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
+    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+
+    The compiled kernels step a block's networks over each sample lane by lane, in vector
+    instructions; here each network is simply trained as :func:`net_train` trains it (samples in
+    order), which gives the same numbers.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (n_blocks, n_params, LANES), C-contiguous
+        Block b's network l has its parameter k at ``params[b, k, l]``; updated in place.
+    sizes, hidden, output, loss, data, targets
+        As for :func:`net_train`.
+    learn_rate, momentum : ndarray of float64, shape (n_blocks, LANES)
+        Each network's. A block's networks all have momentum or all have none (the caller groups
+        them so): the compiled kernels take the momentum path for a whole block.
+    velocity : ndarray of float64, shape (n_blocks, n_params, LANES)
+        Laid out as ``params``; updated in place.
+    epoch_start, epoch_stop, loss_every
+        As for :func:`net_train`.
+    losses : ndarray of float64, shape (n_blocks * LANES, m)
+        Network l of block b records its losses in row ``b * LANES + l``.
+    acts, grads, out_sums, single
+        Scratch (``_codes.net_many_scratch``).
+    """
+    n_blocks, _, lanes = params.shape
+    no_order = np.empty((0, 0), dtype=np.int64)
+    scratch = net_scratch(sizes.tolist())
+    for block in range(n_blocks):
+        for lane in range(lanes):
+            # Each network as its own array, trained alone, then put back (after a whole epoch even
+            # when interrupted: net_train keeps the last whole epoch).
+            one, one_velocity = params[block, :, lane].copy(), velocity[block, :, lane].copy()
+            row = losses[block * lanes + lane:block * lanes + lane + 1]
+            try:
+                net_train(one, sizes, hidden, output, loss, data, targets, no_order,
+                          float(learn_rate[block, lane]), float(momentum[block, lane]), one_velocity,
+                          epoch_start, epoch_stop, loss_every, row, *scratch)
+            finally:
+                params[block, :, lane], velocity[block, :, lane] = one, one_velocity
