@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 try:
@@ -67,6 +68,17 @@ def test_save_and_many_examples(readme_run):
     assert len(namespace["nets"]) == 64
     assert all(len(net.loss_history) == 100 for net in namespace["nets"])
     assert namespace["best"].loss_history[-1][1] == min(n.loss_history[-1][1] for n in namespace["nets"])
+
+
+def test_many_networks_example(readme_run):
+    namespace, _ = readme_run
+    sweep = namespace["sweep"]
+    alone = namespace["Network"]((2, 16, 16, 1), seed=40)
+    alone.train(namespace["data"], namespace["all_y_trues"], learn_rate=np.geomspace(0.01, 1.0, 64)[40],
+                epochs=100)
+    assert sweep[40].params.tobytes() == alone.params.tobytes()
+    assert sweep[40].loss_history == alone.loss_history
+    assert sweep[0].params.tobytes() != sweep[1].params.tobytes()
 
 
 def test_network_example(readme_run):
