@@ -124,8 +124,10 @@ def tanh(double x):
 
 def exp_array(const double[::1] values, double[::1] out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
-    cdef Py_ssize_t i, n = values.shape[0]
-    cdef double x
+    cdef Py_ssize_t i, k, n = values.shape[0]
+    cdef int j
+    cdef double x[LANES]
+    cdef double e[LANES]
     cdef const double* v
     cdef double* o
     if n == 0:
@@ -133,14 +135,17 @@ def exp_array(const double[::1] values, double[::1] out):
     v = &values[0]
     o = &out[0]
     with nogil:
-        # The common path over every element (a loop the compiler vectorises), then the rare
-        # elements outside it again, on the special path: the same values as _exp, element by element.
-        for i in range(n):
-            o[i] = _exp_common(v[i])
-        for i in range(n):
-            x = v[i]
-            if not (-EXP_FAST_BOUND <= x <= EXP_FAST_BOUND):
-                o[i] = _exp_special(x)
+        # LANES values at a time through _exp_lanes, in local arrays (which the compiler knows nothing
+        # else touches, so it turns the loops into vector instructions; over the arrays themselves it
+        # does not), then the rest one by one: the same values as _exp, element by element.
+        for k in range(n // LANES):
+            for j in range(LANES):
+                x[j] = v[k * LANES + j]
+            _exp_lanes(x, e)
+            for j in range(LANES):
+                o[k * LANES + j] = e[j]
+        for i in range(n - n % LANES, n):
+            o[i] = _exp(v[i])
 
 
 cdef inline double _sigmoid(double x) noexcept nogil:
