@@ -19,18 +19,22 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "OUTPUT", "PW_BLOCKSIZE", "RELU",
-           "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH", "net_scratch"]
+__all__ = ["ADAM", "CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "OPTIMIZERS", "OUTPUT",
+           "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH", "net_many_scratch",
+           "net_scratch"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4
 # Loss codes.
 MSE, CROSS_ENTROPY = 0, 1
+# Optimizer codes (``Network.train``).
+SGD, ADAM = 0, 1
 
 #: The public names of the codes, as ``Network`` takes them.
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 OUTPUT = {"sigmoid": SIGMOID, "identity": IDENTITY, "softmax": SOFTMAX}
 LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
+OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
 
 #: numpy's pairwise summation sums ranges of at most this many terms directly (its ``PW_BLOCKSIZE``).
 PW_BLOCKSIZE = 128

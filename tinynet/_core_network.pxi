@@ -148,6 +148,33 @@ cdef double _net_mean_loss(const double* p, const int64_t* sizes, Py_ssize_t n_l
     return _walk_total(&walk) / n
 
 
+cdef int _net_output_g(int output, int loss, const double* y, const double* acts, Py_ssize_t at,
+                       Py_ssize_t n_out, double scale, double* g) noexcept nogil:
+    # The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
+    # (see _python_network._net_output_g).
+    cdef Py_ssize_t i, j
+    cdef double dot
+    if loss == MSE:
+        for i in range(n_out):
+            g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
+        if output != SOFTMAX:
+            return output
+        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+        dot = 0.0
+        for j in range(n_out):
+            dot += (-2 * (y[j] - acts[at + j]) / n_out) * acts[at + j]
+        for i in range(n_out):
+            g[i] = scale * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out - dot))
+        return IDENTITY
+    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
+    for i in range(n_out):
+        if output == SIGMOID:
+            g[i] = scale * ((acts[at + i] - y[i]) / n_out)
+        else:
+            g[i] = scale * (acts[at + i] - y[i])
+    return IDENTITY
+
+
 def net_feedforward(const double[::1] params, const int64_t[::1] sizes, int hidden, int output,
                     const double[:, ::1] data, double[:, ::1] out, double[::1] acts,
                     double[::1] out_sums):
@@ -195,7 +222,7 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
     cdef Py_ssize_t p_end, a_end
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef int code, fp_output
-    cdef double fp, gi, term, dot
+    cdef double fp, gi, term
     cdef double* p = &params[0]
     cdef double* v = &velocity[0]
     cdef double* a = &acts[0]
@@ -211,29 +238,7 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
                 y = &targets[sample, 0]
                 at = _net_forward(p, s, n_layers, hidden, output, &data[sample, 0], a, &out_sums[0])
 
-                # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
-                if loss == MSE:
-                    for i in range(n_out_net):
-                        g[i] = learn_rate * (-2 * (y[i] - a[at + i]) / n_out_net)
-                    if output == SOFTMAX:
-                        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
-                        dot = 0.0
-                        for j in range(n_out_net):
-                            dot += (-2 * (y[j] - a[at + j]) / n_out_net) * a[at + j]
-                        for i in range(n_out_net):
-                            g[i] = learn_rate * (a[at + i] * (-2 * (y[i] - a[at + i]) / n_out_net
-                                                              - dot))
-                        fp_output = IDENTITY
-                    else:
-                        fp_output = output
-                else:
-                    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
-                    for i in range(n_out_net):
-                        if output == SIGMOID:
-                            g[i] = learn_rate * ((a[at + i] - y[i]) / n_out_net)
-                        else:
-                            g[i] = learn_rate * (a[at + i] - y[i])
-                    fp_output = IDENTITY
+                fp_output = _net_output_g(output, loss, y, a, at, n_out_net, learn_rate, g)
 
                 # --- Back through the layers, last first
                 p_end = params.shape[0]     # where the layer's parameters end in params
@@ -275,6 +280,144 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
                 losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
                                                    &targets[0, 0], n, a, &out_sums[0])
                 column += 1
+
+
+cdef void _net_batch_gradient(const double* p, const int64_t* sizes, Py_ssize_t n_layers,
+                              Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
+                              const double* data, const double* targets, const int64_t* order_row,
+                              Py_ssize_t lo, Py_ssize_t hi, double* grad, double* acts, double* g,
+                              double* g_prev, double* out_sums) noexcept nogil:
+    # The sum, over the samples lo..hi-1 of the epoch (through order_row, when not NULL), of each
+    # one's gradient, into grad (see _python_network._net_batch_gradient).
+    cdef Py_ssize_t n_in0 = sizes[0], n_out_net = sizes[n_layers]
+    cdef Py_ssize_t t, k, sample, at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, row, p_end, a_end
+    cdef int code, fp_output
+    cdef double fp, gi, term
+    cdef double* swap
+    for k in range(n_params):
+        grad[k] = 0.0
+    for t in range(lo, hi):
+        sample = order_row[t] if order_row != NULL else t
+        at = _net_forward(p, sizes, n_layers, hidden, output, data + sample * n_in0, acts, out_sums)
+        fp_output = _net_output_g(output, loss, targets + sample * n_out_net, acts, at, n_out_net, 1.0, g)
+        p_end = n_params
+        a_end = n_acts
+        for layer in range(n_layers, 0, -1):
+            n_in = sizes[layer - 1]
+            n_out = sizes[layer]
+            b0 = p_end - n_out
+            w0 = b0 - n_out * n_in
+            a_out = a_end - n_out
+            a_in = a_out - n_in
+            code = fp_output if layer == n_layers else hidden
+            for i in range(n_out):
+                fp = _derivative(code, acts[a_out + i])
+                gi = g[i]
+                row = w0 + i * n_in
+                if layer > 1:
+                    for j in range(n_in):
+                        term = gi * (p[row + j] * fp)
+                        g_prev[j] = term if i == 0 else g_prev[j] + term
+                for j in range(n_in):
+                    grad[row + j] = grad[row + j] + gi * (acts[a_in + j] * fp)
+                grad[b0 + i] = grad[b0 + i] + gi * fp
+            swap = g
+            g = g_prev
+            g_prev = swap
+            p_end = w0
+            a_end = a_out
+
+
+cdef void _net_mean_gradient(const double* p, const int64_t* sizes, Py_ssize_t n_layers, double* grad,
+                             Py_ssize_t count, double alpha) noexcept nogil:
+    # The summed gradient of count samples made the batch's, in place (see
+    # _python_network._net_mean_gradient).
+    cdef Py_ssize_t layer, k, n_in, n_out, offset = 0
+    for layer in range(1, n_layers + 1):
+        n_in = sizes[layer - 1]
+        n_out = sizes[layer]
+        for k in range(offset, offset + n_out * n_in):
+            grad[k] = (grad[k] + alpha * p[k]) / count
+        for k in range(offset + n_out * n_in, offset + n_out * n_in + n_out):
+            grad[k] = grad[k] / count
+        offset += n_out * n_in + n_out
+
+
+cdef void _net_step(double* p, const double* grad, Py_ssize_t n_params, int optimizer, double learn_rate,
+                    double momentum, bint nesterov, double beta_1, double beta_2, double epsilon,
+                    double lr_t, double* m, double* v) noexcept nogil:
+    # One optimizer step of every parameter (see _python_network._net_step).
+    cdef Py_ssize_t k
+    cdef double gk
+    if optimizer == ADAM:
+        for k in range(n_params):
+            gk = grad[k]
+            m[k] = beta_1 * m[k] + (1 - beta_1) * gk
+            v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk)
+            p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon)
+    elif momentum != 0.0:
+        for k in range(n_params):
+            m[k] = momentum * m[k] - learn_rate * grad[k]
+            p[k] = p[k] + (momentum * m[k] - learn_rate * grad[k] if nesterov else m[k])
+    else:
+        for k in range(n_params):
+            p[k] = p[k] - learn_rate * grad[k]
+
+
+def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+                    const double[:, ::1] data, const double[:, ::1] targets, const int64_t[:, ::1] order,
+                    Py_ssize_t batch_size, int optimizer, double learn_rate, double momentum,
+                    bint nesterov, double alpha, double beta_1, double beta_2, double epsilon,
+                    const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
+                    Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
+                    double[:, ::1] losses, double[::1] acts, double[:, ::1] grads, double[::1] out_sums,
+                    double[::1] gradient):
+    """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
+
+    The arguments are those of ``_python_network.net_train_batch``; see its docstring.
+    """
+    cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_params = params.shape[0]
+    cdef Py_ssize_t epoch, lo, hi
+    cdef Py_ssize_t column = 0     # the next column of losses
+    cdef Py_ssize_t update = 0     # the batches done in this call
+    cdef const int64_t* order_row
+    cdef double* p = &params[0]
+    cdef const int64_t* s = &sizes[0]
+    with nogil:
+        for epoch in range(epoch_start, epoch_stop):
+            order_row = &order[epoch - epoch_start, 0] if order.shape[0] > 0 else NULL
+            lo = 0
+            while lo < n:
+                hi = min(n, lo + batch_size)
+                _net_batch_gradient(p, s, n_layers, n_params, acts.shape[0], hidden, output, loss,
+                                    &data[0, 0], &targets[0, 0], order_row, lo, hi, &gradient[0],
+                                    &acts[0], &grads[0, 0], &grads[1, 0], &out_sums[0])
+                _net_mean_gradient(p, s, n_layers, &gradient[0], hi - lo, alpha)
+                _net_step(p, &gradient[0], n_params, optimizer, learn_rate, momentum, nesterov, beta_1,
+                          beta_2, epsilon, lr_t[update] if optimizer == ADAM else 0.0, &moments[0, 0],
+                          &moments[1, 0])
+                update += 1
+                step[0] += 1
+                lo = hi
+            if loss_every > 0 and epoch % loss_every == 0:
+                losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
+                                                   &targets[0, 0], n, &acts[0], &out_sums[0])
+                column += 1
+
+
+def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+                 const double[:, ::1] data, const double[:, ::1] targets, double alpha, double[::1] out,
+                 double[::1] acts, double[:, ::1] grads, double[::1] out_sums):
+    """The mean gradient over all samples, with L2 ``alpha``, into ``out``.
+
+    The arguments are those of ``_python_network.net_gradient``; see its docstring.
+    """
+    cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
+    with nogil:
+        _net_batch_gradient(&params[0], &sizes[0], n_layers, params.shape[0], acts.shape[0], hidden,
+                            output, loss, &data[0, 0], &targets[0, 0], NULL, 0, n, &out[0], &acts[0],
+                            &grads[0, 0], &grads[1, 0], &out_sums[0])
+        _net_mean_gradient(&params[0], &sizes[0], n_layers, &out[0], n, alpha)
 
 
 # --- net_train_many: LANES networks of one configuration stepped together, lane by lane -------------

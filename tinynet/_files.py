@@ -33,8 +33,8 @@ def write_json(path: str | os.PathLike[str], document: dict[str, Any], indent: i
         raise
 
 
-def read_json(path: str | os.PathLike[str], file_format: str, version: int) -> dict[str, Any]:
-    """The JSON object in ``path``, checked to be of ``file_format`` and ``version``.
+def read_json(path: str | os.PathLike[str], file_format: str, versions: tuple[int, ...]) -> dict[str, Any]:
+    """The JSON object in ``path``, checked to be of ``file_format`` and one of ``versions``.
 
     Raises
     ------
@@ -55,7 +55,9 @@ def read_json(path: str | os.PathLike[str], file_format: str, version: int) -> d
     if not isinstance(document, dict) or document.get("format") != file_format:
         raise ValueError(f"cannot load {name!r}: it is not a {file_format} file "
                          f"(no \"format\": \"{file_format}\")")
-    if document.get("version") != version:
-        raise ValueError(f"cannot load {name!r}: format version {document.get('version')!r} is "
-                         f"not supported (this tinynet reads version {version})")
+    version = document.get("version")
+    if isinstance(version, bool) or version not in versions:
+        readable = " or ".join(map(str, versions))
+        raise ValueError(f"cannot load {name!r}: format version {version!r} is "
+                         f"not supported (this tinynet reads version {readable})")
     return document

@@ -35,13 +35,15 @@ def _from_blocks(blocks, n_nets):
 def _train_blocks(train_chunk, state, n_nets, epochs, loss_every, steps_per_epoch, stop):
     """Run ``train_chunk`` over the blocks of ``state`` (parameters first) for ``epochs`` epochs.
 
-    Returns the trained parameters, each network's loss history and the epoch of divergence (or None).
+    Returns the trained parameters, each network's loss history, the epoch of divergence (or None) and
+    the rest of the trained state (each array as the parameters, network by network).
     """
     n_lanes = state[0].shape[0] * LANES
     histories: list[list[tuple[int, float]]] = [[] for _ in range(n_lanes)]
     outcome = run_training(train_chunk, state, epochs, loss_every, steps_per_epoch * n_lanes, histories,
                            None if stop is None else lambda *_: stop.is_set())
-    return _from_blocks(state[0], n_nets), histories[:n_nets], outcome.diverged
+    rest = [_from_blocks(array, n_nets) for array in state[1:]]
+    return _from_blocks(state[0], n_nets), histories[:n_nets], outcome.diverged, rest
 
 
 def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, loss_every, *, stop=None):
@@ -61,12 +63,12 @@ def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, los
                          stop)
 
 
-def _train_network_block(backend, sizes, codes, params, data, targets, learn_rates, momenta, epochs,
-                         loss_every, *, stop=None):
+def _train_network_block(backend, sizes, codes, params, velocities, data, targets, learn_rates, momenta,
+                         epochs, loss_every, *, stop=None):
     """Train some ``Network``s of one configuration together (see :func:`_train_tutorial_block`).
 
-    ``params`` is (n_nets, n_params); ``learn_rates`` and ``momenta`` (n_nets,), each network's; the
-    networks all have momentum, or none.
+    ``params`` and ``velocities`` (their momentum's, as they start) are (n_nets, n_params);
+    ``learn_rates`` and ``momenta`` (n_nets,), each network's; the networks all have momentum, or none.
     """
     kernels = load_backend(backend, "network")
     sizes = np.array(sizes, dtype=np.int64)
@@ -81,7 +83,7 @@ def _train_network_block(backend, sizes, codes, params, data, targets, learn_rat
 
     blocks = _to_blocks(params)
     # The work of an epoch in tutorial-network steps (9 parameters each), as Network.train counts it.
-    return _train_blocks(train_chunk, (blocks, np.zeros_like(blocks)), len(params), epochs, loss_every,
+    return _train_blocks(train_chunk, (blocks, _to_blocks(velocities)), len(params), epochs, loss_every,
                          len(data) * max(1, params.shape[1] // 9), stop)
 
 
@@ -163,7 +165,7 @@ def _tutorial_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, 
         def task(block, backend=backend):
             return (_train_tutorial_block, backend, parameters_of(block), array, labels, learn_rate,
                     epochs, loss_every)
-        groups.append(([net for net in networks if net.backend == backend], task))
+        groups.append(([net for net in networks if net.backend == backend], task, False))
     return groups, learn_rate
 
 
@@ -185,15 +187,20 @@ def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, l
     if outside.size:
         raise ValueError(f"momentum must be in [0, 1), got {float(momenta[outside[0]])!r} for network "
                          f"{outside[0]}")
+    held = [net for net in networks if net._optimizer == "adam"]
+    if held:
+        raise ValueError(f"train_many trains with SGD, but network {networks.index(held[0])} holds Adam's "
+                         "optimizer state: call its reset_optimizer() first")
     index = {id(net): i for i, net in enumerate(networks)}
     groups = []
     for key in dict.fromkeys((net.backend, bool(momenta[index[id(net)]])) for net in networks):
         def task(block, backend=key[0]):
             rows = [index[id(net)] for net in block]
             return (_train_network_block, backend, first.sizes, first._kernel_codes, parameters_of(block),
-                    array, targets, learn_rates[rows], momenta[rows], epochs, loss_every)
+                    np.array([net._moments[0] for net in block]), array, targets, learn_rates[rows],
+                    momenta[rows], epochs, loss_every)
         groups.append(([net for net in networks
-                        if (net.backend, bool(momenta[index[id(net)]])) == key], task))
+                        if (net.backend, bool(momenta[index[id(net)]])) == key], task, key[1]))
     return groups, float(learn_rates.max())
 
 
@@ -269,14 +276,19 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     if not networks:
         return
     run, workers = _pool(n_jobs)
-    tasks = [(block, task) for group, task in groups for block in _split(group, workers)]
+    tasks = [(block, task, momentum_on) for group, task, momentum_on in groups
+             for block in _split(group, workers)]
 
     diverged = []
     with hold(networks):
-        results = run([task(block) for block, task in tasks])
-        for (block, _), (params, histories, epoch) in zip(tasks, results):
-            for net, row, history in zip(block, params, histories):
+        results = run([task(block) for block, task, _ in tasks])
+        for (block, _, momentum_on), (params, histories, epoch, rest) in zip(tasks, results):
+            for index, (net, row, history) in enumerate(zip(block, params, histories)):
                 set_trained(net, row, history)
+                if rest:        # a Network's SGD velocities, its optimizer state when it has momentum
+                    net._moments[0] = rest[0][index]
+                    if momentum_on:
+                        net._optimizer = "sgd"
             if epoch is not None:
                 diverged.append(epoch)
     if diverged:

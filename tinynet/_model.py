@@ -43,6 +43,8 @@ class Model:
     #: What ``save`` writes in the file's "format" and "version" fields.
     _FILE_FORMAT: ClassVar[str]
     _FILE_VERSION: ClassVar[int]
+    #: The versions ``load`` reads (by default only ``_FILE_VERSION``).
+    _FILE_VERSIONS_READ: ClassVar[tuple[int, ...] | None] = None
     #: The file's fields besides the envelope and "params", in order.
     _CONFIG_FIELDS: ClassVar[tuple[str, ...]] = ()
     #: JSON indentation (None: one line).
@@ -86,6 +88,13 @@ class Model:
 
     def _set_more_state(self, state: dict[str, Any]) -> None:
         pass
+
+    def _file_extras(self) -> dict[str, Any]:
+        """What ``save`` writes after the parameters (JSON values; ValueError if it cannot)."""
+        return {}
+
+    def _load_extras(self, document: dict[str, Any]) -> None:
+        """Take what ``_file_extras`` wrote from a loaded file's fields; ValueError if it is bad."""
 
     # --- construction -----------------------------------------------------------------------------
 
@@ -166,13 +175,17 @@ class Model:
         """
         with self._lock:
             params = self._params.tolist()
-        for index, value in enumerate(params):
-            if not math.isfinite(value):
-                raise ValueError(f"cannot save {os.fspath(path)!r}: parameter {self._param_name(index)} "
-                                 f"is {value!r}")
+            for index, value in enumerate(params):
+                if not math.isfinite(value):
+                    raise ValueError(f"cannot save {os.fspath(path)!r}: parameter "
+                                     f"{self._param_name(index)} is {value!r}")
+            try:
+                extras = self._file_extras()
+            except ValueError as exc:
+                raise ValueError(f"cannot save {os.fspath(path)!r}: {exc}") from None
         write_json(path, {"format": self._FILE_FORMAT, "version": self._FILE_VERSION,
                           "backend": self._backend, **self._config(),
-                          "params": self._params_to_json(params)}, indent=self._JSON_INDENT)
+                          "params": self._params_to_json(params), **extras}, indent=self._JSON_INDENT)
 
     @classmethod
     def load(cls: type[M], path: str | os.PathLike[str], backend: str | None = None) -> M:
@@ -197,7 +210,7 @@ class Model:
             If the file cannot be read (for example ``FileNotFoundError``).
         """
         name = os.fspath(path)
-        document = read_json(path, cls._FILE_FORMAT, cls._FILE_VERSION)
+        document = read_json(path, cls._FILE_FORMAT, cls._FILE_VERSIONS_READ or (cls._FILE_VERSION,))
         missing = [key for key in (*cls._CONFIG_FIELDS, "params") if key not in document]
         if len(missing) == 1:
             raise ValueError(f"cannot load {name!r}: the field \"{missing[0]}\" is missing")
@@ -209,8 +222,11 @@ class Model:
         try:
             params = cls._params_from_json(document["params"], config)
             if backend is not None:
-                return cls._restore(config, params, backend, fallback=False)
-            return cls._restore(config, params, document.get("backend"), fallback=True)
+                model = cls._restore(config, params, backend, fallback=False)
+            else:
+                model = cls._restore(config, params, document.get("backend"), fallback=True)
+            model._load_extras(document)
+            return model
         except (TypeError, ValueError) as exc:
             raise ValueError(f"cannot load {name!r}: {exc}") from None
 

@@ -9,9 +9,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._codes import HIDDEN, LOSSES, OUTPUT, net_scratch
+from ._codes import HIDDEN, LOSSES, OPTIMIZERS, OUTPUT, net_scratch
 from ._model import Model
-from ._validation import as_features, as_real, as_real_array, as_schedule, check_finite, contiguous_writeable
+from ._validation import (
+    as_count,
+    as_features,
+    as_real,
+    as_real_array,
+    as_schedule,
+    check_finite,
+    contiguous_writeable,
+)
 
 __all__ = ["Network"]
 
@@ -22,6 +30,36 @@ def _choice(value: Any, options: Any, name: str) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, options))}")
     return value
+
+
+def _alpha(alpha: Any) -> float:
+    value = as_real(alpha, "alpha")
+    if value < 0.0:
+        raise ValueError(f"alpha must be at least 0, got {value!r}")
+    return value
+
+
+def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any, beta_1: Any, beta_2: Any,
+                       epsilon: Any) -> dict[str, Any]:
+    """``train``'s optimizer options, checked: TypeError or ValueError naming the one refused."""
+    name = _choice(optimizer, OPTIMIZERS, "optimizer")
+    momentum = as_real(momentum, "momentum")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"nesterov must be True or False, not {type(nesterov).__name__}")
+    alpha = _alpha(alpha)
+    beta_1, beta_2 = as_real(beta_1, "beta_1"), as_real(beta_2, "beta_2")
+    for value, label in ((beta_1, "beta_1"), (beta_2, "beta_2")):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{label} must be in [0, 1), got {value!r}")
+    epsilon = as_real(epsilon, "epsilon")
+    if not epsilon > 0.0:
+        raise ValueError(f"epsilon must be greater than 0, got {epsilon!r}")
+    if name == "adam" and (momentum != 0.0 or nesterov):
+        raise ValueError("momentum and nesterov are SGD's options: Adam's momentum is beta_1")
+    return {"optimizer": name, "momentum": momentum, "nesterov": bool(nesterov), "alpha": alpha,
+            "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon}
 
 
 class Network(Model):
@@ -81,7 +119,9 @@ class Network(Model):
 
     _FAMILY = "network"
     _FILE_FORMAT = "tinynet.Network"
-    _FILE_VERSION = 1
+    #: Version 2 adds the optimizer's state; version 1 files (without it) still load.
+    _FILE_VERSION = 2
+    _FILE_VERSIONS_READ = (1, 2)
     _CONFIG_FIELDS = ("sizes", "activation", "output", "loss")
 
     sizes: tuple[int, ...]
@@ -129,6 +169,11 @@ class Network(Model):
             at += n_out * n_in
             self.biases.append(self._params[at:at + n_out])
             at += n_out
+        # The optimizer's state: SGD's velocities (row 0) or Adam's moments (rows 0, 1), its step count,
+        # and which optimizer it belongs to (None: no state).
+        self._moments = np.zeros((2, self._params.size))
+        self._step = np.zeros(1, dtype=np.int64)
+        self._optimizer: str | None = None
 
     def _config(self) -> dict[str, Any]:
         return {"sizes": list(self.sizes), "activation": self.activation, "output": self.output,
@@ -166,11 +211,49 @@ class Network(Model):
         return array.tolist()
 
     def _more_state(self) -> dict[str, Any]:
-        return {"rng": self._rng.bit_generator.state}
+        return {"rng": self._rng.bit_generator.state, "optimizer": self._state_to_json()}
 
     def _set_more_state(self, state: dict[str, Any]) -> None:
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = state["rng"]
+        if "optimizer" in state:           # pickles from before the optimizer's state have none
+            self._set_state(state["optimizer"])
+
+    def _file_extras(self) -> dict[str, Any]:
+        state = self._state_to_json()
+        for key in ("velocity", "m", "v"):
+            if key in state and not all(map(math.isfinite, state[key])):
+                raise ValueError(f"the optimizer's {key} holds inf or NaN")
+        return {"optimizer": state}
+
+    def _load_extras(self, document: dict[str, Any]) -> None:
+        if "optimizer" in document:        # version 1 files have none
+            self._set_state(document["optimizer"])
+
+    def _set_state(self, state: Any) -> None:
+        """The optimizer's state from ``_state_to_json``'s form; ValueError naming what is wrong."""
+        if not isinstance(state, dict):
+            raise ValueError("the optimizer's state must be a JSON object")
+        name = state.get("optimizer")
+        if name not in (None, *OPTIMIZERS):
+            raise ValueError(f"unknown optimizer {name!r} in the optimizer's state")
+        t = state.get("t", 0)
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"the optimizer's step count t must be a count, got {t!r}")
+        keys = {None: (), "sgd": ("velocity",), "adam": ("m", "v")}[name]
+        moments = np.zeros_like(self._moments)
+        for row, key in enumerate(keys):
+            if key not in state:
+                raise ValueError(f"the optimizer's state lacks \"{key}\"")
+            array = as_real_array(state[key], key)
+            if array.shape != (self._params.size,):
+                raise ValueError(f"the optimizer's {key} must be {self._params.size} numbers, "
+                                 f"got shape {array.shape}")
+            check_finite(array, key)
+            moments[row] = array
+        self._moments[:] = moments
+        self._step[0] = t
+        self._optimizer = name
 
     # --- parameters -------------------------------------------------------------------------------
 
@@ -299,12 +382,132 @@ class Network(Model):
             return float(self._kernels.net_loss(self._params, self._sizes, *self._kernel_codes, data,
                                                 targets, acts, out_sums))
 
+    def gradients(self, X: ArrayLike, Y: ArrayLike,
+                  alpha: float = 0.0) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
+        """The mean gradient of the loss over the samples, from the training kernels.
+
+        For the weights, (sum over the samples of each one's gradient + alpha * W) / n; for the
+        biases, the sum / n: the gradient a batch of all n rows trains on (see :meth:`train`).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, sizes[0])
+        Y : array_like, shape (n, n_out) or (n,)
+            As for :meth:`train`.
+        alpha : float
+            L2 penalty on the weights, >= 0.
+
+        Returns
+        -------
+        (weights, biases) : two lists of ndarray
+            Shaped like :attr:`weights` and :attr:`biases`.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As for :meth:`train`.
+        """
+        data = self._features(X)
+        targets = self._targets(Y, data.shape[0])
+        flat = self._gradient(data, targets, _alpha(alpha), self._params)
+        weights, biases = [], []
+        at = 0
+        for layer in self.weights:
+            n_out, n_in = layer.shape
+            weights.append(flat[at:at + n_out * n_in].reshape(n_out, n_in))
+            biases.append(flat[at + n_out * n_in:at + n_out * n_in + n_out])
+            at += n_out * n_in + n_out
+        return weights, biases
+
+    def loss_and_gradient(self, X: ArrayLike, Y: ArrayLike, alpha: float = 0.0,
+                          params: ArrayLike | None = None) -> tuple[float, NDArray[np.float64]]:
+        """The full-batch objective and its gradient in one call, for optimizers such as L-BFGS.
+
+        The objective is the mean loss plus ``alpha / (2 n)`` times the sum of the squared weights (the
+        biases are not penalised); its gradient, flat in the layout of :attr:`params`, is that of
+        :meth:`gradients`. Evaluated at ``params`` when given (the network is not changed), else at
+        the network's parameters. For example, with scipy::
+
+            result = scipy.optimize.minimize(net.loss_and_gradient, net.params, args=(X, Y, 1e-4),
+                                             jac=True, method="L-BFGS-B")
+
+        takes the arguments in another order; write
+        ``lambda p: net.loss_and_gradient(X, Y, 1e-4, p)`` and then ``net.params = result.x``.
+
+        Returns
+        -------
+        (float, ndarray of float64)
+
+        Raises
+        ------
+        TypeError, ValueError
+            As for :meth:`train`, or if ``params`` is not ``len(net.params)`` finite numbers.
+        """
+        data = self._features(X)
+        targets = self._targets(Y, data.shape[0])
+        alpha = _alpha(alpha)
+        point = self._params if params is None else contiguous_writeable(self._check_params(params))
+        return self._loss_and_gradient(data, targets, alpha, point)
+
+    def _loss_and_gradient(self, data: NDArray[np.float64], targets: NDArray[np.float64], alpha: float,
+                           point: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        """:meth:`loss_and_gradient` of checked arrays."""
+        acts, _, out_sums = net_scratch(self.sizes)
+        with self._lock:
+            loss = float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, acts,
+                                                out_sums))
+        if alpha:
+            squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self._weight_views(point))
+            loss += alpha * squares / (2 * data.shape[0])
+        return loss, self._gradient(data, targets, alpha, point)
+
+    def _gradient(self, data: NDArray[np.float64], targets: NDArray[np.float64], alpha: float,
+                  point: NDArray[np.float64]) -> NDArray[np.float64]:
+        out = np.empty(self._params.size)
+        acts, grads, out_sums = net_scratch(self.sizes)
+        with self._lock:
+            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, alpha, out,
+                                       acts, grads, out_sums)
+        return out
+
+    def _weight_views(self, flat: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+        """The weight matrices within a flat array laid out as the parameters."""
+        views, at = [], 0
+        for layer in self.weights:
+            n_out, n_in = layer.shape
+            views.append(flat[at:at + n_out * n_in].reshape(n_out, n_in))
+            at += n_out * n_in + n_out
+        return views
+
     # --- training -------------------------------------------------------------------------------
 
     def train(self, X: ArrayLike, Y: ArrayLike, learn_rate: float = 0.1, epochs: int = 100,
               shuffle: bool = False, momentum: float = 0.0, verbose: bool = False,
-              loss_every: int | None = 10, progress: bool = False) -> None:
-        """Stochastic gradient descent, one sample at a time (batch size 1).
+              loss_every: int | None = 10, progress: bool = False, *, batch_size: int = 1,
+              optimizer: str = "sgd", nesterov: bool = False, alpha: float = 0.0, beta_1: float = 0.9,
+              beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
+        """Train by stochastic gradient descent or Adam, one sample or one mini-batch at a time.
+
+        With the defaults (``batch_size=1``, plain SGD, no L2) this is the tutorial's per-sample SGD,
+        bit for bit. The options follow scikit-learn's MLP: for each batch of B rows, every row's
+        gradient is computed with the weights from before the batch and summed in row order; then
+        g = (sum + alpha * W) / B for the weights and sum / B for the biases, and
+
+        * SGD: ``v = momentum * v - learn_rate * g``, the step ``v`` (Nesterov:
+          ``momentum * v - learn_rate * g``), ``param += step``; with momentum 0 simply
+          ``param -= learn_rate * g``;
+        * Adam: ``t += 1``, ``m = beta_1 * m + (1 - beta_1) * g``,
+          ``v = beta_2 * v + (1 - beta_2) * g * g``,
+          ``lr_t = learn_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
+          ``param += -lr_t * m / (sqrt(v) + epsilon)``.
+
+        With ``batch_size=1``, SGD and no L2 or Nesterov, the learning rate is folded into the error
+        before it is propagated back, as the tutorial folds it (the same values up to rounding).
+
+        The optimizer's state (velocities, or Adam's m, v and t) persists from one call to the next,
+        so that two calls train as one call of their epochs together (without shuffling), and it is
+        saved, loaded and pickled with the network; :meth:`reset_optimizer` clears it. Training with
+        another optimizer than the one whose state the network holds is refused: reset it first.
 
         Parameters
         ----------
@@ -318,19 +521,30 @@ class Network(Model):
             Visit the samples in a new random order every epoch, drawn from the network's seeded
             generator in Python, so that every backend sees the same order.
         momentum : float
-            Classical momentum, 0 <= momentum < 1: v = momentum * v - step, w += v. The velocities
-            start at zero in each call.
+            SGD's momentum, 0 <= momentum < 1.
         verbose : bool
             Print ``Epoch N loss: L`` lines as ``OurNeuralNetwork.train`` does.
         loss_every : int or None
             Record the mean loss after every epoch that is a multiple of this (0 or None: never).
         progress : bool
             A progress bar on stderr, where it is a terminal (needs tqdm).
+        batch_size : int, keyword-only
+            Rows per update, >= 1; the last batch of an epoch may be shorter.
+        optimizer : {"sgd", "adam"}, keyword-only
+        nesterov : bool, keyword-only
+            Nesterov's momentum (SGD).
+        alpha : float, keyword-only
+            L2 penalty on the weights (not the biases), >= 0.
+        beta_1, beta_2 : float, keyword-only
+            Adam's decay rates, in [0, 1).
+        epsilon : float, keyword-only
+            Adam's epsilon, > 0.
 
         Raises
         ------
         TypeError, ValueError
-            For input of the wrong kind, shape or value, naming the argument; nothing is changed.
+            For input of the wrong kind, shape or value, naming the argument, or an optimizer other
+            than the one whose state the network holds; nothing is changed.
 
         Warns
         -----
@@ -340,9 +554,15 @@ class Network(Model):
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
         learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
-        momentum = as_real(momentum, "momentum")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        options = _optimizer_options(optimizer, momentum, nesterov, alpha, beta_1, beta_2, epsilon)
+        batch_size = as_count(batch_size, "batch_size")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        name = options["optimizer"]
+        stateful = name == "adam" or options["momentum"] != 0.0
+        if stateful and self._optimizer not in (None, name):
+            raise ValueError(f"this network holds {self._optimizer!r}'s optimizer state; training it "
+                             f"with {name!r} needs net.reset_optimizer() first")
         n = data.shape[0]
         scratch = net_scratch(self.sizes)
         # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
@@ -350,18 +570,64 @@ class Network(Model):
         # are split into kernel calls.
         base = int(self._rng.integers(2**63)) if shuffle else 0
 
-        def train_chunk(state, start, stop, every, losses):
-            params, velocity = state
-            order = (np.array([np.random.default_rng([base, epoch]).permutation(n)
-                               for epoch in range(start, stop)], dtype=np.int64)
-                     if shuffle else np.empty((0, 0), dtype=np.int64))
-            self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets, order,
-                                    learn_rate, momentum, velocity[0], start, stop, every, losses, *scratch)
+        def orders(start, stop):
+            if not shuffle:
+                return np.empty((0, 0), dtype=np.int64)
+            return np.array([np.random.default_rng([base, epoch]).permutation(n)
+                             for epoch in range(start, stop)], dtype=np.int64)
 
+        per_sample = (batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
+                      and not options["nesterov"])
+        if per_sample:
+            def train_chunk(state, start, stop, every, losses):
+                params, moments, _ = state
+                self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets,
+                                        orders(start, stop), learn_rate, options["momentum"], moments[0],
+                                        start, stop, every, losses, *scratch)
+        else:
+            batches = -(-n // batch_size)
+            gradient = np.zeros(self._params.size)
+
+            def train_chunk(state, start, stop, every, losses):
+                params, moments, step = state
+                first = int(step[0]) + 1
+                lr_t = np.array([learn_rate * math.sqrt(1 - options["beta_2"] ** t)
+                                 / (1 - options["beta_1"] ** t)
+                                 for t in range(first, first + (stop - start) * batches)]
+                                if name == "adam" else [], dtype=np.float64)
+                self._kernels.net_train_batch(
+                    params[0], self._sizes, *self._kernel_codes, data, targets, orders(start, stop),
+                    batch_size, OPTIMIZERS[name], learn_rate, options["momentum"], options["nesterov"],
+                    options["alpha"], options["beta_1"], options["beta_2"], options["epsilon"], lr_t,
+                    moments, step, start, stop, every, losses, *scratch, gradient)
+
+        if stateful:
+            self._optimizer = name
         # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.
-        self._run_training(train_chunk, (self._params.reshape(1, -1), np.zeros((1, self._params.size))),
-                           epochs, loss_every, n * max(1, self._params.size // 9), learn_rate, verbose,
-                           progress)
+        self._run_training(train_chunk, (self._params.reshape(1, -1), self._moments, self._step), epochs,
+                           loss_every, n * max(1, self._params.size // 9), learn_rate, verbose, progress)
+
+    def reset_optimizer(self) -> None:
+        """Clear the optimizer's state: velocities and Adam's moments to zero, its step count to 0."""
+        with self._lock:
+            self._moments[:] = 0.0
+            self._step[:] = 0
+            self._optimizer = None
+
+    @property
+    def optimizer_state(self) -> dict[str, Any]:
+        """A copy of the optimizer's state: ``{"optimizer": None, "sgd" or "adam", "t": int, ...}``
+        with ``"velocity"`` (SGD) or ``"m"`` and ``"v"`` (Adam), each a flat array like ``params``."""
+        return self._state_to_json(arrays=True)
+
+    def _state_to_json(self, arrays: bool = False) -> dict[str, Any]:
+        convert = (lambda row: row.copy()) if arrays else (lambda row: row.tolist())
+        state: dict[str, Any] = {"optimizer": self._optimizer, "t": int(self._step[0])}
+        if self._optimizer == "sgd":
+            state["velocity"] = convert(self._moments[0])
+        elif self._optimizer == "adam":
+            state["m"], state["v"] = convert(self._moments[0]), convert(self._moments[1])
+        return state
 
     def __repr__(self) -> str:
         return (f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "

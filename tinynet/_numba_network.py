@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._codes import IDENTITY, LANES, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
+from ._codes import ADAM, IDENTITY, LANES, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
 from ._numba_common import (
     _exp_lanes,
     _pairwise_block,
@@ -28,7 +28,7 @@ from ._numba_common import (
     tanh,
 )
 
-__all__ = ["net_feedforward", "net_loss", "net_train", "net_train_many"]
+__all__ = ["net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch", "net_train_many"]
 
 
 @jit
@@ -159,6 +159,31 @@ def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, out_sums
 
 
 @jit
+def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
+    """The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
+    (see ``_python_network._net_output_g``)."""
+    if loss == MSE:
+        for i in range(n_out):
+            g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
+        if output != SOFTMAX:
+            return output
+        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+        dot = 0.0
+        for j in range(n_out):
+            dot += (-2 * (y[j] - acts[at + j]) / n_out) * acts[at + j]
+        for i in range(n_out):
+            g[i] = scale * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out - dot))
+        return IDENTITY
+    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
+    for i in range(n_out):
+        if output == SIGMOID:
+            g[i] = scale * ((acts[at + i] - y[i]) / n_out)
+        else:
+            g[i] = scale * (acts[at + i] - y[i])
+    return IDENTITY
+
+
+@jit
 def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
@@ -198,29 +223,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
             y = targets[sample]
             at = _net_forward(params, sizes, hidden, output, data[sample], acts, out_sums)
 
-            # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
-            if loss == MSE:
-                for i in range(n_out_net):
-                    g[i] = learn_rate * (-2 * (y[i] - acts[at + i]) / n_out_net)
-                if output == SOFTMAX:
-                    # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
-                    dot = 0.0
-                    for j in range(n_out_net):
-                        dot += (-2 * (y[j] - acts[at + j]) / n_out_net) * acts[at + j]
-                    for i in range(n_out_net):
-                        g[i] = learn_rate * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out_net
-                                                             - dot))
-                    fp_output = IDENTITY
-                else:
-                    fp_output = output
-            else:
-                # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
-                for i in range(n_out_net):
-                    if output == SIGMOID:
-                        g[i] = learn_rate * ((acts[at + i] - y[i]) / n_out_net)
-                    else:
-                        g[i] = learn_rate * (acts[at + i] - y[i])
-                fp_output = IDENTITY
+            fp_output = _net_output_g(output, loss, y, acts, at, n_out_net, learn_rate, g)
 
             # --- Back through the layers, last first
             p_end = params.shape[0]     # where the layer's parameters end in params
@@ -262,6 +265,121 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
             losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
                                                out_sums)
             column += 1
+
+
+@jit
+def _net_batch_gradient(p, sizes, hidden, output, loss, data, targets, order_row, lo, hi, grad, acts,
+                        grads, out_sums):
+    """The sum, over the samples lo..hi-1 of the epoch (through order_row, when not empty), of each
+    one's gradient, into grad (see ``_python_network._net_batch_gradient``)."""
+    n_layers = len(sizes) - 1
+    n_out_net = sizes[n_layers]
+    for k in range(grad.shape[0]):
+        grad[k] = 0.0
+    for t in range(lo, hi):
+        sample = order_row[t] if order_row.shape[0] > 0 else t
+        at = _net_forward(p, sizes, hidden, output, data[sample], acts, out_sums)
+        g, g_prev = grads[0], grads[1]
+        fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, 1.0, g)
+        p_end = p.shape[0]
+        a_end = acts.shape[0]
+        for layer in range(n_layers, 0, -1):
+            n_in, n_out = sizes[layer - 1], sizes[layer]
+            b0 = p_end - n_out
+            w0 = b0 - n_out * n_in
+            a_out = a_end - n_out
+            a_in = a_out - n_in
+            code = fp_output if layer == n_layers else hidden
+            a = acts[a_in:a_in + n_in]
+            back = g_prev[0:n_in]
+            for i in range(n_out):
+                fp = _derivative(code, acts[a_out + i])
+                gi = g[i]
+                row = w0 + i * n_in
+                w = p[row:row + n_in]
+                if layer > 1:
+                    for j in range(n_in):
+                        term = gi * (w[j] * fp)
+                        back[j] = term if i == 0 else back[j] + term
+                gw = grad[row:row + n_in]
+                for j in range(n_in):
+                    gw[j] = gw[j] + gi * (a[j] * fp)
+                grad[b0 + i] = grad[b0 + i] + gi * fp
+            g, g_prev = g_prev, g
+            p_end, a_end = w0, a_out
+
+
+@jit
+def _net_mean_gradient(p, sizes, grad, count, alpha):
+    """The summed gradient of count samples made the batch's, in place (see
+    ``_python_network._net_mean_gradient``)."""
+    offset = 0
+    for layer in range(1, len(sizes)):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        for k in range(offset, offset + n_out * n_in):
+            grad[k] = (grad[k] + alpha * p[k]) / count
+        for k in range(offset + n_out * n_in, offset + n_out * n_in + n_out):
+            grad[k] = grad[k] / count
+        offset += n_out * n_in + n_out
+
+
+@jit
+def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v):
+    """One optimizer step of every parameter (see ``_python_network._net_step``)."""
+    if optimizer == ADAM:
+        for k in range(p.shape[0]):
+            gk = grad[k]
+            m[k] = beta_1 * m[k] + (1 - beta_1) * gk
+            v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk)
+            p[k] = p[k] + -lr_t * m[k] / (math.sqrt(v[k]) + epsilon)
+    elif momentum != 0.0:
+        for k in range(p.shape[0]):
+            m[k] = momentum * m[k] - learn_rate * grad[k]
+            p[k] = p[k] + (momentum * m[k] - learn_rate * grad[k] if nesterov else m[k])
+    else:
+        for k in range(p.shape[0]):
+            p[k] = p[k] - learn_rate * grad[k]
+
+
+@jit
+def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, batch_size, optimizer,
+                    learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments, step,
+                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, gradient):
+    """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
+
+    The arguments are those of ``_python_network.net_train_batch``; see its docstring.
+    """
+    n = data.shape[0]
+    column = 0     # the next column of losses
+    update = 0     # the batches done in this call
+    no_order = np.empty(0, dtype=np.int64)
+    for epoch in range(epoch_start, epoch_stop):
+        order_row = order[epoch - epoch_start] if order.shape[0] > 0 else no_order
+        for lo in range(0, n, batch_size):
+            hi = min(n, lo + batch_size)
+            _net_batch_gradient(params, sizes, hidden, output, loss, data, targets, order_row, lo, hi,
+                                gradient, acts, grads, out_sums)
+            _net_mean_gradient(params, sizes, gradient, hi - lo, alpha)
+            _net_step(params, gradient, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2,
+                      epsilon, lr_t[update] if optimizer == ADAM else 0.0, moments[0], moments[1])
+            update += 1
+            step[0] += 1
+        if loss_every > 0 and epoch % loss_every == 0:
+            losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
+                                               out_sums)
+            column += 1
+
+
+@jit
+def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums):
+    """The mean gradient over all samples, with L2 ``alpha``, into ``out``.
+
+    The arguments are those of ``_python_network.net_gradient``; see its docstring.
+    """
+    n = data.shape[0]
+    _net_batch_gradient(params, sizes, hidden, output, loss, data, targets, np.empty(0, dtype=np.int64),
+                        0, n, out, acts, grads, out_sums)
+    _net_mean_gradient(params, sizes, out, n, alpha)
 
 
 # --- net_train_many: LANES networks of one configuration stepped together (see _core_network.pxi) ---

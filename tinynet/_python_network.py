@@ -18,11 +18,11 @@ w_ij -= g_i * (a_j * f'_i) and b_i -= g_i * f'_i. For sizes (2, 2, 1), sigmoid a
 exactly OurNeuralNetwork's operations, so the two give bit-identical results.
 """
 
-from math import log, log1p
+from math import log, log1p, sqrt
 
 import numpy as np
 
-from ._codes import IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH, net_scratch
+from ._codes import ADAM, IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH, net_scratch
 from ._python_common import (
     _pairwise_block,
     _walk_next,
@@ -34,7 +34,7 @@ from ._python_common import (
     tanh,
 )
 
-__all__ = ["net_feedforward", "net_loss", "net_train", "net_train_many"]
+__all__ = ["net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch", "net_train_many"]
 
 
 def _activate(code, s):
@@ -144,6 +144,31 @@ def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, out_sums
     return _walk_total(walk) / n
 
 
+def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
+    """The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
+    (IDENTITY where g_i is already scale * dL/ds_i). Training folds the learning rate in as the scale,
+    as the tutorial does; gradients use 1.0 (which changes no bit)."""
+    if loss == MSE:
+        for i in range(n_out):
+            g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
+        if output != SOFTMAX:
+            return output
+        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
+        dot = 0.0
+        for j in range(n_out):
+            dot += (-2 * (y[j] - acts[at + j]) / n_out) * acts[at + j]
+        for i in range(n_out):
+            g[i] = scale * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out - dot))
+        return IDENTITY
+    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
+    for i in range(n_out):
+        if output == SIGMOID:
+            g[i] = scale * ((acts[at + i] - y[i]) / n_out)
+        else:
+            g[i] = scale * (acts[at + i] - y[i])
+    return IDENTITY
+
+
 def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
@@ -218,29 +243,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
                 y = ys[sample]
                 at = _net_forward(p, sizes, hidden, output, xs[sample], acts, out_sums)
 
-                # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
-                if loss == MSE:
-                    for i in range(n_out_net):
-                        g[i] = learn_rate * (-2 * (y[i] - acts[at + i]) / n_out_net)
-                    if output == SOFTMAX:
-                        # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
-                        dot = 0.0
-                        for j in range(n_out_net):
-                            dot += (-2 * (y[j] - acts[at + j]) / n_out_net) * acts[at + j]
-                        for i in range(n_out_net):
-                            g[i] = learn_rate * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out_net
-                                                                 - dot))
-                        fp_output = IDENTITY
-                    else:
-                        fp_output = output
-                else:
-                    # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
-                    for i in range(n_out_net):
-                        if output == SIGMOID:
-                            g[i] = learn_rate * ((acts[at + i] - y[i]) / n_out_net)
-                        else:
-                            g[i] = learn_rate * (acts[at + i] - y[i])
-                    fp_output = IDENTITY
+                fp_output = _net_output_g(output, loss, y, acts, at, n_out_net, learn_rate, g)
 
                 # --- Back through the layers, last first
                 p_end = len(p)        # where the layer's parameters end in p
@@ -282,6 +285,160 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     finally:
         # An interrupt (Ctrl-C) can land in the middle of a step: keep the last whole epoch.
         params[:], velocity[:] = done
+
+
+def _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, acts, g, g_prev,
+                        out_sums):
+    """The sum, over the given samples in order, of each one's gradient of its loss, into grad (laid out
+    as the parameters): for weight w_ij of a layer, g_i * (a_j * f'_i); for bias b_i, g_i * f'_i (the
+    terms the per-sample update subtracts, here without the learning rate)."""
+    n_layers, n_out_net = len(sizes) - 1, sizes[-1]
+    for k in range(len(grad)):
+        grad[k] = 0.0
+    for sample in samples:
+        at = _net_forward(p, sizes, hidden, output, xs[sample], acts, out_sums)
+        fp_output = _net_output_g(output, loss, ys[sample], acts, at, n_out_net, 1.0, g)
+        p_end, a_end = len(p), len(acts)
+        for layer in range(n_layers, 0, -1):
+            n_in, n_out = sizes[layer - 1], sizes[layer]
+            b0 = p_end - n_out
+            w0 = b0 - n_out * n_in
+            a_out = a_end - n_out
+            a_in = a_out - n_in
+            code = fp_output if layer == n_layers else hidden
+            for i in range(n_out):
+                fp = _derivative(code, acts[a_out + i])
+                gi = g[i]
+                row = w0 + i * n_in
+                if layer > 1:
+                    for j in range(n_in):
+                        term = gi * (p[row + j] * fp)
+                        g_prev[j] = term if i == 0 else g_prev[j] + term
+                for j in range(n_in):
+                    grad[row + j] = grad[row + j] + gi * (acts[a_in + j] * fp)
+                grad[b0 + i] = grad[b0 + i] + gi * fp
+            g, g_prev = g_prev, g
+            p_end, a_end = w0, a_out
+
+
+def _net_mean_gradient(p, sizes, grad, count, alpha):
+    """The summed gradient grad of count samples made the batch's, in place: (grad + alpha * w) / count
+    for the weights (L2), grad / count for the biases."""
+    offset = 0
+    for layer in range(1, len(sizes)):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        for k in range(offset, offset + n_out * n_in):
+            grad[k] = (grad[k] + alpha * p[k]) / count
+        for k in range(offset + n_out * n_in, offset + n_out * n_in + n_out):
+            grad[k] = grad[k] / count
+        offset += n_out * n_in + n_out
+
+
+def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v):
+    """One optimizer step of every parameter from the batch's gradient grad (as scikit-learn's MLP):
+    plain SGD, SGD with (Nesterov) momentum on the velocities m, or Adam on the moments m and v with
+    the step size lr_t."""
+    if optimizer == ADAM:
+        for k in range(len(p)):
+            gk = grad[k]
+            m[k] = beta_1 * m[k] + (1 - beta_1) * gk
+            v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk)
+            p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon)
+    elif momentum != 0.0:
+        for k in range(len(p)):
+            m[k] = momentum * m[k] - learn_rate * grad[k]
+            p[k] = p[k] + (momentum * m[k] - learn_rate * grad[k] if nesterov else m[k])
+    else:
+        for k in range(len(p)):
+            p[k] = p[k] - learn_rate * grad[k]
+
+
+def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, batch_size, optimizer,
+                    learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments, step,
+                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, gradient):
+    """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam, of a network of any layer sizes.
+
+    Each epoch visits the samples in ``order`` (or as given) in batches of ``batch_size`` rows (the last
+    one may be short). For each batch, every sample's gradient is computed with the weights from
+    before the batch, and summed in sample order; then g = (sum + alpha * w) / B for the weights and
+    sum / B for the biases (B the batch's rows), and every parameter takes an optimizer step:
+
+    * SGD, momentum 0: ``w -= learn_rate * g`` (the velocities are not touched);
+    * SGD with momentum: ``v = momentum * v - learn_rate * g``; the step is ``v``, or with Nesterov
+      ``momentum * v - learn_rate * g``; ``w += step``;
+    * Adam: ``m = beta_1 * m + (1 - beta_1) * g``, ``v = beta_2 * v + (1 - beta_2) * (g * g)``,
+      ``w += -lr_t * m / (sqrt(v) + epsilon)``, with the batch's step size ``lr_t`` (computed in
+      Python, from the step count, once for all backends).
+
+    Parameters
+    ----------
+    params, sizes, hidden, output, loss, data, targets, order
+        As for :func:`net_train`.
+    batch_size : int
+    optimizer : int
+        ``_codes.SGD`` or ``_codes.ADAM``.
+    learn_rate, momentum : float
+    nesterov : bool
+    alpha, beta_1, beta_2, epsilon : float
+    lr_t : ndarray of float64
+        Adam's step size for each batch of the epochs run, in order (empty for SGD).
+    moments : ndarray of float64, shape (2, n_params)
+        SGD's velocities in row 0; Adam's first and second moments in rows 0 and 1. Updated in place.
+    step : ndarray of int64, shape (1,)
+        Adam's step count t, one more per batch; ``lr_t[k]`` is for step ``step[0] + k + 1`` as the
+        call starts. Updated in place (by SGD too).
+    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums
+        As for :func:`net_train`.
+    gradient : ndarray of float64, shape (n_params,)
+        Scratch: a batch's gradient.
+    """
+    p, sizes = params.tolist(), sizes.tolist()
+    m, v = moments.tolist()
+    xs, ys = data.tolist(), targets.tolist()
+    order = order.tolist()
+    acts, out_sums = acts.tolist(), out_sums.tolist()
+    g, g_prev = grads.tolist()
+    grad = gradient.tolist()
+    n = len(xs)
+    column = 0               # the next column of losses
+    update = 0               # the batches done in this call
+    first = int(step[0])
+    done = p[:], m[:], v[:], first      # the parameters, moments and step after the last whole epoch
+    try:
+        for epoch in range(epoch_start, epoch_stop):
+            visit = order[epoch - epoch_start] if order else range(n)
+            for lo in range(0, n, batch_size):
+                samples = visit[lo:lo + batch_size]
+                _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, acts, g,
+                                    g_prev, out_sums)
+                _net_mean_gradient(p, sizes, grad, len(samples), alpha)
+                _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                          lr_t[update] if optimizer == ADAM else 0.0, m, v)
+                update += 1
+            done = p[:], m[:], v[:], first + update
+            if loss_every > 0 and epoch % loss_every == 0:
+                losses[0, column] = _net_mean_loss(p, sizes, hidden, output, loss, xs, ys, acts,
+                                                   out_sums)
+                column += 1
+    finally:
+        # An interrupt (Ctrl-C) can land in the middle of a batch: keep the last whole epoch.
+        params[:], moments[0], moments[1], step[0] = done
+
+
+def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums):
+    """The mean gradient over all samples (one batch of them all), with L2 ``alpha``, into ``out``
+    (laid out as the parameters): ``net_train_batch``'s batch gradient.
+
+    Parameters are as for :func:`net_train_batch`.
+    """
+    p, sizes = params.tolist(), sizes.tolist()
+    g, g_prev = grads.tolist()
+    grad = out.tolist()
+    n = data.shape[0]
+    _net_batch_gradient(p, sizes, hidden, output, loss, data.tolist(), targets.tolist(), range(n), grad,
+                        acts.tolist(), g, g_prev, out_sums.tolist())
+    _net_mean_gradient(p, sizes, grad, n, alpha)
+    out[:] = grad
 
 
 def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rate, momentum, velocity,
