@@ -18,8 +18,9 @@ import tempfile
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-#: The C compiler flags of the extension on gcc and clang (tests/test_packaging.py pins them).
-UNIX_FLAGS = ["-fno-fast-math", "-ffp-contract=off"]
+#: The C compiler flags of the extension on gcc and clang (tests/test_packaging.py pins them): no
+#: fused multiply-add, no fast-math; no errno from sqrt (which changes no result, and lets it vectorise).
+UNIX_FLAGS = ["-fno-fast-math", "-ffp-contract=off", "-fno-math-errno"]
 #: The same for MSVC: no contraction into FMA, no reassociation.
 MSVC_FLAGS = ["/fp:precise", "/fp:contract-"]
 #: Added unless TINYNET_PORTABLE=1, where the compiler accepts it: the vector width of the host.
@@ -76,8 +77,10 @@ def extensions():
     # default for GNU C is -ffp-contract=fast), no fast-math. These come after any user CFLAGS on
     # the command line, so they win over -march=native or -ffast-math there.
     flags = MSVC_FLAGS if sys.platform == "win32" else UNIX_FLAGS
-    # _core.pyx includes the per-family kernels: a change to any of them rebuilds the extension.
-    included = ["tinynet/_core_common.pxi", "tinynet/_core_tutorial.pxi", "tinynet/_core_network.pxi"]
+    # _core.pyx includes the per-family kernels (and they a C header): a change to any of them
+    # rebuilds the extension.
+    included = ["tinynet/_core_common.pxi", "tinynet/_core_tutorial.pxi", "tinynet/_core_network.pxi",
+                "tinynet/_tiles.h"]
     ext = Extension("tinynet._core", ["tinynet/_core.pyx"], depends=included, extra_compile_args=flags)
     return cythonize([ext], compiler_directives=directives(_flag("TINYNET_CYTHON_DEBUG")))
 

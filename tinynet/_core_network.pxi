@@ -207,161 +207,404 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
     return value
 
 
+# --- training: the working layout --------------------------------------------------------------
+# Training keeps the parameters (and the optimizer's state, and a batch's gradient) in a working copy
+# laid out for vector instructions: for each layer, its weights input-major (row j holds the weights
+# from input j to every neuron, padded with zeros to a stride that is a multiple of NET_TILE), then
+# its biases (one such row). A layer's sums then advance NET_TILE neurons at a time in registers
+# (tn_sums, _tiles.h), each still summed over its inputs in the order j = 0, 1, ...; an update runs
+# along a row, across the neurons. The copy is made as a kernel call starts and written back before
+# each recorded loss and as it ends. The arithmetic is element by element that of the public layout.
+
+cdef extern from "_tiles.h" nogil:
+    void tn_sums(const double* wt, Py_ssize_t st, const double* a, Py_ssize_t n_in, double* out)
+    void tn_sums4(const double* wt, Py_ssize_t st, const double* a, Py_ssize_t as_, Py_ssize_t n_in,
+                  double* out, Py_ssize_t os)
+    void tn_grad(double* gt, Py_ssize_t st, Py_ssize_t n_in, const double* delta, Py_ssize_t ds,
+                 const double* a, Py_ssize_t as_, Py_ssize_t nb)
+    void tn_adam(double* p, const double* g, double* m, double* v, Py_ssize_t n, double beta_1,
+                 double beta_2, double lr_t, double epsilon)
+    void tn_momentum(double* p, const double* g, double* m, Py_ssize_t n, double momentum,
+                     double learn_rate, int nesterov)
+    void tn_descend(double* p, const double* g, Py_ssize_t n, double learn_rate)
+
+cdef enum:
+    ACCUMULATE = 0      # _net_backward_work adds each term to a gradient
+    DESCEND = 1         # ... subtracts it from the weight (plain SGD)
+    MOMENTUM = 2        # ... takes it into the velocity, which it adds to the weight
+
+
+cdef inline Py_ssize_t _stride(Py_ssize_t n_out) noexcept nogil:
+    # A layer's row length in the working layout: n_out rounded up to a multiple of NET_TILE.
+    return (n_out + NET_TILE - 1) // NET_TILE * NET_TILE
+
+
+cdef Py_ssize_t _work_size(const int64_t* sizes, Py_ssize_t n_layers) noexcept nogil:
+    # The length of the working layout of one flat parameter-like array.
+    cdef Py_ssize_t layer, size = 0
+    for layer in range(1, n_layers + 1):
+        size += (sizes[layer - 1] + 1) * _stride(sizes[layer])
+    return size
+
+
+cdef void _to_working(const double* p, const int64_t* sizes, Py_ssize_t n_layers,
+                      double* work) noexcept nogil:
+    # A flat array laid out as the parameters, into the working layout (whose padding stays zero).
+    cdef Py_ssize_t layer, i, j, n_in, n_out, st, off = 0, woff = 0
+    for layer in range(1, n_layers + 1):
+        n_in = sizes[layer - 1]
+        n_out = sizes[layer]
+        st = _stride(n_out)
+        for i in range(n_out):
+            for j in range(n_in):
+                work[woff + j * st + i] = p[off + i * n_in + j]
+            work[woff + n_in * st + i] = p[off + n_out * n_in + i]
+        off += n_out * n_in + n_out
+        woff += (n_in + 1) * st
+
+
+cdef void _from_working(const double* work, const int64_t* sizes, Py_ssize_t n_layers,
+                        double* p) noexcept nogil:
+    # The working layout back into a flat array laid out as the parameters.
+    cdef Py_ssize_t layer, i, j, n_in, n_out, st, off = 0, woff = 0
+    for layer in range(1, n_layers + 1):
+        n_in = sizes[layer - 1]
+        n_out = sizes[layer]
+        st = _stride(n_out)
+        for i in range(n_out):
+            for j in range(n_in):
+                p[off + i * n_in + j] = work[woff + j * st + i]
+            p[off + n_out * n_in + i] = work[woff + n_in * st + i]
+        off += n_out * n_in + n_out
+        woff += (n_in + 1) * st
+
+
+cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t n_out, double* sums,
+                       double* a_out) noexcept nogil:
+    # A layer's sums (padding included) plus its biases, then their activations into a_out (LANES at a
+    # time in vectors where the layer is that wide).
+    cdef Py_ssize_t i, k, wide
+    cdef double m, e, total
+    for k in range(st):
+        sums[k] = sums[k] + bias[k]
+    if code == SOFTMAX:
+        # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
+        m = sums[0]
+        for i in range(1, n_out):
+            m = max(m, sums[i])
+        total = 0.0
+        for i in range(n_out):
+            e = _exp(sums[i] - m)
+            a_out[i] = e
+            total += e
+        for i in range(n_out):
+            a_out[i] = a_out[i] / total
+    elif n_out >= LANES:
+        wide = (n_out + LANES - 1) // LANES * LANES      # within the padding
+        _activate_lanes(code, sums, wide)
+        for i in range(n_out):
+            a_out[i] = sums[i]
+    else:
+        for i in range(n_out):
+            a_out[i] = _activate(code, sums[i])
+
+
+cdef Py_ssize_t _net_forward_work(const double* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                  int output, const double* x, double* acts,
+                                  double* sums) noexcept nogil:
+    # _net_forward on the working layout w: each layer's sums NET_TILE neurons at a time (into sums,
+    # padding included), then _finish_layer. Returns where the output layer's activations start in
+    # acts.
+    cdef Py_ssize_t at = 0, woff = 0, layer, j, n_in, st
+    for j in range(sizes[0]):
+        acts[j] = x[j]
+    for layer in range(1, n_layers + 1):
+        n_in = sizes[layer - 1]
+        st = _stride(sizes[layer])
+        tn_sums(w + woff, st, acts + at, n_in, sums)
+        _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st, sizes[layer], sums,
+                      acts + at + n_in)
+        at += n_in
+        woff += (n_in + 1) * st
+    return at
+
+
+cdef Py_ssize_t _net_forward_block(const double* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                   int output, const double* data, const int64_t* order_row,
+                                   Py_ssize_t first, Py_ssize_t nb, double* room, Py_ssize_t rs,
+                                   double* sums, Py_ssize_t ss) noexcept nogil:
+    # _net_forward_work for the samples first..first+nb-1 of the epoch, each into its row of room
+    # (stride rs), layer by layer, four samples at a time (tn_sums4; sums: four rows ss apart).
+    cdef Py_ssize_t at = 0, woff = 0, layer, b, q, r, j, t, n_in, st
+    for b in range(nb):
+        t = first + b
+        for j in range(sizes[0]):
+            room[b * rs + j] = data[(order_row[t] if order_row != NULL else t) * sizes[0] + j]
+    for layer in range(1, n_layers + 1):
+        n_in = sizes[layer - 1]
+        st = _stride(sizes[layer])
+        b = 0
+        while b < nb:
+            r = min(4, nb - b)
+            if r == 4:
+                tn_sums4(w + woff, st, room + b * rs + at, rs, n_in, sums, ss)
+            else:
+                for q in range(r):
+                    tn_sums(w + woff, st, room + (b + q) * rs + at, n_in, sums + q * ss)
+            for q in range(r):
+                _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st,
+                              sizes[layer], sums + q * ss, room + (b + q) * rs + at + n_in)
+            b += r
+        at += n_in
+        woff += (n_in + 1) * st
+    return at
+
+
+cdef void _net_backward_work(double* w, double* v, double* grad, int mode, double momentum,
+                             const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
+                             Py_ssize_t total_work, int hidden, int fp_output, const double* a, double* g,
+                             double* g_prev, double* fp) noexcept nogil:
+    # Back through the layers, last first, from the output layer's g (see _net_output_g): each
+    # weight's term g_i * (a_j * f'_i) (a bias's g_i * f'_i) goes into grad, or into the weights
+    # (mode); the previous layer's g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ...,
+    # from the weights before this update, four j at a time.
+    cdef Py_ssize_t woff = total_work, a_end = n_acts
+    cdef Py_ssize_t layer, i, j, n_in, n_out, st, a_out, a_in
+    cdef int code
+    cdef double aj, t0, t1, t2, t3
+    cdef double* wl
+    cdef double* vl
+    cdef double* gl
+    cdef double* swap
+    for layer in range(n_layers, 0, -1):
+        n_in = s[layer - 1]
+        n_out = s[layer]
+        st = _stride(n_out)
+        woff -= (n_in + 1) * st
+        wl = w + woff
+        a_out = a_end - n_out
+        a_in = a_out - n_in
+        code = fp_output if layer == n_layers else hidden
+        for i in range(n_out):
+            fp[i] = _derivative(code, a[a_out + i])
+        if layer > 1:
+            j = 0
+            while j + 4 <= n_in:
+                t0 = g[0] * (wl[j * st] * fp[0])
+                t1 = g[0] * (wl[(j + 1) * st] * fp[0])
+                t2 = g[0] * (wl[(j + 2) * st] * fp[0])
+                t3 = g[0] * (wl[(j + 3) * st] * fp[0])
+                for i in range(1, n_out):
+                    t0 = t0 + g[i] * (wl[j * st + i] * fp[i])
+                    t1 = t1 + g[i] * (wl[(j + 1) * st + i] * fp[i])
+                    t2 = t2 + g[i] * (wl[(j + 2) * st + i] * fp[i])
+                    t3 = t3 + g[i] * (wl[(j + 3) * st + i] * fp[i])
+                g_prev[j] = t0
+                g_prev[j + 1] = t1
+                g_prev[j + 2] = t2
+                g_prev[j + 3] = t3
+                j += 4
+            while j < n_in:
+                t0 = g[0] * (wl[j * st] * fp[0])
+                for i in range(1, n_out):
+                    t0 = t0 + g[i] * (wl[j * st + i] * fp[i])
+                g_prev[j] = t0
+                j += 1
+        if mode == ACCUMULATE:
+            gl = grad + woff
+            for j in range(n_in):
+                aj = a[a_in + j]
+                for i in range(n_out):
+                    gl[j * st + i] = gl[j * st + i] + g[i] * (aj * fp[i])
+            for i in range(n_out):
+                gl[n_in * st + i] = gl[n_in * st + i] + g[i] * fp[i]
+        elif mode == MOMENTUM:
+            vl = v + woff
+            for j in range(n_in):
+                aj = a[a_in + j]
+                for i in range(n_out):
+                    vl[j * st + i] = momentum * vl[j * st + i] - g[i] * (aj * fp[i])
+                    wl[j * st + i] += vl[j * st + i]
+            for i in range(n_out):
+                vl[n_in * st + i] = momentum * vl[n_in * st + i] - g[i] * fp[i]
+                wl[n_in * st + i] += vl[n_in * st + i]
+        else:
+            for j in range(n_in):
+                aj = a[a_in + j]
+                for i in range(n_out):
+                    wl[j * st + i] -= g[i] * (aj * fp[i])
+            for i in range(n_out):
+                wl[n_in * st + i] -= g[i] * fp[i]
+        swap = g
+        g = g_prev
+        g_prev = swap
+        a_end = a_out
+
+
 def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
               const double[:, ::1] data, const double[:, ::1] targets, const int64_t[:, ::1] order,
               double learn_rate, double momentum, double[::1] velocity, Py_ssize_t epoch_start,
               Py_ssize_t epoch_stop, Py_ssize_t loss_every, double[:, ::1] losses, double[::1] acts,
-              double[:, ::1] grads, double[::1] out_sums):
+              double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
+              double[:, ::1] room):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t n_out_net = sizes[n_layers]
-    cdef Py_ssize_t epoch, t, sample, at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, row
-    cdef Py_ssize_t p_end, a_end
+    cdef Py_ssize_t epoch, t, sample, at
     cdef Py_ssize_t column = 0     # the next column of losses
-    cdef int code, fp_output
-    cdef double fp, gi, term
+    cdef int fp_output
     cdef double* p = &params[0]
-    cdef double* v = &velocity[0]
+    cdef double* w = &work[0, 0]
+    cdef double* v = &work[1, 0]
     cdef double* a = &acts[0]
     cdef const int64_t* s = &sizes[0]
-    cdef const double* y
-    cdef double* g = &grads[0, 0]
-    cdef double* g_prev = &grads[1, 0]
-    cdef double* swap
+    cdef Py_ssize_t total_work = _work_size(s, n_layers)
     with nogil:
+        _to_working(p, s, n_layers, w)
+        if momentum != 0.0:
+            _to_working(&velocity[0], s, n_layers, v)
         for epoch in range(epoch_start, epoch_stop):
             for t in range(n):
                 sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
-                y = &targets[sample, 0]
-                at = _net_forward(p, s, n_layers, hidden, output, &data[sample, 0], a, &out_sums[0])
-
-                fp_output = _net_output_g(output, loss, y, a, at, n_out_net, learn_rate, g)
-
-                # --- Back through the layers, last first
-                p_end = params.shape[0]     # where the layer's parameters end in params
-                a_end = acts.shape[0]       # where the layer's activations end in acts
-                for layer in range(n_layers, 0, -1):
-                    n_in = s[layer - 1]
-                    n_out = s[layer]
-                    b0 = p_end - n_out            # the layer's biases
-                    w0 = b0 - n_out * n_in        # the layer's weights
-                    a_out = a_end - n_out         # its activations
-                    a_in = a_out - n_in           # its inputs' activations
-                    code = fp_output if layer == n_layers else hidden
-                    for i in range(n_out):
-                        fp = _derivative(code, a[a_out + i])
-                        gi = g[i]
-                        row = w0 + i * n_in
-                        if layer > 1:
-                            # the previous layer's g, from the weights before this update
-                            for j in range(n_in):
-                                term = gi * (p[row + j] * fp)
-                                g_prev[j] = term if i == 0 else g_prev[j] + term
-                        if momentum != 0.0:
-                            for j in range(n_in):
-                                v[row + j] = momentum * v[row + j] - gi * (a[a_in + j] * fp)
-                                p[row + j] += v[row + j]
-                            v[b0 + i] = momentum * v[b0 + i] - gi * fp
-                            p[b0 + i] += v[b0 + i]
-                        else:
-                            for j in range(n_in):
-                                p[row + j] -= gi * (a[a_in + j] * fp)
-                            p[b0 + i] -= gi * fp
-                    swap = g
-                    g = g_prev
-                    g_prev = swap
-                    p_end = w0
-                    a_end = a_out
-
+                at = _net_forward_work(w, s, n_layers, hidden, output, &data[sample, 0], a, &rows[0, 0])
+                fp_output = _net_output_g(output, loss, &targets[sample, 0], a, at, n_out_net, learn_rate,
+                                          &grads[0, 0])
+                _net_backward_work(w, v, NULL, MOMENTUM if momentum != 0.0 else DESCEND, momentum, s,
+                                   n_layers, acts.shape[0], total_work, hidden, fp_output, a, &grads[0, 0],
+                                   &grads[1, 0], &rows[1, 0])
             if loss_every > 0 and epoch % loss_every == 0:
+                _from_working(w, s, n_layers, p)
                 losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
                                                    &targets[0, 0], n, a, &out_sums[0])
                 column += 1
+        _from_working(w, s, n_layers, p)
+        if momentum != 0.0:
+            _from_working(v, s, n_layers, &velocity[0])
 
 
-cdef void _net_batch_gradient(const double* p, const int64_t* sizes, Py_ssize_t n_layers,
-                              Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
-                              const double* data, const double* targets, const int64_t* order_row,
-                              Py_ssize_t lo, Py_ssize_t hi, double* grad, double* acts, double* g,
-                              double* g_prev, double* out_sums) noexcept nogil:
+cdef void _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
+                              Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
+                              const double* targets, const int64_t* order_row, Py_ssize_t lo,
+                              Py_ssize_t hi, double* grad, double* room, Py_ssize_t room_rows,
+                              Py_ssize_t rs, double* sums, Py_ssize_t ss) noexcept nogil:
     # The sum, over the samples lo..hi-1 of the epoch (through order_row, when not NULL), of each
-    # one's gradient, into grad (see _python_network._net_batch_gradient).
-    cdef Py_ssize_t n_in0 = sizes[0], n_out_net = sizes[n_layers]
-    cdef Py_ssize_t t, k, sample, at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, row, p_end, a_end
-    cdef int code, fp_output
-    cdef double fp, gi, term
-    cdef double* swap
-    for k in range(n_params):
+    # one's gradient, into grad (working layout), by back-propagation of the deltas (see
+    # _python_network._net_batch_gradient), room_rows samples at a time: each one's forward pass into
+    # its row of room (stride rs: its activations, its g and the previous layer's, its deltas), then
+    # layer by layer the deltas, the previous layer's g, and the block's gradient in register tiles
+    # (tn_grad), each element's terms added in the order of the samples.
+    cdef Py_ssize_t n_in0 = s[0], n_out_net = s[n_layers], max_w = 0
+    cdef Py_ssize_t first, last, nb, b, t, k, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
+    cdef Py_ssize_t a_out, a_in, g_at, gp_at, d_at, swap
+    cdef int code, fp_output = IDENTITY
+    cdef double t0, t1, t2, t3
+    cdef double* row
+    cdef double* d
+    cdef const double* wl
+    cdef double* gl
+    for layer in range(n_layers + 1):
+        max_w = max(max_w, s[layer])
+    for k in range(total_work):
         grad[k] = 0.0
-    for t in range(lo, hi):
-        sample = order_row[t] if order_row != NULL else t
-        at = _net_forward(p, sizes, n_layers, hidden, output, data + sample * n_in0, acts, out_sums)
-        fp_output = _net_output_g(output, loss, targets + sample * n_out_net, acts, at, n_out_net, 1.0, g)
-        p_end = n_params
+    first = lo
+    while first < hi:
+        last = min(hi, first + room_rows)
+        nb = last - first
+        g_at = n_acts
+        gp_at = n_acts + max_w
+        d_at = n_acts + 2 * max_w
+        at = _net_forward_block(w, s, n_layers, hidden, output, data, order_row, first, nb, room, rs, sums,
+                                ss)
+        for b in range(nb):
+            t = first + b
+            sample = order_row[t] if order_row != NULL else t
+            row = room + b * rs
+            fp_output = _net_output_g(output, loss, targets + sample * n_out_net, row, at, n_out_net, 1.0,
+                                      row + g_at)
+        woff = total_work
         a_end = n_acts
         for layer in range(n_layers, 0, -1):
-            n_in = sizes[layer - 1]
-            n_out = sizes[layer]
-            b0 = p_end - n_out
-            w0 = b0 - n_out * n_in
+            n_in = s[layer - 1]
+            n_out = s[layer]
+            st = _stride(n_out)
+            woff -= (n_in + 1) * st
+            wl = w + woff
+            gl = grad + woff
             a_out = a_end - n_out
             a_in = a_out - n_in
             code = fp_output if layer == n_layers else hidden
-            for i in range(n_out):
-                fp = _derivative(code, acts[a_out + i])
-                gi = g[i]
-                row = w0 + i * n_in
+            for b in range(nb):
+                row = room + b * rs
+                d = row + d_at
+                for i in range(n_out):
+                    d[i] = row[g_at + i] * _derivative(code, row[a_out + i])
+                for i in range(n_out, st):
+                    d[i] = 0.0
                 if layer > 1:
-                    for j in range(n_in):
-                        term = gi * (p[row + j] * fp)
-                        g_prev[j] = term if i == 0 else g_prev[j] + term
-                for j in range(n_in):
-                    grad[row + j] = grad[row + j] + gi * (acts[a_in + j] * fp)
-                grad[b0 + i] = grad[b0 + i] + gi * fp
-            swap = g
-            g = g_prev
-            g_prev = swap
-            p_end = w0
+                    # the previous layer's g_j = sum over i of delta_i * w_ij, four j at a time
+                    j = 0
+                    while j + 4 <= n_in:
+                        t0 = d[0] * wl[j * st]
+                        t1 = d[0] * wl[(j + 1) * st]
+                        t2 = d[0] * wl[(j + 2) * st]
+                        t3 = d[0] * wl[(j + 3) * st]
+                        for i in range(1, n_out):
+                            t0 = t0 + d[i] * wl[j * st + i]
+                            t1 = t1 + d[i] * wl[(j + 1) * st + i]
+                            t2 = t2 + d[i] * wl[(j + 2) * st + i]
+                            t3 = t3 + d[i] * wl[(j + 3) * st + i]
+                        row[gp_at + j] = t0
+                        row[gp_at + j + 1] = t1
+                        row[gp_at + j + 2] = t2
+                        row[gp_at + j + 3] = t3
+                        j += 4
+                    while j < n_in:
+                        t0 = d[0] * wl[j * st]
+                        for i in range(1, n_out):
+                            t0 = t0 + d[i] * wl[j * st + i]
+                        row[gp_at + j] = t0
+                        j += 1
+            tn_grad(gl, st, n_in, room + d_at, rs, room + a_in, rs, nb)
+            for b in range(nb):
+                d = room + b * rs + d_at
+                for i in range(st):
+                    gl[n_in * st + i] = gl[n_in * st + i] + d[i]
+            swap = g_at
+            g_at = gp_at
+            gp_at = swap
             a_end = a_out
+        first = last
 
 
-cdef void _net_mean_gradient(const double* p, const int64_t* sizes, Py_ssize_t n_layers, double* grad,
+cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, double* grad,
                              Py_ssize_t count, double alpha) noexcept nogil:
-    # The summed gradient of count samples made the batch's, in place (see
-    # _python_network._net_mean_gradient).
-    cdef Py_ssize_t layer, k, n_in, n_out, offset = 0
+    # The summed gradient of count samples made the batch's, in place (working layout; see
+    # _python_network._net_mean_gradient): the weights' rows with L2, the biases' row without.
+    cdef Py_ssize_t layer, k, n_in, st, woff = 0
     for layer in range(1, n_layers + 1):
-        n_in = sizes[layer - 1]
-        n_out = sizes[layer]
-        for k in range(offset, offset + n_out * n_in):
-            grad[k] = (grad[k] + alpha * p[k]) / count
-        for k in range(offset + n_out * n_in, offset + n_out * n_in + n_out):
+        n_in = s[layer - 1]
+        st = _stride(s[layer])
+        for k in range(woff, woff + n_in * st):
+            grad[k] = (grad[k] + alpha * w[k]) / count
+        for k in range(woff + n_in * st, woff + (n_in + 1) * st):
             grad[k] = grad[k] / count
-        offset += n_out * n_in + n_out
+        woff += (n_in + 1) * st
 
 
 cdef void _net_step(double* p, const double* grad, Py_ssize_t n_params, int optimizer, double learn_rate,
                     double momentum, bint nesterov, double beta_1, double beta_2, double epsilon,
                     double lr_t, double* m, double* v) noexcept nogil:
-    # One optimizer step of every parameter (see _python_network._net_step).
-    cdef Py_ssize_t k
-    cdef double gk
+    # One optimizer step of every parameter (see _python_network._net_step; the loops are in
+    # _tiles.h); on the working layout, whose padding it leaves zero.
     if optimizer == ADAM:
-        for k in range(n_params):
-            gk = grad[k]
-            m[k] = beta_1 * m[k] + (1 - beta_1) * gk
-            v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk)
-            p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon)
+        tn_adam(p, grad, m, v, n_params, beta_1, beta_2, lr_t, epsilon)
     elif momentum != 0.0:
-        for k in range(n_params):
-            m[k] = momentum * m[k] - learn_rate * grad[k]
-            p[k] = p[k] + (momentum * m[k] - learn_rate * grad[k] if nesterov else m[k])
+        tn_momentum(p, grad, m, n_params, momentum, learn_rate, nesterov)
     else:
-        for k in range(n_params):
-            p[k] = p[k] - learn_rate * grad[k]
+        tn_descend(p, grad, n_params, learn_rate)
 
 
 def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
@@ -371,53 +614,69 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
                     const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
                     Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
                     double[:, ::1] losses, double[::1] acts, double[:, ::1] grads, double[::1] out_sums,
-                    double[::1] gradient):
+                    double[:, ::1] work, double[:, ::1] rows, double[:, ::1] room):
     """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
-    cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_params = params.shape[0]
+    cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t epoch, lo, hi
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef Py_ssize_t update = 0     # the batches done in this call
     cdef const int64_t* order_row
     cdef double* p = &params[0]
+    cdef double* w = &work[0, 0]
+    cdef double* wm = &work[1, 0]
+    cdef double* wv = &work[2, 0]
+    cdef double* gw = &work[3, 0]
     cdef const int64_t* s = &sizes[0]
+    cdef Py_ssize_t total_work = _work_size(s, n_layers)
     with nogil:
+        _to_working(p, s, n_layers, w)
+        _to_working(&moments[0, 0], s, n_layers, wm)
+        _to_working(&moments[1, 0], s, n_layers, wv)
         for epoch in range(epoch_start, epoch_stop):
             order_row = &order[epoch - epoch_start, 0] if order.shape[0] > 0 else NULL
             lo = 0
             while lo < n:
                 hi = min(n, lo + batch_size)
-                _net_batch_gradient(p, s, n_layers, n_params, acts.shape[0], hidden, output, loss,
-                                    &data[0, 0], &targets[0, 0], order_row, lo, hi, &gradient[0],
-                                    &acts[0], &grads[0, 0], &grads[1, 0], &out_sums[0])
-                _net_mean_gradient(p, s, n_layers, &gradient[0], hi - lo, alpha)
-                _net_step(p, &gradient[0], n_params, optimizer, learn_rate, momentum, nesterov, beta_1,
-                          beta_2, epsilon, lr_t[update] if optimizer == ADAM else 0.0, &moments[0, 0],
-                          &moments[1, 0])
+                _net_batch_gradient(w, s, n_layers, acts.shape[0], total_work, hidden, output, loss,
+                                    &data[0, 0], &targets[0, 0], order_row, lo, hi, gw, &room[0, 0],
+                                    room.shape[0], room.shape[1], &rows[0, 0], rows.shape[1])
+                _net_mean_gradient(w, s, n_layers, gw, hi - lo, alpha)
+                _net_step(w, gw, total_work, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2,
+                          epsilon, lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
                 update += 1
                 step[0] += 1
                 lo = hi
             if loss_every > 0 and epoch % loss_every == 0:
+                _from_working(w, s, n_layers, p)
                 losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
                                                    &targets[0, 0], n, &acts[0], &out_sums[0])
                 column += 1
+        _from_working(w, s, n_layers, p)
+        _from_working(wm, s, n_layers, &moments[0, 0])
+        _from_working(wv, s, n_layers, &moments[1, 0])
 
 
 def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
                  const double[:, ::1] data, const double[:, ::1] targets, double alpha, double[::1] out,
-                 double[::1] acts, double[:, ::1] grads, double[::1] out_sums):
+                 double[::1] acts, double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work,
+                 double[:, ::1] rows, double[:, ::1] room):
     """The mean gradient over all samples, with L2 ``alpha``, into ``out``.
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
+    cdef const int64_t* s = &sizes[0]
+    cdef Py_ssize_t total_work = _work_size(s, n_layers)
     with nogil:
-        _net_batch_gradient(&params[0], &sizes[0], n_layers, params.shape[0], acts.shape[0], hidden,
-                            output, loss, &data[0, 0], &targets[0, 0], NULL, 0, n, &out[0], &acts[0],
-                            &grads[0, 0], &grads[1, 0], &out_sums[0])
-        _net_mean_gradient(&params[0], &sizes[0], n_layers, &out[0], n, alpha)
+        _to_working(&params[0], s, n_layers, &work[0, 0])
+        _net_batch_gradient(&work[0, 0], s, n_layers, acts.shape[0], total_work, hidden, output, loss,
+                            &data[0, 0], &targets[0, 0], NULL, 0, n, &work[3, 0], &room[0, 0],
+                            room.shape[0], room.shape[1], &rows[0, 0], rows.shape[1])
+        _net_mean_gradient(&work[0, 0], s, n_layers, &work[3, 0], n, alpha)
+        _from_working(&work[3, 0], s, n_layers, &out[0])
 
 
 # --- net_train_many: LANES networks of one configuration stepped together, lane by lane -------------

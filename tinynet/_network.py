@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._codes import HIDDEN, LOSSES, OPTIMIZERS, OUTPUT, net_scratch
+from ._codes import HIDDEN, LOSSES, OPTIMIZERS, OUTPUT, net_scratch, net_work
 from ._model import Model
 from ._validation import (
     as_count,
@@ -464,10 +464,10 @@ class Network(Model):
     def _gradient(self, data: NDArray[np.float64], targets: NDArray[np.float64], alpha: float,
                   point: NDArray[np.float64]) -> NDArray[np.float64]:
         out = np.empty(self._params.size)
-        acts, grads, out_sums = net_scratch(self.sizes)
+        scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         with self._lock:
             self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, alpha, out,
-                                       acts, grads, out_sums)
+                                       *scratch)
         return out
 
     def _weight_views(self, flat: NDArray[np.float64]) -> list[NDArray[np.float64]]:
@@ -564,7 +564,7 @@ class Network(Model):
             raise ValueError(f"this network holds {self._optimizer!r}'s optimizer state; training it "
                              f"with {name!r} needs net.reset_optimizer() first")
         n = data.shape[0]
-        scratch = net_scratch(self.sizes)
+        scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
         # call from the network's generator, the epoch), so it does not depend on how the epochs
         # are split into kernel calls.
@@ -586,7 +586,6 @@ class Network(Model):
                                         start, stop, every, losses, *scratch)
         else:
             batches = -(-n // batch_size)
-            gradient = np.zeros(self._params.size)
 
             def train_chunk(state, start, stop, every, losses):
                 params, moments, step = state
@@ -599,7 +598,7 @@ class Network(Model):
                     params[0], self._sizes, *self._kernel_codes, data, targets, orders(start, stop),
                     batch_size, OPTIMIZERS[name], learn_rate, options["momentum"], options["nesterov"],
                     options["alpha"], options["beta_1"], options["beta_2"], options["epsilon"], lr_t,
-                    moments, step, start, stop, every, losses, *scratch, gradient)
+                    moments, step, start, stop, every, losses, *scratch)
 
         if stateful:
             self._optimizer = name

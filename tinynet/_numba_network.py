@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._codes import ADAM, IDENTITY, LANES, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
+from ._codes import ADAM, IDENTITY, LANES, MSE, NET_TILE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
 from ._numba_common import (
     _exp_lanes,
     _pairwise_block,
@@ -205,127 +205,306 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
     return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 
 
+# --- training: the working layout (see _core_network.pxi) ---------------------------------------
+# Training keeps the parameters (and the optimizer's state, and a batch's gradient) in a working copy:
+# for each layer, its weights input-major (row j: the weights from input j to every neuron, padded
+# with zeros to a stride that is a multiple of NET_TILE), then its biases (one such row). A layer's
+# sums advance along the rows, across the neurons (each still summed over its inputs in the order
+# j = 0, 1, ...), which LLVM vectorises; an update runs along a row too.
+
+ACCUMULATE, DESCEND, MOMENTUM = 0, 1, 2     # what _net_backward_work does with each term
+
+
+@jit
+def _stride(n_out):
+    """A layer's row length in the working layout: n_out rounded up to a multiple of NET_TILE."""
+    return (n_out + NET_TILE - 1) // NET_TILE * NET_TILE
+
+
+@jit
+def _work_size(sizes):
+    """The length of the working layout of one flat parameter-like array."""
+    size = 0
+    for layer in range(1, len(sizes)):
+        size += (sizes[layer - 1] + 1) * _stride(sizes[layer])
+    return size
+
+
+@jit
+def _to_working(p, sizes, work):
+    """A flat array laid out as the parameters, into the working layout (whose padding stays zero)."""
+    off = 0
+    woff = 0
+    for layer in range(1, len(sizes)):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        st = _stride(n_out)
+        for i in range(n_out):
+            for j in range(n_in):
+                work[woff + j * st + i] = p[off + i * n_in + j]
+            work[woff + n_in * st + i] = p[off + n_out * n_in + i]
+        off += n_out * n_in + n_out
+        woff += (n_in + 1) * st
+
+
+@jit
+def _from_working(work, sizes, p):
+    """The working layout back into a flat array laid out as the parameters."""
+    off = 0
+    woff = 0
+    for layer in range(1, len(sizes)):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        st = _stride(n_out)
+        for i in range(n_out):
+            for j in range(n_in):
+                p[off + i * n_in + j] = work[woff + j * st + i]
+            p[off + n_out * n_in + i] = work[woff + n_in * st + i]
+        off += n_out * n_in + n_out
+        woff += (n_in + 1) * st
+
+
+@jit
+def _sums(wt, st, a, n_in, out):
+    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h)."""
+    first = wt[0:st]
+    a0 = a[0]
+    for k in range(st):
+        out[k] = first[k] * a0
+    for j in range(1, n_in):
+        row = wt[j * st:(j + 1) * st]
+        aj = a[j]
+        for k in range(st):
+            out[k] = out[k] + row[k] * aj
+
+
+@jit
+def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes):
+    """_net_forward on the working layout w (sums: a row of the largest stride; lanes: two rows of
+    LANES). Returns where the output layer's activations start in acts."""
+    n_layers = len(sizes) - 1
+    for j in range(sizes[0]):
+        acts[j] = x[j]
+    at = 0
+    woff = 0
+    for layer in range(1, n_layers + 1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        st = _stride(n_out)
+        code = hidden if layer < n_layers else output
+        wl = w[woff:woff + (n_in + 1) * st]
+        a_out = acts[at + n_in:at + n_in + n_out]
+        _sums(wl, st, acts[at:at + n_in], n_in, sums)
+        bias = wl[n_in * st:(n_in + 1) * st]
+        for k in range(st):
+            sums[k] = sums[k] + bias[k]
+        if code == SOFTMAX:
+            # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
+            m = sums[0]
+            for i in range(1, n_out):
+                m = max(m, sums[i])
+            total = 0.0
+            for i in range(n_out):
+                e = exp(sums[i] - m)
+                a_out[i] = e
+                total += e
+            for i in range(n_out):
+                a_out[i] = a_out[i] / total
+        elif n_out >= LANES:
+            wide = (n_out + LANES - 1) // LANES * LANES      # within the padding
+            _activate_lanes(code, sums[:wide].reshape((wide // LANES, LANES)), lanes[0], lanes[1])
+            for i in range(n_out):
+                a_out[i] = sums[i]
+        else:
+            for i in range(n_out):
+                a_out[i] = _activate(code, sums[i])
+        at += n_in
+        woff += (n_in + 1) * st
+    return at
+
+
+@jit
+def _net_backward_work(w, v, grad, mode, momentum, sizes, hidden, fp_output, acts, g, g_prev, fp):
+    """Back through the layers, last first, from the output layer's g: each weight's term
+    g_i * (a_j * f'_i) (a bias's g_i * f'_i) goes into grad, or into the weights (mode); the previous
+    layer's g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights
+    before this update, four j at a time (see _core_network.pxi)."""
+    n_layers = len(sizes) - 1
+    woff = _work_size(sizes)
+    a_end = acts.shape[0]
+    for layer in range(n_layers, 0, -1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        st = _stride(n_out)
+        woff -= (n_in + 1) * st
+        wl = w[woff:woff + (n_in + 1) * st]
+        a_out = a_end - n_out
+        a_in = a_out - n_in
+        code = fp_output if layer == n_layers else hidden
+        for i in range(n_out):
+            fp[i] = _derivative(code, acts[a_out + i])
+        if layer > 1:
+            j = 0
+            while j + 4 <= n_in:
+                r0 = wl[j * st:(j + 1) * st]
+                r1 = wl[(j + 1) * st:(j + 2) * st]
+                r2 = wl[(j + 2) * st:(j + 3) * st]
+                r3 = wl[(j + 3) * st:(j + 4) * st]
+                t0 = g[0] * (r0[0] * fp[0])
+                t1 = g[0] * (r1[0] * fp[0])
+                t2 = g[0] * (r2[0] * fp[0])
+                t3 = g[0] * (r3[0] * fp[0])
+                for i in range(1, n_out):
+                    t0 = t0 + g[i] * (r0[i] * fp[i])
+                    t1 = t1 + g[i] * (r1[i] * fp[i])
+                    t2 = t2 + g[i] * (r2[i] * fp[i])
+                    t3 = t3 + g[i] * (r3[i] * fp[i])
+                g_prev[j] = t0
+                g_prev[j + 1] = t1
+                g_prev[j + 2] = t2
+                g_prev[j + 3] = t3
+                j += 4
+            while j < n_in:
+                r0 = wl[j * st:(j + 1) * st]
+                t0 = g[0] * (r0[0] * fp[0])
+                for i in range(1, n_out):
+                    t0 = t0 + g[i] * (r0[i] * fp[i])
+                g_prev[j] = t0
+                j += 1
+        if mode == ACCUMULATE:
+            gl = grad[woff:woff + (n_in + 1) * st]
+            for j in range(n_in):
+                aj = acts[a_in + j]
+                row = gl[j * st:j * st + n_out]
+                for i in range(n_out):
+                    row[i] = row[i] + g[i] * (aj * fp[i])
+            bias = gl[n_in * st:n_in * st + n_out]
+            for i in range(n_out):
+                bias[i] = bias[i] + g[i] * fp[i]
+        elif mode == MOMENTUM:
+            vl = v[woff:woff + (n_in + 1) * st]
+            for j in range(n_in):
+                aj = acts[a_in + j]
+                row = wl[j * st:j * st + n_out]
+                vrow = vl[j * st:j * st + n_out]
+                for i in range(n_out):
+                    vrow[i] = momentum * vrow[i] - g[i] * (aj * fp[i])
+                    row[i] += vrow[i]
+            bias = wl[n_in * st:n_in * st + n_out]
+            vbias = vl[n_in * st:n_in * st + n_out]
+            for i in range(n_out):
+                vbias[i] = momentum * vbias[i] - g[i] * fp[i]
+                bias[i] += vbias[i]
+        else:
+            for j in range(n_in):
+                aj = acts[a_in + j]
+                row = wl[j * st:j * st + n_out]
+                for i in range(n_out):
+                    row[i] -= g[i] * (aj * fp[i])
+            bias = wl[n_in * st:n_in * st + n_out]
+            for i in range(n_out):
+                bias[i] -= g[i] * fp[i]
+        g, g_prev = g_prev, g
+        a_end = a_out
+
+
 @jit
 def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
-              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums):
+              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
+              room):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
     n = data.shape[0]
-    n_layers = len(sizes) - 1
-    n_out_net = sizes[n_layers]
-    g, g_prev = grads[0], grads[1]
+    n_out_net = sizes[len(sizes) - 1]
+    w, v = work[0], work[1]
+    lanes = np.empty((2, LANES))
     column = 0     # the next column of losses
+    _to_working(params, sizes, w)
+    if momentum != 0.0:
+        _to_working(velocity, sizes, v)
     for epoch in range(epoch_start, epoch_stop):
         for t in range(n):
             sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
-            y = targets[sample]
-            at = _net_forward(params, sizes, hidden, output, data[sample], acts, out_sums)
-
-            fp_output = _net_output_g(output, loss, y, acts, at, n_out_net, learn_rate, g)
-
-            # --- Back through the layers, last first
-            p_end = params.shape[0]     # where the layer's parameters end in params
-            a_end = acts.shape[0]       # where the layer's activations end in acts
-            for layer in range(n_layers, 0, -1):
-                n_in, n_out = sizes[layer - 1], sizes[layer]
-                b0 = p_end - n_out            # the layer's biases
-                w0 = b0 - n_out * n_in        # the layer's weights
-                a_out = a_end - n_out         # its activations
-                a_in = a_out - n_in           # its inputs' activations
-                code = fp_output if layer == n_layers else hidden
-                a = acts[a_in:a_in + n_in]
-                back = g_prev[0:n_in]
-                for i in range(n_out):
-                    fp = _derivative(code, acts[a_out + i])
-                    gi = g[i]
-                    row = w0 + i * n_in
-                    w = params[row:row + n_in]
-                    if layer > 1:
-                        # the previous layer's g, from the weights before this update
-                        for j in range(n_in):
-                            term = gi * (w[j] * fp)
-                            back[j] = term if i == 0 else back[j] + term
-                    if momentum != 0.0:
-                        v = velocity[row:row + n_in]
-                        for j in range(n_in):
-                            v[j] = momentum * v[j] - gi * (a[j] * fp)
-                            w[j] += v[j]
-                        velocity[b0 + i] = momentum * velocity[b0 + i] - gi * fp
-                        params[b0 + i] += velocity[b0 + i]
-                    else:
-                        for j in range(n_in):
-                            w[j] -= gi * (a[j] * fp)
-                        params[b0 + i] -= gi * fp
-                g, g_prev = g_prev, g
-                p_end, a_end = w0, a_out
-
+            at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes)
+            fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, learn_rate,
+                                      grads[0])
+            _net_backward_work(w, v, v, MOMENTUM if momentum != 0.0 else DESCEND, momentum, sizes,
+                               hidden, fp_output, acts, grads[0], grads[1], rows[1])
         if loss_every > 0 and epoch % loss_every == 0:
+            _from_working(w, sizes, params)
             losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
                                                out_sums)
             column += 1
+    _from_working(w, sizes, params)
+    if momentum != 0.0:
+        _from_working(v, sizes, velocity)
 
 
 @jit
-def _net_batch_gradient(p, sizes, hidden, output, loss, data, targets, order_row, lo, hi, grad, acts,
-                        grads, out_sums):
+def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, grad, acts,
+                        grads, rows, lanes):
     """The sum, over the samples lo..hi-1 of the epoch (through order_row, when not empty), of each
-    one's gradient, into grad (see ``_python_network._net_batch_gradient``)."""
+    one's gradient, into grad (working layout), by back-propagation of the deltas (see
+    ``_python_network._net_batch_gradient``), sample by sample."""
     n_layers = len(sizes) - 1
     n_out_net = sizes[n_layers]
+    delta = rows[1]
     for k in range(grad.shape[0]):
         grad[k] = 0.0
     for t in range(lo, hi):
         sample = order_row[t] if order_row.shape[0] > 0 else t
-        at = _net_forward(p, sizes, hidden, output, data[sample], acts, out_sums)
+        at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes)
         g, g_prev = grads[0], grads[1]
         fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, 1.0, g)
-        p_end = p.shape[0]
+        woff = _work_size(sizes)
         a_end = acts.shape[0]
         for layer in range(n_layers, 0, -1):
             n_in, n_out = sizes[layer - 1], sizes[layer]
-            b0 = p_end - n_out
-            w0 = b0 - n_out * n_in
+            st = _stride(n_out)
+            woff -= (n_in + 1) * st
+            wl = w[woff:woff + (n_in + 1) * st]
+            gl = grad[woff:woff + (n_in + 1) * st]
             a_out = a_end - n_out
             a_in = a_out - n_in
             code = fp_output if layer == n_layers else hidden
-            a = acts[a_in:a_in + n_in]
-            back = g_prev[0:n_in]
             for i in range(n_out):
-                fp = _derivative(code, acts[a_out + i])
-                gi = g[i]
-                row = w0 + i * n_in
-                w = p[row:row + n_in]
-                if layer > 1:
-                    for j in range(n_in):
-                        term = gi * (w[j] * fp)
-                        back[j] = term if i == 0 else back[j] + term
-                gw = grad[row:row + n_in]
+                delta[i] = g[i] * _derivative(code, acts[a_out + i])
+            if layer > 1:
                 for j in range(n_in):
-                    gw[j] = gw[j] + gi * (a[j] * fp)
-                grad[b0 + i] = grad[b0 + i] + gi * fp
+                    row = wl[j * st:j * st + n_out]
+                    total = delta[0] * row[0]
+                    for i in range(1, n_out):
+                        total = total + delta[i] * row[i]
+                    g_prev[j] = total
+            for j in range(n_in):
+                aj = acts[a_in + j]
+                row = gl[j * st:j * st + n_out]
+                for i in range(n_out):
+                    row[i] = row[i] + delta[i] * aj
+            bias = gl[n_in * st:n_in * st + n_out]
+            for i in range(n_out):
+                bias[i] = bias[i] + delta[i]
             g, g_prev = g_prev, g
-            p_end, a_end = w0, a_out
+            a_end = a_out
 
 
 @jit
-def _net_mean_gradient(p, sizes, grad, count, alpha):
-    """The summed gradient of count samples made the batch's, in place (see
-    ``_python_network._net_mean_gradient``)."""
-    offset = 0
+def _net_mean_gradient(w, sizes, grad, count, alpha):
+    """The summed gradient of count samples made the batch's, in place (working layout; see
+    ``_python_network._net_mean_gradient``): the weights' rows with L2, the biases' row without."""
+    woff = 0
     for layer in range(1, len(sizes)):
-        n_in, n_out = sizes[layer - 1], sizes[layer]
-        for k in range(offset, offset + n_out * n_in):
-            grad[k] = (grad[k] + alpha * p[k]) / count
-        for k in range(offset + n_out * n_in, offset + n_out * n_in + n_out):
+        n_in = sizes[layer - 1]
+        st = _stride(sizes[layer])
+        for k in range(woff, woff + n_in * st):
+            grad[k] = (grad[k] + alpha * w[k]) / count
+        for k in range(woff + n_in * st, woff + (n_in + 1) * st):
             grad[k] = grad[k] / count
-        offset += n_out * n_in + n_out
+        woff += (n_in + 1) * st
 
 
 @jit
 def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v):
-    """One optimizer step of every parameter (see ``_python_network._net_step``)."""
+    """One optimizer step of every parameter (see ``_python_network._net_step``); on the working
+    layout, whose padding it leaves zero."""
     if optimizer == ADAM:
         for k in range(p.shape[0]):
             gk = grad[k]
@@ -344,42 +523,54 @@ def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2
 @jit
 def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, batch_size, optimizer,
                     learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments, step,
-                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, gradient):
+                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
+                    room):
     """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
     n = data.shape[0]
+    w, wm, wv, gw = work[0], work[1], work[2], work[3]
+    lanes = np.empty((2, LANES))
     column = 0     # the next column of losses
     update = 0     # the batches done in this call
     no_order = np.empty(0, dtype=np.int64)
+    _to_working(params, sizes, w)
+    _to_working(moments[0], sizes, wm)
+    _to_working(moments[1], sizes, wv)
     for epoch in range(epoch_start, epoch_stop):
         order_row = order[epoch - epoch_start] if order.shape[0] > 0 else no_order
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
-            _net_batch_gradient(params, sizes, hidden, output, loss, data, targets, order_row, lo, hi,
-                                gradient, acts, grads, out_sums)
-            _net_mean_gradient(params, sizes, gradient, hi - lo, alpha)
-            _net_step(params, gradient, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2,
-                      epsilon, lr_t[update] if optimizer == ADAM else 0.0, moments[0], moments[1])
+            _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, gw, acts,
+                                grads, rows, lanes)
+            _net_mean_gradient(w, sizes, gw, hi - lo, alpha)
+            _net_step(w, gw, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                      lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
             update += 1
             step[0] += 1
         if loss_every > 0 and epoch % loss_every == 0:
+            _from_working(w, sizes, params)
             losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
                                                out_sums)
             column += 1
+    _from_working(w, sizes, params)
+    _from_working(wm, sizes, moments[0])
+    _from_working(wv, sizes, moments[1])
 
 
 @jit
-def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums):
+def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums,
+                 work, rows, room):
     """The mean gradient over all samples, with L2 ``alpha``, into ``out``.
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
-    n = data.shape[0]
-    _net_batch_gradient(params, sizes, hidden, output, loss, data, targets, np.empty(0, dtype=np.int64),
-                        0, n, out, acts, grads, out_sums)
-    _net_mean_gradient(params, sizes, out, n, alpha)
+    _to_working(params, sizes, work[0])
+    _net_batch_gradient(work[0], sizes, hidden, output, loss, data, targets, np.empty(0, dtype=np.int64),
+                        0, data.shape[0], work[3], acts, grads, rows, np.empty((2, LANES)))
+    _net_mean_gradient(work[0], sizes, work[3], data.shape[0], alpha)
+    _from_working(work[3], sizes, out)
 
 
 # --- net_train_many: LANES networks of one configuration stepped together (see _core_network.pxi) ---

@@ -22,7 +22,7 @@ from math import log, log1p, sqrt
 
 import numpy as np
 
-from ._codes import ADAM, IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH, net_scratch
+from ._codes import ADAM, IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH, net_scratch, net_work
 from ._python_common import (
     _pairwise_block,
     _walk_next,
@@ -206,7 +206,8 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 
 
 def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
-              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums):
+              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
+              room):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
     Parameters
@@ -227,6 +228,12 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
         Receives the recorded losses, in order; m is at least their number.
     grads : ndarray of float64, shape (2, max(sizes))
         Scratch (``_codes.net_scratch``).
+    work, rows, room
+        The compiled kernels' working room (``_codes.net_work``), where they keep the parameters
+        input-major while they train, so that a layer's sums advance many neurons at a time in vector
+        instructions (the same sums, each over its inputs in the same order), and a block of samples'
+        activations and deltas for the batch gradient. Unused here (the layout of a Python list makes
+        nothing faster).
     """
     p, sizes, v = params.tolist(), sizes.tolist(), velocity.tolist()
     xs, ys = data.tolist(), targets.tolist()
@@ -290,8 +297,13 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
 def _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, acts, g, g_prev,
                         out_sums):
     """The sum, over the given samples in order, of each one's gradient of its loss, into grad (laid out
-    as the parameters): for weight w_ij of a layer, g_i * (a_j * f'_i); for bias b_i, g_i * f'_i (the
-    terms the per-sample update subtracts, here without the learning rate)."""
+    as the parameters), by back-propagation of each neuron's delta_i = g_i * f'_i (g_i = dL/da_i):
+    weight w_ij's term is delta_i * a_j, bias b_i's delta_i, and the previous layer's
+    g_j = delta_0 * w_0j + delta_1 * w_1j + ..., in the order of i.
+
+    (The per-sample kernel, net_train, keeps the tutorial's g_i * (a_j * f'_i) instead: one more
+    multiplication per weight, the tutorial's bits. Here the fewer operations run in blocked loops,
+    across a batch of samples at a time, in the compiled kernels.)"""
     n_layers, n_out_net = len(sizes) - 1, sizes[-1]
     for k in range(len(grad)):
         grad[k] = 0.0
@@ -306,17 +318,18 @@ def _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, a
             a_out = a_end - n_out
             a_in = a_out - n_in
             code = fp_output if layer == n_layers else hidden
-            for i in range(n_out):
-                fp = _derivative(code, acts[a_out + i])
-                gi = g[i]
-                row = w0 + i * n_in
-                if layer > 1:
-                    for j in range(n_in):
-                        term = gi * (p[row + j] * fp)
-                        g_prev[j] = term if i == 0 else g_prev[j] + term
+            delta = [g[i] * _derivative(code, acts[a_out + i]) for i in range(n_out)]
+            if layer > 1:
                 for j in range(n_in):
-                    grad[row + j] = grad[row + j] + gi * (acts[a_in + j] * fp)
-                grad[b0 + i] = grad[b0 + i] + gi * fp
+                    total = delta[0] * p[w0 + j]
+                    for i in range(1, n_out):
+                        total = total + delta[i] * p[w0 + i * n_in + j]
+                    g_prev[j] = total
+            for i in range(n_out):
+                row = w0 + i * n_in
+                for j in range(n_in):
+                    grad[row + j] = grad[row + j] + delta[i] * acts[a_in + j]
+                grad[b0 + i] = grad[b0 + i] + delta[i]
             g, g_prev = g_prev, g
             p_end, a_end = w0, a_out
 
@@ -355,7 +368,8 @@ def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2
 
 def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, batch_size, optimizer,
                     learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments, step,
-                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, gradient):
+                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
+                    room):
     """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam, of a network of any layer sizes.
 
     Each epoch visits the samples in ``order`` (or as given) in batches of ``batch_size`` rows (the last
@@ -387,10 +401,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
     step : ndarray of int64, shape (1,)
         Adam's step count t, one more per batch; ``lr_t[k]`` is for step ``step[0] + k + 1`` as the
         call starts. Updated in place (by SGD too).
-    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums
+    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows, room
         As for :func:`net_train`.
-    gradient : ndarray of float64, shape (n_params,)
-        Scratch: a batch's gradient.
     """
     p, sizes = params.tolist(), sizes.tolist()
     m, v = moments.tolist()
@@ -398,7 +410,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
     order = order.tolist()
     acts, out_sums = acts.tolist(), out_sums.tolist()
     g, g_prev = grads.tolist()
-    grad = gradient.tolist()
+    grad = [0.0] * len(p)
     n = len(xs)
     column = 0               # the next column of losses
     update = 0               # the batches done in this call
@@ -425,7 +437,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
         params[:], moments[0], moments[1], step[0] = done
 
 
-def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums):
+def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums,
+                 work, rows, room):
     """The mean gradient over all samples (one batch of them all), with L2 ``alpha``, into ``out``
     (laid out as the parameters): ``net_train_batch``'s batch gradient.
 
@@ -469,7 +482,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
     """
     n_blocks, _, lanes = params.shape
     no_order = np.empty((0, 0), dtype=np.int64)
-    scratch = net_scratch(sizes.tolist())
+    scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))
     for block in range(n_blocks):
         for lane in range(lanes):
             # Each network as its own array, trained alone, then put back (after a whole epoch even

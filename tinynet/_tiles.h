@@ -1,0 +1,221 @@
+/* The register tile of tinynet.Network's Cython kernels (included by _core_network.pxi).
+ *
+ * tn_sums: a layer's sums for one sample, from its weights in the working layout (input-major:
+ * row j holds the weights from input j to every neuron, `st` of them, a multiple of TN_TILE, the
+ * padding zero):
+ *
+ *     out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ... + a[n_in - 1] * wt[(n_in - 1) * st + k]
+ *
+ * summed left to right, each product rounded, then each sum: the same operations, in the same
+ * order, as the public layout's row-by-row sums (and as the other backends). TN_TILE neurons
+ * advance together, in four vectors of 8 doubles that stay in registers across the whole sum.
+ *
+ * tn_grad: a layer's summed gradient over a block of nb samples, in the same layout:
+ *
+ *     gt[j * st + k] += delta[0][k] * a[0][j] + delta[1][k] * a[1][j] + ...   (b = 0, 1, ... in order)
+ *
+ * each term added to the running sum in turn, as sample after sample would add it; four rows j and
+ * TN_TILE columns k stay in registers across the samples.
+ *
+ * Vectors are GCC/Clang vector extensions: plain IEEE multiplications and additions, lane by lane
+ * (no FMA: the extension is built with -ffp-contract=off). Elsewhere (MSVC) a plain loop does the
+ * same arithmetic.
+ */
+#ifndef TINYNET_TILES_H
+#define TINYNET_TILES_H
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#define TN_TILE 32
+#define TN_RESTRICT __restrict
+
+/* The optimizer steps of the batch kernels, element by element (see _python_network._net_step), on
+ * arrays that do not overlap: said so (restrict), so that the compiler vectorises the loops (sqrt
+ * and division included: the extension is built with -fno-math-errno, which changes no result). */
+
+static inline void tn_adam(double *TN_RESTRICT p, const double *TN_RESTRICT g, double *TN_RESTRICT m,
+                           double *TN_RESTRICT v, ptrdiff_t n, double beta_1, double beta_2, double lr_t,
+                           double epsilon) {
+    ptrdiff_t k;
+    for (k = 0; k < n; k++) {
+        double gk = g[k];
+        m[k] = beta_1 * m[k] + (1 - beta_1) * gk;
+        v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk);
+        p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon);
+    }
+}
+
+static inline void tn_momentum(double *TN_RESTRICT p, const double *TN_RESTRICT g, double *TN_RESTRICT m,
+                               ptrdiff_t n, double momentum, double learn_rate, int nesterov) {
+    ptrdiff_t k;
+    if (nesterov) {
+        for (k = 0; k < n; k++) {
+            m[k] = momentum * m[k] - learn_rate * g[k];
+            p[k] = p[k] + (momentum * m[k] - learn_rate * g[k]);
+        }
+    } else {
+        for (k = 0; k < n; k++) {
+            m[k] = momentum * m[k] - learn_rate * g[k];
+            p[k] = p[k] + m[k];
+        }
+    }
+}
+
+static inline void tn_descend(double *TN_RESTRICT p, const double *TN_RESTRICT g, ptrdiff_t n,
+                              double learn_rate) {
+    ptrdiff_t k;
+    for (k = 0; k < n; k++)
+        p[k] = p[k] - learn_rate * g[k];
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+
+typedef double tn_v8 __attribute__((vector_size(64)));
+
+static inline tn_v8 tn_load(const double *p) {
+    tn_v8 v;
+    memcpy(&v, p, sizeof v);            /* an unaligned load */
+    return v;
+}
+
+static inline void tn_store(double *p, tn_v8 v) {
+    memcpy(p, &v, sizeof v);
+}
+
+static inline tn_v8 tn_splat(double x) {
+    tn_v8 v = {x, x, x, x, x, x, x, x};
+    return v;
+}
+
+static inline void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
+    ptrdiff_t tile, j;
+    for (tile = 0; tile < st; tile += TN_TILE) {
+        const double *w = wt + tile;
+        tn_v8 x = tn_splat(a[0]);
+        tn_v8 s0 = tn_load(w) * x, s1 = tn_load(w + 8) * x;
+        tn_v8 s2 = tn_load(w + 16) * x, s3 = tn_load(w + 24) * x;
+        for (j = 1; j < n_in; j++) {
+            w += st;
+            x = tn_splat(a[j]);
+            s0 = s0 + tn_load(w) * x;
+            s1 = s1 + tn_load(w + 8) * x;
+            s2 = s2 + tn_load(w + 16) * x;
+            s3 = s3 + tn_load(w + 24) * x;
+        }
+        tn_store(out + tile, s0);
+        tn_store(out + tile + 8, s1);
+        tn_store(out + tile + 16, s2);
+        tn_store(out + tile + 24, s3);
+    }
+}
+
+/* tn_sums for four samples at once (rows a, a + as, a + 2 as, a + 3 as; out rows os apart): each
+ * weight loaded once for the four. */
+static inline void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t as, ptrdiff_t n_in,
+                            double *out, ptrdiff_t os) {
+    ptrdiff_t tile, j;
+    for (tile = 0; tile < st; tile += TN_TILE) {
+        const double *w = wt + tile;
+        tn_v8 w0 = tn_load(w), w1 = tn_load(w + 8), w2 = tn_load(w + 16), w3 = tn_load(w + 24);
+        tn_v8 x0 = tn_splat(a[0]), x1 = tn_splat(a[as]), x2 = tn_splat(a[2 * as]), x3 = tn_splat(a[3 * as]);
+        tn_v8 s00 = w0 * x0, s01 = w1 * x0, s02 = w2 * x0, s03 = w3 * x0;
+        tn_v8 s10 = w0 * x1, s11 = w1 * x1, s12 = w2 * x1, s13 = w3 * x1;
+        tn_v8 s20 = w0 * x2, s21 = w1 * x2, s22 = w2 * x2, s23 = w3 * x2;
+        tn_v8 s30 = w0 * x3, s31 = w1 * x3, s32 = w2 * x3, s33 = w3 * x3;
+        for (j = 1; j < n_in; j++) {
+            w += st;
+            w0 = tn_load(w); w1 = tn_load(w + 8); w2 = tn_load(w + 16); w3 = tn_load(w + 24);
+            x0 = tn_splat(a[j]); x1 = tn_splat(a[as + j]); x2 = tn_splat(a[2 * as + j]);
+            x3 = tn_splat(a[3 * as + j]);
+            s00 = s00 + w0 * x0; s01 = s01 + w1 * x0; s02 = s02 + w2 * x0; s03 = s03 + w3 * x0;
+            s10 = s10 + w0 * x1; s11 = s11 + w1 * x1; s12 = s12 + w2 * x1; s13 = s13 + w3 * x1;
+            s20 = s20 + w0 * x2; s21 = s21 + w1 * x2; s22 = s22 + w2 * x2; s23 = s23 + w3 * x2;
+            s30 = s30 + w0 * x3; s31 = s31 + w1 * x3; s32 = s32 + w2 * x3; s33 = s33 + w3 * x3;
+        }
+        tn_store(out + tile, s00); tn_store(out + tile + 8, s01);
+        tn_store(out + tile + 16, s02); tn_store(out + tile + 24, s03);
+        tn_store(out + os + tile, s10); tn_store(out + os + tile + 8, s11);
+        tn_store(out + os + tile + 16, s12); tn_store(out + os + tile + 24, s13);
+        tn_store(out + 2 * os + tile, s20); tn_store(out + 2 * os + tile + 8, s21);
+        tn_store(out + 2 * os + tile + 16, s22); tn_store(out + 2 * os + tile + 24, s23);
+        tn_store(out + 3 * os + tile, s30); tn_store(out + 3 * os + tile + 8, s31);
+        tn_store(out + 3 * os + tile + 16, s32); tn_store(out + 3 * os + tile + 24, s33);
+    }
+}
+
+static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
+                           const double *a, ptrdiff_t as, ptrdiff_t nb) {
+    ptrdiff_t tile, j, b;
+    for (tile = 0; tile < st; tile += TN_TILE) {
+        for (j = 0; j + 4 <= n_in; j += 4) {
+            double *g0 = gt + j * st + tile, *g1 = g0 + st, *g2 = g1 + st, *g3 = g2 + st;
+            tn_v8 s00 = tn_load(g0), s01 = tn_load(g0 + 8), s02 = tn_load(g0 + 16), s03 = tn_load(g0 + 24);
+            tn_v8 s10 = tn_load(g1), s11 = tn_load(g1 + 8), s12 = tn_load(g1 + 16), s13 = tn_load(g1 + 24);
+            tn_v8 s20 = tn_load(g2), s21 = tn_load(g2 + 8), s22 = tn_load(g2 + 16), s23 = tn_load(g2 + 24);
+            tn_v8 s30 = tn_load(g3), s31 = tn_load(g3 + 8), s32 = tn_load(g3 + 16), s33 = tn_load(g3 + 24);
+            for (b = 0; b < nb; b++) {
+                const double *d = delta + b * ds + tile;
+                const double *x = a + b * as + j;
+                tn_v8 d0 = tn_load(d), d1 = tn_load(d + 8), d2 = tn_load(d + 16), d3 = tn_load(d + 24);
+                tn_v8 x0 = tn_splat(x[0]), x1 = tn_splat(x[1]), x2 = tn_splat(x[2]), x3 = tn_splat(x[3]);
+                s00 = s00 + d0 * x0; s01 = s01 + d1 * x0; s02 = s02 + d2 * x0; s03 = s03 + d3 * x0;
+                s10 = s10 + d0 * x1; s11 = s11 + d1 * x1; s12 = s12 + d2 * x1; s13 = s13 + d3 * x1;
+                s20 = s20 + d0 * x2; s21 = s21 + d1 * x2; s22 = s22 + d2 * x2; s23 = s23 + d3 * x2;
+                s30 = s30 + d0 * x3; s31 = s31 + d1 * x3; s32 = s32 + d2 * x3; s33 = s33 + d3 * x3;
+            }
+            tn_store(g0, s00); tn_store(g0 + 8, s01); tn_store(g0 + 16, s02); tn_store(g0 + 24, s03);
+            tn_store(g1, s10); tn_store(g1 + 8, s11); tn_store(g1 + 16, s12); tn_store(g1 + 24, s13);
+            tn_store(g2, s20); tn_store(g2 + 8, s21); tn_store(g2 + 16, s22); tn_store(g2 + 24, s23);
+            tn_store(g3, s30); tn_store(g3 + 8, s31); tn_store(g3 + 16, s32); tn_store(g3 + 24, s33);
+        }
+        for (; j < n_in; j++) {
+            double *g = gt + j * st + tile;
+            tn_v8 s0 = tn_load(g), s1 = tn_load(g + 8), s2 = tn_load(g + 16), s3 = tn_load(g + 24);
+            for (b = 0; b < nb; b++) {
+                const double *d = delta + b * ds + tile;
+                tn_v8 xr = tn_splat(a[b * as + j]);
+                s0 = s0 + tn_load(d) * xr;
+                s1 = s1 + tn_load(d + 8) * xr;
+                s2 = s2 + tn_load(d + 16) * xr;
+                s3 = s3 + tn_load(d + 24) * xr;
+            }
+            tn_store(g, s0);
+            tn_store(g + 8, s1);
+            tn_store(g + 16, s2);
+            tn_store(g + 24, s3);
+        }
+    }
+}
+
+#else
+
+static void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
+    ptrdiff_t j, k;
+    for (k = 0; k < st; k++)
+        out[k] = wt[k] * a[0];
+    for (j = 1; j < n_in; j++)
+        for (k = 0; k < st; k++)
+            out[k] = out[k] + wt[j * st + k] * a[j];
+}
+
+static void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t as, ptrdiff_t n_in,
+                     double *out, ptrdiff_t os) {
+    ptrdiff_t r;
+    for (r = 0; r < 4; r++)
+        tn_sums(wt, st, a + r * as, n_in, out + r * os);
+}
+
+static void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
+                    const double *a, ptrdiff_t as, ptrdiff_t nb) {
+    ptrdiff_t j, k, b;
+    for (b = 0; b < nb; b++)
+        for (j = 0; j < n_in; j++)
+            for (k = 0; k < st; k++)
+                gt[j * st + k] = gt[j * st + k] + delta[b * ds + k] * a[b * as + j];
+}
+
+#endif
+
+#endif /* TINYNET_TILES_H */
