@@ -42,7 +42,8 @@ def _activation(name, z):
 
 
 def _derivative(name, a):
-    return {"sigmoid": a * (1 - a), "tanh": 1 - a * a, "relu": (a > 0).astype(float)}.get(name, np.ones_like(a))
+    derivatives = {"sigmoid": lambda: a * (1 - a), "tanh": lambda: 1 - a * a, "relu": lambda: (a > 0) * 1.0}
+    return derivatives.get(name, lambda: np.ones_like(a))()
 
 
 class Reference:
@@ -90,7 +91,8 @@ class Reference:
                 grads = self.gradient(X[lo:lo + batch_size], Y[lo:lo + batch_size], o["alpha"])
                 if o["optimizer"] == "adam":
                     self.t += 1
-                    lr_t = o["learn_rate"] * math.sqrt(1 - o["beta_2"] ** self.t) / (1 - o["beta_1"] ** self.t)
+                    lr_t = (o["learn_rate"] * math.sqrt(1 - o["beta_2"] ** self.t)
+                            / (1 - o["beta_1"] ** self.t))
                 for k, (p, g) in enumerate(zip(params, grads)):
                     if o["optimizer"] == "adam":
                         self.state[k] = o["beta_1"] * self.state[k] + (1 - o["beta_1"]) * g
@@ -244,7 +246,7 @@ def test_changing_the_optimizer_needs_a_reset():
     net = Network((2, 3, 1), seed=0)
     net.train(X, Y, epochs=2, optimizer="adam", batch_size=3)
     before = (net.params.tobytes(), _state_bytes(net))
-    with pytest.raises(ValueError, match="holds 'adam'.s optimizer state.*reset_optimizer"):
+    with pytest.raises(ValueError, match=r"holds 'adam'.s optimizer state.*reset_optimizer"):
         net.train(X, Y, epochs=2, momentum=0.5)
     assert (net.params.tobytes(), _state_bytes(net)) == before
     net.train(X, Y, epochs=1)                   # plain SGD keeps no state: allowed, Adam's state kept

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "OPTIMIZERS", "OUTPUT",
-           "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH", "net_many_scratch",
-           "net_scratch", "net_work"]
+__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "NET_TILE",
+           "OPTIMIZERS", "OUTPUT", "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH",
+           "net_many_scratch", "net_scratch", "net_work"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4

@@ -227,11 +227,11 @@ cdef extern from "_tiles.h" nogil:
     void tn_momentum(double* p, const double* g, double* m, Py_ssize_t n, double momentum,
                      double learn_rate, int nesterov)
     void tn_descend(double* p, const double* g, Py_ssize_t n, double learn_rate)
+    void tn_rows_descend(double* w, Py_ssize_t st, Py_ssize_t n_in, const double* g, const double* fp,
+                         const double* a)
+    void tn_rows_momentum(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
+                          const double* fp, const double* a, double momentum)
 
-cdef enum:
-    ACCUMULATE = 0      # _net_backward_work adds each term to a gradient
-    DESCEND = 1         # ... subtracts it from the weight (plain SGD)
-    MOMENTUM = 2        # ... takes it into the velocity, which it adds to the weight
 
 
 cdef inline Py_ssize_t _stride(Py_ssize_t n_out) noexcept nogil:
@@ -360,21 +360,21 @@ cdef Py_ssize_t _net_forward_block(const double* w, const int64_t* sizes, Py_ssi
     return at
 
 
-cdef void _net_backward_work(double* w, double* v, double* grad, int mode, double momentum,
-                             const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
-                             Py_ssize_t total_work, int hidden, int fp_output, const double* a, double* g,
-                             double* g_prev, double* fp) noexcept nogil:
-    # Back through the layers, last first, from the output layer's g (see _net_output_g): each
-    # weight's term g_i * (a_j * f'_i) (a bias's g_i * f'_i) goes into grad, or into the weights
-    # (mode); the previous layer's g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ...,
-    # from the weights before this update, four j at a time.
+cdef void _net_backward_work(double* w, double* v, double momentum, const int64_t* s, Py_ssize_t n_layers,
+                             Py_ssize_t n_acts, Py_ssize_t total_work, int hidden, int fp_output,
+                             const double* a, double* g, double* g_prev, double* fp,
+                             double* gpad) noexcept nogil:
+    # net_train's step back through the layers, last first, from the output layer's g (see
+    # _net_output_g, which folds in the learning rate): each weight takes its term g_i * (a_j * f'_i)
+    # (a bias g_i * f'_i), subtracted, or with momentum through its velocity in v; the previous layer's
+    # g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
+    # update, four j at a time.
     cdef Py_ssize_t woff = total_work, a_end = n_acts
     cdef Py_ssize_t layer, i, j, n_in, n_out, st, a_out, a_in
     cdef int code
-    cdef double aj, t0, t1, t2, t3
+    cdef double t0, t1, t2, t3
     cdef double* wl
     cdef double* vl
-    cdef double* gl
     cdef double* swap
     for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
@@ -410,29 +410,20 @@ cdef void _net_backward_work(double* w, double* v, double* grad, int mode, doubl
                     t0 = t0 + g[i] * (wl[j * st + i] * fp[i])
                 g_prev[j] = t0
                 j += 1
-        if mode == ACCUMULATE:
-            gl = grad + woff
-            for j in range(n_in):
-                aj = a[a_in + j]
-                for i in range(n_out):
-                    gl[j * st + i] = gl[j * st + i] + g[i] * (aj * fp[i])
-            for i in range(n_out):
-                gl[n_in * st + i] = gl[n_in * st + i] + g[i] * fp[i]
-        elif mode == MOMENTUM:
+        # the update, row by row through registers (g and f'_i padded with zeros to the stride)
+        for i in range(n_out):
+            gpad[i] = g[i]
+        for i in range(n_out, st):
+            gpad[i] = 0.0
+            fp[i] = 0.0
+        if momentum != 0.0:
             vl = v + woff
-            for j in range(n_in):
-                aj = a[a_in + j]
-                for i in range(n_out):
-                    vl[j * st + i] = momentum * vl[j * st + i] - g[i] * (aj * fp[i])
-                    wl[j * st + i] += vl[j * st + i]
+            tn_rows_momentum(wl, vl, st, n_in, gpad, fp, a + a_in, momentum)
             for i in range(n_out):
                 vl[n_in * st + i] = momentum * vl[n_in * st + i] - g[i] * fp[i]
                 wl[n_in * st + i] += vl[n_in * st + i]
         else:
-            for j in range(n_in):
-                aj = a[a_in + j]
-                for i in range(n_out):
-                    wl[j * st + i] -= g[i] * (aj * fp[i])
+            tn_rows_descend(wl, st, n_in, gpad, fp, a + a_in)
             for i in range(n_out):
                 wl[n_in * st + i] -= g[i] * fp[i]
         swap = g
@@ -472,9 +463,8 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
                 at = _net_forward_work(w, s, n_layers, hidden, output, &data[sample, 0], a, &rows[0, 0])
                 fp_output = _net_output_g(output, loss, &targets[sample, 0], a, at, n_out_net, learn_rate,
                                           &grads[0, 0])
-                _net_backward_work(w, v, NULL, MOMENTUM if momentum != 0.0 else DESCEND, momentum, s,
-                                   n_layers, acts.shape[0], total_work, hidden, fp_output, a, &grads[0, 0],
-                                   &grads[1, 0], &rows[1, 0])
+                _net_backward_work(w, v, momentum, s, n_layers, acts.shape[0], total_work, hidden,
+                                   fp_output, a, &grads[0, 0], &grads[1, 0], &rows[1, 0], &rows[2, 0])
             if loss_every > 0 and epoch % loss_every == 0:
                 _from_working(w, s, n_layers, p)
                 losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],

@@ -145,6 +145,47 @@ static inline void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptr
     }
 }
 
+/* The per-sample update of a layer's weight rows j < n_in: w[j][k] -= g[k] * (a[j] * fp[k]), or with
+ * momentum v[j][k] = momentum * v[j][k] - g[k] * (a[j] * fp[k]) and w[j][k] += v[j][k], for k < st
+ * (g and fp zero in the padding, which then stays zero); g and fp held in registers down the rows. */
+static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
+                                   const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
+                                   const double *TN_RESTRICT a) {
+    ptrdiff_t tile, j;
+    for (tile = 0; tile < st; tile += TN_TILE) {
+        tn_v8 g0 = tn_load(g + tile), g1 = tn_load(g + tile + 8), g2 = tn_load(g + tile + 16);
+        tn_v8 g3 = tn_load(g + tile + 24);
+        tn_v8 f0 = tn_load(fp + tile), f1 = tn_load(fp + tile + 8), f2 = tn_load(fp + tile + 16);
+        tn_v8 f3 = tn_load(fp + tile + 24);
+        for (j = 0; j < n_in; j++) {
+            double *r = w + j * st + tile;
+            tn_v8 x = tn_splat(a[j]);
+            tn_store(r, tn_load(r) - g0 * (x * f0));
+            tn_store(r + 8, tn_load(r + 8) - g1 * (x * f1));
+            tn_store(r + 16, tn_load(r + 16) - g2 * (x * f2));
+            tn_store(r + 24, tn_load(r + 24) - g3 * (x * f3));
+        }
+    }
+}
+
+static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+                                    const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
+                                    const double *TN_RESTRICT a, double momentum) {
+    ptrdiff_t tile, j, q;
+    tn_v8 mu = tn_splat(momentum);
+    for (tile = 0; tile < st; tile += TN_TILE) {
+        for (q = 0; q < TN_TILE; q += 8) {
+            tn_v8 gq = tn_load(g + tile + q), fq = tn_load(fp + tile + q);
+            for (j = 0; j < n_in; j++) {
+                double *r = w + j * st + tile + q, *u = v + j * st + tile + q;
+                tn_v8 vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
+                tn_store(u, vel);
+                tn_store(r, tn_load(r) + vel);
+            }
+        }
+    }
+}
+
 static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
                            const double *a, ptrdiff_t as, ptrdiff_t nb) {
     ptrdiff_t tile, j, b;
@@ -205,6 +246,24 @@ static void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t 
     ptrdiff_t r;
     for (r = 0; r < 4; r++)
         tn_sums(wt, st, a + r * as, n_in, out + r * os);
+}
+
+static void tn_rows_descend(double *w, ptrdiff_t st, ptrdiff_t n_in, const double *g, const double *fp,
+                            const double *a) {
+    ptrdiff_t j, k;
+    for (j = 0; j < n_in; j++)
+        for (k = 0; k < st; k++)
+            w[j * st + k] = w[j * st + k] - g[k] * (a[j] * fp[k]);
+}
+
+static void tn_rows_momentum(double *w, double *v, ptrdiff_t st, ptrdiff_t n_in, const double *g,
+                             const double *fp, const double *a, double momentum) {
+    ptrdiff_t j, k;
+    for (j = 0; j < n_in; j++)
+        for (k = 0; k < st; k++) {
+            v[j * st + k] = momentum * v[j * st + k] - g[k] * (a[j] * fp[k]);
+            w[j * st + k] = w[j * st + k] + v[j * st + k];
+        }
 }
 
 static void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
