@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "NET_TILE",
+__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "NET_VEC",
            "OPTIMIZERS", "OUTPUT", "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH",
            "net_many_scratch", "net_scratch", "net_work"]
 
@@ -45,9 +45,9 @@ STACK_SIZE = 128
 #: ns per network-step; 16, 6.7; 32, 6.1-6.8). The block of parameters is (9, LANES): parameter k of
 #: lane j at [k, j].
 LANES = 16
-#: Neurons whose sums the ``Network`` training kernels advance together (four AVX-512 vectors of
-#: doubles, in registers): in their working layout each layer's rows are padded to a multiple of this.
-NET_TILE = 32
+#: In the ``Network`` training kernels' working layout each layer's rows are padded to a multiple of
+#: this many doubles (one AVX-512 vector); their sums advance up to 32 neurons at a time in registers.
+NET_VEC = 8
 
 
 def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
@@ -100,13 +100,13 @@ def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.floa
     work : ndarray of float64, shape (4, m)
         The parameters, the optimizer's two arrays and a batch's gradient in the working layout: for
         each layer, its weights input-major (a row per input, of the layer's stride: its width rounded
-        up to a multiple of ``NET_TILE``, the padding zero), then its biases (one such row).
+        up to a multiple of ``NET_VEC``, the padding zero), then its biases (one such row).
     rows : ndarray of float64, shape (4, largest stride)
         A layer's sums (of up to four samples), and its activations' derivatives.
     room : ndarray of float64, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride)
         For each of a block of samples: its activations, its g and the previous layer's, its deltas.
     """
-    strides = [-(-n_out // NET_TILE) * NET_TILE for n_out in sizes[1:]]
+    strides = [-(-n_out // NET_VEC) * NET_VEC for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
     room = np.zeros((BATCH_ROWS, sum(sizes) + 2 * max(sizes) + max(strides)))
     return np.zeros((4, size)), np.zeros((4, max(strides))), room

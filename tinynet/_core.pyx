@@ -46,10 +46,10 @@ cdef enum:
 
     EXP_N = 128
     LANES = 16
-    NET_TILE = 32       # TN_TILE of _tiles.h
+    NET_VEC = 8         # TN_VEC of _tiles.h
 
-if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, LANES, NET_TILE) != (
-        _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _codes.LANES, _codes.NET_TILE):
+if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, LANES, NET_VEC) != (
+        _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _codes.LANES, _codes.NET_VEC):
     raise ImportError("tinynet._core was compiled with other table sizes than tinynet._codes and "
                       "tinynet._exp_data hold: rebuild it (pip install .)")
 

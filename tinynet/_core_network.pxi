@@ -210,8 +210,8 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
 # --- training: the working layout --------------------------------------------------------------
 # Training keeps the parameters (and the optimizer's state, and a batch's gradient) in a working copy
 # laid out for vector instructions: for each layer, its weights input-major (row j holds the weights
-# from input j to every neuron, padded with zeros to a stride that is a multiple of NET_TILE), then
-# its biases (one such row). A layer's sums then advance NET_TILE neurons at a time in registers
+# from input j to every neuron, padded with zeros to a stride that is a multiple of NET_VEC), then
+# its biases (one such row). A layer's sums then advance up to 32 neurons at a time in registers
 # (tn_sums, _tiles.h), each still summed over its inputs in the order j = 0, 1, ...; an update runs
 # along a row, across the neurons. The copy is made as a kernel call starts and written back before
 # each recorded loss and as it ends. The arithmetic is element by element that of the public layout.
@@ -235,8 +235,8 @@ cdef extern from "_tiles.h" nogil:
 
 
 cdef inline Py_ssize_t _stride(Py_ssize_t n_out) noexcept nogil:
-    # A layer's row length in the working layout: n_out rounded up to a multiple of NET_TILE.
-    return (n_out + NET_TILE - 1) // NET_TILE * NET_TILE
+    # A layer's row length in the working layout: n_out rounded up to a multiple of NET_VEC.
+    return (n_out + NET_VEC - 1) // NET_VEC * NET_VEC
 
 
 cdef Py_ssize_t _work_size(const int64_t* sizes, Py_ssize_t n_layers) noexcept nogil:
@@ -281,9 +281,8 @@ cdef void _from_working(const double* work, const int64_t* sizes, Py_ssize_t n_l
 
 cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t n_out, double* sums,
                        double* a_out) noexcept nogil:
-    # A layer's sums (padding included) plus its biases, then their activations into a_out (LANES at a
-    # time in vectors where the layer is that wide).
-    cdef Py_ssize_t i, k, wide
+    # A layer's sums (padding included) plus its biases, then their activations into a_out.
+    cdef Py_ssize_t i, k, whole
     cdef double m, e, total
     for k in range(st):
         sums[k] = sums[k] + bias[k]
@@ -299,20 +298,19 @@ cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t 
             total += e
         for i in range(n_out):
             a_out[i] = a_out[i] / total
-    elif n_out >= LANES:
-        wide = (n_out + LANES - 1) // LANES * LANES      # within the padding
-        _activate_lanes(code, sums, wide)
-        for i in range(n_out):
-            a_out[i] = sums[i]
     else:
-        for i in range(n_out):
+        whole = n_out - n_out % LANES        # LANES at a time in vectors, then the rest one by one
+        _activate_lanes(code, sums, whole)
+        for i in range(whole):
+            a_out[i] = sums[i]
+        for i in range(whole, n_out):
             a_out[i] = _activate(code, sums[i])
 
 
 cdef Py_ssize_t _net_forward_work(const double* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
                                   int output, const double* x, double* acts,
                                   double* sums) noexcept nogil:
-    # _net_forward on the working layout w: each layer's sums NET_TILE neurons at a time (into sums,
+    # _net_forward on the working layout w: each layer's sums up to 32 neurons at a time (into sums,
     # padding included), then _finish_layer. Returns where the output layer's activations start in
     # acts.
     cdef Py_ssize_t at = 0, woff = 0, layer, j, n_in, st

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._codes import ADAM, IDENTITY, LANES, MSE, NET_TILE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
+from ._codes import ADAM, IDENTITY, LANES, MSE, NET_VEC, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
 from ._numba_common import (
     _exp_lanes,
     _pairwise_block,
@@ -208,7 +208,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 # --- training: the working layout (see _core_network.pxi) ---------------------------------------
 # Training keeps the parameters (and the optimizer's state, and a batch's gradient) in a working copy:
 # for each layer, its weights input-major (row j: the weights from input j to every neuron, padded
-# with zeros to a stride that is a multiple of NET_TILE), then its biases (one such row). A layer's
+# with zeros to a stride that is a multiple of NET_VEC), then its biases (one such row). A layer's
 # sums advance along the rows, across the neurons (each still summed over its inputs in the order
 # j = 0, 1, ...), which LLVM vectorises; an update runs along a row too.
 
@@ -217,8 +217,8 @@ ACCUMULATE, DESCEND, MOMENTUM = 0, 1, 2     # what _net_backward_work does with 
 
 @jit
 def _stride(n_out):
-    """A layer's row length in the working layout: n_out rounded up to a multiple of NET_TILE."""
-    return (n_out + NET_TILE - 1) // NET_TILE * NET_TILE
+    """A layer's row length in the working layout: n_out rounded up to a multiple of NET_VEC."""
+    return (n_out + NET_VEC - 1) // NET_VEC * NET_VEC
 
 
 @jit
@@ -277,6 +277,33 @@ def _sums(wt, st, a, n_in, out):
 
 
 @jit
+def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
+    """A layer's sums (padding included) plus its biases, then their activations into a_out (lanes:
+    two rows of LANES)."""
+    for k in range(st):
+        sums[k] = sums[k] + bias[k]
+    if code == SOFTMAX:
+        # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
+        m = sums[0]
+        for i in range(1, n_out):
+            m = max(m, sums[i])
+        total = 0.0
+        for i in range(n_out):
+            e = exp(sums[i] - m)
+            a_out[i] = e
+            total += e
+        for i in range(n_out):
+            a_out[i] = a_out[i] / total
+    else:
+        whole = n_out - n_out % LANES        # LANES at a time in vectors, then the rest one by one
+        _activate_lanes(code, sums[:whole].reshape((whole // LANES, LANES)), lanes[0], lanes[1])
+        for i in range(whole):
+            a_out[i] = sums[i]
+        for i in range(whole, n_out):
+            a_out[i] = _activate(code, sums[i])
+
+
+@jit
 def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes):
     """_net_forward on the working layout w (sums: a row of the largest stride; lanes: two rows of
     LANES). Returns where the output layer's activations start in acts."""
@@ -292,29 +319,7 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes):
         wl = w[woff:woff + (n_in + 1) * st]
         a_out = acts[at + n_in:at + n_in + n_out]
         _sums(wl, st, acts[at:at + n_in], n_in, sums)
-        bias = wl[n_in * st:(n_in + 1) * st]
-        for k in range(st):
-            sums[k] = sums[k] + bias[k]
-        if code == SOFTMAX:
-            # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
-            m = sums[0]
-            for i in range(1, n_out):
-                m = max(m, sums[i])
-            total = 0.0
-            for i in range(n_out):
-                e = exp(sums[i] - m)
-                a_out[i] = e
-                total += e
-            for i in range(n_out):
-                a_out[i] = a_out[i] / total
-        elif n_out >= LANES:
-            wide = (n_out + LANES - 1) // LANES * LANES      # within the padding
-            _activate_lanes(code, sums[:wide].reshape((wide // LANES, LANES)), lanes[0], lanes[1])
-            for i in range(n_out):
-                a_out[i] = sums[i]
-        else:
-            for i in range(n_out):
-                a_out[i] = _activate(code, sums[i])
+        _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, sums, a_out, lanes)
         at += n_in
         woff += (n_in + 1) * st
     return at

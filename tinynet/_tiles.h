@@ -1,25 +1,26 @@
-/* The register tile of tinynet.Network's Cython kernels (included by _core_network.pxi).
+/* Register tiles of tinynet.Network's Cython kernels (included by _core_network.pxi).
  *
- * tn_sums: a layer's sums for one sample, from its weights in the working layout (input-major:
- * row j holds the weights from input j to every neuron, `st` of them, a multiple of TN_TILE, the
- * padding zero):
+ * The weights are in the kernels' working layout: input-major, row j holding the weights from input j
+ * to every neuron of the layer, `st` of them (the layer's width rounded up to a multiple of TN_VEC,
+ * the padding zero). Each function does, element by element, the operations the other backends do
+ * one element at a time, in the same order:
  *
- *     out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ... + a[n_in - 1] * wt[(n_in - 1) * st + k]
+ * tn_sums: a layer's sums for one sample,
+ *     out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ... + a[n_in - 1] * wt[(n_in - 1) * st + k],
+ *     summed left to right (each product rounded, then each sum), as the row-by-row sums of the
+ *     public layout; TN_TILE neurons advance together in four vectors that stay in registers.
+ * tn_sums4: the same for four samples, each weight loaded once for the four.
+ * tn_grad: a layer's gradient summed over a block of samples, sample after sample,
+ *     gt[j * st + k] += delta[0][k] * a[0][j], then + delta[1][k] * a[1][j], ...;
+ *     four rows j by TN_TILE columns k stay in registers across the samples.
+ * tn_rows_descend, tn_rows_momentum: the per-sample update of a layer's weight rows,
+ *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, with g and fp in registers.
+ * tn_adam, tn_momentum, tn_descend: the batch kernels' optimizer steps, over arrays said not to
+ *     overlap (restrict), so that the loops vectorise (sqrt and division included: the extension is
+ *     built with -fno-math-errno, which changes no result).
  *
- * summed left to right, each product rounded, then each sum: the same operations, in the same
- * order, as the public layout's row-by-row sums (and as the other backends). TN_TILE neurons
- * advance together, in four vectors of 8 doubles that stay in registers across the whole sum.
- *
- * tn_grad: a layer's summed gradient over a block of nb samples, in the same layout:
- *
- *     gt[j * st + k] += delta[0][k] * a[0][j] + delta[1][k] * a[1][j] + ...   (b = 0, 1, ... in order)
- *
- * each term added to the running sum in turn, as sample after sample would add it; four rows j and
- * TN_TILE columns k stay in registers across the samples.
- *
- * Vectors are GCC/Clang vector extensions: plain IEEE multiplications and additions, lane by lane
- * (no FMA: the extension is built with -ffp-contract=off). Elsewhere (MSVC) a plain loop does the
- * same arithmetic.
+ * Vectors are GCC/Clang vector extensions: IEEE multiplications and additions lane by lane (no FMA:
+ * the extension is built with -ffp-contract=off). Elsewhere (MSVC) plain loops do the same arithmetic.
  */
 #ifndef TINYNET_TILES_H
 #define TINYNET_TILES_H
@@ -28,12 +29,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#define TN_TILE 32
+#define TN_VEC 8            /* doubles in a vector; the rows' stride is a multiple of this */
+#define TN_TILE 32          /* columns of the wide tiles */
 #define TN_RESTRICT __restrict
-
-/* The optimizer steps of the batch kernels, element by element (see _python_network._net_step), on
- * arrays that do not overlap: said so (restrict), so that the compiler vectorises the loops (sqrt
- * and division included: the extension is built with -fno-math-errno, which changes no result). */
 
 static inline void tn_adam(double *TN_RESTRICT p, const double *TN_RESTRICT g, double *TN_RESTRICT m,
                            double *TN_RESTRICT v, ptrdiff_t n, double beta_1, double beta_2, double lr_t,
@@ -72,7 +70,7 @@ static inline void tn_descend(double *TN_RESTRICT p, const double *TN_RESTRICT g
 
 #if defined(__GNUC__) || defined(__clang__)
 
-typedef double tn_v8 __attribute__((vector_size(64)));
+typedef double tn_v8 __attribute__((vector_size(8 * sizeof(double))));
 
 static inline tn_v8 tn_load(const double *p) {
     tn_v8 v;
@@ -91,7 +89,7 @@ static inline tn_v8 tn_splat(double x) {
 
 static inline void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
     ptrdiff_t tile, j;
-    for (tile = 0; tile < st; tile += TN_TILE) {
+    for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
         const double *w = wt + tile;
         tn_v8 x = tn_splat(a[0]);
         tn_v8 s0 = tn_load(w) * x, s1 = tn_load(w + 8) * x;
@@ -109,14 +107,34 @@ static inline void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrd
         tn_store(out + tile + 16, s2);
         tn_store(out + tile + 24, s3);
     }
+    if (tile < st) {            /* the last 8, 16 or 24 columns: up to three vectors */
+        ptrdiff_t left = st - tile;
+        const double *w = wt + tile;
+        tn_v8 x = tn_splat(a[0]);
+        tn_v8 s0 = tn_load(w) * x;
+        tn_v8 s1 = left > 8 ? tn_load(w + 8) * x : s0;
+        tn_v8 s2 = left > 16 ? tn_load(w + 16) * x : s0;
+        for (j = 1; j < n_in; j++) {
+            w += st;
+            x = tn_splat(a[j]);
+            s0 = s0 + tn_load(w) * x;
+            if (left > 8)
+                s1 = s1 + tn_load(w + 8) * x;
+            if (left > 16)
+                s2 = s2 + tn_load(w + 16) * x;
+        }
+        tn_store(out + tile, s0);
+        if (left > 8)
+            tn_store(out + tile + 8, s1);
+        if (left > 16)
+            tn_store(out + tile + 16, s2);
+    }
 }
 
-/* tn_sums for four samples at once (rows a, a + as, a + 2 as, a + 3 as; out rows os apart): each
- * weight loaded once for the four. */
 static inline void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t as, ptrdiff_t n_in,
                             double *out, ptrdiff_t os) {
     ptrdiff_t tile, j;
-    for (tile = 0; tile < st; tile += TN_TILE) {
+    for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
         const double *w = wt + tile;
         tn_v8 w0 = tn_load(w), w1 = tn_load(w + 8), w2 = tn_load(w + 16), w3 = tn_load(w + 24);
         tn_v8 x0 = tn_splat(a[0]), x1 = tn_splat(a[as]), x2 = tn_splat(a[2 * as]), x3 = tn_splat(a[3 * as]);
@@ -143,53 +161,30 @@ static inline void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptr
         tn_store(out + 3 * os + tile, s30); tn_store(out + 3 * os + tile + 8, s31);
         tn_store(out + 3 * os + tile + 16, s32); tn_store(out + 3 * os + tile + 24, s33);
     }
-}
-
-/* The per-sample update of a layer's weight rows j < n_in: w[j][k] -= g[k] * (a[j] * fp[k]), or with
- * momentum v[j][k] = momentum * v[j][k] - g[k] * (a[j] * fp[k]) and w[j][k] += v[j][k], for k < st
- * (g and fp zero in the padding, which then stays zero); g and fp held in registers down the rows. */
-static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
-                                   const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
-                                   const double *TN_RESTRICT a) {
-    ptrdiff_t tile, j;
-    for (tile = 0; tile < st; tile += TN_TILE) {
-        tn_v8 g0 = tn_load(g + tile), g1 = tn_load(g + tile + 8), g2 = tn_load(g + tile + 16);
-        tn_v8 g3 = tn_load(g + tile + 24);
-        tn_v8 f0 = tn_load(fp + tile), f1 = tn_load(fp + tile + 8), f2 = tn_load(fp + tile + 16);
-        tn_v8 f3 = tn_load(fp + tile + 24);
-        for (j = 0; j < n_in; j++) {
-            double *r = w + j * st + tile;
-            tn_v8 x = tn_splat(a[j]);
-            tn_store(r, tn_load(r) - g0 * (x * f0));
-            tn_store(r + 8, tn_load(r + 8) - g1 * (x * f1));
-            tn_store(r + 16, tn_load(r + 16) - g2 * (x * f2));
-            tn_store(r + 24, tn_load(r + 24) - g3 * (x * f3));
+    for (; tile < st; tile += TN_VEC) {     /* the rest, a vector of each of the four samples */
+        const double *w = wt + tile;
+        tn_v8 w0 = tn_load(w);
+        tn_v8 s0 = w0 * tn_splat(a[0]), s1 = w0 * tn_splat(a[as]);
+        tn_v8 s2 = w0 * tn_splat(a[2 * as]), s3 = w0 * tn_splat(a[3 * as]);
+        for (j = 1; j < n_in; j++) {
+            w += st;
+            w0 = tn_load(w);
+            s0 = s0 + w0 * tn_splat(a[j]);
+            s1 = s1 + w0 * tn_splat(a[as + j]);
+            s2 = s2 + w0 * tn_splat(a[2 * as + j]);
+            s3 = s3 + w0 * tn_splat(a[3 * as + j]);
         }
-    }
-}
-
-static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
-                                    const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
-                                    const double *TN_RESTRICT a, double momentum) {
-    ptrdiff_t tile, j, q;
-    tn_v8 mu = tn_splat(momentum);
-    for (tile = 0; tile < st; tile += TN_TILE) {
-        for (q = 0; q < TN_TILE; q += 8) {
-            tn_v8 gq = tn_load(g + tile + q), fq = tn_load(fp + tile + q);
-            for (j = 0; j < n_in; j++) {
-                double *r = w + j * st + tile + q, *u = v + j * st + tile + q;
-                tn_v8 vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
-                tn_store(u, vel);
-                tn_store(r, tn_load(r) + vel);
-            }
-        }
+        tn_store(out + tile, s0);
+        tn_store(out + os + tile, s1);
+        tn_store(out + 2 * os + tile, s2);
+        tn_store(out + 3 * os + tile, s3);
     }
 }
 
 static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
                            const double *a, ptrdiff_t as, ptrdiff_t nb) {
     ptrdiff_t tile, j, b;
-    for (tile = 0; tile < st; tile += TN_TILE) {
+    for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
         for (j = 0; j + 4 <= n_in; j += 4) {
             double *g0 = gt + j * st + tile, *g1 = g0 + st, *g2 = g1 + st, *g3 = g2 + st;
             tn_v8 s00 = tn_load(g0), s01 = tn_load(g0 + 8), s02 = tn_load(g0 + 16), s03 = tn_load(g0 + 24);
@@ -222,10 +217,58 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
                 s2 = s2 + tn_load(d + 16) * xr;
                 s3 = s3 + tn_load(d + 24) * xr;
             }
+            tn_store(g, s0); tn_store(g + 8, s1); tn_store(g + 16, s2); tn_store(g + 24, s3);
+        }
+    }
+    for (; tile < st; tile += TN_VEC) {     /* the rest, a vector of four rows at a time */
+        for (j = 0; j + 4 <= n_in; j += 4) {
+            double *g0 = gt + j * st + tile;
+            tn_v8 s0 = tn_load(g0), s1 = tn_load(g0 + st), s2 = tn_load(g0 + 2 * st), s3 = tn_load(g0 + 3 * st);
+            for (b = 0; b < nb; b++) {
+                tn_v8 d0 = tn_load(delta + b * ds + tile);
+                const double *x = a + b * as + j;
+                s0 = s0 + d0 * tn_splat(x[0]);
+                s1 = s1 + d0 * tn_splat(x[1]);
+                s2 = s2 + d0 * tn_splat(x[2]);
+                s3 = s3 + d0 * tn_splat(x[3]);
+            }
+            tn_store(g0, s0); tn_store(g0 + st, s1); tn_store(g0 + 2 * st, s2); tn_store(g0 + 3 * st, s3);
+        }
+        for (; j < n_in; j++) {
+            double *g = gt + j * st + tile;
+            tn_v8 s0 = tn_load(g);
+            for (b = 0; b < nb; b++)
+                s0 = s0 + tn_load(delta + b * ds + tile) * tn_splat(a[b * as + j]);
             tn_store(g, s0);
-            tn_store(g + 8, s1);
-            tn_store(g + 16, s2);
-            tn_store(g + 24, s3);
+        }
+    }
+}
+
+static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
+                                   const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
+                                   const double *TN_RESTRICT a) {
+    ptrdiff_t q, j;
+    for (q = 0; q < st; q += TN_VEC) {
+        tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
+        for (j = 0; j < n_in; j++) {
+            double *r = w + j * st + q;
+            tn_store(r, tn_load(r) - gq * (tn_splat(a[j]) * fq));
+        }
+    }
+}
+
+static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+                                    const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
+                                    const double *TN_RESTRICT a, double momentum) {
+    ptrdiff_t q, j;
+    tn_v8 mu = tn_splat(momentum);
+    for (q = 0; q < st; q += TN_VEC) {
+        tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
+        for (j = 0; j < n_in; j++) {
+            double *r = w + j * st + q, *u = v + j * st + q;
+            tn_v8 vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
+            tn_store(u, vel);
+            tn_store(r, tn_load(r) + vel);
         }
     }
 }
@@ -248,6 +291,15 @@ static void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t 
         tn_sums(wt, st, a + r * as, n_in, out + r * os);
 }
 
+static void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
+                    const double *a, ptrdiff_t as, ptrdiff_t nb) {
+    ptrdiff_t j, k, b;
+    for (b = 0; b < nb; b++)
+        for (j = 0; j < n_in; j++)
+            for (k = 0; k < st; k++)
+                gt[j * st + k] = gt[j * st + k] + delta[b * ds + k] * a[b * as + j];
+}
+
 static void tn_rows_descend(double *w, ptrdiff_t st, ptrdiff_t n_in, const double *g, const double *fp,
                             const double *a) {
     ptrdiff_t j, k;
@@ -264,15 +316,6 @@ static void tn_rows_momentum(double *w, double *v, ptrdiff_t st, ptrdiff_t n_in,
             v[j * st + k] = momentum * v[j * st + k] - g[k] * (a[j] * fp[k]);
             w[j * st + k] = w[j * st + k] + v[j * st + k];
         }
-}
-
-static void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
-                    const double *a, ptrdiff_t as, ptrdiff_t nb) {
-    ptrdiff_t j, k, b;
-    for (b = 0; b < nb; b++)
-        for (j = 0; j < n_in; j++)
-            for (k = 0; k < st; k++)
-                gt[j * st + k] = gt[j * st + k] + delta[b * ds + k] * a[b * as + j];
 }
 
 #endif
