@@ -444,23 +444,39 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
 
 
 @jit
-def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, grad, acts,
-                        grads, rows, lanes):
+def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, grad, room,
+                        rows, lanes):
     """The sum, over the samples lo..hi-1 of the epoch (through order_row, when not empty), of each
     one's gradient, into grad (working layout), by back-propagation of the deltas (see
-    ``_python_network._net_batch_gradient``), sample by sample."""
+    ``_python_network._net_batch_gradient``), a block of room's rows of samples at a time (see
+    _core_network.pxi): each one's forward pass into its row of room (its activations, its g and the
+    previous layer's, its deltas), then layer by layer the deltas, the previous layer's g, and the
+    block's gradient, four rows of it at a time across the samples."""
     n_layers = len(sizes) - 1
     n_out_net = sizes[n_layers]
-    delta = rows[1]
+    n_acts = 0
+    max_w = 0
+    for layer in range(n_layers + 1):
+        n_acts += sizes[layer]
+        max_w = max(max_w, sizes[layer])
+    total_work = _work_size(sizes)
     for k in range(grad.shape[0]):
         grad[k] = 0.0
-    for t in range(lo, hi):
-        sample = order_row[t] if order_row.shape[0] > 0 else t
-        at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes)
-        g, g_prev = grads[0], grads[1]
-        fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, 1.0, g)
-        woff = _work_size(sizes)
-        a_end = acts.shape[0]
+    first = lo
+    fp_output = IDENTITY
+    while first < hi:
+        last = min(hi, first + room.shape[0])
+        nb = last - first
+        g_at, gp_at, d_at = n_acts, n_acts + max_w, n_acts + 2 * max_w
+        for b in range(nb):
+            t = first + b
+            sample = order_row[t] if order_row.shape[0] > 0 else t
+            row = room[b]
+            at = _net_forward_work(w, sizes, hidden, output, data[sample], row, rows[0], lanes)
+            fp_output = _net_output_g(output, loss, targets[sample], row, at, n_out_net, 1.0,
+                                      row[g_at:g_at + max_w])
+        woff = total_work
+        a_end = n_acts
         for layer in range(n_layers, 0, -1):
             n_in, n_out = sizes[layer - 1], sizes[layer]
             st = _stride(n_out)
@@ -470,25 +486,41 @@ def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row
             a_out = a_end - n_out
             a_in = a_out - n_in
             code = fp_output if layer == n_layers else hidden
-            for i in range(n_out):
-                delta[i] = g[i] * _derivative(code, acts[a_out + i])
-            if layer > 1:
-                for j in range(n_in):
-                    row = wl[j * st:j * st + n_out]
-                    total = delta[0] * row[0]
-                    for i in range(1, n_out):
-                        total = total + delta[i] * row[i]
-                    g_prev[j] = total
-            for j in range(n_in):
-                aj = acts[a_in + j]
-                row = gl[j * st:j * st + n_out]
+            for b in range(nb):
+                row = room[b]
+                d = row[d_at:d_at + st]
                 for i in range(n_out):
-                    row[i] = row[i] + delta[i] * aj
-            bias = gl[n_in * st:n_in * st + n_out]
-            for i in range(n_out):
-                bias[i] = bias[i] + delta[i]
-            g, g_prev = g_prev, g
+                    d[i] = row[g_at + i] * _derivative(code, row[a_out + i])
+                for i in range(n_out, st):
+                    d[i] = 0.0
+                if layer > 1:
+                    # the previous layer's g_j = sum over i of delta_i * w_ij
+                    for j in range(n_in):
+                        wj = wl[j * st:j * st + n_out]
+                        total = d[0] * wj[0]
+                        for i in range(1, n_out):
+                            total = total + d[i] * wj[i]
+                        row[gp_at + j] = total
+            # the block's gradient, each element's terms added in the order of the samples
+            j = 0
+            while j < n_in:
+                rows_j = min(4, n_in - j)
+                for b in range(nb):
+                    d = room[b, d_at:d_at + st]
+                    for r in range(rows_j):
+                        x = room[b, a_in + j + r]
+                        gr = gl[(j + r) * st:(j + r + 1) * st]
+                        for k in range(st):
+                            gr[k] = gr[k] + d[k] * x
+                j += rows_j
+            bias = gl[n_in * st:(n_in + 1) * st]
+            for b in range(nb):
+                d = room[b, d_at:d_at + st]
+                for k in range(st):
+                    bias[k] = bias[k] + d[k]
+            g_at, gp_at = gp_at, g_at
             a_end = a_out
+        first = last
 
 
 @jit
@@ -547,8 +579,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
         order_row = order[epoch - epoch_start] if order.shape[0] > 0 else no_order
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
-            _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, gw, acts,
-                                grads, rows, lanes)
+            _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, gw, room,
+                                rows, lanes)
             _net_mean_gradient(w, sizes, gw, hi - lo, alpha)
             _net_step(w, gw, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
                       lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
@@ -573,7 +605,7 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out,
     """
     _to_working(params, sizes, work[0])
     _net_batch_gradient(work[0], sizes, hidden, output, loss, data, targets, np.empty(0, dtype=np.int64),
-                        0, data.shape[0], work[3], acts, grads, rows, np.empty((2, LANES)))
+                        0, data.shape[0], work[3], room, rows, np.empty((2, LANES)))
     _net_mean_gradient(work[0], sizes, work[3], data.shape[0], alpha)
     _from_working(work[3], sizes, out)
 
