@@ -212,9 +212,6 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 # sums advance along the rows, across the neurons (each still summed over its inputs in the order
 # j = 0, 1, ...), which LLVM vectorises; an update runs along a row too.
 
-ACCUMULATE, DESCEND, MOMENTUM = 0, 1, 2     # what _net_backward_work does with each term
-
-
 @jit
 def _stride(n_out):
     """A layer's row length in the working layout: n_out rounded up to a multiple of NET_VEC."""
@@ -264,16 +261,28 @@ def _from_working(work, sizes, p):
 
 @jit
 def _sums(wt, st, a, n_in, out):
-    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h)."""
+    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h):
+    along the rows, four inputs at a time (four additions in a register between memory trips)."""
     first = wt[0:st]
     a0 = a[0]
     for k in range(st):
         out[k] = first[k] * a0
-    for j in range(1, n_in):
+    j = 1
+    while j + 4 <= n_in:
+        r0 = wt[j * st:(j + 1) * st]
+        r1 = wt[(j + 1) * st:(j + 2) * st]
+        r2 = wt[(j + 2) * st:(j + 3) * st]
+        r3 = wt[(j + 3) * st:(j + 4) * st]
+        x0, x1, x2, x3 = a[j], a[j + 1], a[j + 2], a[j + 3]
+        for k in range(st):
+            out[k] = out[k] + r0[k] * x0 + r1[k] * x1 + r2[k] * x2 + r3[k] * x3
+        j += 4
+    while j < n_in:
         row = wt[j * st:(j + 1) * st]
         aj = a[j]
         for k in range(st):
             out[k] = out[k] + row[k] * aj
+        j += 1
 
 
 @jit
@@ -326,11 +335,12 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes):
 
 
 @jit
-def _net_backward_work(w, v, grad, mode, momentum, sizes, hidden, fp_output, acts, g, g_prev, fp):
-    """Back through the layers, last first, from the output layer's g: each weight's term
-    g_i * (a_j * f'_i) (a bias's g_i * f'_i) goes into grad, or into the weights (mode); the previous
-    layer's g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights
-    before this update, four j at a time (see _core_network.pxi)."""
+def _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, g, g_prev, fp):
+    """net_train's step back through the layers, last first, from the output layer's g (which folds
+    in the learning rate): each weight takes its term g_i * (a_j * f'_i) (a bias g_i * f'_i),
+    subtracted, or with momentum through its velocity in v; the previous layer's
+    g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
+    update, four j at a time (see _core_network.pxi)."""
     n_layers = len(sizes) - 1
     woff = _work_size(sizes)
     a_end = acts.shape[0]
@@ -372,17 +382,7 @@ def _net_backward_work(w, v, grad, mode, momentum, sizes, hidden, fp_output, act
                     t0 = t0 + g[i] * (r0[i] * fp[i])
                 g_prev[j] = t0
                 j += 1
-        if mode == ACCUMULATE:
-            gl = grad[woff:woff + (n_in + 1) * st]
-            for j in range(n_in):
-                aj = acts[a_in + j]
-                row = gl[j * st:j * st + n_out]
-                for i in range(n_out):
-                    row[i] = row[i] + g[i] * (aj * fp[i])
-            bias = gl[n_in * st:n_in * st + n_out]
-            for i in range(n_out):
-                bias[i] = bias[i] + g[i] * fp[i]
-        elif mode == MOMENTUM:
+        if momentum != 0.0:
             vl = v[woff:woff + (n_in + 1) * st]
             for j in range(n_in):
                 aj = acts[a_in + j]
@@ -397,11 +397,27 @@ def _net_backward_work(w, v, grad, mode, momentum, sizes, hidden, fp_output, act
                 vbias[i] = momentum * vbias[i] - g[i] * fp[i]
                 bias[i] += vbias[i]
         else:
-            for j in range(n_in):
+            # four rows at a time (g_i and f'_i loaded once for the four)
+            j = 0
+            while j + 4 <= n_in:
+                x0, x1, x2, x3 = acts[a_in + j], acts[a_in + j + 1], acts[a_in + j + 2], acts[a_in + j + 3]
+                r0 = wl[j * st:j * st + n_out]
+                r1 = wl[(j + 1) * st:(j + 1) * st + n_out]
+                r2 = wl[(j + 2) * st:(j + 2) * st + n_out]
+                r3 = wl[(j + 3) * st:(j + 3) * st + n_out]
+                for i in range(n_out):
+                    gi, fi = g[i], fp[i]
+                    r0[i] -= gi * (x0 * fi)
+                    r1[i] -= gi * (x1 * fi)
+                    r2[i] -= gi * (x2 * fi)
+                    r3[i] -= gi * (x3 * fi)
+                j += 4
+            while j < n_in:
                 aj = acts[a_in + j]
                 row = wl[j * st:j * st + n_out]
                 for i in range(n_out):
                     row[i] -= g[i] * (aj * fp[i])
+                j += 1
             bias = wl[n_in * st:n_in * st + n_out]
             for i in range(n_out):
                 bias[i] -= g[i] * fp[i]
@@ -431,8 +447,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
             at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes)
             fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, learn_rate,
                                       grads[0])
-            _net_backward_work(w, v, v, MOMENTUM if momentum != 0.0 else DESCEND, momentum, sizes,
-                               hidden, fp_output, acts, grads[0], grads[1], rows[1])
+            _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, grads[0], grads[1], rows[1])
         if loss_every > 0 and epoch % loss_every == 0:
             _from_working(w, sizes, params)
             losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
