@@ -148,8 +148,8 @@ cdef double _net_mean_loss(const double* p, const int64_t* sizes, Py_ssize_t n_l
     return _walk_total(&walk) / n
 
 
-cdef int _net_output_g(int output, int loss, const double* y, const double* acts, Py_ssize_t at,
-                       Py_ssize_t n_out, double scale, double* g) noexcept nogil:
+cdef inline int _net_output_g(int output, int loss, const double* y, const double* acts, Py_ssize_t at,
+                              Py_ssize_t n_out, double scale, double* g) noexcept nogil:
     # The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
     # (see _python_network._net_output_g).
     cdef Py_ssize_t i, j
@@ -205,6 +205,78 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
         value = _net_mean_loss(&params[0], &sizes[0], n_layers, hidden, output, loss, &data[0, 0],
                                &targets[0, 0], data.shape[0], &acts[0], &out_sums[0])
     return value
+
+
+# --- training: the public layout, for narrow networks ---------------------------------------------
+
+cdef inline void _net_backward(double* p, double* v, double momentum, const int64_t* s,
+                               Py_ssize_t n_layers, Py_ssize_t n_params, Py_ssize_t n_acts, int hidden,
+                               int fp_output, const double* a, double* g, double* g_prev) noexcept nogil:
+    # net_train's step back through the layers on the public layout (see _python_network.net_train),
+    # for networks whose every layer is narrower than a vector: there the working layout's vectors
+    # would be mostly padding.
+    cdef Py_ssize_t p_end = n_params, a_end = n_acts
+    cdef Py_ssize_t layer, i, j, n_in, n_out, w0, b0, a_in, a_out, row
+    cdef int code
+    cdef double fp, gi, term
+    cdef double* swap
+    for layer in range(n_layers, 0, -1):
+        n_in = s[layer - 1]
+        n_out = s[layer]
+        b0 = p_end - n_out            # the layer's biases
+        w0 = b0 - n_out * n_in        # the layer's weights
+        a_out = a_end - n_out         # its activations
+        a_in = a_out - n_in           # its inputs' activations
+        code = fp_output if layer == n_layers else hidden
+        for i in range(n_out):
+            fp = _derivative(code, a[a_out + i])
+            gi = g[i]
+            row = w0 + i * n_in
+            if layer > 1:
+                # the previous layer's g, from the weights before this update
+                for j in range(n_in):
+                    term = gi * (p[row + j] * fp)
+                    g_prev[j] = term if i == 0 else g_prev[j] + term
+            if momentum != 0.0:
+                for j in range(n_in):
+                    v[row + j] = momentum * v[row + j] - gi * (a[a_in + j] * fp)
+                    p[row + j] += v[row + j]
+                v[b0 + i] = momentum * v[b0 + i] - gi * fp
+                p[b0 + i] += v[b0 + i]
+            else:
+                for j in range(n_in):
+                    p[row + j] -= gi * (a[a_in + j] * fp)
+                p[b0 + i] -= gi * fp
+        swap = g
+        g = g_prev
+        g_prev = swap
+        p_end = w0
+        a_end = a_out
+
+
+cdef void _net_train_narrow(double* p, double* v, const int64_t* s, Py_ssize_t n_layers,
+                            Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
+                            const double* data, const double* targets, Py_ssize_t n, const int64_t* order,
+                            Py_ssize_t order_stride, double learn_rate, double momentum,
+                            Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
+                            double* losses, double* a, double* g, double* g_prev,
+                            double* out_sums) noexcept nogil:
+    # net_train on the public layout (its own function, so that its short loops get the compiler's
+    # full attention): losses is the row of recorded losses, order (when not NULL) the epochs' orders.
+    cdef Py_ssize_t n_in0 = s[0], n_out_net = s[n_layers]
+    cdef Py_ssize_t epoch, t, sample, at, column = 0
+    cdef int fp_output
+    for epoch in range(epoch_start, epoch_stop):
+        for t in range(n):
+            sample = order[(epoch - epoch_start) * order_stride + t] if order != NULL else t
+            at = _net_forward(p, s, n_layers, hidden, output, data + sample * n_in0, a, out_sums)
+            fp_output = _net_output_g(output, loss, targets + sample * n_out_net, a, at, n_out_net,
+                                      learn_rate, g)
+            _net_backward(p, v, momentum, s, n_layers, n_params, n_acts, hidden, fp_output, a, g, g_prev)
+        if loss_every > 0 and epoch % loss_every == 0:
+            losses[column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, data, targets, n, a,
+                                            out_sums)
+            column += 1
 
 
 # --- training: the working layout --------------------------------------------------------------
@@ -451,26 +523,40 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
     cdef double* a = &acts[0]
     cdef const int64_t* s = &sizes[0]
     cdef Py_ssize_t total_work = _work_size(s, n_layers)
+    cdef bint narrow = True
+    cdef Py_ssize_t layer
+    for layer in range(1, n_layers + 1):
+        narrow = narrow and s[layer] < NET_VEC
     with nogil:
-        _to_working(p, s, n_layers, w)
-        if momentum != 0.0:
-            _to_working(&velocity[0], s, n_layers, v)
-        for epoch in range(epoch_start, epoch_stop):
-            for t in range(n):
-                sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
-                at = _net_forward_work(w, s, n_layers, hidden, output, &data[sample, 0], a, &rows[0, 0])
-                fp_output = _net_output_g(output, loss, &targets[sample, 0], a, at, n_out_net, learn_rate,
-                                          &grads[0, 0])
-                _net_backward_work(w, v, momentum, s, n_layers, acts.shape[0], total_work, hidden,
-                                   fp_output, a, &grads[0, 0], &grads[1, 0], &rows[1, 0], &rows[2, 0])
-            if loss_every > 0 and epoch % loss_every == 0:
-                _from_working(w, s, n_layers, p)
-                losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
-                                                   &targets[0, 0], n, a, &out_sums[0])
-                column += 1
-        _from_working(w, s, n_layers, p)
-        if momentum != 0.0:
-            _from_working(v, s, n_layers, &velocity[0])
+        if narrow:
+            # every layer narrower than a vector: the public layout, the tutorial's loops
+            _net_train_narrow(p, &velocity[0], s, n_layers, params.shape[0], acts.shape[0], hidden, output,
+                              loss, &data[0, 0], &targets[0, 0], n, &order[0, 0] if order.shape[0] > 0
+                              else NULL, n if order.shape[0] > 0 else 0, learn_rate, momentum, epoch_start,
+                              epoch_stop, loss_every, &losses[0, 0] if losses.shape[1] > 0 else NULL, a,
+                              &grads[0, 0], &grads[1, 0], &out_sums[0])
+        else:
+            _to_working(p, s, n_layers, w)
+            if momentum != 0.0:
+                _to_working(&velocity[0], s, n_layers, v)
+            for epoch in range(epoch_start, epoch_stop):
+                for t in range(n):
+                    sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
+                    at = _net_forward_work(w, s, n_layers, hidden, output, &data[sample, 0], a,
+                                           &rows[0, 0])
+                    fp_output = _net_output_g(output, loss, &targets[sample, 0], a, at, n_out_net,
+                                              learn_rate, &grads[0, 0])
+                    _net_backward_work(w, v, momentum, s, n_layers, acts.shape[0], total_work, hidden,
+                                       fp_output, a, &grads[0, 0], &grads[1, 0], &rows[1, 0],
+                                       &rows[2, 0])
+                if loss_every > 0 and epoch % loss_every == 0:
+                    _from_working(w, s, n_layers, p)
+                    losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
+                                                       &targets[0, 0], n, a, &out_sums[0])
+                    column += 1
+            _from_working(w, s, n_layers, p)
+            if momentum != 0.0:
+                _from_working(v, s, n_layers, &velocity[0])
 
 
 cdef void _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,

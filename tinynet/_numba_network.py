@@ -158,7 +158,7 @@ def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, out_sums
     return _walk_total(walk) / n
 
 
-@jit
+@jit(inline="always")
 def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
     """The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
     (see ``_python_network._net_output_g``)."""
@@ -203,6 +203,49 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
     The arguments are those of ``_python_network.net_loss``; see its docstring.
     """
     return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
+
+
+# --- training: the public layout, for narrow networks ---------------------------------------------
+
+@jit(inline="always")
+def _net_backward(params, velocity, momentum, sizes, hidden, fp_output, acts, g, g_prev):
+    """net_train's step back through the layers on the public layout (see
+    ``_python_network.net_train``), for networks whose every layer is narrower than a vector."""
+    n_layers = len(sizes) - 1
+    p_end = params.shape[0]     # where the layer's parameters end in params
+    a_end = acts.shape[0]       # where the layer's activations end in acts
+    for layer in range(n_layers, 0, -1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        b0 = p_end - n_out            # the layer's biases
+        w0 = b0 - n_out * n_in        # the layer's weights
+        a_out = a_end - n_out         # its activations
+        a_in = a_out - n_in           # its inputs' activations
+        code = fp_output if layer == n_layers else hidden
+        a = acts[a_in:a_in + n_in]
+        back = g_prev[0:n_in]
+        for i in range(n_out):
+            fp = _derivative(code, acts[a_out + i])
+            gi = g[i]
+            row = w0 + i * n_in
+            w = params[row:row + n_in]
+            if layer > 1:
+                # the previous layer's g, from the weights before this update
+                for j in range(n_in):
+                    term = gi * (w[j] * fp)
+                    back[j] = term if i == 0 else back[j] + term
+            if momentum != 0.0:
+                v = velocity[row:row + n_in]
+                for j in range(n_in):
+                    v[j] = momentum * v[j] - gi * (a[j] * fp)
+                    w[j] += v[j]
+                velocity[b0 + i] = momentum * velocity[b0 + i] - gi * fp
+                params[b0 + i] += velocity[b0 + i]
+            else:
+                for j in range(n_in):
+                    w[j] -= gi * (a[j] * fp)
+                params[b0 + i] -= gi * fp
+        g, g_prev = g_prev, g
+        p_end, a_end = w0, a_out
 
 
 # --- training: the working layout (see _core_network.pxi) ---------------------------------------
@@ -438,6 +481,24 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     w, v = work[0], work[1]
     lanes = np.empty((2, LANES))
     column = 0     # the next column of losses
+    narrow = True
+    for layer in range(1, len(sizes)):
+        narrow = narrow and sizes[layer] < NET_VEC
+    if narrow:
+        # every layer narrower than a vector: the public layout, the tutorial's loops
+        for epoch in range(epoch_start, epoch_stop):
+            for t in range(n):
+                sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
+                at = _net_forward(params, sizes, hidden, output, data[sample], acts, out_sums)
+                fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, learn_rate,
+                                          grads[0])
+                _net_backward(params, velocity, momentum, sizes, hidden, fp_output, acts, grads[0],
+                              grads[1])
+            if loss_every > 0 and epoch % loss_every == 0:
+                losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets,
+                                                   acts, out_sums)
+                column += 1
+        return
     _to_working(params, sizes, w)
     if momentum != 0.0:
         _to_working(velocity, sizes, v)

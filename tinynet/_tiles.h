@@ -244,15 +244,20 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
     }
 }
 
+#define TN_ROWS 16          /* rows of the per-sample update that take one vector of g and fp */
+
 static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
                                    const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                    const double *TN_RESTRICT a) {
-    ptrdiff_t q, j;
-    for (q = 0; q < st; q += TN_VEC) {
-        tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
-        for (j = 0; j < n_in; j++) {
-            double *r = w + j * st + q;
-            tn_store(r, tn_load(r) - gq * (tn_splat(a[j]) * fq));
+    ptrdiff_t j0, j1, q, j;
+    for (j0 = 0; j0 < n_in; j0 += TN_ROWS) {          /* rows a block at a time: they stay in L1 */
+        j1 = j0 + TN_ROWS < n_in ? j0 + TN_ROWS : n_in;
+        for (q = 0; q < st; q += TN_VEC) {
+            tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
+            for (j = j0; j < j1; j++) {
+                double *r = w + j * st + q;
+                tn_store(r, tn_load(r) - gq * (tn_splat(a[j]) * fq));
+            }
         }
     }
 }
@@ -260,15 +265,18 @@ static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_
 static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
                                     const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                     const double *TN_RESTRICT a, double momentum) {
-    ptrdiff_t q, j;
+    ptrdiff_t j0, j1, q, j;
     tn_v8 mu = tn_splat(momentum);
-    for (q = 0; q < st; q += TN_VEC) {
-        tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
-        for (j = 0; j < n_in; j++) {
-            double *r = w + j * st + q, *u = v + j * st + q;
-            tn_v8 vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
-            tn_store(u, vel);
-            tn_store(r, tn_load(r) + vel);
+    for (j0 = 0; j0 < n_in; j0 += TN_ROWS) {
+        j1 = j0 + TN_ROWS < n_in ? j0 + TN_ROWS : n_in;
+        for (q = 0; q < st; q += TN_VEC) {
+            tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
+            for (j = j0; j < j1; j++) {
+                double *r = w + j * st + q, *u = v + j * st + q;
+                tn_v8 vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
+                tn_store(u, vel);
+                tn_store(r, tn_load(r) + vel);
+            }
         }
     }
 }
