@@ -83,6 +83,8 @@ def test_many_networks_example(readme_run):
 
 def test_network_example(readme_run):
     namespace, _ = readme_run
+    assert namespace["mlp"].optimizer_state["optimizer"] == "adam"
+    assert namespace["mlp"].optimizer_state["t"] == 140          # 7 batches of 32 (of 200 rows) x 20
     assert namespace["accuracy"] > 0.95                 # the README says about 0.97
     assert namespace["mlp"].weights[0].shape == (16, 4)
 

@@ -246,7 +246,8 @@ def test_changing_the_optimizer_needs_a_reset():
     net = Network((2, 3, 1), seed=0)
     net.train(X, Y, epochs=2, optimizer="adam", batch_size=3)
     before = (net.params.tobytes(), _state_bytes(net))
-    with pytest.raises(ValueError, match=r"holds 'adam'.s optimizer state.*reset_optimizer"):
+    with pytest.raises(ValueError, match=r"holds Adam's optimizer state \(m, v and t\); training it "
+                                         r"with optimizer='sgd' needs net.reset_optimizer\(\)"):
         net.train(X, Y, epochs=2, momentum=0.5)
     assert (net.params.tobytes(), _state_bytes(net)) == before
     net.train(X, Y, epochs=1)                   # plain SGD keeps no state: allowed, Adam's state kept

@@ -561,8 +561,10 @@ class Network(Model):
         name = options["optimizer"]
         stateful = name == "adam" or options["momentum"] != 0.0
         if stateful and self._optimizer not in (None, name):
-            raise ValueError(f"this network holds {self._optimizer!r}'s optimizer state; training it "
-                             f"with {name!r} needs net.reset_optimizer() first")
+            held = {"sgd": "SGD's optimizer state (its velocities)",
+                    "adam": "Adam's optimizer state (m, v and t)"}[self._optimizer]
+            raise ValueError(f"this network holds {held}; training it with optimizer={name!r} needs "
+                             "net.reset_optimizer() first")
         n = data.shape[0]
         scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
