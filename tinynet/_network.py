@@ -63,12 +63,13 @@ def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any,
 
 
 class Network(Model):
-    """A multilayer perceptron of any layer sizes, trained by per-sample SGD on tinynet's kernels.
+    """A multilayer perceptron of any layer sizes, trained on tinynet's kernels.
 
     Every layer is fully connected; the hidden layers share one activation, the output layer has its
-    own. The arithmetic is the tutorial's, layer by layer: ``Network((2, 2, 1))`` with sigmoid and mse,
-    started from an ``OurNeuralNetwork``'s weights (:meth:`from_tutorial`), trains to bit-identical
-    weights. All three backends agree bit for bit.
+    own. Training is per-sample SGD by default, the tutorial's arithmetic layer by layer:
+    ``Network((2, 2, 1))`` with sigmoid and mse, started from an ``OurNeuralNetwork``'s weights
+    (:meth:`from_tutorial`), trains to bit-identical weights; mini-batches, L2, momentum and Adam are
+    options of :meth:`train`. All three backends agree bit for bit.
 
     Parameters
     ----------
@@ -102,6 +103,8 @@ class Network(Model):
         A copy of all parameters, flat (layer by layer: weights row by row, then biases); assignable.
     loss_history : list of (int, float)
         ``(epoch, loss)`` pairs recorded by the last call of :meth:`train`.
+    optimizer_state : dict
+        A copy of the optimizer's state, which persists from one :meth:`train` to the next.
     backend : str
         The name of the backend in use.
 
