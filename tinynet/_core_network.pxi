@@ -303,6 +303,9 @@ cdef extern from "_tiles.h" nogil:
                          const double* a)
     void tn_rows_momentum(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
                           const double* fp, const double* a, double momentum)
+    void tn_rows_update_sums(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
+                             const double* fp, const double* a, double momentum, const double* x,
+                             double* out)
 
 
 
@@ -380,20 +383,26 @@ cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t 
 
 
 cdef Py_ssize_t _net_forward_work(const double* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
-                                  int output, const double* x, double* acts,
-                                  double* sums) noexcept nogil:
+                                  int output, const double* x, double* acts, double* sums,
+                                  double* first) noexcept nogil:
     # _net_forward on the working layout w: each layer's sums up to 32 neurons at a time (into sums,
-    # padding included), then _finish_layer. Returns where the output layer's activations start in
-    # acts.
+    # padding included), then _finish_layer. The first layer's sums come ready in first when it is not
+    # NULL (computed by the previous step, see _net_backward_work). Returns where the output layer's
+    # activations start in acts.
     cdef Py_ssize_t at = 0, woff = 0, layer, j, n_in, st
+    cdef double* layer_sums
     for j in range(sizes[0]):
         acts[j] = x[j]
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         st = _stride(sizes[layer])
-        tn_sums(w + woff, st, acts + at, n_in, sums)
-        _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st, sizes[layer], sums,
-                      acts + at + n_in)
+        layer_sums = sums
+        if layer == 1 and first != NULL:
+            layer_sums = first
+        else:
+            tn_sums(w + woff, st, acts + at, n_in, sums)
+        _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st, sizes[layer],
+                      layer_sums, acts + at + n_in)
         at += n_in
         woff += (n_in + 1) * st
     return at
@@ -432,13 +441,14 @@ cdef Py_ssize_t _net_forward_block(const double* w, const int64_t* sizes, Py_ssi
 
 cdef void _net_backward_work(double* w, double* v, double momentum, const int64_t* s, Py_ssize_t n_layers,
                              Py_ssize_t n_acts, Py_ssize_t total_work, int hidden, int fp_output,
-                             const double* a, double* g, double* g_prev, double* fp,
-                             double* gpad) noexcept nogil:
+                             const double* a, double* g, double* g_prev, double* fp, double* gpad,
+                             const double* x_next, double* first) noexcept nogil:
     # net_train's step back through the layers, last first, from the output layer's g (see
     # _net_output_g, which folds in the learning rate): each weight takes its term g_i * (a_j * f'_i)
     # (a bias g_i * f'_i), subtracted, or with momentum through its velocity in v; the previous layer's
     # g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
-    # update, four j at a time.
+    # update, four j at a time. When x_next is not NULL, the first layer's update also computes the
+    # next sample's sums of that layer into first (tn_rows_update_sums), from the updated rows.
     cdef Py_ssize_t woff = total_work, a_end = n_acts
     cdef Py_ssize_t layer, i, j, n_in, n_out, st, a_out, a_in
     cdef int code
@@ -488,12 +498,18 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
             fp[i] = 0.0
         if momentum != 0.0:
             vl = v + woff
-            tn_rows_momentum(wl, vl, st, n_in, gpad, fp, a + a_in, momentum)
+            if layer == 1 and x_next != NULL:
+                tn_rows_update_sums(wl, vl, st, n_in, gpad, fp, a + a_in, momentum, x_next, first)
+            else:
+                tn_rows_momentum(wl, vl, st, n_in, gpad, fp, a + a_in, momentum)
             for i in range(n_out):
                 vl[n_in * st + i] = momentum * vl[n_in * st + i] - g[i] * fp[i]
                 wl[n_in * st + i] += vl[n_in * st + i]
         else:
-            tn_rows_descend(wl, st, n_in, gpad, fp, a + a_in)
+            if layer == 1 and x_next != NULL:
+                tn_rows_update_sums(wl, NULL, st, n_in, gpad, fp, a + a_in, 0.0, x_next, first)
+            else:
+                tn_rows_descend(wl, st, n_in, gpad, fp, a + a_in)
             for i in range(n_out):
                 wl[n_in * st + i] -= g[i] * fp[i]
         swap = g
@@ -523,8 +539,8 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
     cdef double* a = &acts[0]
     cdef const int64_t* s = &sizes[0]
     cdef Py_ssize_t total_work = _work_size(s, n_layers)
-    cdef bint narrow = True
-    cdef Py_ssize_t layer
+    cdef bint narrow = True, ready
+    cdef Py_ssize_t layer, following
     for layer in range(1, n_layers + 1):
         narrow = narrow and s[layer] < NET_VEC
     with nogil:
@@ -539,16 +555,26 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
             _to_working(p, s, n_layers, w)
             if momentum != 0.0:
                 _to_working(&velocity[0], s, n_layers, v)
+            ready = False        # whether rows[3] holds the first layer's sums of the coming sample
             for epoch in range(epoch_start, epoch_stop):
                 for t in range(n):
                     sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
                     at = _net_forward_work(w, s, n_layers, hidden, output, &data[sample, 0], a,
-                                           &rows[0, 0])
+                                           &rows[0, 0], &rows[3, 0] if ready else NULL)
                     fp_output = _net_output_g(output, loss, &targets[sample, 0], a, at, n_out_net,
                                               learn_rate, &grads[0, 0])
+                    # the next sample of this call, if any
+                    if t + 1 < n:
+                        following = order[epoch - epoch_start, t + 1] if order.shape[0] > 0 else t + 1
+                    elif epoch + 1 < epoch_stop:
+                        following = order[epoch + 1 - epoch_start, 0] if order.shape[0] > 0 else 0
+                    else:
+                        following = -1
                     _net_backward_work(w, v, momentum, s, n_layers, acts.shape[0], total_work, hidden,
                                        fp_output, a, &grads[0, 0], &grads[1, 0], &rows[1, 0],
-                                       &rows[2, 0])
+                                       &rows[2, 0], &data[following, 0] if following >= 0 else NULL,
+                                       &rows[3, 0])
+                    ready = following >= 0
                 if loss_every > 0 and epoch % loss_every == 0:
                     _from_working(w, s, n_layers, p)
                     losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],

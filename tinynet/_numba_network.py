@@ -356,9 +356,11 @@ def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
 
 
 @jit
-def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes):
+def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
     """_net_forward on the working layout w (sums: a row of the largest stride; lanes: two rows of
-    LANES). Returns where the output layer's activations start in acts."""
+    LANES). The first layer's sums come ready in first when it is not empty (computed by the
+    previous step, see _net_backward_work). Returns where the output layer's activations start in
+    acts."""
     n_layers = len(sizes) - 1
     for j in range(sizes[0]):
         acts[j] = x[j]
@@ -370,20 +372,24 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes):
         code = hidden if layer < n_layers else output
         wl = w[woff:woff + (n_in + 1) * st]
         a_out = acts[at + n_in:at + n_in + n_out]
-        _sums(wl, st, acts[at:at + n_in], n_in, sums)
-        _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, sums, a_out, lanes)
+        if layer == 1 and first.shape[0] > 0:
+            _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, first, a_out, lanes)
+        else:
+            _sums(wl, st, acts[at:at + n_in], n_in, sums)
+            _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, sums, a_out, lanes)
         at += n_in
         woff += (n_in + 1) * st
     return at
 
 
 @jit
-def _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, g, g_prev, fp):
+def _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, g, g_prev, fp, x_next, first):
     """net_train's step back through the layers, last first, from the output layer's g (which folds
     in the learning rate): each weight takes its term g_i * (a_j * f'_i) (a bias g_i * f'_i),
     subtracted, or with momentum through its velocity in v; the previous layer's
     g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
-    update, four j at a time (see _core_network.pxi)."""
+    update, four j at a time (see _core_network.pxi). When x_next is not empty, the next sample's sums
+    of the first layer go into first, from its updated rows."""
     n_layers = len(sizes) - 1
     woff = _work_size(sizes)
     a_end = acts.shape[0]
@@ -464,6 +470,10 @@ def _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, g, g_prev
             bias = wl[n_in * st:n_in * st + n_out]
             for i in range(n_out):
                 bias[i] -= g[i] * fp[i]
+        if layer == 1 and x_next.shape[0] > 0:
+            # the next sample's sums of the first layer, from its updated rows (fused with the update
+            # in the Cython kernel; here a pass of their own, with the same arithmetic)
+            _sums(wl, st, x_next, n_in, first)
         g, g_prev = g_prev, g
         a_end = a_out
 
@@ -502,13 +512,25 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     _to_working(params, sizes, w)
     if momentum != 0.0:
         _to_working(velocity, sizes, v)
+    none = rows[3, 0:0]
+    ready = False        # whether rows[3] holds the first layer's sums of the coming sample
     for epoch in range(epoch_start, epoch_stop):
         for t in range(n):
             sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
-            at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes)
+            at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes,
+                                   rows[3] if ready else none)
             fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, learn_rate,
                                       grads[0])
-            _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, grads[0], grads[1], rows[1])
+            # the next sample of this call, if any
+            if t + 1 < n:
+                following = order[epoch - epoch_start, t + 1] if order.shape[0] > 0 else t + 1
+            elif epoch + 1 < epoch_stop:
+                following = order[epoch + 1 - epoch_start, 0] if order.shape[0] > 0 else 0
+            else:
+                following = -1
+            _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, grads[0], grads[1], rows[1],
+                               data[following] if following >= 0 else data[0, 0:0], rows[3])
+            ready = following >= 0
         if loss_every > 0 and epoch % loss_every == 0:
             _from_working(w, sizes, params)
             losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
@@ -548,7 +570,7 @@ def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row
             t = first + b
             sample = order_row[t] if order_row.shape[0] > 0 else t
             row = room[b]
-            at = _net_forward_work(w, sizes, hidden, output, data[sample], row, rows[0], lanes)
+            at = _net_forward_work(w, sizes, hidden, output, data[sample], row, rows[0], lanes, rows[3, 0:0])
             fp_output = _net_output_g(output, loss, targets[sample], row, at, n_out_net, 1.0,
                                       row[g_at:g_at + max_w])
         woff = total_work

@@ -281,6 +281,66 @@ static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v
     }
 }
 
+/* tn_rows_descend (or tn_rows_momentum, when v is not NULL) of the first layer fused with the next
+ * sample's sums of that layer, from the rows just updated:
+ *     out[k] = x[0] * w[0][k] + x[1] * w[1][k] + ...   (x the next sample; left to right, as tn_sums)
+ * so that the layer's weights pass through the registers once per step instead of twice. */
+static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+                                       const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
+                                       const double *TN_RESTRICT a, double momentum,
+                                       const double *TN_RESTRICT x, double *TN_RESTRICT out) {
+    ptrdiff_t q, j;
+    tn_v8 mu = tn_splat(momentum);
+    for (q = 0; q + 2 * TN_VEC <= st; q += 2 * TN_VEC) {       /* two vectors of columns at a time */
+        tn_v8 g0 = tn_load(g + q), g1 = tn_load(g + q + 8), f0 = tn_load(fp + q), f1 = tn_load(fp + q + 8);
+        tn_v8 s0 = g0, s1 = g1;
+        for (j = 0; j < n_in; j++) {
+            double *r = w + j * st + q;
+            tn_v8 aj = tn_splat(a[j]), xj = tn_splat(x[j]), w0, w1;
+            if (v) {
+                double *u = v + j * st + q;
+                tn_v8 v0 = mu * tn_load(u) - g0 * (aj * f0), v1 = mu * tn_load(u + 8) - g1 * (aj * f1);
+                tn_store(u, v0);
+                tn_store(u + 8, v1);
+                w0 = tn_load(r) + v0;
+                w1 = tn_load(r + 8) + v1;
+            } else {
+                w0 = tn_load(r) - g0 * (aj * f0);
+                w1 = tn_load(r + 8) - g1 * (aj * f1);
+            }
+            tn_store(r, w0);
+            tn_store(r + 8, w1);
+            if (j == 0) {
+                s0 = w0 * xj;
+                s1 = w1 * xj;
+            } else {
+                s0 = s0 + w0 * xj;
+                s1 = s1 + w1 * xj;
+            }
+        }
+        tn_store(out + q, s0);
+        tn_store(out + q + 8, s1);
+    }
+    for (; q < st; q += TN_VEC) {
+        tn_v8 g0 = tn_load(g + q), f0 = tn_load(fp + q), s0 = g0;
+        for (j = 0; j < n_in; j++) {
+            double *r = w + j * st + q;
+            tn_v8 aj = tn_splat(a[j]), w0;
+            if (v) {
+                double *u = v + j * st + q;
+                tn_v8 v0 = mu * tn_load(u) - g0 * (aj * f0);
+                tn_store(u, v0);
+                w0 = tn_load(r) + v0;
+            } else {
+                w0 = tn_load(r) - g0 * (aj * f0);
+            }
+            tn_store(r, w0);
+            s0 = j == 0 ? w0 * tn_splat(x[j]) : s0 + w0 * tn_splat(x[j]);
+        }
+        tn_store(out + q, s0);
+    }
+}
+
 #else
 
 static void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
@@ -324,6 +384,16 @@ static void tn_rows_momentum(double *w, double *v, ptrdiff_t st, ptrdiff_t n_in,
             v[j * st + k] = momentum * v[j * st + k] - g[k] * (a[j] * fp[k]);
             w[j * st + k] = w[j * st + k] + v[j * st + k];
         }
+}
+
+static void tn_rows_update_sums(double *w, double *v, ptrdiff_t st, ptrdiff_t n_in, const double *g,
+                                const double *fp, const double *a, double momentum, const double *x,
+                                double *out) {
+    if (v)
+        tn_rows_momentum(w, v, st, n_in, g, fp, a, momentum);
+    else
+        tn_rows_descend(w, st, n_in, g, fp, a);
+    tn_sums(w, st, x, n_in, out);
 }
 
 #endif
