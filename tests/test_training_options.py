@@ -355,3 +355,23 @@ def test_train_many_carries_the_velocities():
     adam.train(X, Y, optimizer="adam", epochs=1)
     with pytest.raises(ValueError, match="holds Adam's optimizer state"):
         train_many([adam], X, Y)
+
+
+def test_the_tutorial_network_trains_on_the_tutorial_kernel(backend):
+    # Network((2, 2, 1)), sigmoid/sigmoid/mse, plain per-sample SGD in order: OurNeuralNetwork's
+    # kernel, with exactly the results of the general kernel (called here directly).
+    from tinynet._codes import net_scratch, net_work
+    from tinynet._data import tutorial_data
+
+    data, y = tutorial_data()
+    net = Network((2, 2, 1), seed=3, backend=backend)
+    start = net.params
+    net.train(data, y, learn_rate=0.1, epochs=300, loss_every=7)
+    params, velocity, losses = start.copy(), np.zeros(9), np.empty((1, 43))
+    targets = np.ascontiguousarray(y.reshape(-1, 1), dtype=np.float64)
+    net._kernels.net_train(params, net._sizes, *net._kernel_codes, np.ascontiguousarray(data, dtype=float),
+                           targets, np.empty((0, 0), dtype=np.int64), 0.1, 0.0, velocity, 0, 300, 7, losses,
+                           *net_scratch(net.sizes), *net_work(net.sizes))
+    assert net.params.tobytes() == params.tobytes()
+    assert [loss for _, loss in net.loss_history] == losses[0].tolist()
+    assert [epoch for epoch, _ in net.loss_history] == list(range(0, 300, 7))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._backend import load_backend
 from ._codes import HIDDEN, LOSSES, OPTIMIZERS, OUTPUT, net_scratch, net_work
 from ._model import Model
 from ._validation import (
@@ -583,6 +584,10 @@ class Network(Model):
 
         per_sample = (batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
                       and not options["nesterov"])
+        if per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network():
+            # The tutorial's own network and method: its specialised kernel, the same operations.
+            self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress)
+            return
         if per_sample:
             def train_chunk(state, start, stop, every, losses):
                 params, moments, _ = state
@@ -610,6 +615,31 @@ class Network(Model):
         # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.
         self._run_training(train_chunk, (self._params.reshape(1, -1), self._moments, self._step), epochs,
                            loss_every, n * max(1, self._params.size // 9), learn_rate, verbose, progress)
+
+    def _is_tutorial_network(self) -> bool:
+        return self.sizes == (2, 2, 1) and (self.activation, self.output, self.loss_name) == (
+            "sigmoid", "sigmoid", "mse")
+
+    def _train_as_tutorial(self, data: NDArray[np.float64], targets: NDArray[np.float64], learn_rate: float,
+                           epochs: int, loss_every: int, verbose: bool, progress: bool) -> None:
+        """Per-sample SGD of ``Network((2, 2, 1))`` (sigmoid, sigmoid, mse) on ``OurNeuralNetwork``'s
+        kernel: the same arithmetic (``from_tutorial`` is tested to train bit for bit alike), in the
+        tutorial's straight-line code rather than the general loops. Its parameters go in the
+        tutorial's order (w1..w6, b1..b3) for the run and come back in this network's."""
+        tutorial = load_backend(self._backend, "tutorial")
+        labels = np.ascontiguousarray(targets[:, 0])
+        order = [0, 1, 2, 3, 6, 7, 4, 5, 8]       # the tutorial's w1..w6, b1..b3 in this network's layout
+        params = self._params[order].reshape(1, 9)
+
+        def train_chunk(state, start, stop, every, losses):
+            tutorial.train(state[0], data, labels, learn_rate, start, stop, every, losses)
+
+        try:
+            self._run_training(train_chunk, (params,), epochs, loss_every, data.shape[0], learn_rate, verbose,
+                               progress, stacklevel=3)
+        finally:
+            with self._lock:
+                self._params[order] = params[0]
 
     def reset_optimizer(self) -> None:
         """Clear the optimizer's state: velocities and Adam's moments to zero, its step count to 0."""
