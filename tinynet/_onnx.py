@@ -11,12 +11,9 @@ tinynet's to within a few units in the last place, not bit for bit.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from ._network import Network
 
 __all__ = ["OPSET", "network_to_onnx"]
 
@@ -35,7 +32,7 @@ def _onnx() -> Any:
     return onnx
 
 
-def network_to_onnx(net: Network, path: str | os.PathLike[str] | None = None) -> Any:
+def network_to_onnx(net: Any, path: str | os.PathLike[str] | None = None) -> Any:
     """The ONNX model (``onnx.ModelProto``) of ``net``'s forward pass; also written to ``path`` if given.
 
     See :meth:`tinynet.Network.to_onnx`.
