@@ -228,6 +228,44 @@ def test_ctrl_c_stops_training_at_a_whole_step(backend):
     assert recorded == list(range(0, epochs, 10))[:len(recorded)]
 
 
+INTERRUPT_ADAM = textwrap.dedent("""
+    import _thread, signal, threading, time, sys
+    import numpy as np
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from tinynet import Network
+    from tinynet._data import synthetic_data
+
+    backend = sys.argv[1]
+    data, y = synthetic_data(40_000 if backend != "python" else 2_000, seed=0)
+    options = dict(learn_rate=0.01, optimizer="adam", batch_size=16, alpha=1e-3, loss_every=0)
+    net = Network((2, 8, 1), seed=0, backend=backend)
+    net.train(data[:10], y[:10], epochs=1, **options)            # compile (numba) first
+    net.reset_optimizer()
+    start = net.params
+    sent = []
+    def interrupt():
+        sent.append(time.perf_counter())
+        _thread.interrupt_main()
+    threading.Timer(0.3 if backend != "python" else 1.5, interrupt).start()
+    try:
+        net.train(data, y, epochs=10**6, **options)
+        print("not interrupted")
+    except KeyboardInterrupt:
+        state = net.optimizer_state
+        # The parameters and the optimizer's state both those after the same whole number of epochs.
+        replay = Network((2, 8, 1), seed=0, backend="cython")
+        replay.params = start
+        for epoch in range(1, 1000):
+            replay.train(data, y, epochs=1, **options)
+            if replay.params.tolist() == net.params.tolist():
+                same = all(np.array_equal(replay.optimizer_state[key], state[key]) for key in ("m", "v", "t"))
+                print("interrupted", epoch, same)
+                break
+        else:
+            print("interrupted, but the parameters match no whole epoch")
+""")
+
+
 INTERRUPT_MANY = textwrap.dedent("""
     import os, signal, threading, time, sys
     import numpy as np
@@ -253,6 +291,16 @@ INTERRUPT_MANY = textwrap.dedent("""
         unchanged = [net.params.tolist() for net in nets] == starts
         print("interrupted", time.perf_counter() - sent[0], unchanged)
 """)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_keeps_mini_batch_training_and_its_optimizer_state_whole(backend):
+    done = subprocess.run([sys.executable, "-c", INTERRUPT_ADAM, backend], capture_output=True,
+                          text=True, timeout=300, cwd=REPO.parent)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[0] == "interrupted" and len(words) == 3, done.stdout
+    assert int(words[1]) >= 1 and words[2] == "True", done.stdout
 
 
 def test_ctrl_c_stops_train_many_on_threads_quickly():
