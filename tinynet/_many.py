@@ -235,7 +235,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     loss_every : int or None, default 10
         As for ``train``.
     momentum : float, or array_like of one float per network, default 0.0
-        As for :meth:`Network.train` (in [0, 1)); Networks only.
+        As for :meth:`Network.train` (in [0, 1)); Networks only. Each network's velocities start from
+        its optimizer state and stay in it, as its own ``train`` keeps them.
 
     Raises
     ------
@@ -244,7 +245,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
         ``train``.
     ValueError
         If a network appears twice, the Networks' configurations differ, a per-network value is
-        asked of ``OurNeuralNetwork``s, or as for ``train``. Nothing is changed when an argument is
+        asked of ``OurNeuralNetwork``s, a ``Network`` holds Adam's optimizer state (train_many trains
+        with SGD: reset it first), or as for ``train``. Nothing is changed when an argument is
         refused.
 
     Warns
