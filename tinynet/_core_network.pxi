@@ -374,9 +374,12 @@ cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t 
         for i in range(n_out):
             a_out[i] = a_out[i] / total
     else:
-        whole = n_out - n_out % LANES        # LANES at a time in vectors, then the rest one by one
+        # LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
+        whole = (n_out + LANES - 1) // LANES * LANES
+        if whole > st:
+            whole = n_out - n_out % LANES
         _activate_lanes(code, sums, whole)
-        for i in range(whole):
+        for i in range(min(whole, n_out)):
             a_out[i] = sums[i]
         for i in range(whole, n_out):
             a_out[i] = _activate(code, sums[i])

@@ -347,9 +347,12 @@ def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
         for i in range(n_out):
             a_out[i] = a_out[i] / total
     else:
-        whole = n_out - n_out % LANES        # LANES at a time in vectors, then the rest one by one
+        # LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
+        whole = (n_out + LANES - 1) // LANES * LANES
+        if whole > st:
+            whole = n_out - n_out % LANES
         _activate_lanes(code, sums[:whole].reshape((whole // LANES, LANES)), lanes[0], lanes[1])
-        for i in range(whole):
+        for i in range(min(whole, n_out)):
             a_out[i] = sums[i]
         for i in range(whole, n_out):
             a_out[i] = _activate(code, sums[i])
