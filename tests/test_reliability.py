@@ -31,6 +31,14 @@ def _net(backend, seed):
     return OurNeuralNetwork(backend=backend)
 
 
+def _run_script(script, *args, timeout=300):
+    """Run a Python script in a new process (next to the repository); its stdout, once it succeeded."""
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO.parent)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def _state(net):
     return net.params.tolist(), net.loss_history
 
@@ -215,11 +223,8 @@ INTERRUPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_stops_training_at_a_whole_step(backend):
-    done = subprocess.run([sys.executable, "-c", INTERRUPT, backend], capture_output=True,
-                          text=True, timeout=300, cwd=REPO.parent)
-    assert done.returncode == 0, done.stderr
-    words = done.stdout.split()
-    assert words[0] == "interrupted", done.stdout
+    words = _run_script(INTERRUPT, backend).split()
+    assert words[0] == "interrupted", words
     latency, epochs, recorded = float(words[1]), int(words[2]), [int(word) for word in words[3:]]
     assert latency < 1.0
     assert epochs >= 1
@@ -295,21 +300,15 @@ INTERRUPT_MANY = textwrap.dedent("""
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_keeps_mini_batch_training_and_its_optimizer_state_whole(backend):
-    done = subprocess.run([sys.executable, "-c", INTERRUPT_ADAM, backend], capture_output=True,
-                          text=True, timeout=300, cwd=REPO.parent)
-    assert done.returncode == 0, done.stderr
-    words = done.stdout.split()
-    assert words[0] == "interrupted" and len(words) == 3, done.stdout
-    assert int(words[1]) >= 1 and words[2] == "True", done.stdout
+    words = _run_script(INTERRUPT_ADAM, backend).split()
+    assert words[0] == "interrupted" and len(words) == 3, words
+    assert int(words[1]) >= 1 and words[2] == "True", words
 
 
 def test_ctrl_c_stops_train_many_on_threads_quickly():
     """The workers learn of the interrupt and stop at the end of a chunk, not of their whole run."""
-    done = subprocess.run([sys.executable, "-c", INTERRUPT_MANY], capture_output=True, text=True,
-                          timeout=120, cwd=REPO.parent)
-    assert done.returncode == 0, done.stderr
-    words = done.stdout.split()
-    assert words[0] == "interrupted", done.stdout
+    words = _run_script(INTERRUPT_MANY, timeout=120).split()
+    assert words[0] == "interrupted", words
     assert float(words[1]) < 1.0 and words[2] == "True"
 
 
@@ -496,13 +495,11 @@ READ_ONLY = textwrap.dedent("""
 
 
 def test_numba_compiles_in_memory_where_no_cache_is_writable():
-    done = subprocess.run([sys.executable, "-c", READ_ONLY], capture_output=True, text=True,
-                          timeout=300, cwd=REPO.parent)
-    assert done.returncode == 0, done.stderr
+    out = _run_script(READ_ONLY)
     net = OurNeuralNetwork(backend="cython")
     net.params = np.linspace(-1, 1, 9)
     net.train([[1.0, 2.0], [3.0, -1.0]], [1.0, 0.0], epochs=10, verbose=False)
-    assert done.stdout.strip() == str(net.params.tolist())
+    assert out.strip() == str(net.params.tolist())
 
 
 # --- leaks --------------------------------------------------------------------------------------

@@ -167,13 +167,7 @@ class Network(Model):
         self._kernel_codes = (HIDDEN[self.activation], OUTPUT[self.output], LOSSES[self.loss_name])
         pairs = list(itertools.pairwise(self.sizes))
         self._params = np.zeros(sum(n_out * n_in + n_out for n_in, n_out in pairs))
-        self.weights, self.biases = [], []
-        at = 0
-        for n_in, n_out in pairs:
-            self.weights.append(self._params[at:at + n_out * n_in].reshape(n_out, n_in))
-            at += n_out * n_in
-            self.biases.append(self._params[at:at + n_out])
-            at += n_out
+        self.weights, self.biases = self._layer_views(self._params)
         # The optimizer's state: SGD's velocities (row 0) or Adam's moments (rows 0, 1), its step count,
         # and which optimizer it belongs to (None: no state).
         self._moments = np.zeros((2, self._params.size))
@@ -442,15 +436,7 @@ class Network(Model):
         """
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
-        flat = self._gradient(data, targets, _alpha(alpha), self._params)
-        weights, biases = [], []
-        at = 0
-        for layer in self.weights:
-            n_out, n_in = layer.shape
-            weights.append(flat[at:at + n_out * n_in].reshape(n_out, n_in))
-            biases.append(flat[at + n_out * n_in:at + n_out * n_in + n_out])
-            at += n_out * n_in + n_out
-        return weights, biases
+        return self._layer_views(self._gradient(data, targets, _alpha(alpha), self._params))
 
     def loss_and_gradient(self, X: ArrayLike, Y: ArrayLike, alpha: float = 0.0,
                           params: ArrayLike | None = None) -> tuple[float, NDArray[np.float64]]:
@@ -490,7 +476,7 @@ class Network(Model):
             loss = float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, acts,
                                                 out_sums))
         if alpha:
-            squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self._weight_views(point))
+            squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self._layer_views(point)[0])
             loss += alpha * squares / (2 * data.shape[0])
         return loss, self._gradient(data, targets, alpha, point)
 
@@ -503,14 +489,16 @@ class Network(Model):
                                        *scratch)
         return out
 
-    def _weight_views(self, flat: NDArray[np.float64]) -> list[NDArray[np.float64]]:
-        """The weight matrices within a flat array laid out as the parameters."""
-        views, at = [], 0
-        for layer in self.weights:
-            n_out, n_in = layer.shape
-            views.append(flat[at:at + n_out * n_in].reshape(n_out, n_in))
+    def _layer_views(self, flat: NDArray[np.float64]) -> tuple[list[NDArray[np.float64]],
+                                                                  list[NDArray[np.float64]]]:
+        """Each layer's weights (sizes[i + 1], sizes[i]) and biases as views into a flat array laid out
+        as the parameters."""
+        weights, biases, at = [], [], 0
+        for n_in, n_out in itertools.pairwise(self.sizes):
+            weights.append(flat[at:at + n_out * n_in].reshape(n_out, n_in))
+            biases.append(flat[at + n_out * n_in:at + n_out * n_in + n_out])
             at += n_out * n_in + n_out
-        return views
+        return weights, biases
 
     # --- training -------------------------------------------------------------------------------
 

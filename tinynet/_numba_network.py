@@ -386,15 +386,16 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
 
 
 @jit
-def _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, g, g_prev, fp, x_next, first):
+def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, acts, g, g_prev, fp, x_next,
+                       first):
     """net_train's step back through the layers, last first, from the output layer's g (which folds
     in the learning rate): each weight takes its term g_i * (a_j * f'_i) (a bias g_i * f'_i),
     subtracted, or with momentum through its velocity in v; the previous layer's
     g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
     update, four j at a time (see _core_network.pxi). When x_next is not empty, the next sample's sums
-    of the first layer go into first, from its updated rows."""
+    of the first layer go into first, from its updated rows (total_work: _work_size(sizes))."""
     n_layers = len(sizes) - 1
-    woff = _work_size(sizes)
+    woff = total_work
     a_end = acts.shape[0]
     for layer in range(n_layers, 0, -1):
         n_in, n_out = sizes[layer - 1], sizes[layer]
@@ -492,6 +493,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     n = data.shape[0]
     n_out_net = sizes[len(sizes) - 1]
     w, v = work[0], work[1]
+    total_work = _work_size(sizes)
     lanes = np.empty((2, LANES))
     column = 0     # the next column of losses
     narrow = True
@@ -531,8 +533,8 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
                 following = order[epoch + 1 - epoch_start, 0] if order.shape[0] > 0 else 0
             else:
                 following = -1
-            _net_backward_work(w, v, momentum, sizes, hidden, fp_output, acts, grads[0], grads[1], rows[1],
-                               data[following] if following >= 0 else data[0, 0:0], rows[3])
+            _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, acts, grads[0], grads[1],
+                               rows[1], data[following] if following >= 0 else data[0, 0:0], rows[3])
             ready = following >= 0
         if loss_every > 0 and epoch % loss_every == 0:
             _from_working(w, sizes, params)

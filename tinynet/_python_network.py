@@ -169,6 +169,43 @@ def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
     return IDENTITY
 
 
+def _net_backward(p, v, momentum, sizes, hidden, fp_output, acts, g, g_prev):
+    """One step back through the layers, last first, from the output layer's g (learning rate folded
+    in): the previous layer's g from the weights before the update, then the update of each weight by
+    g_i * (a_j * f'_i) (of each bias by g_i * f'_i), plainly or through the velocities v."""
+    n_layers = len(sizes) - 1
+    p_end = len(p)        # where the layer's parameters end in p
+    a_end = len(acts)     # where the layer's activations end in acts
+    for layer in range(n_layers, 0, -1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        b0 = p_end - n_out            # the layer's biases
+        w0 = b0 - n_out * n_in        # the layer's weights
+        a_out = a_end - n_out         # its activations
+        a_in = a_out - n_in           # its inputs' activations
+        code = fp_output if layer == n_layers else hidden
+        for i in range(n_out):
+            fp = _derivative(code, acts[a_out + i])
+            gi = g[i]
+            row = w0 + i * n_in
+            if layer > 1:
+                # the previous layer's g, from the weights before this update
+                for j in range(n_in):
+                    term = gi * (p[row + j] * fp)
+                    g_prev[j] = term if i == 0 else g_prev[j] + term
+            if momentum != 0.0:
+                for j in range(n_in):
+                    v[row + j] = momentum * v[row + j] - gi * (acts[a_in + j] * fp)
+                    p[row + j] += v[row + j]
+                v[b0 + i] = momentum * v[b0 + i] - gi * fp
+                p[b0 + i] += v[b0 + i]
+            else:
+                for j in range(n_in):
+                    p[row + j] -= gi * (acts[a_in + j] * fp)
+                p[b0 + i] -= gi * fp
+        g, g_prev = g_prev, g
+        p_end, a_end = w0, a_out
+
+
 def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
@@ -240,7 +277,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     order = order.tolist()
     acts, out_sums = acts.tolist(), out_sums.tolist()
     g, g_prev = grads.tolist()
-    n, n_layers, n_out_net = len(xs), len(sizes) - 1, sizes[-1]
+    n, n_out_net = len(xs), sizes[-1]
     column = 0               # the next column of losses
     done = p[:], v[:]        # the parameters and velocities after the last whole epoch
     try:
@@ -249,41 +286,8 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
                 sample = order[epoch - epoch_start][t] if order else t
                 y = ys[sample]
                 at = _net_forward(p, sizes, hidden, output, xs[sample], acts, out_sums)
-
                 fp_output = _net_output_g(output, loss, y, acts, at, n_out_net, learn_rate, g)
-
-                # --- Back through the layers, last first
-                p_end = len(p)        # where the layer's parameters end in p
-                a_end = len(acts)     # where the layer's activations end in acts
-                for layer in range(n_layers, 0, -1):
-                    n_in, n_out = sizes[layer - 1], sizes[layer]
-                    b0 = p_end - n_out            # the layer's biases
-                    w0 = b0 - n_out * n_in        # the layer's weights
-                    a_out = a_end - n_out         # its activations
-                    a_in = a_out - n_in           # its inputs' activations
-                    code = fp_output if layer == n_layers else hidden
-                    for i in range(n_out):
-                        fp = _derivative(code, acts[a_out + i])
-                        gi = g[i]
-                        row = w0 + i * n_in
-                        if layer > 1:
-                            # the previous layer's g, from the weights before this update
-                            for j in range(n_in):
-                                term = gi * (p[row + j] * fp)
-                                g_prev[j] = term if i == 0 else g_prev[j] + term
-                        if momentum != 0.0:
-                            for j in range(n_in):
-                                v[row + j] = momentum * v[row + j] - gi * (acts[a_in + j] * fp)
-                                p[row + j] += v[row + j]
-                            v[b0 + i] = momentum * v[b0 + i] - gi * fp
-                            p[b0 + i] += v[b0 + i]
-                        else:
-                            for j in range(n_in):
-                                p[row + j] -= gi * (acts[a_in + j] * fp)
-                            p[b0 + i] -= gi * fp
-                    g, g_prev = g_prev, g
-                    p_end, a_end = w0, a_out
-
+                _net_backward(p, v, momentum, sizes, hidden, fp_output, acts, g, g_prev)
             done = p[:], v[:]
             if loss_every > 0 and epoch % loss_every == 0:
                 losses[0, column] = _net_mean_loss(p, sizes, hidden, output, loss, xs, ys, acts,
