@@ -19,14 +19,23 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "HIDDEN", "IDENTITY", "LANES", "LOSSES", "MSE", "NET_VEC",
-           "OPTIMIZERS", "OUTPUT", "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID", "SOFTMAX", "STACK_SIZE", "TANH",
-           "net_many_scratch", "net_scratch", "net_work"]
+__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "HIDDEN", "IDENTITY", "LANES", "LOG_EPS", "LOG_LOSS",
+           "LOSSES", "MSE", "NET_VEC", "OPTIMIZERS", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID",
+           "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "net_many_scratch", "net_scratch", "net_work"]
 
 # Activation codes (hidden and output layers).
-SIGMOID, TANH, RELU, IDENTITY, SOFTMAX = 0, 1, 2, 3, 4
-# Loss codes.
+SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
+# Loss codes: tinynet's own (``Network``) ...
 MSE, CROSS_ENTROPY = 0, 1
+# ... and scikit-learn's (``tinynet.sklearn``), each with the output its link makes canonical, so that at
+# the output dL/ds_i = a_i - y_i: half the squared error with an identity output, the log-loss with a
+# sigmoid or softmax output, half the Poisson deviance with an exp output. Their gradients are those of
+# the sums over the outputs; their values are computed from the output activations as scikit-learn
+# computes them (the squared error's averaged over the outputs, the probabilities clipped to
+# [LOG_EPS, 1 - LOG_EPS]). Every loss code above CROSS_ENTROPY is one of these.
+SQUARED_ERROR, LOG_LOSS, POISSON = 2, 3, 4
+#: Where scikit-learn clips probabilities for its log-loss: float64's machine epsilon.
+LOG_EPS = float(np.finfo(np.float64).eps)
 # Optimizer codes (``Network.train``).
 SGD, ADAM = 0, 1
 

@@ -23,7 +23,7 @@ Kernels trust their inputs (validation happens once, in Python) and run without 
 directives (bounds checks off, C division) are set in ``setup.py``, in one place.
 """
 
-from libc.math cimport copysign, fabs, log, log1p, sqrt
+from libc.math cimport NAN, copysign, fabs, log, log1p, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
@@ -35,7 +35,12 @@ cdef int TANH = _codes.TANH
 cdef int RELU = _codes.RELU
 cdef int IDENTITY = _codes.IDENTITY
 cdef int SOFTMAX = _codes.SOFTMAX
+cdef int EXP = _codes.EXP
 cdef int MSE = _codes.MSE
+cdef int CROSS_ENTROPY = _codes.CROSS_ENTROPY
+cdef int SQUARED_ERROR = _codes.SQUARED_ERROR
+cdef int POISSON = _codes.POISSON
+cdef double LOG_EPS = _codes.LOG_EPS
 cdef int ADAM = _codes.ADAM
 
 # C arrays need their sizes when the extension is compiled: the values of tinynet._codes, checked

@@ -11,6 +11,8 @@ cdef inline double _activate(int code, double s) noexcept nogil:
         return _tanh(s)
     if code == RELU:
         return s if s > 0.0 else 0.0
+    if code == EXP:
+        return _exp(s)
     return s  # IDENTITY
 
 
@@ -28,6 +30,11 @@ cdef inline double _derivative(int code, double a) noexcept nogil:
 cdef inline double _softplus(double x) noexcept nogil:
     # log(1 + e^x), without overflow
     return (x if x > 0.0 else 0.0) + log1p(_exp(-fabs(x)))
+
+
+cdef inline double _xlogy(double x, double y) noexcept nogil:
+    # x * log(y), and 0 where x is 0 (as scipy's xlogy)
+    return 0.0 if x == 0.0 else x * log(y)
 
 
 cdef inline void _neuron_output(double s, Py_ssize_t i, int code, bint last, double* a_out,
@@ -103,11 +110,41 @@ cdef Py_ssize_t _net_forward(const double* p, const int64_t* sizes, Py_ssize_t n
     return at
 
 
+cdef double _net_output_loss(int output, int loss, const double* y, const double* a,
+                             Py_ssize_t n_out) noexcept nogil:
+    # The loss of one sample under one of scikit-learn's losses, from its output activations a, as
+    # scikit-learn computes it (see _codes).
+    cdef double total = 0.0, e, c
+    cdef Py_ssize_t i
+    if loss == SQUARED_ERROR:
+        # half the mean over the outputs of (y - a)^2
+        for i in range(n_out):
+            e = y[i] - a[i]
+            total += e * e
+        return 0.5 * (total / n_out)
+    if loss == POISSON:
+        # half the Poisson deviance: y log(y / a) - y + a
+        for i in range(n_out):
+            total += _xlogy(y[i], y[i] / a[i]) - y[i] + a[i]
+        return total
+    # the log-loss of the probabilities clipped to [LOG_EPS, 1 - LOG_EPS]
+    for i in range(n_out):
+        c = LOG_EPS if a[i] < LOG_EPS else a[i]
+        c = 1 - LOG_EPS if c > 1 - LOG_EPS else c
+        if output == SIGMOID:
+            total += _xlogy(y[i], c) + _xlogy(1 - y[i], 1 - c)
+        else:
+            total += _xlogy(y[i], c)
+    return -total
+
+
 cdef double _net_sample_loss(int output, int loss, const double* y, const double* a,
                              const double* out_sums, Py_ssize_t n_out) noexcept nogil:
     # The loss of one sample: targets y, output activations a, the output layer's sums out_sums.
     cdef double total = 0.0, e, m, loss_value
     cdef Py_ssize_t i
+    if loss > CROSS_ENTROPY:
+        return _net_output_loss(output, loss, y, a, n_out)
     if loss == MSE:
         # mean over the outputs of (y - a)^2
         for i in range(n_out):
@@ -154,6 +191,11 @@ cdef inline int _net_output_g(int output, int loss, const double* y, const doubl
     # (see _python_network._net_output_g).
     cdef Py_ssize_t i, j
     cdef double dot
+    if loss > CROSS_ENTROPY:
+        # scikit-learn's losses, each with its own output: dL/ds_i = a_i - y_i
+        for i in range(n_out):
+            g[i] = scale * (acts[at + i] - y[i])
+        return IDENTITY
     if loss == MSE:
         for i in range(n_out):
             g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
@@ -292,6 +334,7 @@ cdef extern from "_tiles.h" nogil:
     void tn_sums(const double* wt, Py_ssize_t st, const double* a, Py_ssize_t n_in, double* out)
     void tn_sums4(const double* wt, Py_ssize_t st, const double* a, Py_ssize_t as_, Py_ssize_t n_in,
                   double* out, Py_ssize_t os)
+    void tn_squares(const double* w, Py_ssize_t n, double* acc)
     void tn_grad(double* gt, Py_ssize_t st, Py_ssize_t n_in, const double* delta, Py_ssize_t ds,
                  const double* a, Py_ssize_t as_, Py_ssize_t nb)
     void tn_adam(double* p, const double* g, double* m, double* v, Py_ssize_t n, double beta_1,
@@ -588,14 +631,16 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
                 _from_working(v, s, n_layers, &velocity[0])
 
 
-cdef void _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
-                              Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
-                              const double* targets, const int64_t* order_row, Py_ssize_t lo,
-                              Py_ssize_t hi, double* grad, double* room, Py_ssize_t room_rows,
-                              Py_ssize_t rs, double* sums, Py_ssize_t ss) noexcept nogil:
+cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
+                                Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
+                                const double* targets, const double* weights, const int64_t* order_row,
+                                Py_ssize_t lo, Py_ssize_t hi, double* grad, double* room,
+                                Py_ssize_t room_rows, Py_ssize_t rs, double* sums, Py_ssize_t ss,
+                                bint with_loss) noexcept nogil:
     # The sum, over the samples lo..hi-1 of the epoch (through order_row, when not NULL), of each
-    # one's gradient, into grad (working layout), by back-propagation of the deltas (see
-    # _python_network._net_batch_gradient), room_rows samples at a time: each one's forward pass into
+    # one's gradient (times its weight, when weights is not NULL), into grad (working layout), and with
+    # with_loss the sum of their losses (each times its weight), returned, by back-propagation of the
+    # deltas (see _python_network._net_batch_gradient), room_rows samples at a time: each one's forward pass into
     # its row of room (stride rs: its activations, its g and the previous layer's, its deltas), then
     # layer by layer the deltas, the previous layer's g, and the block's gradient in register tiles
     # (tn_grad), each element's terms added in the order of the samples.
@@ -603,7 +648,7 @@ cdef void _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_la
     cdef Py_ssize_t first, last, nb, b, t, k, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
     cdef Py_ssize_t a_out, a_in, g_at, gp_at, d_at, swap
     cdef int code, fp_output = IDENTITY
-    cdef double t0, t1, t2, t3
+    cdef double t0, t1, t2, t3, scale, total_loss = 0.0
     cdef double* row
     cdef double* d
     cdef const double* wl
@@ -625,8 +670,12 @@ cdef void _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_la
             t = first + b
             sample = order_row[t] if order_row != NULL else t
             row = room + b * rs
-            fp_output = _net_output_g(output, loss, targets + sample * n_out_net, row, at, n_out_net, 1.0,
-                                      row + g_at)
+            scale = weights[sample] if weights != NULL else 1.0
+            if with_loss:
+                total_loss += scale * _net_output_loss(output, loss, targets + sample * n_out_net, row + at,
+                                                       n_out_net)
+            fp_output = _net_output_g(output, loss, targets + sample * n_out_net, row, at, n_out_net,
+                                      scale, row + g_at)
         woff = total_work
         a_end = n_acts
         for layer in range(n_layers, 0, -1):
@@ -680,11 +729,41 @@ cdef void _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_la
             gp_at = swap
             a_end = a_out
         first = last
+    return total_loss
+
+
+cdef double _net_batch_weight(const double* weights, const int64_t* order_row, Py_ssize_t lo,
+                              Py_ssize_t hi) noexcept nogil:
+    # The batch's weight: its rows' sample weights summed in order, or its number of rows when weights
+    # is NULL.
+    cdef double total
+    cdef Py_ssize_t t
+    if weights == NULL:
+        return <double>(hi - lo)
+    total = weights[order_row[lo] if order_row != NULL else lo]
+    for t in range(lo + 1, hi):
+        total += weights[order_row[t] if order_row != NULL else t]
+    return total
+
+
+cdef double _net_squares(const double* w, const int64_t* s, Py_ssize_t n_layers) noexcept nogil:
+    # The sum of the squared weights (not the biases) of the working layout, in NET_VEC partial sums
+    # (tn_squares; see _python_network._net_squares), then pairwise.
+    cdef double acc[NET_VEC]
+    cdef Py_ssize_t layer, k, n_in, st, woff = 0
+    for k in range(NET_VEC):
+        acc[k] = 0.0
+    for layer in range(1, n_layers + 1):
+        n_in = s[layer - 1]
+        st = _stride(s[layer])
+        tn_squares(w + woff, n_in * st, acc)
+        woff += (n_in + 1) * st
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, double* grad,
-                             Py_ssize_t count, double alpha) noexcept nogil:
-    # The summed gradient of count samples made the batch's, in place (working layout; see
+                             double count, double alpha) noexcept nogil:
+    # The summed gradient of a batch of weight count made the batch's, in place (working layout; see
     # _python_network._net_mean_gradient): the weights' rows with L2, the biases' row without.
     cdef Py_ssize_t layer, k, n_in, st, woff = 0
     for layer in range(1, n_layers + 1):
@@ -711,13 +790,14 @@ cdef void _net_step(double* p, const double* grad, Py_ssize_t n_params, int opti
 
 
 def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-                    const double[:, ::1] data, const double[:, ::1] targets, const int64_t[:, ::1] order,
-                    Py_ssize_t batch_size, int optimizer, double learn_rate, double momentum,
-                    bint nesterov, double alpha, double beta_1, double beta_2, double epsilon,
-                    const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
+                    const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
+                    const int64_t[:, ::1] order, Py_ssize_t batch_size, int optimizer, double learn_rate,
+                    double momentum, bint nesterov, double alpha, double beta_1, double beta_2,
+                    double epsilon, const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
                     Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
-                    double[:, ::1] losses, double[::1] acts, double[:, ::1] grads, double[::1] out_sums,
-                    double[:, ::1] work, double[:, ::1] rows, double[:, ::1] room):
+                    double[:, ::1] losses, double[::1] running, double[::1] acts, double[:, ::1] grads,
+                    double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
+                    double[:, ::1] room):
     """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
@@ -727,6 +807,9 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef Py_ssize_t update = 0     # the batches done in this call
     cdef const int64_t* order_row
+    cdef const double* ws = &weights[0] if weights.shape[0] > 0 else NULL
+    cdef bint record = running.shape[0] > 0
+    cdef double total_loss, count, batch_loss, accumulated
     cdef double* p = &params[0]
     cdef double* w = &work[0, 0]
     cdef double* wm = &work[1, 0]
@@ -740,18 +823,28 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
         _to_working(&moments[1, 0], s, n_layers, wv)
         for epoch in range(epoch_start, epoch_stop):
             order_row = &order[epoch - epoch_start, 0] if order.shape[0] > 0 else NULL
+            accumulated = 0.0
             lo = 0
             while lo < n:
                 hi = min(n, lo + batch_size)
-                _net_batch_gradient(w, s, n_layers, acts.shape[0], total_work, hidden, output, loss,
-                                    &data[0, 0], &targets[0, 0], order_row, lo, hi, gw, &room[0, 0],
-                                    room.shape[0], room.shape[1], &rows[0, 0], rows.shape[1])
-                _net_mean_gradient(w, s, n_layers, gw, hi - lo, alpha)
+                total_loss = _net_batch_gradient(w, s, n_layers, acts.shape[0], total_work, hidden, output,
+                                                 loss, &data[0, 0], &targets[0, 0], ws, order_row, lo, hi,
+                                                 gw, &room[0, 0], room.shape[0], room.shape[1],
+                                                 &rows[0, 0], rows.shape[1], record)
+                count = _net_batch_weight(ws, order_row, lo, hi)
+                if record:
+                    batch_loss = total_loss / count
+                    if alpha != 0.0:
+                        batch_loss += (0.5 * alpha) * _net_squares(w, s, n_layers) / count
+                    accumulated += batch_loss * (hi - lo)
+                _net_mean_gradient(w, s, n_layers, gw, count, alpha)
                 _net_step(w, gw, total_work, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2,
                           epsilon, lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
                 update += 1
                 step[0] += 1
                 lo = hi
+            if record:
+                running[epoch - epoch_start] = accumulated / n
             if loss_every > 0 and epoch % loss_every == 0:
                 _from_working(w, s, n_layers, p)
                 losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
@@ -763,23 +856,34 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
 
 
 def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-                 const double[:, ::1] data, const double[:, ::1] targets, double alpha, double[::1] out,
-                 double[::1] acts, double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work,
-                 double[:, ::1] rows, double[:, ::1] room):
-    """The mean gradient over all samples, with L2 ``alpha``, into ``out``.
+                 const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
+                 double alpha, double[::1] out, double[::1] acts, double[:, ::1] grads,
+                 double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows, double[:, ::1] room):
+    """The mean gradient over all samples, with L2 ``alpha``, into ``out``; returns the objective (for
+    scikit-learn's losses; NaN for the others).
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef const int64_t* s = &sizes[0]
     cdef Py_ssize_t total_work = _work_size(s, n_layers)
+    cdef const double* ws = &weights[0] if weights.shape[0] > 0 else NULL
+    cdef bint record = loss > CROSS_ENTROPY
+    cdef double total_loss, count, objective = NAN
     with nogil:
         _to_working(&params[0], s, n_layers, &work[0, 0])
-        _net_batch_gradient(&work[0, 0], s, n_layers, acts.shape[0], total_work, hidden, output, loss,
-                            &data[0, 0], &targets[0, 0], NULL, 0, n, &work[3, 0], &room[0, 0],
-                            room.shape[0], room.shape[1], &rows[0, 0], rows.shape[1])
-        _net_mean_gradient(&work[0, 0], s, n_layers, &work[3, 0], n, alpha)
+        total_loss = _net_batch_gradient(&work[0, 0], s, n_layers, acts.shape[0], total_work, hidden, output,
+                                         loss, &data[0, 0], &targets[0, 0], ws, NULL, 0, n, &work[3, 0],
+                                         &room[0, 0], room.shape[0], room.shape[1], &rows[0, 0],
+                                         rows.shape[1], record)
+        count = _net_batch_weight(ws, NULL, 0, n)
+        if record:
+            objective = total_loss / count
+            if alpha != 0.0:
+                objective += (0.5 * alpha) * _net_squares(&work[0, 0], s, n_layers) / count
+        _net_mean_gradient(&work[0, 0], s, n_layers, &work[3, 0], count, alpha)
         _from_working(&work[3, 0], s, n_layers, &out[0])
+    return objective
 
 
 # --- net_train_many: LANES networks of one configuration stepped together, lane by lane -------------
@@ -821,6 +925,8 @@ cdef inline void _activate_lanes(int code, double* s, Py_ssize_t m) noexcept nog
     elif code == RELU:
         for k in range(m):
             s[k] = s[k] if s[k] > 0.0 else 0.0
+    elif code == EXP:
+        _exp_in_place(s, m)
 
 
 cdef inline void _derivative_lanes(int code, const double* a, double* fp) noexcept nogil:

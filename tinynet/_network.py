@@ -26,6 +26,8 @@ from ._validation import (
 __all__ = ["Network"]
 
 INITS = ("auto", "glorot", "he", "normal")
+#: The kernels' "none" for sample weights and for the running losses (scikit-learn's, not recorded here).
+_EMPTY = np.empty(0)
 
 
 def _choice(value: Any, options: Any, name: str) -> str:
@@ -485,8 +487,8 @@ class Network(Model):
         out = np.empty(self._params.size)
         scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         with self._lock:
-            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, alpha, out,
-                                       *scratch)
+            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, _EMPTY,
+                                       alpha, out, *scratch)
         return out
 
     def _layer_views(self, flat: NDArray[np.float64]) -> tuple[list[NDArray[np.float64]],
@@ -622,10 +624,11 @@ class Network(Model):
                                  for t in range(first, first + (stop - start) * batches)]
                                 if name == "adam" else [], dtype=np.float64)
                 self._kernels.net_train_batch(
-                    params[0], self._sizes, *self._kernel_codes, data, targets, orders(start, stop),
-                    batch_size, OPTIMIZERS[name], learn_rate, options["momentum"], options["nesterov"],
-                    options["alpha"], options["beta_1"], options["beta_2"], options["epsilon"], lr_t,
-                    moments, step, start, stop, every, losses, *scratch)
+                    params[0], self._sizes, *self._kernel_codes, data, targets, _EMPTY,
+                    orders(start, stop), batch_size, OPTIMIZERS[name], learn_rate, options["momentum"],
+                    options["nesterov"], options["alpha"], options["beta_1"], options["beta_2"],
+                    options["epsilon"], lr_t, moments, step, start, stop, every, losses, _EMPTY,
+                    *scratch)
 
         if stateful:
             self._optimizer = name

@@ -14,7 +14,23 @@ import math
 
 import numpy as np
 
-from ._codes import ADAM, IDENTITY, LANES, MSE, NET_VEC, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH
+from ._codes import (
+    ADAM,
+    CROSS_ENTROPY,
+    EXP,
+    IDENTITY,
+    LANES,
+    LOG_EPS,
+    MSE,
+    NET_VEC,
+    POISSON,
+    PW_BLOCKSIZE,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED_ERROR,
+    TANH,
+)
 from ._numba_common import (
     _exp_lanes,
     _pairwise_block,
@@ -40,6 +56,8 @@ def _activate(code, s):
         return tanh(s)
     if code == RELU:
         return s if s > 0.0 else 0.0
+    if code == EXP:
+        return exp(s)
     return s  # IDENTITY
 
 
@@ -114,9 +132,44 @@ def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
     return at
 
 
+@jit(inline="always")
+def _xlogy(x, y):
+    """x * log(y), and 0 where x is 0 (as scipy's xlogy)."""
+    return 0.0 if x == 0.0 else x * math.log(y)
+
+
+@jit
+def _net_output_loss(output, loss, y, a, n_out):
+    """The loss of one sample under one of scikit-learn's losses, from its output activations a, as
+    scikit-learn computes it (see ``_codes``)."""
+    total = 0.0
+    if loss == SQUARED_ERROR:
+        # half the mean over the outputs of (y - a)^2
+        for i in range(n_out):
+            e = y[i] - a[i]
+            total += e * e
+        return 0.5 * (total / n_out)
+    if loss == POISSON:
+        # half the Poisson deviance: y log(y / a) - y + a
+        for i in range(n_out):
+            total += _xlogy(y[i], y[i] / a[i]) - y[i] + a[i]
+        return total
+    # the log-loss of the probabilities clipped to [LOG_EPS, 1 - LOG_EPS]
+    for i in range(n_out):
+        c = LOG_EPS if a[i] < LOG_EPS else a[i]
+        c = 1 - LOG_EPS if c > 1 - LOG_EPS else c
+        if output == SIGMOID:
+            total += _xlogy(y[i], c) + _xlogy(1 - y[i], 1 - c)
+        else:
+            total += _xlogy(y[i], c)
+    return -total
+
+
 @jit
 def _net_sample_loss(output, loss, y, a, out_sums, n_out):
     """The loss of one sample: targets y, output activations a, the output layer's sums out_sums."""
+    if loss > CROSS_ENTROPY:
+        return _net_output_loss(output, loss, y, a, n_out)
     total = 0.0
     if loss == MSE:
         # mean over the outputs of (y - a)^2
@@ -162,6 +215,11 @@ def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, out_sums
 def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
     """The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
     (see ``_python_network._net_output_g``)."""
+    if loss > CROSS_ENTROPY:
+        # scikit-learn's losses, each with its own output: dL/ds_i = a_i - y_i
+        for i in range(n_out):
+            g[i] = scale * (acts[at + i] - y[i])
+        return IDENTITY
     if loss == MSE:
         for i in range(n_out):
             g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
@@ -606,10 +664,11 @@ def _net_forward_block(w, sizes, hidden, output, data, order_row, first, nb, roo
 
 
 @jit
-def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, grad, room,
-                        rows, lanes):
+def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights, order_row, lo, hi, grad,
+                        room, rows, lanes, with_loss):
     """The sum, over the samples lo..hi-1 of the epoch (through order_row, when not empty), of each
-    one's gradient, into grad (working layout), by back-propagation of the deltas (see
+    one's gradient (times its weight, when weights is not empty), into grad (working layout), and with
+    with_loss the sum of their losses (each times its weight), returned, by back-propagation of the deltas (see
     ``_python_network._net_batch_gradient``), a block of room's rows of samples at a time (see
     _core_network.pxi): each one's forward pass into its row of room (its activations, its g and the
     previous layer's, its deltas), then layer by layer the deltas, the previous layer's g, and the
@@ -622,6 +681,7 @@ def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row
         n_acts += sizes[layer]
         max_w = max(max_w, sizes[layer])
     total_work = _work_size(sizes)
+    total_loss = 0.0
     for k in range(grad.shape[0]):
         grad[k] = 0.0
     first = lo
@@ -635,7 +695,11 @@ def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row
             t = first + b
             sample = order_row[t] if order_row.shape[0] > 0 else t
             row = room[b]
-            fp_output = _net_output_g(output, loss, targets[sample], row, at, n_out_net, 1.0,
+            scale = weights[sample] if weights.shape[0] > 0 else 1.0
+            if with_loss:
+                total_loss += scale * _net_output_loss(output, loss, targets[sample], row[at:at + n_out_net],
+                                                       n_out_net)
+            fp_output = _net_output_g(output, loss, targets[sample], row, at, n_out_net, scale,
                                       row[g_at:g_at + max_w])
         woff = total_work
         a_end = n_acts
@@ -683,11 +747,41 @@ def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row
             g_at, gp_at = gp_at, g_at
             a_end = a_out
         first = last
+    return total_loss
+
+
+@jit
+def _net_batch_weight(weights, order_row, lo, hi):
+    """The batch's weight: its rows' sample weights summed in order, or its number of rows when weights
+    is empty."""
+    if weights.shape[0] == 0:
+        return float(hi - lo)
+    total = weights[order_row[lo] if order_row.shape[0] > 0 else lo]
+    for t in range(lo + 1, hi):
+        total += weights[order_row[t] if order_row.shape[0] > 0 else t]
+    return total
+
+
+@jit
+def _net_squares(w, sizes):
+    """The sum of the squared weights (not the biases) of the working layout, in NET_VEC partial sums
+    (see ``_python_network._net_squares``), then pairwise."""
+    acc = np.zeros(NET_VEC)
+    woff = 0
+    for layer in range(1, len(sizes)):
+        n_in = sizes[layer - 1]
+        st = _stride(sizes[layer])
+        for k in range(0, n_in * st, NET_VEC):
+            chunk = w[woff + k:woff + k + NET_VEC]
+            for q in range(NET_VEC):
+                acc[q] = acc[q] + chunk[q] * chunk[q]
+        woff += (n_in + 1) * st
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 @jit
 def _net_mean_gradient(w, sizes, grad, count, alpha):
-    """The summed gradient of count samples made the batch's, in place (working layout; see
+    """The summed gradient of a batch of weight count made the batch's, in place (working layout; see
     ``_python_network._net_mean_gradient``): the weights' rows with L2, the biases' row without."""
     woff = 0
     for layer in range(1, len(sizes)):
@@ -720,10 +814,10 @@ def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2
 
 
 @jit
-def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, batch_size, optimizer,
-                    learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments, step,
-                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
-                    room):
+def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
+                    optimizer, learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments,
+                    step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
+                    rows, room):
     """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
@@ -734,20 +828,30 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
     column = 0     # the next column of losses
     update = 0     # the batches done in this call
     no_order = np.empty(0, dtype=np.int64)
+    record = running.shape[0] > 0
     _to_working(params, sizes, w)
     _to_working(moments[0], sizes, wm)
     _to_working(moments[1], sizes, wv)
     for epoch in range(epoch_start, epoch_stop):
         order_row = order[epoch - epoch_start] if order.shape[0] > 0 else no_order
+        accumulated = 0.0
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
-            _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, order_row, lo, hi, gw, room,
-                                rows, lanes)
-            _net_mean_gradient(w, sizes, gw, hi - lo, alpha)
+            total_loss = _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights, order_row,
+                                             lo, hi, gw, room, rows, lanes, record)
+            count = _net_batch_weight(weights, order_row, lo, hi)
+            if record:
+                batch_loss = total_loss / count
+                if alpha != 0.0:
+                    batch_loss += (0.5 * alpha) * _net_squares(w, sizes) / count
+                accumulated += batch_loss * (hi - lo)
+            _net_mean_gradient(w, sizes, gw, count, alpha)
             _net_step(w, gw, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
                       lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
             update += 1
             step[0] += 1
+        if record:
+            running[epoch - epoch_start] = accumulated / n
         if loss_every > 0 and epoch % loss_every == 0:
             _from_working(w, sizes, params)
             losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
@@ -759,17 +863,28 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
 
 
 @jit
-def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums,
-                 work, rows, room):
-    """The mean gradient over all samples, with L2 ``alpha``, into ``out``.
+def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, alpha, out, acts, grads,
+                 out_sums, work, rows, room):
+    """The mean gradient over all samples, with L2 ``alpha``, into ``out``; returns the objective (for
+    scikit-learn's losses; NaN for the others).
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
+    n = data.shape[0]
+    no_order = np.empty(0, dtype=np.int64)
+    record = loss > CROSS_ENTROPY
     _to_working(params, sizes, work[0])
-    _net_batch_gradient(work[0], sizes, hidden, output, loss, data, targets, np.empty(0, dtype=np.int64),
-                        0, data.shape[0], work[3], room, rows, np.empty((2, LANES)))
-    _net_mean_gradient(work[0], sizes, work[3], data.shape[0], alpha)
+    total_loss = _net_batch_gradient(work[0], sizes, hidden, output, loss, data, targets, weights, no_order, 0,
+                                     n, work[3], room, rows, np.empty((2, LANES)), record)
+    count = _net_batch_weight(weights, no_order, 0, n)
+    objective = np.nan
+    if record:
+        objective = total_loss / count
+        if alpha != 0.0:
+            objective += (0.5 * alpha) * _net_squares(work[0], sizes) / count
+    _net_mean_gradient(work[0], sizes, work[3], count, alpha)
     _from_working(work[3], sizes, out)
+    return objective
 
 
 # --- net_train_many: LANES networks of one configuration stepped together (see _core_network.pxi) ---
@@ -815,6 +930,8 @@ def _activate_lanes(code, s, y, e):
         for k in range(s.shape[0]):
             for lane in range(nl):
                 s[k, lane] = s[k, lane] if s[k, lane] > 0.0 else 0.0
+    elif code == EXP:
+        _exp_in_place(s, y, e)
 
 
 @jit(inline="always")

@@ -22,7 +22,24 @@ from math import log, log1p, sqrt
 
 import numpy as np
 
-from ._codes import ADAM, IDENTITY, MSE, PW_BLOCKSIZE, RELU, SIGMOID, SOFTMAX, TANH, net_scratch, net_work
+from ._codes import (
+    ADAM,
+    CROSS_ENTROPY,
+    EXP,
+    IDENTITY,
+    LOG_EPS,
+    MSE,
+    NET_VEC,
+    POISSON,
+    PW_BLOCKSIZE,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED_ERROR,
+    TANH,
+    net_scratch,
+    net_work,
+)
 from ._python_common import (
     _pairwise_block,
     _walk_next,
@@ -45,6 +62,8 @@ def _activate(code, s):
         return tanh(s)
     if code == RELU:
         return s if s > 0.0 else 0.0
+    if code == EXP:
+        return exp(s)
     return s  # IDENTITY
 
 
@@ -62,6 +81,11 @@ def _derivative(code, a):
 def _softplus(x):
     """log(1 + e^x), without overflow."""
     return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
+
+
+def _xlogy(x, y):
+    """x * log(y), and 0 where x is 0 (as scipy's xlogy)."""
+    return 0.0 if x == 0.0 else x * log(y)
 
 
 def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
@@ -102,8 +126,36 @@ def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
     return at
 
 
+def _net_output_loss(output, loss, y, a, n_out):
+    """The loss of one sample under one of scikit-learn's losses, from its output activations a, as
+    scikit-learn computes it (see ``_codes``)."""
+    total = 0.0
+    if loss == SQUARED_ERROR:
+        # half the mean over the outputs of (y - a)^2
+        for i in range(n_out):
+            e = y[i] - a[i]
+            total += e * e
+        return 0.5 * (total / n_out)
+    if loss == POISSON:
+        # half the Poisson deviance: y log(y / a) - y + a
+        for i in range(n_out):
+            total += _xlogy(y[i], y[i] / a[i]) - y[i] + a[i]
+        return total
+    # the log-loss of the probabilities clipped to [LOG_EPS, 1 - LOG_EPS]
+    for i in range(n_out):
+        c = LOG_EPS if a[i] < LOG_EPS else a[i]
+        c = 1 - LOG_EPS if c > 1 - LOG_EPS else c
+        if output == SIGMOID:
+            total += _xlogy(y[i], c) + _xlogy(1 - y[i], 1 - c)
+        else:
+            total += _xlogy(y[i], c)
+    return -total
+
+
 def _net_sample_loss(output, loss, y, a, out_sums, n_out):
     """The loss of one sample: targets y, output activations a, the output layer's sums out_sums."""
+    if loss > CROSS_ENTROPY:
+        return _net_output_loss(output, loss, y, a, n_out)
     total = 0.0
     if loss == MSE:
         # mean over the outputs of (y - a)^2
@@ -147,7 +199,12 @@ def _net_mean_loss(p, sizes, hidden, output, loss, data, targets, acts, out_sums
 def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
     """The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
     (IDENTITY where g_i is already scale * dL/ds_i). Training folds the learning rate in as the scale,
-    as the tutorial does; gradients use 1.0 (which changes no bit)."""
+    as the tutorial does; gradients 1.0 (which changes no bit) or the sample's weight."""
+    if loss > CROSS_ENTROPY:
+        # scikit-learn's losses, each with its own output: dL/ds_i = a_i - y_i
+        for i in range(n_out):
+            g[i] = scale * (acts[at + i] - y[i])
+        return IDENTITY
     if loss == MSE:
         for i in range(n_out):
             g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
@@ -298,22 +355,29 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
         params[:], velocity[:] = done
 
 
-def _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, acts, g, g_prev,
-                        out_sums):
-    """The sum, over the given samples in order, of each one's gradient of its loss, into grad (laid out
-    as the parameters), by back-propagation of each neuron's delta_i = g_i * f'_i (g_i = dL/da_i):
-    weight w_ij's term is delta_i * a_j, bias b_i's delta_i, and the previous layer's
-    g_j = delta_0 * w_0j + delta_1 * w_1j + ..., in the order of i.
+def _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, weights, samples, grad, acts, g, g_prev,
+                        out_sums, with_loss):
+    """The sum, over the given samples in order, of each one's gradient of its loss (times its weight,
+    when weights is not empty), into grad (laid out as the parameters), by back-propagation of each
+    neuron's delta_i = g_i * f'_i (g_i = dL/da_i): weight w_ij's term is delta_i * a_j, bias b_i's
+    delta_i, and the previous layer's g_j = delta_0 * w_0j + delta_1 * w_1j + ..., in the order of i.
+    With with_loss (scikit-learn's losses only), returns the sum of the samples' losses (each times its
+    weight) in their order; otherwise 0.0.
 
     (The per-sample kernel, net_train, keeps the tutorial's g_i * (a_j * f'_i) instead: one more
     multiplication per weight, the tutorial's bits. Here the fewer operations run in blocked loops,
     across a batch of samples at a time, in the compiled kernels.)"""
     n_layers, n_out_net = len(sizes) - 1, sizes[-1]
+    total_loss = 0.0
     for k in range(len(grad)):
         grad[k] = 0.0
     for sample in samples:
         at = _net_forward(p, sizes, hidden, output, xs[sample], acts, out_sums)
-        fp_output = _net_output_g(output, loss, ys[sample], acts, at, n_out_net, 1.0, g)
+        scale = weights[sample] if weights else 1.0
+        if with_loss:
+            total_loss += scale * _net_output_loss(output, loss, ys[sample], acts[at:at + n_out_net],
+                                                   n_out_net)
+        fp_output = _net_output_g(output, loss, ys[sample], acts, at, n_out_net, scale, g)
         p_end, a_end = len(p), len(acts)
         for layer in range(n_layers, 0, -1):
             n_in, n_out = sizes[layer - 1], sizes[layer]
@@ -336,11 +400,40 @@ def _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, a
                 grad[b0 + i] = grad[b0 + i] + delta[i]
             g, g_prev = g_prev, g
             p_end, a_end = w0, a_out
+    return total_loss
+
+
+def _net_batch_weight(weights, order_row, lo, hi):
+    """The batch's weight: its rows' sample weights summed in order, or its number of rows when weights
+    is empty."""
+    if not weights:
+        return float(hi - lo)
+    total = weights[order_row[lo] if order_row else lo]
+    for t in range(lo + 1, hi):
+        total += weights[order_row[t] if order_row else t]
+    return total
+
+
+def _net_squares(p, sizes):
+    """The sum of the squared weights (not the biases), in the compiled kernels' order: NET_VEC
+    partial sums, weight (i, j) (neuron i, input j) of every layer, input by input, into sum
+    i % NET_VEC; then the partial sums pairwise."""
+    acc = [0.0] * NET_VEC
+    offset = 0
+    for layer in range(1, len(sizes)):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        for j in range(n_in):
+            for i in range(n_out):
+                w = p[offset + i * n_in + j]
+                acc[i % NET_VEC] += w * w
+        offset += n_out * n_in + n_out
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 def _net_mean_gradient(p, sizes, grad, count, alpha):
-    """The summed gradient grad of count samples made the batch's, in place: (grad + alpha * w) / count
-    for the weights (L2), grad / count for the biases."""
+    """The summed gradient grad of a batch of weight count (its rows, or its sample weights' sum) made
+    the batch's, in place: (grad + alpha * w) / count for the weights (L2), grad / count for the
+    biases."""
     offset = 0
     for layer in range(1, len(sizes)):
         n_in, n_out = sizes[layer - 1], sizes[layer]
@@ -370,16 +463,17 @@ def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2
             p[k] = p[k] - learn_rate * grad[k]
 
 
-def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, batch_size, optimizer,
-                    learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments, step,
-                    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
-                    room):
+def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
+                    optimizer, learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments,
+                    step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
+                    rows, room):
     """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam, of a network of any layer sizes.
 
     Each epoch visits the samples in ``order`` (or as given) in batches of ``batch_size`` rows (the last
-    one may be short). For each batch, every sample's gradient is computed with the weights from
-    before the batch, and summed in sample order; then g = (sum + alpha * w) / B for the weights and
-    sum / B for the biases (B the batch's rows), and every parameter takes an optimizer step:
+    one may be short). For each batch, every sample's gradient (times its weight, if weighted) is
+    computed with the weights from before the batch, and summed in sample order; then
+    g = (sum + alpha * w) / B for the weights and sum / B for the biases (B the batch's rows, or the
+    sum of their weights), and every parameter takes an optimizer step:
 
     * SGD, momentum 0: ``w -= learn_rate * g`` (the velocities are not touched);
     * SGD with momentum: ``v = momentum * v - learn_rate * g``; the step is ``v``, or with Nesterov
@@ -392,6 +486,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
     ----------
     params, sizes, hidden, output, loss, data, targets, order
         As for :func:`net_train`.
+    weights : ndarray of float64, shape (n,) or (0,)
+        The samples' weights; empty for none (every sample's weight 1, and B a batch's rows).
     batch_size : int
     optimizer : int
         ``_codes.SGD`` or ``_codes.ADAM``.
@@ -405,12 +501,20 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
     step : ndarray of int64, shape (1,)
         Adam's step count t, one more per batch; ``lr_t[k]`` is for step ``step[0] + k + 1`` as the
         call starts. Updated in place (by SGD too).
-    epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows, room
+    epoch_start, epoch_stop, loss_every, losses
+        As for :func:`net_train`.
+    running : ndarray of float64, shape (epoch_stop - epoch_start,) or (0,)
+        When not empty (scikit-learn's losses only), receives each epoch's loss as scikit-learn's MLP
+        reports it: each batch's loss, from the weights before its step (the weighted mean of its
+        samples' losses, plus ``(alpha / 2) * sum(w**2) / B``), times its rows, summed over the epoch's
+        batches in order and divided by n.
+    acts, grads, out_sums, work, rows, room
         As for :func:`net_train`.
     """
     p, sizes = params.tolist(), sizes.tolist()
     m, v = moments.tolist()
-    xs, ys = data.tolist(), targets.tolist()
+    xs, ys, ws = data.tolist(), targets.tolist(), weights.tolist()
+    record = running.shape[0] > 0
     order = order.tolist()
     acts, out_sums = acts.tolist(), out_sums.tolist()
     g, g_prev = grads.tolist()
@@ -422,16 +526,27 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
     done = p[:], m[:], v[:], first      # the parameters, moments and step after the last whole epoch
     try:
         for epoch in range(epoch_start, epoch_stop):
-            visit = order[epoch - epoch_start] if order else range(n)
+            order_row = order[epoch - epoch_start] if order else []
+            visit = order_row or range(n)
+            accumulated = 0.0
             for lo in range(0, n, batch_size):
-                samples = visit[lo:lo + batch_size]
-                _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, samples, grad, acts, g,
-                                    g_prev, out_sums)
-                _net_mean_gradient(p, sizes, grad, len(samples), alpha)
+                hi = min(n, lo + batch_size)
+                samples = visit[lo:hi]
+                total_loss = _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, ws, samples,
+                                                 grad, acts, g, g_prev, out_sums, record)
+                count = _net_batch_weight(ws, order_row, lo, hi)
+                if record:
+                    batch_loss = total_loss / count
+                    if alpha != 0.0:
+                        batch_loss += (0.5 * alpha) * _net_squares(p, sizes) / count
+                    accumulated += batch_loss * (hi - lo)
+                _net_mean_gradient(p, sizes, grad, count, alpha)
                 _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
                           lr_t[update] if optimizer == ADAM else 0.0, m, v)
                 update += 1
             done = p[:], m[:], v[:], first + update
+            if record:
+                running[epoch - epoch_start] = accumulated / n
             if loss_every > 0 and epoch % loss_every == 0:
                 losses[0, column] = _net_mean_loss(p, sizes, hidden, output, loss, xs, ys, acts,
                                                    out_sums)
@@ -441,21 +556,32 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, order, b
         params[:], moments[0], moments[1], step[0] = done
 
 
-def net_gradient(params, sizes, hidden, output, loss, data, targets, alpha, out, acts, grads, out_sums,
-                 work, rows, room):
+def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, alpha, out, acts, grads,
+                 out_sums, work, rows, room):
     """The mean gradient over all samples (one batch of them all), with L2 ``alpha``, into ``out``
     (laid out as the parameters): ``net_train_batch``'s batch gradient.
 
-    Parameters are as for :func:`net_train_batch`.
+    Parameters are as for :func:`net_train_batch`. Returns, for scikit-learn's losses, the objective
+    whose gradient this is, as ``net_train_batch`` computes a batch's loss; for the others NaN (their
+    mean loss is ``net_loss``'s).
     """
     p, sizes = params.tolist(), sizes.tolist()
     g, g_prev = grads.tolist()
+    ws = weights.tolist()
     grad = out.tolist()
     n = data.shape[0]
-    _net_batch_gradient(p, sizes, hidden, output, loss, data.tolist(), targets.tolist(), range(n), grad,
-                        acts.tolist(), g, g_prev, out_sums.tolist())
-    _net_mean_gradient(p, sizes, grad, n, alpha)
+    record = loss > CROSS_ENTROPY
+    total_loss = _net_batch_gradient(p, sizes, hidden, output, loss, data.tolist(), targets.tolist(), ws,
+                                     range(n), grad, acts.tolist(), g, g_prev, out_sums.tolist(), record)
+    count = _net_batch_weight(ws, [], 0, n)
+    objective = float("nan")
+    if record:
+        objective = total_loss / count
+        if alpha != 0.0:
+            objective += (0.5 * alpha) * _net_squares(p, sizes) / count
+    _net_mean_gradient(p, sizes, grad, count, alpha)
     out[:] = grad
+    return objective
 
 
 def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rate, momentum, velocity,

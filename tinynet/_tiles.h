@@ -15,6 +15,8 @@
  *     four rows j by TN_TILE columns k stay in registers across the samples.
  * tn_rows_descend, tn_rows_momentum: the per-sample update of a layer's weight rows,
  *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, with g and fp in registers.
+ * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
+ *     L2 term of scikit-learn's reported loss.
  * tn_adam, tn_momentum, tn_descend: the batch kernels' optimizer steps, over arrays said not to
  *     overlap (restrict), so that the loops vectorise (sqrt and division included: the extension is
  *     built with -fno-math-errno, which changes no result).
@@ -85,6 +87,18 @@ static inline void tn_store(double *p, tn_v8 v) {
 static inline tn_v8 tn_splat(double x) {
     tn_v8 v = {x, x, x, x, x, x, x, x};
     return v;
+}
+
+/* acc[k % TN_VEC] += w[k] * w[k] for k < n, n a multiple of TN_VEC: squares into TN_VEC partial sums,
+   a vector of them. */
+static inline void tn_squares(const double *w, ptrdiff_t n, double *acc) {
+    ptrdiff_t k;
+    tn_v8 s = tn_load(acc);
+    for (k = 0; k < n; k += TN_VEC) {
+        tn_v8 x = tn_load(w + k);
+        s = s + x * x;
+    }
+    tn_store(acc, s);
 }
 
 static inline void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
@@ -342,6 +356,12 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
 }
 
 #else
+
+static void tn_squares(const double *w, ptrdiff_t n, double *acc) {
+    ptrdiff_t k;
+    for (k = 0; k < n; k++)
+        acc[k % TN_VEC] = acc[k % TN_VEC] + w[k] * w[k];
+}
 
 static void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
     ptrdiff_t j, k;
