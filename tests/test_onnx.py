@@ -1,6 +1,7 @@
-"""Network.to_onnx: the forward pass as a float64 ONNX graph, run by onnxruntime."""
+"""to_onnx of Network and of tinynet.sklearn's estimators: float64 ONNX graphs, run by onnxruntime."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -46,3 +47,56 @@ def test_without_onnx_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'tinynet\[onnx\]'"):
         Network((2, 3, 1), seed=0).to_onnx()
+
+
+def _estimator_cases():
+    X = np.random.default_rng(0).normal(size=(120, 5))
+    score = X[:, 0] + X[:, 1] * X[:, 2]
+    return {
+        "multiclass-int": ("MLPClassifier", X, np.digitize(score, [-1, 0, 1]), dict(activation="tanh")),
+        "binary-str": ("MLPClassifier", X, np.where(score > 0, "yes", "no"), dict(activation="logistic")),
+        "binary-bool": ("MLPClassifier", X, score > 0, dict(activation="relu")),
+        "multilabel": ("MLPClassifier", X, np.column_stack([score > 0, X[:, 3] > 0]).astype(int),
+                       dict(activation="identity")),
+        "regressor-1": ("MLPRegressor", X, score, dict(hidden_layer_sizes=(8, 4))),
+        "regressor-2": ("MLPRegressor", X, np.column_stack([score, X[:, 4]]), dict()),
+        "poisson": ("MLPRegressor", X, np.exp(score / 3), dict(loss="poisson")),
+    }
+
+
+@pytest.mark.parametrize("case", list(_estimator_cases()))
+def test_onnxruntime_gives_the_estimators_predictions(case, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    tn_sklearn = pytest.importorskip("tinynet.sklearn")
+    kind, X, y, params = _estimator_cases()[case]
+    model = getattr(tn_sklearn, kind)(hidden_layer_sizes=params.pop("hidden_layer_sizes", (7,)), max_iter=60,
+                                      learning_rate_init=0.02, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    model.to_onnx(tmp_path / "model.onnx")
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    X_new = np.random.default_rng(1).normal(scale=2.0, size=(300, 5))
+    outputs = dict(zip(names, session.run(None, {"X": X_new})))
+    if kind == "MLPRegressor":
+        assert names == ["variable"]
+        expected = model.predict(X_new)
+        assert outputs["variable"].shape == expected.shape
+        np.testing.assert_allclose(outputs["variable"], expected, rtol=1e-12, atol=1e-14)
+    else:
+        assert names == ["label", "probabilities"]
+        expected = model.predict_proba(X_new)
+        assert outputs["probabilities"].shape == expected.shape
+        np.testing.assert_allclose(outputs["probabilities"], expected, rtol=1e-12, atol=1e-14)
+        labels = model.predict(X_new)
+        assert len(np.unique(labels)) > 1                      # not a constant prediction
+        assert np.array_equal(outputs["label"], labels)
+
+
+def test_an_unfitted_estimator_has_no_graph():
+    tn_sklearn = pytest.importorskip("tinynet.sklearn")
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        tn_sklearn.MLPClassifier().to_onnx()

@@ -175,7 +175,8 @@ def test_poisson_regressor(regression):
 def test_sample_weights(digits, regression):
     X, y = digits
     weights = np.random.default_rng(0).uniform(0.1, 3.0, size=len(y))
-    for params in (dict(solver="sgd", batch_size=1, learning_rate_init=1e-3), dict(solver="adam", batch_size=32)):
+    for params in (dict(solver="sgd", batch_size=1, learning_rate_init=1e-3),
+                   dict(solver="adam", batch_size=32)):
         theirs, ours = fit_both("MLPClassifier", X, y, sample_weight=weights, hidden_layer_sizes=(16,),
                                 **params, **FIVE)
         assert_same_model(theirs, ours)
@@ -221,8 +222,8 @@ def test_stopping_on_tol_without_warning(digits):
     for module in (sk, tn):
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
-            models.append(getattr(module, "MLPClassifier")(hidden_layer_sizes=(16,), tol=1e-2, random_state=0,
-                                                           max_iter=300).fit(X, y))
+            models.append(module.MLPClassifier(hidden_layer_sizes=(16,), tol=1e-2, random_state=0,
+                                               max_iter=300).fit(X, y))
     assert_same_model(*models)
     assert models[1].n_iter_ < 300
 

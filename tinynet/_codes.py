@@ -19,9 +19,10 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "HIDDEN", "IDENTITY", "LANES", "LOG_EPS", "LOG_LOSS",
-           "LOSSES", "MSE", "NET_VEC", "OPTIMIZERS", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU", "SGD", "SIGMOID",
-           "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "net_many_scratch", "net_scratch", "net_work"]
+__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "HIDDEN", "IDENTITY", "LANES", "LOG_EPS",
+           "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "OPTIMIZERS", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
+           "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "net_many_scratch",
+           "net_scratch", "net_work"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5

@@ -668,8 +668,8 @@ def _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights, 
                         room, rows, lanes, with_loss):
     """The sum, over the samples lo..hi-1 of the epoch (through order_row, when not empty), of each
     one's gradient (times its weight, when weights is not empty), into grad (working layout), and with
-    with_loss the sum of their losses (each times its weight), returned, by back-propagation of the deltas (see
-    ``_python_network._net_batch_gradient``), a block of room's rows of samples at a time (see
+    with_loss the sum of their losses (each times its weight), returned, by back-propagation of the
+    deltas (see ``_python_network._net_batch_gradient``), a block of room's rows of samples at a time (see
     _core_network.pxi): each one's forward pass into its row of room (its activations, its g and the
     previous layer's, its deltas), then layer by layer the deltas, the previous layer's g, and the
     block's gradient, four rows of it at a time across the samples."""
@@ -837,8 +837,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         accumulated = 0.0
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
-            total_loss = _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights, order_row,
-                                             lo, hi, gw, room, rows, lanes, record)
+            total_loss = _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights,
+                                             order_row, lo, hi, gw, room, rows, lanes, record)
             count = _net_batch_weight(weights, order_row, lo, hi)
             if record:
                 batch_loss = total_loss / count
@@ -874,8 +874,8 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, al
     no_order = np.empty(0, dtype=np.int64)
     record = loss > CROSS_ENTROPY
     _to_working(params, sizes, work[0])
-    total_loss = _net_batch_gradient(work[0], sizes, hidden, output, loss, data, targets, weights, no_order, 0,
-                                     n, work[3], room, rows, np.empty((2, LANES)), record)
+    total_loss = _net_batch_gradient(work[0], sizes, hidden, output, loss, data, targets, weights, no_order,
+                                     0, n, work[3], room, rows, np.empty((2, LANES)), record)
     count = _net_batch_weight(weights, no_order, 0, n)
     objective = np.nan
     if record:

@@ -39,6 +39,7 @@ Deviations, all documented choices:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import warnings
@@ -124,7 +125,7 @@ class _Layout:
 
     def __init__(self, sizes: Sequence[int]) -> None:
         self.sizes = np.array(sizes, dtype=np.int64)
-        pairs = list(zip(sizes[:-1], sizes[1:]))
+        pairs = list(itertools.pairwise(sizes))
         n_weights = sum(n_in * n_out for n_in, n_out in pairs)
         pieces, w_at, b_at = [], 0, n_weights
         for n_in, n_out in pairs:
@@ -242,7 +243,9 @@ class _TinynetMLP:
     """What both estimators do the same way: scikit-learn's solvers' inner loops replaced by tinynet's
     kernels (everything else is scikit-learn's code, inherited)."""
 
-    def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads,
+    # (self: Any: the attributes are scikit-learn's estimator's, which this class is mixed into)
+
+    def _fit_stochastic(self: Any, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads,
                         layer_units, incremental):
         # scikit-learn's _fit_stochastic (1.7-1.9), step for step, with each epoch's batches in one
         # kernel call.
@@ -285,7 +288,7 @@ class _TinynetMLP:
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be "
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be "  # noqa: B028
                               "clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
@@ -318,17 +321,18 @@ class _TinynetMLP:
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                    # scikit-learn's warnings, as it raises them
+                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "  # noqa: B028
                                   "optimization hasn't converged yet." % self.max_iter, ConvergenceWarning)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.")  # noqa: B028
 
         if early_stopping:
             # the best weights, as scikit-learn restores them (the lists themselves)
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
 
-    def _fit_lbfgs(self, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads,
+    def _fit_lbfgs(self: Any, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads,
                    layer_units):
         # scikit-learn's own L-BFGS driver (scipy), with tinynet's objective behind _loss_grad_lbfgs
         self._tinynet_objective = _Objective(self, layer_units, X, y, sample_weight)
@@ -338,11 +342,11 @@ class _TinynetMLP:
         finally:
             del self._tinynet_objective
 
-    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, activations, deltas, coef_grads,
+    def _loss_grad_lbfgs(self: Any, packed_coef_inter, X, y, sample_weight, activations, deltas, coef_grads,
                          intercept_grads):
         return self._tinynet_objective(packed_coef_inter)
 
-    def to_onnx(self, path: str | os.PathLike[str] | None = None) -> Any:
+    def to_onnx(self: Any, path: str | os.PathLike[str] | None = None) -> Any:
         """The fitted model's prediction as an ONNX model, float64 (needs ``pip install 'tinynet[onnx]'``).
 
         The graph takes ``X`` (float64, shape (n, n_features_in_)). A regressor's gives ``variable``,
