@@ -89,6 +89,14 @@ def test_network_example(readme_run):
     assert namespace["mlp"].weights[0].shape == (16, 4)
 
 
+def test_sklearn_example(readme_run):
+    namespace, text = readme_run
+    clf, theirs = namespace["clf"], namespace["theirs"]
+    assert type(clf).__module__ == "tinynet.sklearn" and isinstance(clf, type(theirs))
+    assert clf.n_iter_ == theirs.n_iter_ and namespace["difference"] < 1e-12
+    assert "102 102 0.978\nTrue\n" in text          # the lines the README shows
+
+
 def test_plot_example(readme_run):
     if matplotlib is None:
         pytest.skip("the README's plot example needs matplotlib (pip install '.[plot]')")
