@@ -335,13 +335,11 @@ cdef extern from "_tiles.h" nogil:
     void tn_sums4(const double* wt, Py_ssize_t st, const double* a, Py_ssize_t as_, Py_ssize_t n_in,
                   double* out, Py_ssize_t os)
     void tn_squares(const double* w, Py_ssize_t n, double* acc)
+    void tn_update(double* p, const double* grad, double* m, double* v, Py_ssize_t n, int l2, double alpha,
+                   double count, int squares, double* acc, int adam, double learn_rate, double momentum,
+                   int nesterov, double beta_1, double beta_2, double lr_t, double epsilon)
     void tn_grad(double* gt, Py_ssize_t st, Py_ssize_t n_in, const double* delta, Py_ssize_t ds,
-                 const double* a, Py_ssize_t as_, Py_ssize_t nb)
-    void tn_adam(double* p, const double* g, double* m, double* v, Py_ssize_t n, double beta_1,
-                 double beta_2, double lr_t, double epsilon)
-    void tn_momentum(double* p, const double* g, double* m, Py_ssize_t n, double momentum,
-                     double learn_rate, int nesterov)
-    void tn_descend(double* p, const double* g, Py_ssize_t n, double learn_rate)
+                 const double* a, Py_ssize_t as_, Py_ssize_t nb, int fresh)
     void tn_rows_descend(double* w, Py_ssize_t st, Py_ssize_t n_in, const double* g, const double* fp,
                          const double* a)
     void tn_rows_momentum(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
@@ -655,8 +653,10 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     cdef double* gl
     for layer in range(n_layers + 1):
         max_w = max(max_w, s[layer])
-    for k in range(total_work):
-        grad[k] = 0.0
+    if hi <= lo:
+        for k in range(total_work):
+            grad[k] = 0.0
+    # The first block's terms start from zero (fresh), the later blocks' add to the sums so far.
     first = lo
     while first < hi:
         last = min(hi, first + room_rows)
@@ -719,7 +719,10 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
                             t0 = t0 + d[i] * wl[j * st + i]
                         row[gp_at + j] = t0
                         j += 1
-            tn_grad(gl, st, n_in, room + d_at, rs, room + a_in, rs, nb)
+            tn_grad(gl, st, n_in, room + d_at, rs, room + a_in, rs, nb, first == lo)
+            if first == lo:
+                for i in range(st):
+                    gl[n_in * st + i] = 0.0
             for b in range(nb):
                 d = room + b * rs + d_at
                 for i in range(st):
@@ -765,28 +768,43 @@ cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_lay
                              double count, double alpha) noexcept nogil:
     # The summed gradient of a batch of weight count made the batch's, in place (working layout; see
     # _python_network._net_mean_gradient): the weights' rows with L2, the biases' row without.
+    # A division by 1 changes no bit: a batch of one row (of weight 1) skips it.
     cdef Py_ssize_t layer, k, n_in, st, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = s[layer - 1]
         st = _stride(s[layer])
-        for k in range(woff, woff + n_in * st):
-            grad[k] = (grad[k] + alpha * w[k]) / count
-        for k in range(woff + n_in * st, woff + (n_in + 1) * st):
-            grad[k] = grad[k] / count
+        if count == 1.0:
+            for k in range(woff, woff + n_in * st):
+                grad[k] = grad[k] + alpha * w[k]
+        else:
+            for k in range(woff, woff + n_in * st):
+                grad[k] = (grad[k] + alpha * w[k]) / count
+            for k in range(woff + n_in * st, woff + (n_in + 1) * st):
+                grad[k] = grad[k] / count
         woff += (n_in + 1) * st
 
 
-cdef void _net_step(double* p, const double* grad, Py_ssize_t n_params, int optimizer, double learn_rate,
-                    double momentum, bint nesterov, double beta_1, double beta_2, double epsilon,
-                    double lr_t, double* m, double* v) noexcept nogil:
-    # One optimizer step of every parameter (see _python_network._net_step; the loops are in
-    # _tiles.h); on the working layout, whose padding it leaves zero.
-    if optimizer == ADAM:
-        tn_adam(p, grad, m, v, n_params, beta_1, beta_2, lr_t, epsilon)
-    elif momentum != 0.0:
-        tn_momentum(p, grad, m, n_params, momentum, learn_rate, nesterov)
-    else:
-        tn_descend(p, grad, n_params, learn_rate)
+cdef double _net_update(double* w, const int64_t* s, Py_ssize_t n_layers, double* grad, double count,
+                        double alpha, bint squares, int optimizer, double learn_rate, double momentum,
+                        bint nesterov, double beta_1, double beta_2, double epsilon, double lr_t, double* m,
+                        double* v) noexcept nogil:
+    # _net_mean_gradient, then (with squares) _net_squares, then _net_step, in one pass over each
+    # layer's weight rows and one over its bias row (tn_update): the same operations on each element.
+    # Returns the sum of the squared weights from before the step (0.0 without squares).
+    cdef double acc[NET_VEC]
+    cdef Py_ssize_t layer, k, n_in, st, woff = 0
+    for k in range(NET_VEC):
+        acc[k] = 0.0
+    for layer in range(1, n_layers + 1):
+        n_in = s[layer - 1]
+        st = _stride(s[layer])
+        tn_update(w + woff, grad + woff, m + woff, v + woff, n_in * st, 1, alpha, count, squares, acc,
+                  optimizer == ADAM, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon)
+        woff += n_in * st
+        tn_update(w + woff, grad + woff, m + woff, v + woff, st, 0, alpha, count, 0, acc,
+                  optimizer == ADAM, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon)
+        woff += st
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
@@ -809,7 +827,7 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
     cdef const int64_t* order_row
     cdef const double* ws = &weights[0] if weights.shape[0] > 0 else NULL
     cdef bint record = running.shape[0] > 0
-    cdef double total_loss, count, batch_loss, accumulated
+    cdef double total_loss, count, batch_loss, accumulated, squares
     cdef double* p = &params[0]
     cdef double* w = &work[0, 0]
     cdef double* wm = &work[1, 0]
@@ -832,14 +850,14 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
                                                  gw, &room[0, 0], room.shape[0], room.shape[1],
                                                  &rows[0, 0], rows.shape[1], record)
                 count = _net_batch_weight(ws, order_row, lo, hi)
+                squares = _net_update(w, s, n_layers, gw, count, alpha, record and alpha != 0.0, optimizer,
+                                      learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                                      lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
                 if record:
                     batch_loss = total_loss / count
                     if alpha != 0.0:
-                        batch_loss += (0.5 * alpha) * _net_squares(w, s, n_layers) / count
+                        batch_loss += (0.5 * alpha) * squares / count
                     accumulated += batch_loss * (hi - lo)
-                _net_mean_gradient(w, s, n_layers, gw, count, alpha)
-                _net_step(w, gw, total_work, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2,
-                          epsilon, lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
                 update += 1
                 step[0] += 1
                 lo = hi

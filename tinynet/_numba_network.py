@@ -787,10 +787,15 @@ def _net_mean_gradient(w, sizes, grad, count, alpha):
     for layer in range(1, len(sizes)):
         n_in = sizes[layer - 1]
         st = _stride(sizes[layer])
-        for k in range(woff, woff + n_in * st):
-            grad[k] = (grad[k] + alpha * w[k]) / count
-        for k in range(woff + n_in * st, woff + (n_in + 1) * st):
-            grad[k] = grad[k] / count
+        if count == 1.0:
+            # a division by 1 changes no bit: a batch of one row (of weight 1) skips it
+            for k in range(woff, woff + n_in * st):
+                grad[k] = grad[k] + alpha * w[k]
+        else:
+            for k in range(woff, woff + n_in * st):
+                grad[k] = (grad[k] + alpha * w[k]) / count
+            for k in range(woff + n_in * st, woff + (n_in + 1) * st):
+                grad[k] = grad[k] / count
         woff += (n_in + 1) * st
 
 
@@ -811,6 +816,17 @@ def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2
     else:
         for k in range(p.shape[0]):
             p[k] = p[k] - learn_rate * grad[k]
+
+
+@jit
+def _net_update(w, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, nesterov, beta_1,
+                beta_2, epsilon, lr_t, m, v):
+    """A batch's whole update (see ``_python_network._net_update``): with squares, the sum of the squared
+    weights (returned; else 0.0), then _net_mean_gradient and _net_step."""
+    total = _net_squares(w, sizes) if squares else 0.0
+    _net_mean_gradient(w, sizes, grad, count, alpha)
+    _net_step(w, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v)
+    return total
 
 
 @jit
@@ -840,14 +856,14 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
             total_loss = _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights,
                                              order_row, lo, hi, gw, room, rows, lanes, record)
             count = _net_batch_weight(weights, order_row, lo, hi)
+            squares = _net_update(w, sizes, gw, count, alpha, record and alpha != 0.0, optimizer, learn_rate,
+                                  momentum, nesterov, beta_1, beta_2, epsilon,
+                                  lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
             if record:
                 batch_loss = total_loss / count
                 if alpha != 0.0:
-                    batch_loss += (0.5 * alpha) * _net_squares(w, sizes) / count
+                    batch_loss += (0.5 * alpha) * squares / count
                 accumulated += batch_loss * (hi - lo)
-            _net_mean_gradient(w, sizes, gw, count, alpha)
-            _net_step(w, gw, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                      lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
             update += 1
             step[0] += 1
         if record:

@@ -463,6 +463,17 @@ def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2
             p[k] = p[k] - learn_rate * grad[k]
 
 
+def _net_update(p, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, nesterov, beta_1,
+                beta_2, epsilon, lr_t, m, v):
+    """A batch's whole update: with squares, the sum of the squared weights (returned; else 0.0), then
+    _net_mean_gradient and _net_step. (The compiled kernels do the three in one pass over each layer's
+    parameters, the same operations on each element.)"""
+    total = _net_squares(p, sizes) if squares else 0.0
+    _net_mean_gradient(p, sizes, grad, count, alpha)
+    _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v)
+    return total
+
+
 def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
                     optimizer, learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments,
                     step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
@@ -535,14 +546,14 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
                 total_loss = _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, ws, samples,
                                                  grad, acts, g, g_prev, out_sums, record)
                 count = _net_batch_weight(ws, order_row, lo, hi)
+                squares = _net_update(p, sizes, grad, count, alpha, record and alpha != 0.0, optimizer,
+                                      learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                                      lr_t[update] if optimizer == ADAM else 0.0, m, v)
                 if record:
                     batch_loss = total_loss / count
                     if alpha != 0.0:
-                        batch_loss += (0.5 * alpha) * _net_squares(p, sizes) / count
+                        batch_loss += (0.5 * alpha) * squares / count
                     accumulated += batch_loss * (hi - lo)
-                _net_mean_gradient(p, sizes, grad, count, alpha)
-                _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                          lr_t[update] if optimizer == ADAM else 0.0, m, v)
                 update += 1
             done = p[:], m[:], v[:], first + update
             if record:

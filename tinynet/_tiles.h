@@ -11,15 +11,16 @@
  *     public layout; TN_TILE neurons advance together in four vectors that stay in registers.
  * tn_sums4: the same for four samples, each weight loaded once for the four.
  * tn_grad: a layer's gradient summed over a block of samples, sample after sample,
- *     gt[j * st + k] += delta[0][k] * a[0][j], then + delta[1][k] * a[1][j], ...;
+ *     gt[j * st + k] += delta[0][k] * a[0][j], then + delta[1][k] * a[1][j], ... (fresh: from zero);
  *     four rows j by TN_TILE columns k stay in registers across the samples.
  * tn_rows_descend, tn_rows_momentum: the per-sample update of a layer's weight rows,
  *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, with g and fp in registers.
  * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
  *     L2 term of scikit-learn's reported loss.
- * tn_adam, tn_momentum, tn_descend: the batch kernels' optimizer steps, over arrays said not to
- *     overlap (restrict), so that the loops vectorise (sqrt and division included: the extension is
- *     built with -fno-math-errno, which changes no result).
+ * tn_update: the batch kernels' whole update of a layer's parameters in one pass (the batch's gradient
+ *     with L2, the squares of the weights, the optimizer's step), over arrays said not to overlap
+ *     (restrict), so that the loops vectorise (sqrt and division included: the extension is built
+ *     with -fno-math-errno, which changes no result).
  *
  * Vectors are GCC/Clang vector extensions: IEEE multiplications and additions lane by lane (no FMA:
  * the extension is built with -ffp-contract=off). Elsewhere (MSVC) plain loops do the same arithmetic.
@@ -34,41 +35,6 @@
 #define TN_VEC 8            /* doubles in a vector; the rows' stride is a multiple of this */
 #define TN_TILE 32          /* columns of the wide tiles */
 #define TN_RESTRICT __restrict
-
-static inline void tn_adam(double *TN_RESTRICT p, const double *TN_RESTRICT g, double *TN_RESTRICT m,
-                           double *TN_RESTRICT v, ptrdiff_t n, double beta_1, double beta_2, double lr_t,
-                           double epsilon) {
-    ptrdiff_t k;
-    for (k = 0; k < n; k++) {
-        double gk = g[k];
-        m[k] = beta_1 * m[k] + (1 - beta_1) * gk;
-        v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk);
-        p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon);
-    }
-}
-
-static inline void tn_momentum(double *TN_RESTRICT p, const double *TN_RESTRICT g, double *TN_RESTRICT m,
-                               ptrdiff_t n, double momentum, double learn_rate, int nesterov) {
-    ptrdiff_t k;
-    if (nesterov) {
-        for (k = 0; k < n; k++) {
-            m[k] = momentum * m[k] - learn_rate * g[k];
-            p[k] = p[k] + (momentum * m[k] - learn_rate * g[k]);
-        }
-    } else {
-        for (k = 0; k < n; k++) {
-            m[k] = momentum * m[k] - learn_rate * g[k];
-            p[k] = p[k] + m[k];
-        }
-    }
-}
-
-static inline void tn_descend(double *TN_RESTRICT p, const double *TN_RESTRICT g, ptrdiff_t n,
-                              double learn_rate) {
-    ptrdiff_t k;
-    for (k = 0; k < n; k++)
-        p[k] = p[k] - learn_rate * g[k];
-}
 
 #if defined(__GNUC__) || defined(__clang__)
 
@@ -195,16 +161,20 @@ static inline void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptr
     }
 }
 
+/* A tile's sums as they start: zero (a fresh gradient: 0.0 + the first term, the bits of summing into
+   zeros) or what the rows hold. */
+#define TN_START(p) (fresh ? tn_splat(0.0) : tn_load(p))
+
 static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
-                           const double *a, ptrdiff_t as, ptrdiff_t nb) {
+                           const double *a, ptrdiff_t as, ptrdiff_t nb, int fresh) {
     ptrdiff_t tile, j, b;
     for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
         for (j = 0; j + 4 <= n_in; j += 4) {
             double *g0 = gt + j * st + tile, *g1 = g0 + st, *g2 = g1 + st, *g3 = g2 + st;
-            tn_v8 s00 = tn_load(g0), s01 = tn_load(g0 + 8), s02 = tn_load(g0 + 16), s03 = tn_load(g0 + 24);
-            tn_v8 s10 = tn_load(g1), s11 = tn_load(g1 + 8), s12 = tn_load(g1 + 16), s13 = tn_load(g1 + 24);
-            tn_v8 s20 = tn_load(g2), s21 = tn_load(g2 + 8), s22 = tn_load(g2 + 16), s23 = tn_load(g2 + 24);
-            tn_v8 s30 = tn_load(g3), s31 = tn_load(g3 + 8), s32 = tn_load(g3 + 16), s33 = tn_load(g3 + 24);
+            tn_v8 s00 = TN_START(g0), s01 = TN_START(g0 + 8), s02 = TN_START(g0 + 16), s03 = TN_START(g0 + 24);
+            tn_v8 s10 = TN_START(g1), s11 = TN_START(g1 + 8), s12 = TN_START(g1 + 16), s13 = TN_START(g1 + 24);
+            tn_v8 s20 = TN_START(g2), s21 = TN_START(g2 + 8), s22 = TN_START(g2 + 16), s23 = TN_START(g2 + 24);
+            tn_v8 s30 = TN_START(g3), s31 = TN_START(g3 + 8), s32 = TN_START(g3 + 16), s33 = TN_START(g3 + 24);
             for (b = 0; b < nb; b++) {
                 const double *d = delta + b * ds + tile;
                 const double *x = a + b * as + j;
@@ -222,7 +192,7 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
         }
         for (; j < n_in; j++) {
             double *g = gt + j * st + tile;
-            tn_v8 s0 = tn_load(g), s1 = tn_load(g + 8), s2 = tn_load(g + 16), s3 = tn_load(g + 24);
+            tn_v8 s0 = TN_START(g), s1 = TN_START(g + 8), s2 = TN_START(g + 16), s3 = TN_START(g + 24);
             for (b = 0; b < nb; b++) {
                 const double *d = delta + b * ds + tile;
                 tn_v8 xr = tn_splat(a[b * as + j]);
@@ -237,7 +207,7 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
     for (; tile < st; tile += TN_VEC) {     /* the rest, a vector of four rows at a time */
         for (j = 0; j + 4 <= n_in; j += 4) {
             double *g0 = gt + j * st + tile;
-            tn_v8 s0 = tn_load(g0), s1 = tn_load(g0 + st), s2 = tn_load(g0 + 2 * st), s3 = tn_load(g0 + 3 * st);
+            tn_v8 s0 = TN_START(g0), s1 = TN_START(g0 + st), s2 = TN_START(g0 + 2 * st), s3 = TN_START(g0 + 3 * st);
             for (b = 0; b < nb; b++) {
                 tn_v8 d0 = tn_load(delta + b * ds + tile);
                 const double *x = a + b * as + j;
@@ -250,7 +220,7 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
         }
         for (; j < n_in; j++) {
             double *g = gt + j * st + tile;
-            tn_v8 s0 = tn_load(g);
+            tn_v8 s0 = TN_START(g);
             for (b = 0; b < nb; b++)
                 s0 = s0 + tn_load(delta + b * ds + tile) * tn_splat(a[b * as + j]);
             tn_store(g, s0);
@@ -355,7 +325,81 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
     }
 }
 
+/* The batch kernels' whole update of n parameters (n a multiple of TN_VEC: a layer's weight rows, with
+ * l2, or its bias row) in one pass over them, element by element what _net_mean_gradient, _net_squares
+ * and _net_step do one after another in the other backends: the batch's gradient
+ * g = (grad + alpha * p) / count (l2) or grad / count (the division skipped when count is 1: it changes
+ * no bit); with squares, p * p (before the step) added into acc[k % TN_VEC]; then the step: Adam (adam),
+ * SGD with momentum (momentum != 0; Nesterov's with nesterov) or plain SGD. One pass instead of four: at
+ * batch size 1 the update is most of the work, and the passes over the parameters, not the arithmetic,
+ * bound it. Not inlined: on its own the compiler keeps its accumulators in registers. */
+__attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const double *TN_RESTRICT grad, double *TN_RESTRICT m,
+                             double *TN_RESTRICT v, ptrdiff_t n, int l2, double alpha, double count,
+                             int squares, double *TN_RESTRICT acc, int adam, double learn_rate,
+                             double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
+                             double epsilon) {
+    ptrdiff_t k;
+    int q;
+    tn_v8 s = tn_load(acc), a = tn_splat(alpha), c = tn_splat(count), lr = tn_splat(learn_rate);
+    tn_v8 mu = tn_splat(momentum), b1 = tn_splat(beta_1), b2 = tn_splat(beta_2);
+    tn_v8 c1 = tn_splat(1 - beta_1), c2 = tn_splat(1 - beta_2), step = tn_splat(-lr_t), eps = tn_splat(epsilon);
+    for (k = 0; k < n; k += TN_VEC) {
+        tn_v8 x = tn_load(p + k), g = tn_load(grad + k), mk, vk, root;
+        if (l2) {
+            if (squares)
+                s = s + x * x;
+            g = g + a * x;
+        }
+        if (count != 1.0)
+            g = g / c;
+        if (adam) {
+            mk = b1 * tn_load(m + k) + c1 * g;
+            vk = b2 * tn_load(v + k) + c2 * (g * g);
+            for (q = 0; q < TN_VEC; q++)
+                root[q] = sqrt(vk[q]);
+            x = x + step * mk / (root + eps);
+            tn_store(m + k, mk);
+            tn_store(v + k, vk);
+        } else if (momentum != 0.0) {
+            mk = mu * tn_load(m + k) - lr * g;
+            x = x + (nesterov ? mu * mk - lr * g : mk);
+            tn_store(m + k, mk);
+        } else {
+            x = x - lr * g;
+        }
+        tn_store(p + k, x);
+    }
+    tn_store(acc, s);
+}
+
 #else
+
+static void tn_update(double *p, const double *grad, double *m, double *v, ptrdiff_t n, int l2,
+                      double alpha, double count, int squares, double *acc, int adam, double learn_rate,
+                      double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
+                      double epsilon) {
+    ptrdiff_t k;
+    for (k = 0; k < n; k++) {
+        double g = grad[k];
+        if (l2) {
+            if (squares)
+                acc[k % TN_VEC] = acc[k % TN_VEC] + p[k] * p[k];
+            g = g + alpha * p[k];
+        }
+        if (count != 1.0)
+            g = g / count;
+        if (adam) {
+            m[k] = beta_1 * m[k] + (1 - beta_1) * g;
+            v[k] = beta_2 * v[k] + (1 - beta_2) * (g * g);
+            p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon);
+        } else if (momentum != 0.0) {
+            m[k] = momentum * m[k] - learn_rate * g;
+            p[k] = p[k] + (nesterov ? momentum * m[k] - learn_rate * g : m[k]);
+        } else {
+            p[k] = p[k] - learn_rate * g;
+        }
+    }
+}
 
 static void tn_squares(const double *w, ptrdiff_t n, double *acc) {
     ptrdiff_t k;
@@ -380,8 +424,11 @@ static void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t 
 }
 
 static void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
-                    const double *a, ptrdiff_t as, ptrdiff_t nb) {
+                    const double *a, ptrdiff_t as, ptrdiff_t nb, int fresh) {
     ptrdiff_t j, k, b;
+    if (fresh)
+        for (k = 0; k < n_in * st; k++)
+            gt[k] = 0.0;
     for (b = 0; b < nb; b++)
         for (j = 0; j < n_in; j++)
             for (k = 0; k < st; k++)
