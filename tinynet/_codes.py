@@ -107,10 +107,12 @@ def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.floa
 
     Returns
     -------
-    work : ndarray of float64, shape (4, m)
+    work : ndarray of float64, shape (5, m)
         The parameters, the optimizer's two arrays and a batch's gradient in the working layout: for
         each layer, its weights input-major (a row per input, of the layer's stride: its width rounded
-        up to a multiple of ``NET_VEC``, the padding zero), then its biases (one such row).
+        up to a multiple of ``NET_VEC``, the padding zero), then its biases (one such row); and the
+        weights of the layers after the first transposed, neuron-major (a row per neuron, of its
+        input's stride), through which the batch kernels send g back.
     rows : ndarray of float64, shape (4, largest stride)
         A layer's sums (of up to four samples), and its activations' derivatives.
     room : ndarray of float64, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride)
@@ -118,5 +120,6 @@ def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.floa
     """
     strides = [-(-n_out // NET_VEC) * NET_VEC for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
+    transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
     room = np.zeros((BATCH_ROWS, sum(sizes) + 2 * max(sizes) + max(strides)))
-    return np.zeros((4, size)), np.zeros((4, max(strides))), room
+    return np.zeros((5, max(size, transposed))), np.zeros((4, max(strides))), room

@@ -632,7 +632,7 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
 cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
                                 Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
                                 const double* targets, const double* weights, const int64_t* order_row,
-                                Py_ssize_t lo, Py_ssize_t hi, double* grad, double* room,
+                                Py_ssize_t lo, Py_ssize_t hi, double* grad, double* wt, double* room,
                                 Py_ssize_t room_rows, Py_ssize_t rs, double* sums, Py_ssize_t ss,
                                 bint with_loss) noexcept nogil:
     # The sum, over the samples lo..hi-1 of the epoch (through order_row, when not NULL), of each
@@ -641,8 +641,12 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     # deltas (see _python_network._net_batch_gradient), room_rows samples at a time: each one's forward pass into
     # its row of room (stride rs: its activations, its g and the previous layer's, its deltas), then
     # layer by layer the deltas, the previous layer's g, and the block's gradient in register tiles
-    # (tn_grad), each element's terms added in the order of the samples.
-    cdef Py_ssize_t n_in0 = s[0], n_out_net = s[n_layers], max_w = 0
+    # (tn_grad), each element's terms added in the order of the samples. For batches of four samples or
+    # more, the previous layer's g comes from the layers' weights transposed into wt (_transposed:
+    # neuron-major rows), four samples at a time in register tiles (tn_sums4), each g_j still summed
+    # over i = 0, 1, ... from its first product; for fewer, one j at a time from the working layout.
+    cdef Py_ssize_t n_in0 = s[0], n_out_net = s[n_layers], max_w = 0, toff, t_end = 0, sti, q, r
+    cdef bint tiled = hi - lo >= 4
     cdef Py_ssize_t first, last, nb, b, t, k, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
     cdef Py_ssize_t a_out, a_in, g_at, gp_at, d_at, swap
     cdef int code, fp_output = IDENTITY
@@ -656,6 +660,8 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     if hi <= lo:
         for k in range(total_work):
             grad[k] = 0.0
+    if tiled:
+        t_end = _transposed(w, s, n_layers, wt)
     # The first block's terms start from zero (fresh), the later blocks' add to the sums so far.
     first = lo
     while first < hi:
@@ -677,6 +683,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
             fp_output = _net_output_g(output, loss, targets + sample * n_out_net, row, at, n_out_net,
                                       scale, row + g_at)
         woff = total_work
+        toff = t_end
         a_end = n_acts
         for layer in range(n_layers, 0, -1):
             n_in = s[layer - 1]
@@ -695,7 +702,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
                     d[i] = row[g_at + i] * _derivative(code, row[a_out + i])
                 for i in range(n_out, st):
                     d[i] = 0.0
-                if layer > 1:
+                if layer > 1 and not tiled:
                     # the previous layer's g_j = sum over i of delta_i * w_ij, four j at a time
                     j = 0
                     while j + 4 <= n_in:
@@ -719,6 +726,23 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
                             t0 = t0 + d[i] * wl[j * st + i]
                         row[gp_at + j] = t0
                         j += 1
+            if layer > 1 and tiled:
+                # g_j = delta_0 * w_0j + delta_1 * w_1j + ..., from the transposed weights (neuron i's
+                # row of stride sti), four samples at a time, through sums
+                sti = _stride(n_in)
+                toff -= n_out * sti
+                b = 0
+                while b < nb:
+                    r = min(4, nb - b)
+                    if r == 4:
+                        tn_sums4(wt + toff, sti, room + b * rs + d_at, rs, n_out, sums, ss)
+                    else:
+                        for q in range(r):
+                            tn_sums(wt + toff, sti, room + (b + q) * rs + d_at, n_out, sums + q * ss)
+                    for q in range(r):
+                        for j in range(n_in):
+                            room[(b + q) * rs + gp_at + j] = sums[q * ss + j]
+                    b += r
             tn_grad(gl, st, n_in, room + d_at, rs, room + a_in, rs, nb, first == lo)
             if first == lo:
                 for i in range(st):
@@ -733,6 +757,25 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
             a_end = a_out
         first = last
     return total_loss
+
+
+cdef Py_ssize_t _transposed(const double* w, const int64_t* s, Py_ssize_t n_layers,
+                            double* wt) noexcept nogil:
+    # The weights of layers 2..L (those through which g goes back) transposed, neuron-major: layer l's
+    # neuron i's weights from its inputs j at wt[off_l + i * stride(n_in) + j], the layers one after
+    # another (the padding is never written: it stays zero). Returns where the last one ends.
+    cdef Py_ssize_t layer, i, j, n_in, n_out, st, sti, woff = (s[0] + 1) * _stride(s[1]), toff = 0
+    for layer in range(2, n_layers + 1):
+        n_in = s[layer - 1]
+        n_out = s[layer]
+        st = _stride(n_out)
+        sti = _stride(n_in)
+        for j in range(n_in):
+            for i in range(n_out):
+                wt[toff + i * sti + j] = w[woff + j * st + i]
+        woff += (n_in + 1) * st
+        toff += n_out * sti
+    return toff
 
 
 cdef double _net_batch_weight(const double* weights, const int64_t* order_row, Py_ssize_t lo,
@@ -847,7 +890,7 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
                 hi = min(n, lo + batch_size)
                 total_loss = _net_batch_gradient(w, s, n_layers, acts.shape[0], total_work, hidden, output,
                                                  loss, &data[0, 0], &targets[0, 0], ws, order_row, lo, hi,
-                                                 gw, &room[0, 0], room.shape[0], room.shape[1],
+                                                 gw, &work[4, 0], &room[0, 0], room.shape[0], room.shape[1],
                                                  &rows[0, 0], rows.shape[1], record)
                 count = _net_batch_weight(ws, order_row, lo, hi)
                 squares = _net_update(w, s, n_layers, gw, count, alpha, record and alpha != 0.0, optimizer,
@@ -892,7 +935,7 @@ def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden,
         _to_working(&params[0], s, n_layers, &work[0, 0])
         total_loss = _net_batch_gradient(&work[0, 0], s, n_layers, acts.shape[0], total_work, hidden, output,
                                          loss, &data[0, 0], &targets[0, 0], ws, NULL, 0, n, &work[3, 0],
-                                         &room[0, 0], room.shape[0], room.shape[1], &rows[0, 0],
+                                         &work[4, 0], &room[0, 0], room.shape[0], room.shape[1], &rows[0, 0],
                                          rows.shape[1], record)
         count = _net_batch_weight(ws, NULL, 0, n)
         if record:
