@@ -338,6 +338,10 @@ cdef extern from "_tiles.h" nogil:
     void tn_update(double* p, const double* grad, double* m, double* v, Py_ssize_t n, int l2, double alpha,
                    double count, int squares, double* acc, int adam, double learn_rate, double momentum,
                    int nesterov, double beta_1, double beta_2, double lr_t, double epsilon)
+    void tn_update_outer(double* p, double* m, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* d,
+                         const double* a, double alpha, double count, int squares, double* acc, int adam,
+                         double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
+                         double lr_t, double epsilon)
     void tn_grad(double* gt, Py_ssize_t st, Py_ssize_t n_in, const double* delta, Py_ssize_t ds,
                  const double* a, Py_ssize_t as_, Py_ssize_t nb, int fresh)
     void tn_rows_descend(double* w, Py_ssize_t st, Py_ssize_t n_in, const double* g, const double* fp,
@@ -650,7 +654,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     cdef Py_ssize_t first, last, nb, b, t, k, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
     cdef Py_ssize_t a_out, a_in, g_at, gp_at, d_at, swap
     cdef int code, fp_output = IDENTITY
-    cdef double t0, t1, t2, t3, scale, total_loss = 0.0
+    cdef double scale, total_loss = 0.0
     cdef double* row
     cdef double* d
     cdef const double* wl
@@ -703,29 +707,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
                 for i in range(n_out, st):
                     d[i] = 0.0
                 if layer > 1 and not tiled:
-                    # the previous layer's g_j = sum over i of delta_i * w_ij, four j at a time
-                    j = 0
-                    while j + 4 <= n_in:
-                        t0 = d[0] * wl[j * st]
-                        t1 = d[0] * wl[(j + 1) * st]
-                        t2 = d[0] * wl[(j + 2) * st]
-                        t3 = d[0] * wl[(j + 3) * st]
-                        for i in range(1, n_out):
-                            t0 = t0 + d[i] * wl[j * st + i]
-                            t1 = t1 + d[i] * wl[(j + 1) * st + i]
-                            t2 = t2 + d[i] * wl[(j + 2) * st + i]
-                            t3 = t3 + d[i] * wl[(j + 3) * st + i]
-                        row[gp_at + j] = t0
-                        row[gp_at + j + 1] = t1
-                        row[gp_at + j + 2] = t2
-                        row[gp_at + j + 3] = t3
-                        j += 4
-                    while j < n_in:
-                        t0 = d[0] * wl[j * st]
-                        for i in range(1, n_out):
-                            t0 = t0 + d[i] * wl[j * st + i]
-                        row[gp_at + j] = t0
-                        j += 1
+                    _net_g_prev(wl, st, n_in, n_out, d, row + gp_at)
             if layer > 1 and tiled:
                 # g_j = delta_0 * w_0j + delta_1 * w_1j + ..., from the transposed weights (neuron i's
                 # row of stride sti), four samples at a time, through sums
@@ -756,6 +738,100 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
             gp_at = swap
             a_end = a_out
         first = last
+    return total_loss
+
+
+cdef inline void _net_g_prev(const double* wl, Py_ssize_t st, Py_ssize_t n_in, Py_ssize_t n_out,
+                             const double* d, double* g_prev) noexcept nogil:
+    # The previous layer's g_j = delta_0 * w_0j + delta_1 * w_1j + ... (in the order of i) for one
+    # sample, from a layer's weights in the working layout, four j at a time.
+    cdef Py_ssize_t i, j = 0
+    cdef double t0, t1, t2, t3
+    while j + 4 <= n_in:
+        t0 = d[0] * wl[j * st]
+        t1 = d[0] * wl[(j + 1) * st]
+        t2 = d[0] * wl[(j + 2) * st]
+        t3 = d[0] * wl[(j + 3) * st]
+        for i in range(1, n_out):
+            t0 = t0 + d[i] * wl[j * st + i]
+            t1 = t1 + d[i] * wl[(j + 1) * st + i]
+            t2 = t2 + d[i] * wl[(j + 2) * st + i]
+            t3 = t3 + d[i] * wl[(j + 3) * st + i]
+        g_prev[j] = t0
+        g_prev[j + 1] = t1
+        g_prev[j + 2] = t2
+        g_prev[j + 3] = t3
+        j += 4
+    while j < n_in:
+        t0 = d[0] * wl[j * st]
+        for i in range(1, n_out):
+            t0 = t0 + d[i] * wl[j * st + i]
+        g_prev[j] = t0
+        j += 1
+
+
+cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
+                               Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
+                               const double* targets, const double* weights, const int64_t* order_row,
+                               Py_ssize_t t, double* room, Py_ssize_t rs, double* sums, Py_ssize_t ss,
+                               bint with_loss, double* squares, double alpha, int optimizer,
+                               double learn_rate, double momentum, bint nesterov, double beta_1,
+                               double beta_2, double epsilon, double lr_t, double* m,
+                               double* v) noexcept nogil:
+    # A batch of one sample, the epoch's t-th: _net_batch_gradient and then _net_update, fused. Each
+    # layer, last first, computes its deltas and the previous layer's g (from its weights before the
+    # step), then takes its step straight from the deltas and its inputs' activations
+    # (tn_update_outer: weight (j, i)'s gradient 0.0 + delta_i * a_j), with no gradient array in
+    # between: the same operations on every element as the two in sequence. Returns the sample's loss
+    # times its weight (with with_loss; else 0.0); with squares not NULL, the sum of the squared weights
+    # before the step into squares[0], in _net_squares's order.
+    cdef Py_ssize_t max_w = 0, sample, at, layer, i, n_in, n_out, st, woff, a_end, a_out, a_in
+    cdef Py_ssize_t g_at, gp_at, d_at, swap
+    cdef int code, fp_output
+    cdef double scale, total_loss = 0.0
+    cdef double acc[NET_VEC]
+    cdef double* d
+    for layer in range(n_layers + 1):
+        max_w = max(max_w, s[layer])
+    for i in range(NET_VEC):
+        acc[i] = 0.0
+    g_at = n_acts
+    gp_at = n_acts + max_w
+    d_at = n_acts + 2 * max_w
+    sample = order_row[t] if order_row != NULL else t
+    scale = weights[sample] if weights != NULL else 1.0
+    at = _net_forward_block(w, s, n_layers, hidden, output, data, order_row, t, 1, room, rs, sums, ss)
+    if with_loss:
+        total_loss = scale * _net_output_loss(output, loss, targets + sample * s[n_layers], room + at,
+                                              s[n_layers])
+    fp_output = _net_output_g(output, loss, targets + sample * s[n_layers], room, at, s[n_layers], scale,
+                              room + g_at)
+    woff = total_work
+    a_end = n_acts
+    d = room + d_at
+    for layer in range(n_layers, 0, -1):
+        n_in = s[layer - 1]
+        n_out = s[layer]
+        st = _stride(n_out)
+        woff -= (n_in + 1) * st
+        a_out = a_end - n_out
+        a_in = a_out - n_in
+        code = fp_output if layer == n_layers else hidden
+        for i in range(n_out):
+            d[i] = room[g_at + i] * _derivative(code, room[a_out + i])
+        for i in range(n_out, st):
+            d[i] = 0.0
+        if layer > 1:
+            _net_g_prev(w + woff, st, n_in, n_out, d, room + gp_at)
+        tn_update_outer(w + woff, m + woff, v + woff, st, n_in, d, room + a_in, alpha, scale,
+                        squares != NULL, acc, optimizer == ADAM, learn_rate, momentum, nesterov, beta_1,
+                        beta_2, lr_t, epsilon)
+        swap = g_at
+        g_at = gp_at
+        gp_at = swap
+        a_end = a_out
+    if squares != NULL:
+        squares[0] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
     return total_loss
 
 
@@ -796,14 +872,14 @@ cdef double _net_squares(const double* w, const int64_t* s, Py_ssize_t n_layers)
     # The sum of the squared weights (not the biases) of the working layout, in NET_VEC partial sums
     # (tn_squares; see _python_network._net_squares), then pairwise.
     cdef double acc[NET_VEC]
-    cdef Py_ssize_t layer, k, n_in, st, woff = 0
+    cdef Py_ssize_t layer, k, n_in, st, woff = _work_size(s, n_layers)
     for k in range(NET_VEC):
         acc[k] = 0.0
-    for layer in range(1, n_layers + 1):
+    for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
         st = _stride(s[layer])
+        woff -= (n_in + 1) * st
         tn_squares(w + woff, n_in * st, acc)
-        woff += (n_in + 1) * st
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
@@ -835,18 +911,18 @@ cdef double _net_update(double* w, const int64_t* s, Py_ssize_t n_layers, double
     # layer's weight rows and one over its bias row (tn_update): the same operations on each element.
     # Returns the sum of the squared weights from before the step (0.0 without squares).
     cdef double acc[NET_VEC]
-    cdef Py_ssize_t layer, k, n_in, st, woff = 0
+    cdef Py_ssize_t layer, k, n_in, st, woff = _work_size(s, n_layers)
     for k in range(NET_VEC):
         acc[k] = 0.0
-    for layer in range(1, n_layers + 1):
+    for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
         st = _stride(s[layer])
+        woff -= (n_in + 1) * st
         tn_update(w + woff, grad + woff, m + woff, v + woff, n_in * st, 1, alpha, count, squares, acc,
                   optimizer == ADAM, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon)
-        woff += n_in * st
-        tn_update(w + woff, grad + woff, m + woff, v + woff, st, 0, alpha, count, 0, acc,
-                  optimizer == ADAM, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon)
-        woff += st
+        tn_update(w + woff + n_in * st, grad + woff + n_in * st, m + woff + n_in * st, v + woff + n_in * st,
+                  st, 0, alpha, count, 0, acc, optimizer == ADAM, learn_rate, momentum, nesterov, beta_1,
+                  beta_2, lr_t, epsilon)
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
@@ -888,14 +964,24 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
             lo = 0
             while lo < n:
                 hi = min(n, lo + batch_size)
-                total_loss = _net_batch_gradient(w, s, n_layers, acts.shape[0], total_work, hidden, output,
-                                                 loss, &data[0, 0], &targets[0, 0], ws, order_row, lo, hi,
-                                                 gw, &work[4, 0], &room[0, 0], room.shape[0], room.shape[1],
-                                                 &rows[0, 0], rows.shape[1], record)
                 count = _net_batch_weight(ws, order_row, lo, hi)
-                squares = _net_update(w, s, n_layers, gw, count, alpha, record and alpha != 0.0, optimizer,
-                                      learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                                      lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
+                squares = 0.0
+                if hi - lo == 1:
+                    # one sample: its gradient straight into the step
+                    total_loss = _net_sample_update(
+                        w, s, n_layers, acts.shape[0], total_work, hidden, output, loss, &data[0, 0],
+                        &targets[0, 0], ws, order_row, lo, &room[0, 0], room.shape[1], &rows[0, 0],
+                        rows.shape[1], record, &squares if record and alpha != 0.0 else NULL, alpha,
+                        optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                        lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
+                else:
+                    total_loss = _net_batch_gradient(
+                        w, s, n_layers, acts.shape[0], total_work, hidden, output, loss, &data[0, 0],
+                        &targets[0, 0], ws, order_row, lo, hi, gw, &work[4, 0], &room[0, 0], room.shape[0],
+                        room.shape[1], &rows[0, 0], rows.shape[1], record)
+                    squares = _net_update(w, s, n_layers, gw, count, alpha, record and alpha != 0.0,
+                                          optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                                          lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
                 if record:
                     batch_loss = total_loss / count
                     if alpha != 0.0:

@@ -767,15 +767,15 @@ def _net_squares(w, sizes):
     """The sum of the squared weights (not the biases) of the working layout, in NET_VEC partial sums
     (see ``_python_network._net_squares``), then pairwise."""
     acc = np.zeros(NET_VEC)
-    woff = 0
-    for layer in range(1, len(sizes)):
+    woff = _work_size(sizes)
+    for layer in range(len(sizes) - 1, 0, -1):
         n_in = sizes[layer - 1]
         st = _stride(sizes[layer])
+        woff -= (n_in + 1) * st
         for k in range(0, n_in * st, NET_VEC):
             chunk = w[woff + k:woff + k + NET_VEC]
             for q in range(NET_VEC):
                 acc[q] = acc[q] + chunk[q] * chunk[q]
-        woff += (n_in + 1) * st
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 

@@ -416,17 +416,19 @@ def _net_batch_weight(weights, order_row, lo, hi):
 
 def _net_squares(p, sizes):
     """The sum of the squared weights (not the biases), in the compiled kernels' order: NET_VEC
-    partial sums, weight (i, j) (neuron i, input j) of every layer, input by input, into sum
-    i % NET_VEC; then the partial sums pairwise."""
+    partial sums, weight (i, j) (neuron i, input j) of every layer, the last layer first (as
+    back-propagation reaches them), input by input, into sum i % NET_VEC; then the partial sums
+    pairwise."""
     acc = [0.0] * NET_VEC
-    offset = 0
-    for layer in range(1, len(sizes)):
+    end = len(p)
+    for layer in range(len(sizes) - 1, 0, -1):
         n_in, n_out = sizes[layer - 1], sizes[layer]
+        offset = end - n_out - n_out * n_in
         for j in range(n_in):
             for i in range(n_out):
                 w = p[offset + i * n_in + j]
                 acc[i % NET_VEC] += w * w
-        offset += n_out * n_in + n_out
+        end = offset
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 

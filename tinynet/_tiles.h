@@ -325,6 +325,40 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
     }
 }
 
+/* One vector of tn_update's work: the parameters at p, their summed gradient g (before the mean), their
+ * optimizer state at m and v; the squares into *s. Inlined into loops whose every flag is invariant. */
+static inline void tn_update8(double *TN_RESTRICT p, tn_v8 g, double *TN_RESTRICT m, double *TN_RESTRICT v,
+                              int l2, double alpha, double count, int squares, tn_v8 *s, int adam,
+                              double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
+                              double lr_t, double epsilon) {
+    int q;
+    tn_v8 x = tn_load(p), mk, vk, root;
+    if (l2) {
+        if (squares)
+            *s = *s + x * x;
+        g = g + tn_splat(alpha) * x;
+    }
+    if (count != 1.0)
+        g = g / tn_splat(count);
+    if (adam) {
+        mk = tn_splat(beta_1) * tn_load(m) + tn_splat(1 - beta_1) * g;
+        vk = tn_splat(beta_2) * tn_load(v) + tn_splat(1 - beta_2) * (g * g);
+        for (q = 0; q < TN_VEC; q++)
+            root[q] = sqrt(vk[q]);
+        x = x + tn_splat(-lr_t) * mk / (root + tn_splat(epsilon));
+        tn_store(m, mk);
+        tn_store(v, vk);
+    } else if (momentum != 0.0) {
+        tn_v8 mu = tn_splat(momentum), lr = tn_splat(learn_rate);
+        mk = mu * tn_load(m) - lr * g;
+        x = x + (nesterov ? mu * mk - lr * g : mk);
+        tn_store(m, mk);
+    } else {
+        x = x - tn_splat(learn_rate) * g;
+    }
+    tn_store(p, x);
+}
+
 /* The batch kernels' whole update of n parameters (n a multiple of TN_VEC: a layer's weight rows, with
  * l2, or its bias row) in one pass over them, element by element what _net_mean_gradient, _net_squares
  * and _net_step do one after another in the other backends: the batch's gradient
@@ -333,42 +367,43 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
  * SGD with momentum (momentum != 0; Nesterov's with nesterov) or plain SGD. One pass instead of four: at
  * batch size 1 the update is most of the work, and the passes over the parameters, not the arithmetic,
  * bound it. Not inlined: on its own the compiler keeps its accumulators in registers. */
-__attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const double *TN_RESTRICT grad, double *TN_RESTRICT m,
-                             double *TN_RESTRICT v, ptrdiff_t n, int l2, double alpha, double count,
-                             int squares, double *TN_RESTRICT acc, int adam, double learn_rate,
-                             double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
-                             double epsilon) {
+__attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const double *TN_RESTRICT grad,
+                                                double *TN_RESTRICT m, double *TN_RESTRICT v, ptrdiff_t n,
+                                                int l2, double alpha, double count, int squares,
+                                                double *TN_RESTRICT acc, int adam, double learn_rate,
+                                                double momentum, int nesterov, double beta_1, double beta_2,
+                                                double lr_t, double epsilon) {
     ptrdiff_t k;
-    int q;
-    tn_v8 s = tn_load(acc), a = tn_splat(alpha), c = tn_splat(count), lr = tn_splat(learn_rate);
-    tn_v8 mu = tn_splat(momentum), b1 = tn_splat(beta_1), b2 = tn_splat(beta_2);
-    tn_v8 c1 = tn_splat(1 - beta_1), c2 = tn_splat(1 - beta_2), step = tn_splat(-lr_t), eps = tn_splat(epsilon);
-    for (k = 0; k < n; k += TN_VEC) {
-        tn_v8 x = tn_load(p + k), g = tn_load(grad + k), mk, vk, root;
-        if (l2) {
-            if (squares)
-                s = s + x * x;
-            g = g + a * x;
-        }
-        if (count != 1.0)
-            g = g / c;
-        if (adam) {
-            mk = b1 * tn_load(m + k) + c1 * g;
-            vk = b2 * tn_load(v + k) + c2 * (g * g);
-            for (q = 0; q < TN_VEC; q++)
-                root[q] = sqrt(vk[q]);
-            x = x + step * mk / (root + eps);
-            tn_store(m + k, mk);
-            tn_store(v + k, vk);
-        } else if (momentum != 0.0) {
-            mk = mu * tn_load(m + k) - lr * g;
-            x = x + (nesterov ? mu * mk - lr * g : mk);
-            tn_store(m + k, mk);
-        } else {
-            x = x - lr * g;
-        }
-        tn_store(p + k, x);
+    tn_v8 s = tn_load(acc);
+    for (k = 0; k < n; k += TN_VEC)
+        tn_update8(p + k, tn_load(grad + k), m + k, v + k, l2, alpha, count, squares, &s, adam, learn_rate,
+                   momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
+    tn_store(acc, s);
+}
+
+/* tn_update of a layer's weight rows and then its bias row, for a batch of one sample, from its deltas d
+ * and its inputs' activations a rather than a gradient array: weight (j, k)'s gradient is
+ * 0.0 + d[k] * a[j] and bias k's 0.0 + d[k], tn_grad's sums for one sample (from zero). */
+__attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, double *TN_RESTRICT m,
+                                                      double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+                                                      const double *TN_RESTRICT d,
+                                                      const double *TN_RESTRICT a, double alpha, double count,
+                                                      int squares, double *TN_RESTRICT acc, int adam,
+                                                      double learn_rate, double momentum, int nesterov,
+                                                      double beta_1, double beta_2, double lr_t,
+                                                      double epsilon) {
+    ptrdiff_t j, k;
+    tn_v8 s = tn_load(acc), zero = tn_splat(0.0);
+    for (j = 0; j < n_in; j++) {
+        tn_v8 x = tn_splat(a[j]);
+        for (k = 0; k < st; k += TN_VEC)
+            tn_update8(p + j * st + k, zero + tn_load(d + k) * x, m + j * st + k, v + j * st + k, 1, alpha,
+                       count, squares, &s, adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t,
+                       epsilon);
     }
+    for (k = 0; k < st; k += TN_VEC)
+        tn_update8(p + n_in * st + k, zero + tn_load(d + k), m + n_in * st + k, v + n_in * st + k, 0, alpha,
+                   count, 0, &s, adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
     tn_store(acc, s);
 }
 
@@ -397,6 +432,24 @@ static void tn_update(double *p, const double *grad, double *m, double *v, ptrdi
             p[k] = p[k] + (nesterov ? momentum * m[k] - learn_rate * g : m[k]);
         } else {
             p[k] = p[k] - learn_rate * g;
+        }
+    }
+}
+
+static void tn_update_outer(double *p, double *m, double *v, ptrdiff_t st, ptrdiff_t n_in, const double *d,
+                            const double *a, double alpha, double count, int squares, double *acc, int adam,
+                            double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
+                            double lr_t, double epsilon) {
+    double g[TN_VEC];
+    ptrdiff_t j, k;
+    int q;
+    for (j = 0; j <= n_in; j++) {
+        for (k = 0; k < st; k += TN_VEC) {
+            for (q = 0; q < TN_VEC; q++)
+                g[q] = j < n_in ? 0.0 + d[k + q] * a[j] : 0.0 + d[k + q];
+            tn_update(p + j * st + k, g, m + j * st + k, v + j * st + k, TN_VEC, j < n_in, alpha, count,
+                      squares && j < n_in, acc, adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t,
+                      epsilon);
         }
     }
 }
