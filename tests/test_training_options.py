@@ -165,6 +165,27 @@ def test_backends_identical_for_every_option(hidden, head, activation, batch_siz
     assert results["cython"] == results["numba"] == results["python"]
 
 
+@settings(max_examples=12, deadline=None)
+@given(hidden=st.lists(st.integers(1, 40), min_size=1, max_size=2),
+       n_out=st.integers(1, 12), batch_size=st.sampled_from([1, 2, 3, 4, 5, 9, 64, 65, 140]),
+       n=st.integers(1, 140), optimizer=st.sampled_from(["sgd", "adam"]), alpha=st.sampled_from([0.0, 0.05]),
+       shuffle=st.booleans())
+def test_backends_identical_on_wide_layers_and_large_batches(hidden, n_out, batch_size, n, optimizer, alpha,
+                                                             shuffle):
+    # layers of 8 or more (the compiled kernels' vector tiles), batches of one sample (the fused update),
+    # of four or more (the transposed weights), of more than 64 (gradients summed across blocks)
+    config = dict(sizes=(6, *hidden, n_out), activation="relu", output="identity")
+    X, Y = _data(n, 6, n_out, seed=n)
+    options = dict(momentum=0.9, nesterov=True) if optimizer == "sgd" else {}
+    results = {}
+    for backend in BACKENDS:
+        net = Network(seed=n, backend=backend, **config)
+        net.train(X, Y, learn_rate=0.01, epochs=2, batch_size=batch_size, optimizer=optimizer, alpha=alpha,
+                  shuffle=shuffle, loss_every=1, **options)
+        results[backend] = (net.params.tobytes(), [loss for _, loss in net.loss_history], _state_bytes(net))
+    assert results["cython"] == results["numba"] == results["python"]
+
+
 @pytest.mark.parametrize("options", [dict(optimizer="adam", batch_size=5),
                                      dict(momentum=0.9, nesterov=True, batch_size=3, alpha=0.01),
                                      dict(momentum=0.9),                # the per-sample kernel

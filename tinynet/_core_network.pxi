@@ -33,8 +33,8 @@ cdef inline double _softplus(double x) noexcept nogil:
 
 
 cdef inline double _xlogy(double x, double y) noexcept nogil:
-    # x * log(y), and 0 where x is 0 (as scipy's xlogy)
-    return 0.0 if x == 0.0 else x * log(y)
+    # x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy)
+    return 0.0 if x == 0.0 and y == y else x * log(y)
 
 
 cdef inline void _neuron_output(double s, Py_ssize_t i, int code, bint last, double* a_out,

@@ -134,8 +134,8 @@ def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
 
 @jit(inline="always")
 def _xlogy(x, y):
-    """x * log(y), and 0 where x is 0 (as scipy's xlogy)."""
-    return 0.0 if x == 0.0 else x * math.log(y)
+    """x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy)."""
+    return 0.0 if x == 0.0 and y == y else x * math.log(y)
 
 
 @jit

@@ -84,8 +84,8 @@ def _softplus(x):
 
 
 def _xlogy(x, y):
-    """x * log(y), and 0 where x is 0 (as scipy's xlogy)."""
-    return 0.0 if x == 0.0 else x * log(y)
+    """x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy)."""
+    return 0.0 if x == 0.0 and y == y else x * log(y)
 
 
 def _net_forward(p, sizes, hidden, output, x, acts, out_sums):

@@ -29,8 +29,13 @@ trajectory, only its statistics.
 Deviations, all documented choices:
 
 * Training runs in float64. float32 ``X`` gives float32 ``coefs_`` as in scikit-learn, rounded from
-  tinynet's float64 weights after every epoch (scikit-learn computes in float32: the two differ by about
-  1e-7 relative).
+  tinynet's float64 weights after every epoch (scikit-learn computes in float32: the two differ by
+  1e-7 to 1e-5 relative after 5 epochs, the most with SGD at batch size 1).
+* A warm-start ``fit`` or a ``partial_fit`` whose targets have another number of columns, or whose
+  ``hidden_layer_sizes`` changed, is refused with a ``ValueError`` before any training (scikit-learn
+  keeps training the old network, or fails part-way).
+* Where a batch's sample weights sum to zero, scikit-learn's ``ZeroDivisionError`` comes before the
+  epoch rather than at that batch.
 * Sparse ``X`` is accepted and densified for training (prediction keeps scikit-learn's sparse
   products): memory grows with n_samples * n_features.
 * The kernels are those of the default backend (``$TINYNET_BACKEND``, else the fastest installed):
@@ -100,9 +105,9 @@ if _version(sklearn.__version__) < MIN_SKLEARN:  # pragma: no cover - the test e
 
 #: scikit-learn's hidden activations, as kernel codes.
 _HIDDEN = {"identity": IDENTITY, "logistic": SIGMOID, "tanh": TANH, "relu": RELU}
-#: scikit-learn's output activations (``out_activation_``), as kernel codes with their losses.
-_OUTPUT = {"identity": (IDENTITY, SQUARED_ERROR), "exp": (EXP, POISSON), "logistic": (SIGMOID, LOG_LOSS),
-           "softmax": (SOFTMAX, LOG_LOSS)}
+#: scikit-learn's output activations (``out_activation_``) and losses (``loss``), as kernel codes.
+_OUTPUT = {"identity": IDENTITY, "exp": EXP, "logistic": SIGMOID, "softmax": SOFTMAX}
+_LOSSES = {"squared_error": SQUARED_ERROR, "poisson": POISSON, "log_loss": LOG_LOSS}
 _EMPTY = np.empty(0)
 _NO_ORDER = np.empty((0, 0), dtype=np.int64)
 
@@ -157,15 +162,18 @@ class _Kernels:
     def __init__(self, model: Any, sizes: Sequence[int]) -> None:
         _, self.kernels = resolve_backend(None, "network")
         self.layout = _Layout(sizes)
-        output, loss = _OUTPUT[model.out_activation_]
-        self.codes = (_HIDDEN[model.activation], output, loss)
+        # the output activation fixed at initialisation, the loss as the parameter says now (their
+        # gradient is the output's error either way, as in scikit-learn)
+        self.codes = (_HIDDEN[model.activation], _OUTPUT[model.out_activation_], _LOSSES[model.loss])
         self.scratch = (*net_scratch(list(sizes)), *net_work(list(sizes)))
 
 
 class _Epochs(_Kernels):
     """Stochastic training (``sgd``, ``adam``): one epoch per call of the batch kernel, on the model's
     weights and its optimizer's state (scikit-learn's ``SGDOptimizer`` or ``AdamOptimizer``), read
-    from them once and written back into them after every epoch."""
+    from them once and written back into them after every epoch. (Without momentum the kernels keep no
+    velocities: scikit-learn's, then ``-learning_rate * gradient`` of the last batch, which its
+    optimizer multiplies by a momentum of 0, stay as they were.)"""
 
     def __init__(self, model: Any, sizes: Sequence[int], X: Any, y: Any, sample_weight: Any,
                  batch_size: int) -> None:
@@ -190,11 +198,21 @@ class _Epochs(_Kernels):
             self.moments[0] = self.layout.to_flat(optimizer.velocities)
         self.running = np.zeros(1)
 
+    def _check_weights(self, order: NDArray[np.int64]) -> None:
+        """scikit-learn's error where a batch's sample weights sum to zero (from numpy's average, as the
+        batch's loss is computed), before the epoch rather than at that batch."""
+        weights = self.weights if order.size == 0 else self.weights[order[0]]
+        sums = np.add.reduceat(weights, np.arange(0, weights.size, self.batch_size))
+        if (sums == 0.0).any():
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+
     def epoch(self, sample_idx: NDArray[np.intp] | None) -> np.float64:
         """Train one epoch, visiting the rows in ``sample_idx`` order (None: as given); returns its loss
         as scikit-learn reports it."""
         opt = self.model._optimizer
         order = _NO_ORDER if sample_idx is None else np.ascontiguousarray(sample_idx, dtype=np.int64)[None]
+        if self.weights.size:
+            self._check_weights(order)
         if self.adam:
             first = int(self.step[0]) + 1
             lr_t = np.array([opt.learning_rate_init * math.sqrt(1 - opt.beta_2**t) / (1 - opt.beta_1**t)
@@ -239,6 +257,20 @@ class _Objective(_Kernels):
         return float(loss), self.gradient[self.layout.inverse]
 
 
+def _check_layers(model: Any, layer_units: Sequence[int]) -> None:
+    """Refuse, before any training, a warm-start fit or partial_fit whose data or hidden_layer_sizes do
+    not fit the network it continues (scikit-learn trains on regardless, or fails later): a clear error,
+    the weights untouched."""
+    wanted = [tuple(pair) for pair in itertools.pairwise(layer_units)]
+    held = [coef.shape for coef in model.coefs_]
+    if held != wanted:
+        model.n_outputs_ = held[-1][1]           # as it was: scikit-learn has just set it from y
+        raise ValueError(f"this model's layers are {[n_in for n_in, _ in held] + [held[-1][1]]} (inputs, "
+                         f"hidden, outputs), but this call asks for {list(layer_units)}: the targets' "
+                         "columns and hidden_layer_sizes must stay those of the first fit (fit anew with "
+                         "warm_start=False)")
+
+
 class _TinynetMLP:
     """What both estimators do the same way: scikit-learn's solvers' inner loops replaced by tinynet's
     kernels (everything else is scikit-learn's code, inherited)."""
@@ -249,6 +281,7 @@ class _TinynetMLP:
                         layer_units, incremental):
         # scikit-learn's _fit_stochastic (1.7-1.9), step for step, with each epoch's batches in one
         # kernel call.
+        _check_layers(self, layer_units)
         params = self.coefs_ + self.intercepts_
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
@@ -335,6 +368,7 @@ class _TinynetMLP:
     def _fit_lbfgs(self: Any, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads,
                    layer_units):
         # scikit-learn's own L-BFGS driver (scipy), with tinynet's objective behind _loss_grad_lbfgs
+        _check_layers(self, layer_units)
         self._tinynet_objective = _Objective(self, layer_units, X, y, sample_weight)
         try:
             super()._fit_lbfgs(X, y, sample_weight, activations, deltas, coef_grads,  # type: ignore[misc]
