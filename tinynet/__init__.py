@@ -5,8 +5,9 @@ for Beginners: An Introduction to Neural Networks": the same starting weights, t
 the same results, computed by a Cython or Numba kernel (or, on request, pure Python). ``Network``
 trains fully connected networks of any layer sizes on the same backends, and ``train_many`` trains
 many networks at once; ``tinynet.sklearn`` (imported on its own, it needs scikit-learn) has
-scikit-learn's ``MLPClassifier`` and ``MLPRegressor`` with their epochs on the same kernels. All backends give bit-identical results; ``exp`` is tinynet's own exponential,
-the one every kernel uses, which gives the same bits on every machine.
+scikit-learn's ``MLPClassifier`` and ``MLPRegressor`` with their epochs on the same kernels. All
+backends give bit-identical results; ``exp`` is tinynet's own exponential, the one every kernel uses,
+which gives the same bits on every machine.
 """
 
 from ._backend import available_backends
