@@ -649,9 +649,9 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     # more, the previous layer's g comes from the layers' weights transposed into wt (_transposed:
     # neuron-major rows), four samples at a time in register tiles (tn_sums4), each g_j still summed
     # over i = 0, 1, ... from its first product; for fewer, one j at a time from the working layout.
-    cdef Py_ssize_t n_in0 = s[0], n_out_net = s[n_layers], max_w = 0, toff, t_end = 0, sti, q, r
+    cdef Py_ssize_t n_out_net = s[n_layers], max_w = 0, toff, t_end = 0, sti, q, r
     cdef bint tiled = hi - lo >= 4
-    cdef Py_ssize_t first, last, nb, b, t, k, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
+    cdef Py_ssize_t first, last, nb, b, t, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
     cdef Py_ssize_t a_out, a_in, g_at, gp_at, d_at, swap
     cdef int code, fp_output = IDENTITY
     cdef double scale, total_loss = 0.0
@@ -661,9 +661,6 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     cdef double* gl
     for layer in range(n_layers + 1):
         max_w = max(max_w, s[layer])
-    if hi <= lo:
-        for k in range(total_work):
-            grad[k] = 0.0
     if tiled:
         t_end = _transposed(w, s, n_layers, wt)
     # The first block's terms start from zero (fresh), the later blocks' add to the sums so far.
@@ -702,10 +699,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
             for b in range(nb):
                 row = room + b * rs
                 d = row + d_at
-                for i in range(n_out):
-                    d[i] = row[g_at + i] * _derivative(code, row[a_out + i])
-                for i in range(n_out, st):
-                    d[i] = 0.0
+                _net_deltas(code, row + g_at, row + a_out, n_out, st, d)
                 if layer > 1 and not tiled:
                     _net_g_prev(wl, st, n_in, n_out, d, row + gp_at)
             if layer > 1 and tiled:
@@ -739,6 +733,17 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
             a_end = a_out
         first = last
     return total_loss
+
+
+cdef inline void _net_deltas(int code, const double* g, const double* a, Py_ssize_t n_out, Py_ssize_t st,
+                             double* d) noexcept nogil:
+    # A layer's deltas for one sample, delta_i = g_i * f'_i (f' from the activations a), padded with
+    # zeros to the layer's stride.
+    cdef Py_ssize_t i
+    for i in range(n_out):
+        d[i] = g[i] * _derivative(code, a[i])
+    for i in range(n_out, st):
+        d[i] = 0.0
 
 
 cdef inline void _net_g_prev(const double* wl, Py_ssize_t st, Py_ssize_t n_in, Py_ssize_t n_out,
@@ -817,10 +822,7 @@ cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers,
         a_out = a_end - n_out
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
-        for i in range(n_out):
-            d[i] = room[g_at + i] * _derivative(code, room[a_out + i])
-        for i in range(n_out, st):
-            d[i] = 0.0
+        _net_deltas(code, room + g_at, room + a_out, n_out, st, d)
         if layer > 1:
             _net_g_prev(w + woff, st, n_in, n_out, d, room + gp_at)
         tn_update_outer(w + woff, m + woff, v + woff, st, n_in, d, room + a_in, alpha, scale,
@@ -887,19 +889,14 @@ cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_lay
                              double count, double alpha) noexcept nogil:
     # The summed gradient of a batch of weight count made the batch's, in place (working layout; see
     # _python_network._net_mean_gradient): the weights' rows with L2, the biases' row without.
-    # A division by 1 changes no bit: a batch of one row (of weight 1) skips it.
     cdef Py_ssize_t layer, k, n_in, st, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = s[layer - 1]
         st = _stride(s[layer])
-        if count == 1.0:
-            for k in range(woff, woff + n_in * st):
-                grad[k] = grad[k] + alpha * w[k]
-        else:
-            for k in range(woff, woff + n_in * st):
-                grad[k] = (grad[k] + alpha * w[k]) / count
-            for k in range(woff + n_in * st, woff + (n_in + 1) * st):
-                grad[k] = grad[k] / count
+        for k in range(woff, woff + n_in * st):
+            grad[k] = (grad[k] + alpha * w[k]) / count
+        for k in range(woff + n_in * st, woff + (n_in + 1) * st):
+            grad[k] = grad[k] / count
         woff += (n_in + 1) * st
 
 

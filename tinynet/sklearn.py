@@ -64,6 +64,7 @@ try:
     from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
     from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
     from sklearn.utils import shuffle
+    from sklearn.utils.fixes import parse_version
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError("tinynet.sklearn needs scikit-learn 1.7 or later: pip install 'tinynet[sklearn]' "
                       f"(or pip install scikit-learn); importing it failed: {error}") from error
@@ -91,15 +92,8 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 MIN_SKLEARN = (1, 7)
 
 
-def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for part in text.split(".")[:2]:
-        digits = "".join(c for c in part if c.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
-
-
-if _version(sklearn.__version__) < MIN_SKLEARN:  # pragma: no cover - the test extra pins a newer one
+# (the test extra pins a newer one)
+if parse_version(sklearn.__version__).release[:2] < MIN_SKLEARN:  # pragma: no cover
     raise ImportError(f"tinynet.sklearn needs scikit-learn {'.'.join(map(str, MIN_SKLEARN))} or later, "
                       f"found {sklearn.__version__}: pip install -U scikit-learn")
 
@@ -213,20 +207,21 @@ class _Epochs(_Kernels):
         order = _NO_ORDER if sample_idx is None else np.ascontiguousarray(sample_idx, dtype=np.int64)[None]
         if self.weights.size:
             self._check_weights(order)
+        # the optimizer's own hyperparameters, fixed when scikit-learn created it
         if self.adam:
             first = int(self.step[0]) + 1
             lr_t = np.array([opt.learning_rate_init * math.sqrt(1 - opt.beta_2**t) / (1 - opt.beta_1**t)
                              for t in range(first, first + self.batches)])
-            options = (ADAM, opt.learning_rate_init, 0.0, False)
+            step = (ADAM, opt.learning_rate_init, 0.0, False, opt.beta_1, opt.beta_2, opt.epsilon, lr_t)
         else:
-            lr_t = _EMPTY
-            options = (SGD, float(opt.learning_rate), float(opt.momentum), bool(opt.nesterov))
-        optimizer, learn_rate, momentum, nesterov = options
+            step = (SGD, float(opt.learning_rate), float(opt.momentum), bool(opt.nesterov), 0.0, 0.0, 0.0,
+                    _EMPTY)
+        optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t = step
         self.kernels.net_train_batch(
             self.flat, self.layout.sizes, *self.codes, self.data, self.targets, self.weights, order,
-            self.batch_size, optimizer, learn_rate, momentum, nesterov, float(self.model.alpha),
-            getattr(opt, "beta_1", 0.9), getattr(opt, "beta_2", 0.999), getattr(opt, "epsilon", 1e-8),
-            lr_t, self.moments, self.step, 0, 1, 0, np.zeros((1, 1)), self.running, *self.scratch)
+            self.batch_size, optimizer, learn_rate, momentum, nesterov, float(self.model.alpha), beta_1,
+            beta_2, epsilon, lr_t, self.moments, self.step, 0, 1, 0, np.zeros((1, 1)), self.running,
+            *self.scratch)
         self.layout.from_flat(self.flat, self.params)
         if self.adam:
             self.layout.from_flat(self.moments[0], opt.ms)
