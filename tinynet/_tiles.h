@@ -32,203 +32,190 @@
 #include <stddef.h>
 #include <string.h>
 
-#define TN_VEC 8            /* doubles in a vector; the rows' stride is a multiple of this */
-#define TN_TILE 32          /* columns of the wide tiles */
+#define TN_VEC 8            /* the rows' stride is a multiple of this (every level's vector divides it) */
 #define TN_RESTRICT __restrict
+#define TN_ROWS 16          /* rows of the per-sample update that take one vector of g and fp */
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(TINYNET_SCALAR_TILES)
 
-typedef double tn_v8 __attribute__((vector_size(8 * sizeof(double))));
+/* The vector of the level the file is compiled for, and the tiles sized for its register file (the
+ * shapes in vectors; a tile's columns are TN_W times as many):
+ *
+ *   level               registers      TN_W  sums  sums4 (x4 samples)  grad (x4 rows)  fused update
+ *   x86-64-v4 AVX-512   32 x 512 bit   8     4     4                   4               2
+ *   x86-64-v3 AVX2      16 x 256 bit   4     8     2                   2               2
+ *   aarch64 NEON        32 x 128 bit   2     8     4                   4               4
+ *   x86-64(-v2) SSE2    16 x 128 bit   2     8     2                   2               4
+ *
+ * tn_sums keeps its accumulators and one broadcast input in registers (4-8 chains of additions, enough
+ * to hide their latency); tn_sums4 and tn_grad keep 4 x n accumulators, n weights or deltas and four
+ * broadcasts (16 + 8 of 32 registers, 8 + 6 of 16); the fused update g, fp, the sums and the row being
+ * updated. Columns past the whole tiles go in passes of half as many vectors, then a quarter, ... (the
+ * stride is a multiple of TN_VEC columns, so the last pass is at least TN_VEC / TN_W vectors). */
+#if defined(__AVX512F__)
+#define TN_W 8
+#define TN_SUMS_V 4
+#define TN_SUMS4_V 4
+#define TN_GRAD_V 4
+#define TN_FUSED_V 2
+#elif defined(__AVX__)
+#define TN_W 4
+#define TN_SUMS_V 8
+#define TN_SUMS4_V 2
+#define TN_GRAD_V 2
+#define TN_FUSED_V 2
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+#define TN_W 2
+#define TN_SUMS_V 8
+#define TN_SUMS4_V 4
+#define TN_GRAD_V 4
+#define TN_FUSED_V 4
+#else
+#define TN_W 2
+#define TN_SUMS_V 8
+#define TN_SUMS4_V 2
+#define TN_GRAD_V 2
+#define TN_FUSED_V 4
+#endif
+#define TN_PARTS (TN_VEC / TN_W)        /* vectors in TN_VEC columns: the smallest pass */
+#define TN_COVERS(nv) ((nv) * TN_W <= TN_VEC ? TN_VEC % ((nv) * TN_W) == 0 \
+                       : ((nv) & ((nv) - 1)) == 0 && (nv) <= 4 * TN_PARTS)
+_Static_assert(TN_COVERS(TN_SUMS_V) && TN_COVERS(TN_SUMS4_V) && TN_COVERS(TN_GRAD_V) && TN_COVERS(TN_FUSED_V),
+               "a tile shape that TN_TILES cannot cover every stride with");
 
-static inline tn_v8 tn_load(const double *p) {
-    tn_v8 v;
+typedef double tn_vd __attribute__((vector_size(TN_W * sizeof(double))));
+
+/* A loop over a tile's vectors: its count is a constant where it is used, and it is unrolled, so that
+ * the tile's vectors are registers rather than an array. */
+#define TN_EACH(c, n) _Pragma("GCC unroll 16") for (c = 0; c < (n); c++)
+#define TN_INLINE static inline __attribute__((always_inline))
+
+TN_INLINE tn_vd tn_load(const double *p) {
+    tn_vd v;
     memcpy(&v, p, sizeof v);            /* an unaligned load */
     return v;
 }
 
-static inline void tn_store(double *p, tn_v8 v) {
+TN_INLINE void tn_store(double *p, tn_vd v) {
     memcpy(p, &v, sizeof v);
 }
 
-static inline tn_v8 tn_splat(double x) {
-    tn_v8 v = {x, x, x, x, x, x, x, x};
-    return v;
+TN_INLINE tn_vd tn_splat(double x) {
+    return (tn_vd){0} + x;              /* the scalar in every lane (0.0 + x is not computed: a splat) */
 }
 
 /* acc[k % TN_VEC] += w[k] * w[k] for k < n, n a multiple of TN_VEC: squares into TN_VEC partial sums,
-   a vector of them. */
+   TN_PARTS vectors of them. */
 static inline void tn_squares(const double *w, ptrdiff_t n, double *acc) {
     ptrdiff_t k;
-    tn_v8 s = tn_load(acc);
+    int c;
+    tn_vd s[TN_PARTS];
+    TN_EACH(c, TN_PARTS) s[c] = tn_load(acc + c * TN_W);
     for (k = 0; k < n; k += TN_VEC) {
-        tn_v8 x = tn_load(w + k);
-        s = s + x * x;
+        TN_EACH(c, TN_PARTS) {
+            tn_vd x = tn_load(w + k + c * TN_W);
+            s[c] = s[c] + x * x;
+        }
     }
-    tn_store(acc, s);
+    TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
 
+/* nv vectors of columns (a constant) of tn_sums: out[k] = a[0] * w[k] + a[1] * w[st + k] + ... */
+TN_INLINE void tn_sums_tile(const double *w, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out,
+                            const int nv) {
+    ptrdiff_t j;
+    int c;
+    tn_vd s[TN_SUMS_V], x = tn_splat(a[0]);
+    TN_EACH(c, nv) s[c] = tn_load(w + c * TN_W) * x;
+    for (j = 1; j < n_in; j++) {
+        w += st;
+        x = tn_splat(a[j]);
+        TN_EACH(c, nv) s[c] = s[c] + tn_load(w + c * TN_W) * x;
+    }
+    TN_EACH(c, nv) tn_store(out + c * TN_W, s[c]);
+}
+
+/* Calls TILE(column, nv) over columns [0, st): whole tiles of NV vectors, then a pass of NV / 2 vectors
+ * and one of NV / 4 where they fit and hold at least TN_PARTS vectors (TN_VEC columns). The stride is a
+ * multiple of TN_VEC, so this covers it when a tile's columns divide TN_VEC or are at most 4 TN_VEC
+ * (a power of two of vectors; checked below for every shape). */
+#define TN_TILES(st, NV, TILE)                                                                  \
+    do {                                                                                        \
+        ptrdiff_t col_ = 0;                                                                     \
+        for (; col_ + (NV) * TN_W <= (st); col_ += (NV) * TN_W)                                 \
+            TILE(col_, (NV));                                                                   \
+        if ((NV) / 2 >= TN_PARTS && col_ + (NV) / 2 * TN_W <= (st)) {                           \
+            TILE(col_, (NV) / 2 >= TN_PARTS ? (NV) / 2 : (NV));                                 \
+            col_ += (NV) / 2 * TN_W;                                                            \
+        }                                                                                       \
+        if ((NV) / 4 >= TN_PARTS && col_ + (NV) / 4 * TN_W <= (st)) {                           \
+            TILE(col_, (NV) / 4 >= TN_PARTS ? (NV) / 4 : (NV));                                 \
+            col_ += (NV) / 4 * TN_W;                                                            \
+        }                                                                                       \
+    } while (0)
+
 static inline void tn_sums(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t n_in, double *out) {
-    ptrdiff_t tile, j;
-    for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
-        const double *w = wt + tile;
-        tn_v8 x = tn_splat(a[0]);
-        tn_v8 s0 = tn_load(w) * x, s1 = tn_load(w + 8) * x;
-        tn_v8 s2 = tn_load(w + 16) * x, s3 = tn_load(w + 24) * x;
-        for (j = 1; j < n_in; j++) {
-            w += st;
-            x = tn_splat(a[j]);
-            s0 = s0 + tn_load(w) * x;
-            s1 = s1 + tn_load(w + 8) * x;
-            s2 = s2 + tn_load(w + 16) * x;
-            s3 = s3 + tn_load(w + 24) * x;
-        }
-        tn_store(out + tile, s0);
-        tn_store(out + tile + 8, s1);
-        tn_store(out + tile + 16, s2);
-        tn_store(out + tile + 24, s3);
+#define TN_SUMS_AT(col, nv) tn_sums_tile(wt + (col), st, a, n_in, out + (col), (nv))
+    TN_TILES(st, TN_SUMS_V, TN_SUMS_AT);
+#undef TN_SUMS_AT
+}
+
+/* nv vectors of columns of tn_sums for four samples (a, a + as, ...; out, out + os, ...), each weight
+   loaded once for the four. */
+TN_INLINE void tn_sums4_tile(const double *w, ptrdiff_t st, const double *a, ptrdiff_t as, ptrdiff_t n_in,
+                             double *out, ptrdiff_t os, const int nv) {
+    ptrdiff_t j;
+    int c, r;
+    tn_vd s[4][TN_SUMS4_V], wc[TN_SUMS4_V], x[4];
+    TN_EACH(c, nv) wc[c] = tn_load(w + c * TN_W);
+    TN_EACH(r, 4) x[r] = tn_splat(a[r * as]);
+    TN_EACH(r, 4) TN_EACH(c, nv) s[r][c] = wc[c] * x[r];
+    for (j = 1; j < n_in; j++) {
+        w += st;
+        TN_EACH(c, nv) wc[c] = tn_load(w + c * TN_W);
+        TN_EACH(r, 4) x[r] = tn_splat(a[r * as + j]);
+        TN_EACH(r, 4) TN_EACH(c, nv) s[r][c] = s[r][c] + wc[c] * x[r];
     }
-    if (tile < st) {            /* the last 8, 16 or 24 columns: up to three vectors */
-        ptrdiff_t left = st - tile;
-        const double *w = wt + tile;
-        tn_v8 x = tn_splat(a[0]);
-        tn_v8 s0 = tn_load(w) * x;
-        tn_v8 s1 = left > 8 ? tn_load(w + 8) * x : s0;
-        tn_v8 s2 = left > 16 ? tn_load(w + 16) * x : s0;
-        for (j = 1; j < n_in; j++) {
-            w += st;
-            x = tn_splat(a[j]);
-            s0 = s0 + tn_load(w) * x;
-            if (left > 8)
-                s1 = s1 + tn_load(w + 8) * x;
-            if (left > 16)
-                s2 = s2 + tn_load(w + 16) * x;
-        }
-        tn_store(out + tile, s0);
-        if (left > 8)
-            tn_store(out + tile + 8, s1);
-        if (left > 16)
-            tn_store(out + tile + 16, s2);
-    }
+    TN_EACH(r, 4) TN_EACH(c, nv) tn_store(out + r * os + c * TN_W, s[r][c]);
 }
 
 static inline void tn_sums4(const double *wt, ptrdiff_t st, const double *a, ptrdiff_t as, ptrdiff_t n_in,
                             double *out, ptrdiff_t os) {
-    ptrdiff_t tile, j;
-    for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
-        const double *w = wt + tile;
-        tn_v8 w0 = tn_load(w), w1 = tn_load(w + 8), w2 = tn_load(w + 16), w3 = tn_load(w + 24);
-        tn_v8 x0 = tn_splat(a[0]), x1 = tn_splat(a[as]), x2 = tn_splat(a[2 * as]), x3 = tn_splat(a[3 * as]);
-        tn_v8 s00 = w0 * x0, s01 = w1 * x0, s02 = w2 * x0, s03 = w3 * x0;
-        tn_v8 s10 = w0 * x1, s11 = w1 * x1, s12 = w2 * x1, s13 = w3 * x1;
-        tn_v8 s20 = w0 * x2, s21 = w1 * x2, s22 = w2 * x2, s23 = w3 * x2;
-        tn_v8 s30 = w0 * x3, s31 = w1 * x3, s32 = w2 * x3, s33 = w3 * x3;
-        for (j = 1; j < n_in; j++) {
-            w += st;
-            w0 = tn_load(w); w1 = tn_load(w + 8); w2 = tn_load(w + 16); w3 = tn_load(w + 24);
-            x0 = tn_splat(a[j]); x1 = tn_splat(a[as + j]); x2 = tn_splat(a[2 * as + j]);
-            x3 = tn_splat(a[3 * as + j]);
-            s00 = s00 + w0 * x0; s01 = s01 + w1 * x0; s02 = s02 + w2 * x0; s03 = s03 + w3 * x0;
-            s10 = s10 + w0 * x1; s11 = s11 + w1 * x1; s12 = s12 + w2 * x1; s13 = s13 + w3 * x1;
-            s20 = s20 + w0 * x2; s21 = s21 + w1 * x2; s22 = s22 + w2 * x2; s23 = s23 + w3 * x2;
-            s30 = s30 + w0 * x3; s31 = s31 + w1 * x3; s32 = s32 + w2 * x3; s33 = s33 + w3 * x3;
-        }
-        tn_store(out + tile, s00); tn_store(out + tile + 8, s01);
-        tn_store(out + tile + 16, s02); tn_store(out + tile + 24, s03);
-        tn_store(out + os + tile, s10); tn_store(out + os + tile + 8, s11);
-        tn_store(out + os + tile + 16, s12); tn_store(out + os + tile + 24, s13);
-        tn_store(out + 2 * os + tile, s20); tn_store(out + 2 * os + tile + 8, s21);
-        tn_store(out + 2 * os + tile + 16, s22); tn_store(out + 2 * os + tile + 24, s23);
-        tn_store(out + 3 * os + tile, s30); tn_store(out + 3 * os + tile + 8, s31);
-        tn_store(out + 3 * os + tile + 16, s32); tn_store(out + 3 * os + tile + 24, s33);
-    }
-    for (; tile < st; tile += TN_VEC) {     /* the rest, a vector of each of the four samples */
-        const double *w = wt + tile;
-        tn_v8 w0 = tn_load(w);
-        tn_v8 s0 = w0 * tn_splat(a[0]), s1 = w0 * tn_splat(a[as]);
-        tn_v8 s2 = w0 * tn_splat(a[2 * as]), s3 = w0 * tn_splat(a[3 * as]);
-        for (j = 1; j < n_in; j++) {
-            w += st;
-            w0 = tn_load(w);
-            s0 = s0 + w0 * tn_splat(a[j]);
-            s1 = s1 + w0 * tn_splat(a[as + j]);
-            s2 = s2 + w0 * tn_splat(a[2 * as + j]);
-            s3 = s3 + w0 * tn_splat(a[3 * as + j]);
-        }
-        tn_store(out + tile, s0);
-        tn_store(out + os + tile, s1);
-        tn_store(out + 2 * os + tile, s2);
-        tn_store(out + 3 * os + tile, s3);
-    }
+#define TN_SUMS4_AT(col, nv) tn_sums4_tile(wt + (col), st, a, as, n_in, out + (col), os, (nv))
+    TN_TILES(st, TN_SUMS4_V, TN_SUMS4_AT);
+#undef TN_SUMS4_AT
 }
 
-/* A tile's sums as they start: zero (a fresh gradient: 0.0 + the first term, the bits of summing into
-   zeros) or what the rows hold. */
-#define TN_START(p) (fresh ? tn_splat(0.0) : tn_load(p))
+/* nv vectors of columns by nr rows (constants) of tn_grad, from row j:
+   g[j + r][k] (+)= delta[0][k] * a[0][j + r] + delta[1][k] * a[1][j + r] + ... (fresh: from 0.0). */
+TN_INLINE void tn_grad_tile(double *g, ptrdiff_t st, const double *delta, ptrdiff_t ds, const double *a,
+                            ptrdiff_t as, ptrdiff_t nb, int fresh, const int nr, const int nv) {
+    ptrdiff_t b;
+    int c, r;
+    tn_vd s[4][TN_GRAD_V], d[TN_GRAD_V], x[4];
+    TN_EACH(r, nr) TN_EACH(c, nv) s[r][c] = fresh ? tn_splat(0.0) : tn_load(g + r * st + c * TN_W);
+    for (b = 0; b < nb; b++) {
+        TN_EACH(c, nv) d[c] = tn_load(delta + b * ds + c * TN_W);
+        TN_EACH(r, nr) x[r] = tn_splat(a[b * as + r]);
+        TN_EACH(r, nr) TN_EACH(c, nv) s[r][c] = s[r][c] + d[c] * x[r];
+    }
+    TN_EACH(r, nr) TN_EACH(c, nv) tn_store(g + r * st + c * TN_W, s[r][c]);
+}
 
 static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delta, ptrdiff_t ds,
                            const double *a, ptrdiff_t as, ptrdiff_t nb, int fresh) {
-    ptrdiff_t tile, j, b;
-    for (tile = 0; tile + TN_TILE <= st; tile += TN_TILE) {
-        for (j = 0; j + 4 <= n_in; j += 4) {
-            double *g0 = gt + j * st + tile, *g1 = g0 + st, *g2 = g1 + st, *g3 = g2 + st;
-            tn_v8 s00 = TN_START(g0), s01 = TN_START(g0 + 8), s02 = TN_START(g0 + 16), s03 = TN_START(g0 + 24);
-            tn_v8 s10 = TN_START(g1), s11 = TN_START(g1 + 8), s12 = TN_START(g1 + 16), s13 = TN_START(g1 + 24);
-            tn_v8 s20 = TN_START(g2), s21 = TN_START(g2 + 8), s22 = TN_START(g2 + 16), s23 = TN_START(g2 + 24);
-            tn_v8 s30 = TN_START(g3), s31 = TN_START(g3 + 8), s32 = TN_START(g3 + 16), s33 = TN_START(g3 + 24);
-            for (b = 0; b < nb; b++) {
-                const double *d = delta + b * ds + tile;
-                const double *x = a + b * as + j;
-                tn_v8 d0 = tn_load(d), d1 = tn_load(d + 8), d2 = tn_load(d + 16), d3 = tn_load(d + 24);
-                tn_v8 x0 = tn_splat(x[0]), x1 = tn_splat(x[1]), x2 = tn_splat(x[2]), x3 = tn_splat(x[3]);
-                s00 = s00 + d0 * x0; s01 = s01 + d1 * x0; s02 = s02 + d2 * x0; s03 = s03 + d3 * x0;
-                s10 = s10 + d0 * x1; s11 = s11 + d1 * x1; s12 = s12 + d2 * x1; s13 = s13 + d3 * x1;
-                s20 = s20 + d0 * x2; s21 = s21 + d1 * x2; s22 = s22 + d2 * x2; s23 = s23 + d3 * x2;
-                s30 = s30 + d0 * x3; s31 = s31 + d1 * x3; s32 = s32 + d2 * x3; s33 = s33 + d3 * x3;
-            }
-            tn_store(g0, s00); tn_store(g0 + 8, s01); tn_store(g0 + 16, s02); tn_store(g0 + 24, s03);
-            tn_store(g1, s10); tn_store(g1 + 8, s11); tn_store(g1 + 16, s12); tn_store(g1 + 24, s13);
-            tn_store(g2, s20); tn_store(g2 + 8, s21); tn_store(g2 + 16, s22); tn_store(g2 + 24, s23);
-            tn_store(g3, s30); tn_store(g3 + 8, s31); tn_store(g3 + 16, s32); tn_store(g3 + 24, s33);
-        }
-        for (; j < n_in; j++) {
-            double *g = gt + j * st + tile;
-            tn_v8 s0 = TN_START(g), s1 = TN_START(g + 8), s2 = TN_START(g + 16), s3 = TN_START(g + 24);
-            for (b = 0; b < nb; b++) {
-                const double *d = delta + b * ds + tile;
-                tn_v8 xr = tn_splat(a[b * as + j]);
-                s0 = s0 + tn_load(d) * xr;
-                s1 = s1 + tn_load(d + 8) * xr;
-                s2 = s2 + tn_load(d + 16) * xr;
-                s3 = s3 + tn_load(d + 24) * xr;
-            }
-            tn_store(g, s0); tn_store(g + 8, s1); tn_store(g + 16, s2); tn_store(g + 24, s3);
-        }
+    ptrdiff_t j;
+    for (j = 0; j + 4 <= n_in; j += 4) {
+#define TN_GRAD4_AT(col, nv) tn_grad_tile(gt + j * st + (col), st, delta + (col), ds, a + j, as, nb, fresh, 4, (nv))
+        TN_TILES(st, TN_GRAD_V, TN_GRAD4_AT);
+#undef TN_GRAD4_AT
     }
-    for (; tile < st; tile += TN_VEC) {     /* the rest, a vector of four rows at a time */
-        for (j = 0; j + 4 <= n_in; j += 4) {
-            double *g0 = gt + j * st + tile;
-            tn_v8 s0 = TN_START(g0), s1 = TN_START(g0 + st), s2 = TN_START(g0 + 2 * st), s3 = TN_START(g0 + 3 * st);
-            for (b = 0; b < nb; b++) {
-                tn_v8 d0 = tn_load(delta + b * ds + tile);
-                const double *x = a + b * as + j;
-                s0 = s0 + d0 * tn_splat(x[0]);
-                s1 = s1 + d0 * tn_splat(x[1]);
-                s2 = s2 + d0 * tn_splat(x[2]);
-                s3 = s3 + d0 * tn_splat(x[3]);
-            }
-            tn_store(g0, s0); tn_store(g0 + st, s1); tn_store(g0 + 2 * st, s2); tn_store(g0 + 3 * st, s3);
-        }
-        for (; j < n_in; j++) {
-            double *g = gt + j * st + tile;
-            tn_v8 s0 = TN_START(g);
-            for (b = 0; b < nb; b++)
-                s0 = s0 + tn_load(delta + b * ds + tile) * tn_splat(a[b * as + j]);
-            tn_store(g, s0);
-        }
+    for (; j < n_in; j++) {
+#define TN_GRAD1_AT(col, nv) tn_grad_tile(gt + j * st + (col), st, delta + (col), ds, a + j, as, nb, fresh, 1, (nv))
+        TN_TILES(st, TN_GRAD_V, TN_GRAD1_AT);
+#undef TN_GRAD1_AT
     }
 }
-
-#define TN_ROWS 16          /* rows of the per-sample update that take one vector of g and fp */
 
 static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
                                    const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
@@ -236,8 +223,8 @@ static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_
     ptrdiff_t j0, j1, q, j;
     for (j0 = 0; j0 < n_in; j0 += TN_ROWS) {          /* rows a block at a time: they stay in L1 */
         j1 = j0 + TN_ROWS < n_in ? j0 + TN_ROWS : n_in;
-        for (q = 0; q < st; q += TN_VEC) {
-            tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
+        for (q = 0; q < st; q += TN_W) {
+            tn_vd gq = tn_load(g + q), fq = tn_load(fp + q);
             for (j = j0; j < j1; j++) {
                 double *r = w + j * st + q;
                 tn_store(r, tn_load(r) - gq * (tn_splat(a[j]) * fq));
@@ -250,19 +237,52 @@ static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v
                                     const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                     const double *TN_RESTRICT a, double momentum) {
     ptrdiff_t j0, j1, q, j;
-    tn_v8 mu = tn_splat(momentum);
+    tn_vd mu = tn_splat(momentum);
     for (j0 = 0; j0 < n_in; j0 += TN_ROWS) {
         j1 = j0 + TN_ROWS < n_in ? j0 + TN_ROWS : n_in;
-        for (q = 0; q < st; q += TN_VEC) {
-            tn_v8 gq = tn_load(g + q), fq = tn_load(fp + q);
+        for (q = 0; q < st; q += TN_W) {
+            tn_vd gq = tn_load(g + q), fq = tn_load(fp + q);
             for (j = j0; j < j1; j++) {
                 double *r = w + j * st + q, *u = v + j * st + q;
-                tn_v8 vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
+                tn_vd vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
                 tn_store(u, vel);
                 tn_store(r, tn_load(r) + vel);
             }
         }
     }
+}
+
+/* nv vectors of columns (a constant) of tn_rows_update_sums, with momentum (v not NULL) or without. */
+TN_INLINE void tn_fused_tile(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+                             const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
+                             const double *TN_RESTRICT a, double momentum, const double *TN_RESTRICT x,
+                             double *TN_RESTRICT out, const int nv) {
+    ptrdiff_t j;
+    int c;
+    tn_vd gc[TN_FUSED_V], fc[TN_FUSED_V], s[TN_FUSED_V], mu = tn_splat(momentum);
+    TN_EACH(c, nv) {
+        gc[c] = tn_load(g + c * TN_W);
+        fc[c] = tn_load(fp + c * TN_W);
+        s[c] = gc[c];                   /* replaced at j = 0 */
+    }
+    for (j = 0; j < n_in; j++) {
+        double *r = w + j * st;
+        tn_vd aj = tn_splat(a[j]), xj = tn_splat(x[j]);
+        TN_EACH(c, nv) {
+            tn_vd wc;
+            if (v) {
+                double *u = v + j * st + c * TN_W;
+                tn_vd vc = mu * tn_load(u) - gc[c] * (aj * fc[c]);
+                tn_store(u, vc);
+                wc = tn_load(r + c * TN_W) + vc;
+            } else {
+                wc = tn_load(r + c * TN_W) - gc[c] * (aj * fc[c]);
+            }
+            tn_store(r + c * TN_W, wc);
+            s[c] = j == 0 ? wc * xj : s[c] + wc * xj;
+        }
+    }
+    TN_EACH(c, nv) tn_store(out + c * TN_W, s[c]);
 }
 
 /* tn_rows_descend (or tn_rows_momentum, when v is not NULL) of the first layer fused with the next
@@ -273,66 +293,23 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
                                        const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                        const double *TN_RESTRICT a, double momentum,
                                        const double *TN_RESTRICT x, double *TN_RESTRICT out) {
-    ptrdiff_t q, j;
-    tn_v8 mu = tn_splat(momentum);
-    for (q = 0; q + 2 * TN_VEC <= st; q += 2 * TN_VEC) {       /* two vectors of columns at a time */
-        tn_v8 g0 = tn_load(g + q), g1 = tn_load(g + q + 8), f0 = tn_load(fp + q), f1 = tn_load(fp + q + 8);
-        tn_v8 s0 = g0, s1 = g1;
-        for (j = 0; j < n_in; j++) {
-            double *r = w + j * st + q;
-            tn_v8 aj = tn_splat(a[j]), xj = tn_splat(x[j]), w0, w1;
-            if (v) {
-                double *u = v + j * st + q;
-                tn_v8 v0 = mu * tn_load(u) - g0 * (aj * f0), v1 = mu * tn_load(u + 8) - g1 * (aj * f1);
-                tn_store(u, v0);
-                tn_store(u + 8, v1);
-                w0 = tn_load(r) + v0;
-                w1 = tn_load(r + 8) + v1;
-            } else {
-                w0 = tn_load(r) - g0 * (aj * f0);
-                w1 = tn_load(r + 8) - g1 * (aj * f1);
-            }
-            tn_store(r, w0);
-            tn_store(r + 8, w1);
-            if (j == 0) {
-                s0 = w0 * xj;
-                s1 = w1 * xj;
-            } else {
-                s0 = s0 + w0 * xj;
-                s1 = s1 + w1 * xj;
-            }
-        }
-        tn_store(out + q, s0);
-        tn_store(out + q + 8, s1);
-    }
-    for (; q < st; q += TN_VEC) {
-        tn_v8 g0 = tn_load(g + q), f0 = tn_load(fp + q), s0 = g0;
-        for (j = 0; j < n_in; j++) {
-            double *r = w + j * st + q;
-            tn_v8 aj = tn_splat(a[j]), w0;
-            if (v) {
-                double *u = v + j * st + q;
-                tn_v8 v0 = mu * tn_load(u) - g0 * (aj * f0);
-                tn_store(u, v0);
-                w0 = tn_load(r) + v0;
-            } else {
-                w0 = tn_load(r) - g0 * (aj * f0);
-            }
-            tn_store(r, w0);
-            s0 = j == 0 ? w0 * tn_splat(x[j]) : s0 + w0 * tn_splat(x[j]);
-        }
-        tn_store(out + q, s0);
-    }
+#define TN_FUSED_AT(col, nv) tn_fused_tile(w + (col), v ? v + (col) : NULL, st, n_in, g + (col), fp + (col), \
+                                           a, momentum, x, out + (col), (nv))
+    if (v)
+        TN_TILES(st, TN_FUSED_V, TN_FUSED_AT);
+    else
+        TN_TILES(st, TN_FUSED_V, TN_FUSED_AT);
+#undef TN_FUSED_AT
 }
 
 /* One vector of tn_update's work: the parameters at p, their summed gradient g (before the mean), their
  * optimizer state at m and v; the squares into *s. Inlined into loops whose every flag is invariant. */
-static inline void tn_update8(double *TN_RESTRICT p, tn_v8 g, double *TN_RESTRICT m, double *TN_RESTRICT v,
-                              int l2, double alpha, double count, int squares, tn_v8 *s, int adam,
-                              double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
-                              double lr_t, double epsilon) {
+TN_INLINE void tn_update_vec(double *TN_RESTRICT p, tn_vd g, double *TN_RESTRICT m, double *TN_RESTRICT v,
+                             int l2, double alpha, double count, int squares, tn_vd *s, int adam,
+                             double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
+                             double lr_t, double epsilon) {
     int q;
-    tn_v8 x = tn_load(p), mk, vk, root;
+    tn_vd x = tn_load(p), mk, vk, root;
     if (l2) {
         if (squares)
             *s = *s + x * x;
@@ -343,13 +320,13 @@ static inline void tn_update8(double *TN_RESTRICT p, tn_v8 g, double *TN_RESTRIC
     if (adam) {
         mk = tn_splat(beta_1) * tn_load(m) + tn_splat(1 - beta_1) * g;
         vk = tn_splat(beta_2) * tn_load(v) + tn_splat(1 - beta_2) * (g * g);
-        for (q = 0; q < TN_VEC; q++)
+        for (q = 0; q < TN_W; q++)
             root[q] = sqrt(vk[q]);
         x = x + tn_splat(-lr_t) * mk / (root + tn_splat(epsilon));
         tn_store(m, mk);
         tn_store(v, vk);
     } else if (momentum != 0.0) {
-        tn_v8 mu = tn_splat(momentum), lr = tn_splat(learn_rate);
+        tn_vd mu = tn_splat(momentum), lr = tn_splat(learn_rate);
         mk = mu * tn_load(m) - lr * g;
         x = x + (nesterov ? mu * mk - lr * g : mk);
         tn_store(m, mk);
@@ -374,11 +351,16 @@ __attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const dou
                                                 double momentum, int nesterov, double beta_1, double beta_2,
                                                 double lr_t, double epsilon) {
     ptrdiff_t k;
-    tn_v8 s = tn_load(acc);
+    int c;
+    tn_vd s[TN_PARTS];
+    TN_EACH(c, TN_PARTS) s[c] = tn_load(acc + c * TN_W);
     for (k = 0; k < n; k += TN_VEC)
-        tn_update8(p + k, tn_load(grad + k), m + k, v + k, l2, alpha, count, squares, &s, adam, learn_rate,
-                   momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
-    tn_store(acc, s);
+        TN_EACH(c, TN_PARTS) {
+            ptrdiff_t e = k + c * TN_W;
+            tn_update_vec(p + e, tn_load(grad + e), m + e, v + e, l2, alpha, count, squares, &s[c], adam,
+                          learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
+        }
+    TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
 
 /* tn_update of a layer's weight rows and then its bias row, for a batch of one sample, from its deltas d
@@ -393,18 +375,26 @@ __attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, dou
                                                       double beta_1, double beta_2, double lr_t,
                                                       double epsilon) {
     ptrdiff_t j, k;
-    tn_v8 s = tn_load(acc), zero = tn_splat(0.0);
+    int c;
+    tn_vd s[TN_PARTS], zero = tn_splat(0.0);
+    TN_EACH(c, TN_PARTS) s[c] = tn_load(acc + c * TN_W);
     for (j = 0; j < n_in; j++) {
-        tn_v8 x = tn_splat(a[j]);
+        tn_vd x = tn_splat(a[j]);
         for (k = 0; k < st; k += TN_VEC)
-            tn_update8(p + j * st + k, zero + tn_load(d + k) * x, m + j * st + k, v + j * st + k, 1, alpha,
-                       count, squares, &s, adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t,
-                       epsilon);
+            TN_EACH(c, TN_PARTS) {
+                ptrdiff_t e = j * st + k + c * TN_W;
+                tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W) * x, m + e, v + e, 1, alpha, count,
+                              squares, &s[c], adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t,
+                              epsilon);
+            }
     }
     for (k = 0; k < st; k += TN_VEC)
-        tn_update8(p + n_in * st + k, zero + tn_load(d + k), m + n_in * st + k, v + n_in * st + k, 0, alpha,
-                   count, 0, &s, adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
-    tn_store(acc, s);
+        TN_EACH(c, TN_PARTS) {
+            ptrdiff_t e = n_in * st + k + c * TN_W;
+            tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W), m + e, v + e, 0, alpha, count, 0, &s[c],
+                          adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
+        }
+    TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
 
 #else
