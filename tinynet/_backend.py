@@ -10,7 +10,10 @@ tutorial   ``_core`` (from ``_core_tutorial.pxi``) ``_numba_tutorial``   ``_pyth
 network    ``_core`` (from ``_core_network.pxi``)  ``_numba_network``    ``_python_network``
 =========  ======================================  ====================  =====================
 
-* ``"cython"``: the extension ``tinynet._core``, compiled when the package is installed;
+* ``"cython"``: the extension, compiled when the package is installed, once per instruction-set level
+  (``tinynet._core_v2``, ``_core_v3``, ``_core_v4`` on x86-64: SSE4.2, AVX2, AVX-512; ``_core_base``
+  elsewhere). The best level that the CPU runs is loaded, or the one ``$TINYNET_CPU`` names (a lower
+  one, for tests and measurements); every level computes the same bits;
 * ``"numba"``: compiled by Numba the first time it is used (then cached on disk);
 * ``"python"``: plain Python, always available.
 
@@ -20,10 +23,13 @@ A module is imported only when its backend is first asked for, so ``import tinyn
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import platform
 from types import ModuleType
 
-__all__ = ["BACKENDS", "ENV_VAR", "FAMILIES", "available_backends", "load_backend", "resolve_backend"]
+__all__ = ["BACKENDS", "CPU_ENV_VAR", "ENV_VAR", "FAMILIES", "LEVELS", "available_backends", "built_levels",
+           "cpu_levels", "load_backend", "load_level", "resolve_backend", "show_config"]
 
 #: Every backend tinynet knows, fastest first.
 BACKENDS = ("cython", "numba", "python")
@@ -34,12 +40,24 @@ FAMILIES = ("common", "tutorial", "network")
 #: The environment variable that names the default backend.
 ENV_VAR = "TINYNET_BACKEND"
 
-_MODULES = {(backend, family): "tinynet._core" if backend == "cython" else f"tinynet._{backend}_{family}"
-            for backend in BACKENDS for family in FAMILIES}
+#: The environment variable that names the level of the compiled kernels to load (else the best).
+CPU_ENV_VAR = "TINYNET_CPU"
+
+#: The levels the extension is compiled for, lowest first, with what each needs of the CPU: x86-64's
+#: microarchitecture levels, and elsewhere the architecture's baseline.
+LEVELS = {
+    "v2": "x86-64-v2 (SSE4.2, 128-bit vectors)",
+    "v3": "x86-64-v3 (AVX2, 256-bit vectors)",
+    "v4": "x86-64-v4 (AVX-512, 512-bit vectors)",
+    "base": "the architecture's baseline",
+}
+
+_MODULES = {(backend, family): f"tinynet._{backend}_{family}"
+            for backend in BACKENDS if backend != "cython" for family in FAMILIES}
 
 _HOW_TO_FIX = {
     "cython": (
-        "The compiled extension tinynet._core is missing: tinynet was installed without it "
+        "The compiled extension tinynet._core_* is missing: tinynet was installed without it "
         "(TINYNET_PURE_PYTHON=1), or is being imported from a source tree where it was never built. "
         "Reinstall with a C compiler present: pip install --force-reinstall --no-deps ."
     ),
@@ -48,6 +66,85 @@ _HOW_TO_FIX = {
 }
 
 _loaded: dict[tuple[str, str], ModuleType] = {}
+_levels: dict[str, ModuleType] = {}
+
+
+def cpu_levels() -> list[str]:
+    """The levels of :data:`LEVELS` that this CPU (and its operating system) can run, lowest first.
+
+    Read by the small extension ``tinynet._cpu`` through the compiler's builtins (cpuid, and XGETBV for
+    the registers that the OS saves); ``["base"]`` off x86-64, ``[]`` on an x86-64 CPU below v2 or
+    when tinynet was installed without its extension.
+    """
+    try:
+        from tinynet import _cpu
+    except ImportError:
+        return []
+    level = _cpu.x86_64_level()
+    return ["base"] if level == 0 else [f"v{k}" for k in range(2, level + 1)]
+
+
+def built_levels() -> list[str]:
+    """The levels whose build of the kernels this installation holds, lowest first."""
+    return [level for level in LEVELS if _found(f"tinynet._core_{level}")]
+
+
+def _found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ValueError, AttributeError):      # set to None in sys.modules: hidden on purpose
+        return False
+
+
+def _chosen_level() -> str:
+    """The level to load: ``$TINYNET_CPU`` if set (checked), else the best one built that the CPU runs."""
+    runs, built = cpu_levels(), built_levels()
+    wanted = os.environ.get(CPU_ENV_VAR, "").strip()
+    if wanted:
+        if wanted not in LEVELS:
+            raise ValueError(f"unknown level {wanted!r} in ${CPU_ENV_VAR}: choose one of "
+                             f"{', '.join(map(repr, LEVELS))} (this CPU runs {_listed(runs)})")
+        if wanted not in runs:
+            raise ValueError(f"${CPU_ENV_VAR}={wanted} asks for {LEVELS[wanted]}, which this CPU does not "
+                             f"support (it runs {_listed(runs)}); unset it to load the best level")
+        return wanted
+    usable = [level for level in built if level in runs]
+    if not usable:
+        raise ImportError(f"no build of the kernels runs on this CPU (built: {_listed(built)}; the CPU runs "
+                          f"{_listed(runs)})")
+    return usable[-1]
+
+
+def _listed(levels: list[str]) -> str:
+    return ", ".join(levels) if levels else "none"
+
+
+def load_level(level: str) -> ModuleType:
+    """The compiled kernels of one level (a module ``tinynet._core_<level>``), checked against the CPU.
+
+    Parameters
+    ----------
+    level : str
+        One of :data:`LEVELS`.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is unknown, or this CPU cannot run it (it is then never loaded).
+    ImportError
+        If this installation holds no build of that level.
+    """
+    module = _levels.get(level)
+    if module is not None:
+        return module
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}: choose one of {', '.join(map(repr, LEVELS))}")
+    if level not in cpu_levels():
+        raise ValueError(f"this CPU cannot run the {level} build of the kernels ({LEVELS[level]}); it runs "
+                         f"{_listed(cpu_levels())}")
+    module = importlib.import_module(f"tinynet._core_{level}")
+    _levels[level] = module
+    return module
 
 
 def load_backend(name: str, family: str = "common") -> ModuleType:
@@ -80,7 +177,8 @@ def load_backend(name: str, family: str = "common") -> ModuleType:
     module = _loaded.get((name, family))
     if module is None:
         try:
-            module = importlib.import_module(_MODULES[name, family])
+            module = load_level(_chosen_level()) if name == "cython" else importlib.import_module(
+                _MODULES[name, family])
         except ImportError as exc:
             raise ImportError(
                 f"the {name!r} backend cannot be loaded: {exc}. {_HOW_TO_FIX[name]}"
@@ -157,3 +255,36 @@ def resolve_backend(backend: str | None = None, family: str = "common",
         if not fallback:
             raise
         return resolve_backend(None, family)
+
+
+def show_config() -> str:
+    """What runs here: each backend, and for the compiled one the level loaded and the CPU's levels.
+
+    Also printed by ``tinynet --config`` (and at the head of ``tinynet bench``).
+
+    Returns
+    -------
+    str
+        A few lines of text.
+    """
+    lines = [f"tinynet on {platform.machine()}, Python {platform.python_version()}"]
+    runs = cpu_levels()
+    lines.append(f"CPU levels: {_listed(runs)} (best: {LEVELS[runs[-1]] if runs else 'none'})")
+    lines.append(f"compiled levels installed: {_listed(built_levels())}")
+    for name in BACKENDS:
+        try:
+            module = load_backend(name)
+        except (ImportError, ValueError) as exc:
+            lines.append(f"backend {name}: unavailable ({exc})")
+            continue
+        if name == "cython":
+            forced = f", forced by ${CPU_ENV_VAR}" if os.environ.get(CPU_ENV_VAR, "").strip() else ""
+            lines.append(f"backend cython: tinynet._core_{module.LEVEL}, {LEVELS[module.LEVEL]}, "
+                         f"{module.VECTOR_BITS}-bit vector tiles{forced}")
+        elif name == "numba":
+            import numba
+
+            lines.append(f"backend numba: Numba {numba.__version__}, compiled for this CPU")
+        else:
+            lines.append("backend python: plain Python")
+    return "\n".join(lines)

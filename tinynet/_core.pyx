@@ -78,6 +78,22 @@ for _j in range(EXP_N):
     EXP_TAIL[_j] = _exp_data.TAIL[_j]
     EXP_SBITS[_j] = _exp_data.SBITS[_j] & 0xFFFFFFFFFFFFFFFF     # the same bits, unsigned
 
+# Which build this is (setup.py compiles this file once per instruction-set level, each defining
+# TINYNET_LEVEL), and the width of the vectors of its register tiles (_tiles.h; 1: the plain loops).
+cdef extern from "_tiles.h":
+    """
+    #ifndef TINYNET_LEVEL
+    #define TINYNET_LEVEL "unknown"
+    #endif
+    """
+    const char* TINYNET_LEVEL
+    int TN_W
+
+#: The instruction-set level this module was compiled for ("v2", "v3", "v4" on x86-64, else "base").
+LEVEL = TINYNET_LEVEL.decode()
+#: The bits of one vector of the register tiles (64 for the plain loops).
+VECTOR_BITS = 64 * TN_W
+
 include "_core_common.pxi"
 include "_core_tutorial.pxi"
 include "_core_network.pxi"

@@ -399,6 +399,8 @@ __attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, dou
 
 #else
 
+#define TN_W 1              /* the plain loops: one double at a time */
+
 static void tn_update(double *p, const double *grad, double *m, double *v, ptrdiff_t n, int l2,
                       double alpha, double count, int squares, double *acc, int adam, double learn_rate,
                       double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
