@@ -8,13 +8,14 @@
  * tn_sums: a layer's sums for one sample,
  *     out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ... + a[n_in - 1] * wt[(n_in - 1) * st + k],
  *     summed left to right (each product rounded, then each sum), as the row-by-row sums of the
- *     public layout; TN_TILE neurons advance together in four vectors that stay in registers.
+ *     public layout; a tile of neurons advances together in vectors that stay in registers.
  * tn_sums4: the same for four samples, each weight loaded once for the four.
  * tn_grad: a layer's gradient summed over a block of samples, sample after sample,
  *     gt[j * st + k] += delta[0][k] * a[0][j], then + delta[1][k] * a[1][j], ... (fresh: from zero);
- *     four rows j by TN_TILE columns k stay in registers across the samples.
+ *     four rows j by a tile of columns k stay in registers across the samples.
  * tn_rows_descend, tn_rows_momentum: the per-sample update of a layer's weight rows,
- *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, with g and fp in registers.
+ *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, along the rows, four at a time;
+ *     tn_rows_update_sums the same fused with the next sample's sums of the layer.
  * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
  *     L2 term of scikit-learn's reported loss.
  * tn_update: the batch kernels' whole update of a layer's parameters in one pass (the batch's gradient
@@ -22,8 +23,11 @@
  *     (restrict), so that the loops vectorise (sqrt and division included: the extension is built
  *     with -fno-math-errno, which changes no result).
  *
- * Vectors are GCC/Clang vector extensions: IEEE multiplications and additions lane by lane (no FMA:
- * the extension is built with -ffp-contract=off). Elsewhere (MSVC) plain loops do the same arithmetic.
+ * Vectors are GCC/Clang vector extensions as wide as the registers of the level the file is compiled for
+ * (setup.py compiles it once per level), tiles shaped for that level's register file (below): IEEE
+ * multiplications and additions lane by lane (no FMA: the extension is built with -ffp-contract=off),
+ * so every level computes the same bits. Elsewhere (MSVC), or with TINYNET_SCALAR_TILES defined, plain
+ * loops do the same arithmetic.
  */
 #ifndef TINYNET_TILES_H
 #define TINYNET_TILES_H
@@ -34,53 +38,49 @@
 
 #define TN_VEC 8            /* the rows' stride is a multiple of this (every level's vector divides it) */
 #define TN_RESTRICT __restrict
-#define TN_ROWS 16          /* rows of the per-sample update that take one vector of g and fp */
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(TINYNET_SCALAR_TILES)
 
 /* The vector of the level the file is compiled for, and the tiles sized for its register file (the
  * shapes in vectors; a tile's columns are TN_W times as many):
  *
- *   level               registers      TN_W  sums  sums4 (x4 samples)  grad (x4 rows)  fused update
- *   x86-64-v4 AVX-512   32 x 512 bit   8     4     4                   4               2
- *   x86-64-v3 AVX2      16 x 256 bit   4     8     2                   2               2
- *   aarch64 NEON        32 x 128 bit   2     8     4                   4               4
- *   x86-64(-v2) SSE2    16 x 128 bit   2     8     2                   2               4
+ *   level               registers      TN_W  sums  sums4 (x 4 samples)  grad (x 4 rows)
+ *   x86-64-v4 AVX-512   32 x 512 bit   8     4     4                    4
+ *   x86-64-v3 AVX2      16 x 256 bit   4     8     2                    2
+ *   aarch64 NEON        32 x 128 bit   2     8     4                    4
+ *   x86-64(-v2) SSE2    16 x 128 bit   2     8     2                    2
  *
  * tn_sums keeps its accumulators and one broadcast input in registers (4-8 chains of additions, enough
  * to hide their latency); tn_sums4 and tn_grad keep 4 x n accumulators, n weights or deltas and four
- * broadcasts (16 + 8 of 32 registers, 8 + 6 of 16); the fused update g, fp, the sums and the row being
- * updated. Columns past the whole tiles go in passes of half as many vectors, then a quarter, ... (the
- * stride is a multiple of TN_VEC columns, so the last pass is at least TN_VEC / TN_W vectors). */
+ * broadcasts (16 + 8 of 32 registers, 8 + 6 of 16). Columns past the whole tiles go in passes of half
+ * as many vectors, then a quarter (the stride is a multiple of TN_VEC columns, so the last pass is at
+ * least TN_VEC / TN_W vectors). The updates, which store, walk along the rows rather than down the
+ * columns (see tn_fused_rows). */
 #if defined(__AVX512F__)
 #define TN_W 8
 #define TN_SUMS_V 4
 #define TN_SUMS4_V 4
 #define TN_GRAD_V 4
-#define TN_FUSED_V 2
 #elif defined(__AVX__)
 #define TN_W 4
 #define TN_SUMS_V 8
 #define TN_SUMS4_V 2
 #define TN_GRAD_V 2
-#define TN_FUSED_V 2
 #elif defined(__aarch64__) || defined(__ARM_NEON)
 #define TN_W 2
 #define TN_SUMS_V 8
 #define TN_SUMS4_V 4
 #define TN_GRAD_V 4
-#define TN_FUSED_V 4
 #else
 #define TN_W 2
 #define TN_SUMS_V 8
 #define TN_SUMS4_V 2
 #define TN_GRAD_V 2
-#define TN_FUSED_V 4
 #endif
 #define TN_PARTS (TN_VEC / TN_W)        /* vectors in TN_VEC columns: the smallest pass */
 #define TN_COVERS(nv) ((nv) * TN_W <= TN_VEC ? TN_VEC % ((nv) * TN_W) == 0 \
                        : ((nv) & ((nv) - 1)) == 0 && (nv) <= 4 * TN_PARTS)
-_Static_assert(TN_COVERS(TN_SUMS_V) && TN_COVERS(TN_SUMS4_V) && TN_COVERS(TN_GRAD_V) && TN_COVERS(TN_FUSED_V),
+_Static_assert(TN_COVERS(TN_SUMS_V) && TN_COVERS(TN_SUMS4_V) && TN_COVERS(TN_GRAD_V),
                "a tile shape that TN_TILES cannot cover every stride with");
 
 typedef double tn_vd __attribute__((vector_size(TN_W * sizeof(double))));
@@ -100,8 +100,14 @@ TN_INLINE void tn_store(double *p, tn_vd v) {
     memcpy(p, &v, sizeof v);
 }
 
-TN_INLINE tn_vd tn_splat(double x) {
-    return (tn_vd){0} + x;              /* the scalar in every lane (0.0 + x is not computed: a splat) */
+TN_INLINE tn_vd tn_splat(double x) {  /* a broadcast (not 0.0 + x, which turns -0.0 into 0.0) */
+#if TN_W == 8
+    return (tn_vd){x, x, x, x, x, x, x, x};
+#elif TN_W == 4
+    return (tn_vd){x, x, x, x};
+#else
+    return (tn_vd){x, x};
+#endif
 }
 
 /* acc[k % TN_VEC] += w[k] * w[k] for k < n, n a multiple of TN_VEC: squares into TN_VEC partial sums,
@@ -220,69 +226,89 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
 static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
                                    const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                    const double *TN_RESTRICT a) {
-    ptrdiff_t j0, j1, q, j;
-    for (j0 = 0; j0 < n_in; j0 += TN_ROWS) {          /* rows a block at a time: they stay in L1 */
-        j1 = j0 + TN_ROWS < n_in ? j0 + TN_ROWS : n_in;
+    ptrdiff_t j, q;
+    for (j = 0; j + 4 <= n_in; j += 4) {        /* four rows at a time, each swept along its length */
+        double *r0 = w + j * st, *r1 = r0 + st, *r2 = r1 + st, *r3 = r2 + st;
+        tn_vd a0 = tn_splat(a[j]), a1 = tn_splat(a[j + 1]), a2 = tn_splat(a[j + 2]), a3 = tn_splat(a[j + 3]);
         for (q = 0; q < st; q += TN_W) {
             tn_vd gq = tn_load(g + q), fq = tn_load(fp + q);
-            for (j = j0; j < j1; j++) {
-                double *r = w + j * st + q;
-                tn_store(r, tn_load(r) - gq * (tn_splat(a[j]) * fq));
-            }
+            tn_store(r0 + q, tn_load(r0 + q) - gq * (a0 * fq));
+            tn_store(r1 + q, tn_load(r1 + q) - gq * (a1 * fq));
+            tn_store(r2 + q, tn_load(r2 + q) - gq * (a2 * fq));
+            tn_store(r3 + q, tn_load(r3 + q) - gq * (a3 * fq));
         }
+    }
+    for (; j < n_in; j++) {
+        double *r = w + j * st;
+        tn_vd aj = tn_splat(a[j]);
+        for (q = 0; q < st; q += TN_W)
+            tn_store(r + q, tn_load(r + q) - tn_load(g + q) * (aj * tn_load(fp + q)));
     }
 }
 
 static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
                                     const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                     const double *TN_RESTRICT a, double momentum) {
-    ptrdiff_t j0, j1, q, j;
+    ptrdiff_t j, q;
     tn_vd mu = tn_splat(momentum);
-    for (j0 = 0; j0 < n_in; j0 += TN_ROWS) {
-        j1 = j0 + TN_ROWS < n_in ? j0 + TN_ROWS : n_in;
+    for (j = 0; j < n_in; j++) {
+        double *r = w + j * st, *u = v + j * st;
+        tn_vd aj = tn_splat(a[j]);
         for (q = 0; q < st; q += TN_W) {
-            tn_vd gq = tn_load(g + q), fq = tn_load(fp + q);
-            for (j = j0; j < j1; j++) {
-                double *r = w + j * st + q, *u = v + j * st + q;
-                tn_vd vel = mu * tn_load(u) - gq * (tn_splat(a[j]) * fq);
-                tn_store(u, vel);
-                tn_store(r, tn_load(r) + vel);
-            }
+            tn_vd vel = mu * tn_load(u + q) - tn_load(g + q) * (aj * tn_load(fp + q));
+            tn_store(u + q, vel);
+            tn_store(r + q, tn_load(r + q) + vel);
         }
     }
 }
 
-/* nv vectors of columns (a constant) of tn_rows_update_sums, with momentum (v not NULL) or without. */
-TN_INLINE void tn_fused_tile(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+/* One row's update at q (with momentum when v is not NULL), returning the updated weights. */
+TN_INLINE tn_vd tn_row_step(double *TN_RESTRICT r, double *TN_RESTRICT u, tn_vd mu, tn_vd gq, tn_vd aj, tn_vd fq) {
+    tn_vd wq;
+    if (u) {
+        tn_vd vq = mu * tn_load(u) - gq * (aj * fq);
+        tn_store(u, vq);
+        wq = tn_load(r) + vq;
+    } else {
+        wq = tn_load(r) - gq * (aj * fq);
+    }
+    tn_store(r, wq);
+    return wq;
+}
+
+/* tn_rows_update_sums in the order of the memory: the rows four at a time, each group swept along its width, the
+ * sums of its columns carried in out from group to group (each still adds its terms in the order
+ * j = 0, 1, ...). Walking down a column instead, a row's load would wait on the store to the row four
+ * (or sixteen) above whenever the stride is a multiple of 1 KiB (256 B): the processor takes addresses
+ * 4 KiB apart for the same until it has the whole address (4K aliasing). */
+TN_INLINE void tn_fused_rows(double *TN_RESTRICT w, double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
                              const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                              const double *TN_RESTRICT a, double momentum, const double *TN_RESTRICT x,
-                             double *TN_RESTRICT out, const int nv) {
-    ptrdiff_t j;
-    int c;
-    tn_vd gc[TN_FUSED_V], fc[TN_FUSED_V], s[TN_FUSED_V], mu = tn_splat(momentum);
-    TN_EACH(c, nv) {
-        gc[c] = tn_load(g + c * TN_W);
-        fc[c] = tn_load(fp + c * TN_W);
-        s[c] = gc[c];                   /* replaced at j = 0 */
-    }
-    for (j = 0; j < n_in; j++) {
-        double *r = w + j * st;
-        tn_vd aj = tn_splat(a[j]), xj = tn_splat(x[j]);
-        TN_EACH(c, nv) {
-            tn_vd wc;
-            if (v) {
-                double *u = v + j * st + c * TN_W;
-                tn_vd vc = mu * tn_load(u) - gc[c] * (aj * fc[c]);
-                tn_store(u, vc);
-                wc = tn_load(r + c * TN_W) + vc;
-            } else {
-                wc = tn_load(r + c * TN_W) - gc[c] * (aj * fc[c]);
-            }
-            tn_store(r + c * TN_W, wc);
-            s[c] = j == 0 ? wc * xj : s[c] + wc * xj;
+                             double *TN_RESTRICT out) {
+    ptrdiff_t j, q, k;
+    tn_vd mu = tn_splat(momentum);
+    for (j = 0; j + 4 <= n_in; j += 4) {
+        double *r = w + j * st, *u = v ? v + j * st : NULL;
+        tn_vd a0 = tn_splat(a[j]), a1 = tn_splat(a[j + 1]), a2 = tn_splat(a[j + 2]), a3 = tn_splat(a[j + 3]);
+        tn_vd x0 = tn_splat(x[j]), x1 = tn_splat(x[j + 1]), x2 = tn_splat(x[j + 2]), x3 = tn_splat(x[j + 3]);
+        for (q = 0; q < st; q += TN_W) {
+            tn_vd gq = tn_load(g + q), fq = tn_load(fp + q), sq;
+            tn_vd w0 = tn_row_step(r + q, u ? u + q : NULL, mu, gq, a0, fq);
+            tn_vd w1 = tn_row_step(r + st + q, u ? u + st + q : NULL, mu, gq, a1, fq);
+            tn_vd w2 = tn_row_step(r + 2 * st + q, u ? u + 2 * st + q : NULL, mu, gq, a2, fq);
+            tn_vd w3 = tn_row_step(r + 3 * st + q, u ? u + 3 * st + q : NULL, mu, gq, a3, fq);
+            sq = j == 0 ? w0 * x0 : tn_load(out + q) + w0 * x0;
+            tn_store(out + q, ((sq + w1 * x1) + w2 * x2) + w3 * x3);
         }
     }
-    TN_EACH(c, nv) tn_store(out + c * TN_W, s[c]);
+    for (k = j; k < n_in; k++) {
+        double *r = w + k * st, *u = v ? v + k * st : NULL;
+        tn_vd ak = tn_splat(a[k]), xk = tn_splat(x[k]);
+        for (q = 0; q < st; q += TN_W) {
+            tn_vd wq = tn_row_step(r + q, u ? u + q : NULL, mu, tn_load(g + q), ak, tn_load(fp + q));
+            tn_store(out + q, k == 0 ? wq * xk : tn_load(out + q) + wq * xk);
+        }
+    }
 }
 
 /* tn_rows_descend (or tn_rows_momentum, when v is not NULL) of the first layer fused with the next
@@ -293,13 +319,10 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
                                        const double *TN_RESTRICT g, const double *TN_RESTRICT fp,
                                        const double *TN_RESTRICT a, double momentum,
                                        const double *TN_RESTRICT x, double *TN_RESTRICT out) {
-#define TN_FUSED_AT(col, nv) tn_fused_tile(w + (col), v ? v + (col) : NULL, st, n_in, g + (col), fp + (col), \
-                                           a, momentum, x, out + (col), (nv))
-    if (v)
-        TN_TILES(st, TN_FUSED_V, TN_FUSED_AT);
+    if (v)          /* two copies, each with its branch on v decided */
+        tn_fused_rows(w, v, st, n_in, g, fp, a, momentum, x, out);
     else
-        TN_TILES(st, TN_FUSED_V, TN_FUSED_AT);
-#undef TN_FUSED_AT
+        tn_fused_rows(w, NULL, st, n_in, g, fp, a, momentum, x, out);
 }
 
 /* One vector of tn_update's work: the parameters at p, their summed gradient g (before the mean), their
