@@ -22,7 +22,8 @@ def test_compiled_backends_are_loaded():
 
 
 def test_cython_extension_is_the_installed_fresh_build():
-    """Guard against a stale or foreign ``_core`` (e.g. left in the source tree by an in-place build)."""
+    """Guard against a stale or foreign ``_core_<level>`` (e.g. left in the source tree by an in-place
+    build)."""
     core = load_backend("cython")
     package_dir = pathlib.Path(tinynet.__file__).resolve().parent
     core_file = pathlib.Path(core.__file__).resolve()
@@ -117,8 +118,10 @@ def test_import_does_not_import_numba():
 
 
 def test_missing_extension_is_a_clear_import_error():
-    # Hide the compiled module, as on an install made with TINYNET_PURE_PYTHON=1.
-    code = ("import sys; sys.modules['tinynet._core'] = None\n"
+    # Hide the compiled modules, as on an install made with TINYNET_PURE_PYTHON=1.
+    code = ("import sys\n"
+            "for name in ('_cpu', '_core_v2', '_core_v3', '_core_v4', '_core_base'):\n"
+            "    sys.modules['tinynet.' + name] = None\n"
             "import tinynet\n"
             "print(tinynet.available_backends())\n"
             "try:\n"

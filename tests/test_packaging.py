@@ -14,7 +14,7 @@ import tarfile
 import pytest
 
 import tinynet
-from tinynet._backend import load_backend
+from tinynet._backend import built_levels, load_backend
 
 try:
     import tomllib
@@ -37,7 +37,13 @@ def test_c_flags_forbid_contraction_and_fast_math():
     setup = _setup_module()
     assert setup.UNIX_FLAGS == ["-fno-fast-math", "-ffp-contract=off", "-fno-math-errno"]
     assert setup.MSVC_FLAGS == ["/fp:precise", "/fp:contract-"]
-    assert setup.HOST_FLAGS == ["-march=native"]            # only the target CPU, nothing numeric
+    # Each level's flags select instructions (and FMA's among them) but nothing numeric: no
+    # -ffast-math, no -ffp-contract; and no -march=native, so that a wheel runs on any CPU of its level.
+    for by_name, by_features in setup.X86_LEVELS.values():
+        assert all(re.fullmatch(r"-march=x86-64-v[234]|-m[a-z0-9.]+", flag) for flag in by_name + by_features)
+    assert "native" not in (REPO / "setup.py").read_text().replace("-march=native or", "")
+    assert setup.levels("x86_64") == ["v2", "v3", "v4"] and setup.levels("aarch64") == ["base"]
+    assert setup.levels("AMD64", "msvc") == ["v2"]
     assert setup.directives(False) == {"language_level": 3, "boundscheck": False, "wraparound": False,
                                        "initializedcheck": False, "cdivision": True, "embedsignature": True}
     assert setup.directives(True)["boundscheck"] is True
@@ -46,17 +52,23 @@ def test_c_flags_forbid_contraction_and_fast_math():
         assert not re.search(r"^#\s*cython:", source.read_text(), flags=re.M), source
 
 
-def test_the_extension_has_no_fused_multiply_add():
-    """The built extension's own code holds no FMA instruction (-ffp-contract=off at work)."""
+@pytest.mark.parametrize("level", built_levels())
+def test_the_extension_has_no_fused_multiply_add(level):
+    """Each level's build holds no FMA instruction in its own code (-ffp-contract=off at work), the
+    levels this CPU cannot run included (they are disassembled, not loaded)."""
     objdump = shutil.which("objdump")
     if objdump is None:
         pytest.skip("objdump (binutils) is not installed")
-    core = pathlib.Path(load_backend("cython").__file__)
+    core = pathlib.Path(importlib.util.find_spec(f"tinynet._core_{level}").origin)
     disassembly = subprocess.run([objdump, "-d", str(core)], capture_output=True, text=True,
                                  check=True).stdout
     assert len(disassembly) > 100_000
     # x86 FMA3/FMA4 (vfmadd231pd, vfnmsub..., vfmaddsub..., vfmaddpd) and AArch64 (fmadd, fmla, fmls)
     assert not re.search(r"\b(v?fn?m(add|sub)\w*|fml[as])\b", disassembly)
+    # and it uses its level's vectors: ymm registers in v3, zmm in v4
+    wanted = {"v3": "%ymm", "v4": "%zmm"}.get(level)
+    if wanted is not None:
+        assert wanted in disassembly
 
 
 def test_numba_options_are_pinned():
@@ -165,7 +177,7 @@ def test_sdist_carries_every_tracked_test_benchmark_and_example(tmp_path):
               if name.split("/")[0] in ("tests", "benchmarks", "examples", "docs", "tools")}
     wanted |= {name for name in tracked if name.startswith("tinynet/")} | {".ci/run", "setup.py"}
     assert wanted - names == set()
-    assert "tinynet/_core.c" not in names
+    assert "tinynet/_core.c" not in names and "tinynet/_cpu.c" not in names
 
 
 PREDICT = ("import sys, numpy as np\n"

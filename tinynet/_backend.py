@@ -22,14 +22,16 @@ A module is imported only when its backend is first asked for, so ``import tinyn
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import platform
+from collections.abc import Iterator
 from types import ModuleType
 
 __all__ = ["BACKENDS", "CPU_ENV_VAR", "ENV_VAR", "FAMILIES", "LEVELS", "available_backends", "built_levels",
-           "cpu_levels", "load_backend", "load_level", "resolve_backend", "show_config"]
+           "cpu_levels", "load_backend", "load_level", "resolve_backend", "show_config", "using_level"]
 
 #: Every backend tinynet knows, fastest first.
 BACKENDS = ("cython", "numba", "python")
@@ -145,6 +147,27 @@ def load_level(level: str) -> ModuleType:
     module = importlib.import_module(f"tinynet._core_{level}")
     _levels[level] = module
     return module
+
+
+@contextlib.contextmanager
+def using_level(level: str) -> Iterator[ModuleType]:
+    """Within the block, the "cython" backend is ``level``'s build (for tests and benchmarks, which
+    compare the levels in one process; not thread-safe). Models made in the block keep it.
+
+    Raises the errors of :func:`load_level`.
+    """
+    module = load_level(level)
+    saved = {family: _loaded.get(("cython", family)) for family in FAMILIES}
+    for family in FAMILIES:
+        _loaded["cython", family] = module
+    try:
+        yield module
+    finally:
+        for family, previous in saved.items():
+            if previous is None:
+                _loaded.pop(("cython", family), None)
+            else:
+                _loaded["cython", family] = previous
 
 
 def load_backend(name: str, family: str = "common") -> ModuleType:
