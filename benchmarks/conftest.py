@@ -9,10 +9,12 @@ pure-Python backend, "serial" training of many networks) to the terminal report 
 import numpy as np
 import pytest
 
-from tinynet import available_backends
-from tinynet._backend import BACKENDS
+import contextlib
 
-BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn")
+from tinynet import available_backends
+from tinynet._backend import BACKENDS, built_levels, cpu_levels, load_backend, using_level
+
+BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn", "sklearn-1-thread")
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +32,24 @@ def _skip_backends_that_do_not_load(request):
             for name in set(value.split("-")) & set(BACKENDS):
                 if name not in available_backends():
                     pytest.skip(f"the {name!r} backend does not load here")
+
+
+def lower_levels():
+    """Entries for the extension's levels below the one loaded that this CPU runs ("cython-v2", ...):
+    the plain "cython" entry is the best level (or the one $TINYNET_CPU forces)."""
+    try:
+        best = load_backend("cython").LEVEL
+    except ImportError:
+        return []
+    return [f"cython-{level}" for level in built_levels() if level in cpu_levels() and level != best]
+
+
+def backend_of(entry):
+    """(backend name, context) for an entry: "cython-v2" is the "cython" backend inside
+    using_level("v2"); any other entry is itself, in no context."""
+    if entry.startswith("cython-"):
+        return "cython", using_level(entry.split("-", 1)[1])
+    return entry, contextlib.nullcontext()
 
 
 def _entry(bench):

@@ -13,6 +13,7 @@ from tinynet._backend import BACKENDS
 from tinynet._data import synthetic_data, tutorial_data
 
 from baselines import make_mlp_jax, make_mlp_plain_c, make_mlp_torchscript
+from conftest import backend_of, lower_levels
 
 TUTORIAL = tutorial_data()
 
@@ -66,6 +67,8 @@ CONFIGS = {
 SLOW = {"(784, 128, 10) sigmoid, mse": ("python", "torchscript")}
 MAKERS = {"plain-c": make_mlp_plain_c, "jax": make_mlp_jax, "torchscript": make_mlp_torchscript}
 ROUNDS = {"cython": 10, "numba": 10, "plain-c": 10, "jax": 5, "python": 1, "torchscript": 1}
+#: The extension at each level below the best that this CPU runs, beside it (see conftest.lower_levels).
+LEVEL_ENTRIES = lower_levels()
 
 
 def _problem(sizes, output, n=1000, seed=0):
@@ -78,10 +81,16 @@ def _problem(sizes, output, n=1000, seed=0):
     return X, (X[:, :1] * X[:, 1:2] > 0).astype(float)
 
 
-@pytest.mark.parametrize("entry", list(ROUNDS))
+@pytest.mark.parametrize("entry", ["cython", *LEVEL_ENTRIES, *list(ROUNDS)[1:]])
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_network_training(benchmark, config, entry):
     """1,000 samples x 5 epochs of per-sample SGD, learning rate 0.01."""
+    name, level = backend_of(entry)
+    with level:
+        _network_training(benchmark, config, name, entry)
+
+
+def _network_training(benchmark, config, entry, label):
     sizes, activation, output, loss = CONFIGS[config]
     benchmark.group = f"network {config}: 1,000 samples x 5 epochs"
     if entry in SLOW.get(config, ()):
@@ -103,6 +112,7 @@ def test_network_training(benchmark, config, entry):
         train(start, X, T, 0.01, epochs)
     result = benchmark.pedantic(train, args=(start, X, T, 0.01, epochs), rounds=ROUNDS[entry],
                                 iterations=1)
+    benchmark.extra_info["level"] = label
     benchmark.extra_info["sample_steps"] = len(X) * epochs
     expected = Network(sizes, activation, output, loss, backend="cython")
     expected.params = start
@@ -143,9 +153,15 @@ def test_digits(benchmark, entry):
     assert accuracy > 0.9
 
 
-@pytest.mark.parametrize("entry", ["cython", "numba", "sklearn"])
+@pytest.mark.parametrize("entry", ["cython", *LEVEL_ENTRIES, "numba", "sklearn"])
 @pytest.mark.parametrize("batch_size", [200, 32])
 def test_digits_minibatch_adam(benchmark, batch_size, entry):
+    name, level = backend_of(entry)
+    with level:
+        _digits_minibatch_adam(benchmark, batch_size, name)
+
+
+def _digits_minibatch_adam(benchmark, batch_size, entry):
     """scikit-learn's digits (1797 x 64, pixels / 16), a (64, 100, 10) relu/softmax/cross-entropy
     network trained with Adam (learning rate 0.001, L2 alpha 1e-4, the MLPClassifier defaults) in
     shuffled batches of 200 (the default, "auto") or 32: the time of 5 epochs, from a new model.

@@ -197,12 +197,16 @@ INTERRUPT = textwrap.dedent("""
     net.params = start
     net.train(data[:10], y[:10], epochs=1, verbose=False)      # compile (numba) first
     net.params = start
+    began = time.perf_counter()
+    net.train(data, y, epochs=1, verbose=False, loss_every=0)   # how long an epoch takes here
+    epoch_time = time.perf_counter() - began
+    net.params = start
     sent = []
     def interrupt():
         sent.append(time.perf_counter())
         _thread.interrupt_main()                                  # what Ctrl-C does
-    # after the first epoch has had time to finish (0.3-0.5 s for pure Python)
-    threading.Timer(0.3 if sys.argv[1] != "python" else 0.8, interrupt).start()
+    # after the first epoch has had time to finish, on this machine
+    threading.Timer(max(0.3, 1.5 * epoch_time), interrupt).start()
     try:
         net.train(data, y, epochs=10**6, verbose=False)
         print("not interrupted")

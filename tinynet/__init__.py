@@ -10,7 +10,7 @@ backends give bit-identical results; ``exp`` is tinynet's own exponential, the o
 which gives the same bits on every machine.
 """
 
-from ._backend import available_backends
+from ._backend import available_backends, show_config
 from ._exp import exp
 from ._many import train_many
 from ._network import Network
@@ -18,4 +18,4 @@ from ._tutorial import PARAM_NAMES, OurNeuralNetwork
 from ._version import __version__
 
 __all__ = ["PARAM_NAMES", "Network", "OurNeuralNetwork", "__version__", "available_backends", "exp",
-           "train_many"]
+           "show_config", "train_many"]

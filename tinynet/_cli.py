@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from ._backend import available_backends
+from ._backend import LEVELS, available_backends, built_levels, cpu_levels, load_backend, show_config, using_level
 from ._baseline import train_numpy
 from ._data import EMILY, FRANK, synthetic_data, tutorial_data
 from ._tutorial import OurNeuralNetwork
@@ -101,7 +101,11 @@ def _speed_rows(names, data, y, epochs, repeat, max_seconds, progress, seed=0):
     steps = len(data) * epochs
     rows = []
     for name in names:
-        times = _time_training(name, params, data, y, epochs, repeat, max_seconds, progress)
+        if name.startswith("cython-"):           # a lower level of the extension, beside the best
+            with using_level(name.split("-", 1)[1]):
+                times = _time_training("cython", params, data, y, epochs, repeat, max_seconds, progress)
+        else:
+            times = _time_training(name, params, data, y, epochs, repeat, max_seconds, progress)
         median = statistics.median(times)
         rows.append({"backend": name, "samples": len(data), "epochs": epochs, "rounds": len(times),
                      "median_s": median, "ns_per_step": median / steps * 1e9})
@@ -140,10 +144,30 @@ def _version_of(module_name):
         return "not installed"
 
 
+def _level_note():
+    """Which build of the extension runs ("cython v3; CPU levels v2, v3"), or that none does."""
+    try:
+        level = load_backend("cython").LEVEL
+    except ImportError:
+        return "cython not available"
+    return f"cython {level}; CPU levels {', '.join(cpu_levels())}"
+
+
+def _bench_names():
+    """The backends to time: each available one, and before it each lower level the CPU runs."""
+    names = available_backends()
+    if "cython" in names:
+        best = load_backend("cython").LEVEL
+        lower = [level for level in built_levels() if level in cpu_levels() and level != best]
+        index = names.index("cython")
+        names[index:index + 1] = ["cython", *(f"cython-{level}" for level in reversed(lower))]
+    return names
+
+
 def _machine_line():
     return (f"tinynet {__version__}, Python {platform.python_version()}, numpy {np.__version__}, "
             f"numba {_version_of('numba')}, {platform.machine()}, {os.cpu_count()} cores, "
-            f"{time.strftime('%Y-%m-%d')}")
+            f"{_level_note()}, {time.strftime('%Y-%m-%d')}")
 
 
 def run_main(repeat=20, max_seconds=5.0, seed=0, out=sys.stdout, progress=True):
@@ -212,7 +236,7 @@ def run_bench(args, out=sys.stdout):
     """``python -m tinynet bench``: speed at any size, scaling, compile time; optionally JSON."""
     progress = _Progress(not args.quiet)
     report = {"machine": _machine_line()}
-    names = available_backends()
+    names = _bench_names()
     if args.numpy:
         names = [*names, "numpy"]
     if args.samples == 4:
@@ -270,6 +294,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=20, help="timing rounds per backend (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="np.random.seed for the starting weights")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    parser.add_argument("--config", action="store_true",
+                        help="say which backends and which build of the extension run here, and stop")
     commands = parser.add_subparsers(dest="command")
     bench = commands.add_parser("bench", help="training speed at any size",
                                 description="Training speed of every backend at any size.")
@@ -297,6 +323,9 @@ def main(argv=None):
     for name in ("repeat", "samples", "epochs"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.config:
+        print(show_config())
+        return 0
     if args.command == "bench":
         return run_bench(args)
     if args.command == "plot":
