@@ -125,17 +125,19 @@ def make_torch():
 
 def _jax_tutorial():
     """The tutorial network's training in JAX's fast form, as ``run(p, data, y, epochs)`` (not jitted):
-    the parameters as a pytree of small matrices W1 (2x2), b1 (2,), W2 (1x2), b2 (1,), jax.grad of the
-    per-sample loss, lax.scan over the samples and over the epochs, float64. Returns (jax, run)."""
+    the parameters as a pytree W1 (2x2), b1 (2,), w2 (2,), b2 (a scalar), jax.grad of the per-sample
+    loss, lax.scan over the samples and over the epochs, float64. Returns (jax, run). The output neuron
+    as a vector and a scalar (a dot product, no 1-element arrays) is the fastest form measured: 93 ns a
+    step against 160 ns with W2 (1x2) and b2 (1,) on an AVX2 EPYC (issue 17)."""
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
 
     def loss(params, x, y_true):
-        W1, b1, W2, b2 = params
+        W1, b1, w2, b2 = params
         h = jax.nn.sigmoid(W1 @ x + b1)
-        o = jax.nn.sigmoid(W2 @ h + b2)
-        return (y_true - o[0]) ** 2
+        o = jax.nn.sigmoid(w2 @ h + b2)
+        return (y_true - o) ** 2
 
     grad = jax.grad(loss)
 
@@ -144,12 +146,12 @@ def _jax_tutorial():
         return jax.tree.map(lambda p, g: p - LEARN_RATE * g, params, grad(params, x, y_true)), None
 
     def run(p, data, y, epochs):
-        params = p[:4].reshape(2, 2), p[6:8], p[4:6].reshape(1, 2), p[8:]   # W1, b1, W2, b2
+        params = p[:4].reshape(2, 2), p[6:8], p[4:6], p[8]   # W1, b1, w2, b2
 
         def epoch_step(params, _):
             return jax.lax.scan(sample_step, params, (data, y))[0], None
-        W1, b1, W2, b2 = jax.lax.scan(epoch_step, params, length=epochs)[0]
-        return jnp.concatenate([W1.ravel(), W2.ravel(), b1, b2])   # back to w1..w6, b1..b3
+        W1, b1, w2, b2 = jax.lax.scan(epoch_step, params, length=epochs)[0]
+        return jnp.concatenate([W1.ravel(), w2, b1, b2[None]])   # back to w1..w6, b1..b3
 
     return jax, run
 

@@ -45,11 +45,11 @@ def lower_levels():
 
 
 def backend_of(entry):
-    """(backend name, context) for an entry: "cython-v2" is the "cython" backend inside
-    using_level("v2"); any other entry is itself, in no context."""
+    """(backend name, a function giving a new context) for an entry: "cython-v2" is the "cython"
+    backend inside using_level("v2"); any other entry is itself, in no context."""
     if entry.startswith("cython-"):
-        return "cython", using_level(entry.split("-", 1)[1])
-    return entry, contextlib.nullcontext()
+        return "cython", lambda: using_level(entry.split("-", 1)[1])
+    return entry, contextlib.nullcontext
 
 
 def _entry(bench):

@@ -86,7 +86,7 @@ def _problem(sizes, output, n=1000, seed=0):
 def test_network_training(benchmark, config, entry):
     """1,000 samples x 5 epochs of per-sample SGD, learning rate 0.01."""
     name, level = backend_of(entry)
-    with level:
+    with level():
         _network_training(benchmark, config, name, entry)
 
 
@@ -157,7 +157,7 @@ def test_digits(benchmark, entry):
 @pytest.mark.parametrize("batch_size", [200, 32])
 def test_digits_minibatch_adam(benchmark, batch_size, entry):
     name, level = backend_of(entry)
-    with level:
+    with level():
         _digits_minibatch_adam(benchmark, batch_size, name)
 
 

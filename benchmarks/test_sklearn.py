@@ -102,7 +102,7 @@ def test_mlp_classifier(benchmark, monkeypatch, digits, sklearn_fit, setting, en
 
             with threadpool_limits(limits=1):
                 return _fit(entry, setting, X, y)
-        with level:
+        with level():
             return _fit(entry, setting, X, y)
 
     train()                                            # compile / warm up
