@@ -366,13 +366,12 @@ TN_INLINE void tn_update_vec(double *TN_RESTRICT p, tn_vd g, double *TN_RESTRICT
  * no bit); with squares, p * p (before the step) added into acc[k % TN_VEC]; then the step: Adam (adam),
  * SGD with momentum (momentum != 0; Nesterov's with nesterov) or plain SGD. One pass instead of four: at
  * batch size 1 the update is most of the work, and the passes over the parameters, not the arithmetic,
- * bound it. Not inlined: on its own the compiler keeps its accumulators in registers. */
-__attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const double *TN_RESTRICT grad,
-                                                double *TN_RESTRICT m, double *TN_RESTRICT v, ptrdiff_t n,
-                                                int l2, double alpha, double count, int squares,
-                                                double *TN_RESTRICT acc, int adam, double learn_rate,
-                                                double momentum, int nesterov, double beta_1, double beta_2,
-                                                double lr_t, double epsilon) {
+ * bound it. */
+TN_INLINE void tn_update_body(double *TN_RESTRICT p, const double *TN_RESTRICT grad, double *TN_RESTRICT m,
+                              double *TN_RESTRICT v, ptrdiff_t n, int l2, double alpha, double count,
+                              int squares, double *TN_RESTRICT acc, int adam, double learn_rate,
+                              double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
+                              double epsilon) {
     ptrdiff_t k;
     int c;
     tn_vd s[TN_PARTS];
@@ -389,14 +388,11 @@ __attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const dou
 /* tn_update of a layer's weight rows and then its bias row, for a batch of one sample, from its deltas d
  * and its inputs' activations a rather than a gradient array: weight (j, k)'s gradient is
  * 0.0 + d[k] * a[j] and bias k's 0.0 + d[k], tn_grad's sums for one sample (from zero). */
-__attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, double *TN_RESTRICT m,
-                                                      double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
-                                                      const double *TN_RESTRICT d,
-                                                      const double *TN_RESTRICT a, double alpha, double count,
-                                                      int squares, double *TN_RESTRICT acc, int adam,
-                                                      double learn_rate, double momentum, int nesterov,
-                                                      double beta_1, double beta_2, double lr_t,
-                                                      double epsilon) {
+TN_INLINE void tn_update_outer_body(double *TN_RESTRICT p, double *TN_RESTRICT m, double *TN_RESTRICT v,
+                                    ptrdiff_t st, ptrdiff_t n_in, const double *TN_RESTRICT d,
+                                    const double *TN_RESTRICT a, double alpha, double count, int squares,
+                                    double *TN_RESTRICT acc, int adam, double learn_rate, double momentum,
+                                    int nesterov, double beta_1, double beta_2, double lr_t, double epsilon) {
     ptrdiff_t j, k;
     int c;
     tn_vd s[TN_PARTS], zero = tn_splat(0.0);
@@ -418,6 +414,53 @@ __attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, dou
                           adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
         }
     TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
+}
+
+/* Calls BODY(adam, momentum, nesterov, squares) with each flag a constant where it is used: a copy of
+ * the loop per optimizer and per squares, without a branch on them inside (momentum is 0.0 or the
+ * caller's). */
+#define TN_SPECIALISED(BODY)                                                                        \
+    do {                                                                                            \
+        if (adam) {                                                                                 \
+            if (squares) BODY(1, 0.0, 0, 1); else BODY(1, 0.0, 0, 0);                               \
+        } else if (momentum != 0.0 && nesterov) {                                                   \
+            if (squares) BODY(0, momentum, 1, 1); else BODY(0, momentum, 1, 0);                     \
+        } else if (momentum != 0.0) {                                                               \
+            if (squares) BODY(0, momentum, 0, 1); else BODY(0, momentum, 0, 0);                     \
+        } else {                                                                                    \
+            if (squares) BODY(0, 0.0, 0, 1); else BODY(0, 0.0, 0, 0);                               \
+        }                                                                                           \
+    } while (0)
+
+/* Not inlined: on its own the compiler keeps its accumulators in registers. */
+__attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const double *TN_RESTRICT grad,
+                                                double *TN_RESTRICT m, double *TN_RESTRICT v, ptrdiff_t n,
+                                                int l2, double alpha, double count, int squares,
+                                                double *TN_RESTRICT acc, int adam, double learn_rate,
+                                                double momentum, int nesterov, double beta_1, double beta_2,
+                                                double lr_t, double epsilon) {
+#define TN_UPDATE(ADAM, MOMENTUM, NESTEROV, SQUARES)                                                   \
+    (l2 ? tn_update_body(p, grad, m, v, n, 1, alpha, count, SQUARES, acc, ADAM, learn_rate, MOMENTUM,   \
+                         NESTEROV, beta_1, beta_2, lr_t, epsilon)                                       \
+        : tn_update_body(p, grad, m, v, n, 0, alpha, count, 0, acc, ADAM, learn_rate, MOMENTUM,         \
+                         NESTEROV, beta_1, beta_2, lr_t, epsilon))
+    TN_SPECIALISED(TN_UPDATE);
+#undef TN_UPDATE
+}
+
+__attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, double *TN_RESTRICT m,
+                                                      double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
+                                                      const double *TN_RESTRICT d,
+                                                      const double *TN_RESTRICT a, double alpha, double count,
+                                                      int squares, double *TN_RESTRICT acc, int adam,
+                                                      double learn_rate, double momentum, int nesterov,
+                                                      double beta_1, double beta_2, double lr_t,
+                                                      double epsilon) {
+#define TN_UPDATE_OUTER(ADAM, MOMENTUM, NESTEROV, SQUARES)                                             \
+    tn_update_outer_body(p, m, v, st, n_in, d, a, alpha, count, SQUARES, acc, ADAM, learn_rate, MOMENTUM, \
+                         NESTEROV, beta_1, beta_2, lr_t, epsilon)
+    TN_SPECIALISED(TN_UPDATE_OUTER);
+#undef TN_UPDATE_OUTER
 }
 
 #else
