@@ -6,10 +6,10 @@ pure-Python backend, "serial" training of many networks) to the terminal report 
 ``--benchmark-json``, to each benchmark's ``extra_info``.
 """
 
+import contextlib
+
 import numpy as np
 import pytest
-
-import contextlib
 
 from tinynet import available_backends
 from tinynet._backend import BACKENDS, built_levels, cpu_levels, load_backend, using_level

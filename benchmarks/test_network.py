@@ -7,13 +7,13 @@ report prints speed-ups over "plain-c" (Network's loop in plain C, the same arit
 
 import numpy as np
 import pytest
+from conftest import backend_of, lower_levels
 
 from tinynet import Network, OurNeuralNetwork
 from tinynet._backend import BACKENDS
 from tinynet._data import synthetic_data, tutorial_data
 
 from baselines import make_mlp_jax, make_mlp_plain_c, make_mlp_torchscript
-from conftest import backend_of, lower_levels
 
 TUTORIAL = tutorial_data()
 

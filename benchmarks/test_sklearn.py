@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("sklearn", minversion="1.7")
 
-from conftest import backend_of, lower_levels  # noqa: E402  (after the skip: it imports tinynet)
+from conftest import backend_of, lower_levels  # after the skip: it imports tinynet
 
 EPOCHS = 20
 #: What every setting shares: scikit-learn's digits network, every epoch run (its convergence checks

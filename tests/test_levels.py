@@ -12,9 +12,17 @@ import pytest
 
 import tinynet  # noqa: F401  (the package under test)
 from tinynet import Network, OurNeuralNetwork, train_many
+from tinynet._backend import (
+    CPU_ENV_VAR,
+    LEVELS,
+    built_levels,
+    cpu_levels,
+    load_backend,
+    load_level,
+    show_config,
+    using_level,
+)
 from tinynet._data import tutorial_data
-from tinynet._backend import (CPU_ENV_VAR, LEVELS, built_levels, cpu_levels, load_backend, load_level,
-                              show_config, using_level)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -56,15 +64,15 @@ def test_cpu_levels_agree_with_the_kernels_view_of_the_cpu():
 def test_the_best_level_is_loaded_by_default():
     if os.environ.get(CPU_ENV_VAR):
         pytest.skip(f"${CPU_ENV_VAR} is set")
-    assert load_backend("cython").LEVEL == RUNNABLE[-1]
+    assert RUNNABLE[-1] == load_backend("cython").LEVEL
     assert f"tinynet._core_{RUNNABLE[-1]}" in show_config()
 
 
 @pytest.mark.parametrize("level", RUNNABLE)
 def test_each_level_says_what_it_is(level):
     module = load_level(level)
-    assert module.LEVEL == level
-    assert module.VECTOR_BITS == {"v2": 128, "v3": 256, "v4": 512, "base": 128 if not X86 else 64}[level]
+    assert level == module.LEVEL
+    assert {"v2": 128, "v3": 256, "v4": 512, "base": 128 if not X86 else 64}[level] == module.VECTOR_BITS
 
 
 def test_the_environment_chooses_a_lower_level():

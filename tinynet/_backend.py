@@ -79,10 +79,10 @@ def cpu_levels() -> list[str]:
     when tinynet was installed without its extension.
     """
     try:
-        from tinynet import _cpu
+        cpu = importlib.import_module("tinynet._cpu")
     except ImportError:
         return []
-    level = _cpu.x86_64_level()
+    level = cpu.x86_64_level()
     return ["base"] if level == 0 else [f"v{k}" for k in range(2, level + 1)]
 
 

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from ._backend import LEVELS, available_backends, built_levels, cpu_levels, load_backend, show_config, using_level
+from ._backend import available_backends, built_levels, cpu_levels, load_backend, show_config, using_level
 from ._baseline import train_numpy
 from ._data import EMILY, FRANK, synthetic_data, tutorial_data
 from ._tutorial import OurNeuralNetwork
