@@ -53,7 +53,7 @@ class Model:
     _backend: str
     _kernels: ModuleType
     _params: NDArray[np.float64]
-    _lock: threading.Lock
+    _lock: threading.RLock
     loss_history: list[tuple[int, float]]
 
     # --- hooks ------------------------------------------------------------------------------------
@@ -102,7 +102,9 @@ class Model:
         """Choose the backend (first: a refused one leaves no trace), lay out the parameters."""
         self._backend, self._kernels = resolve_backend(backend, self._FAMILY, fallback=fallback)
         self._build(config)
-        self._lock = threading.Lock()
+        # Re-entrant: train holds it across its checks and its run, and output written during a run
+        # (from this thread) may read the model.
+        self._lock = threading.RLock()
         self.loss_history = []
 
     @classmethod
@@ -136,14 +138,22 @@ class Model:
 
     def _run_training(self, train_chunk: Callable[..., None], state: tuple[np.ndarray, ...], epochs: int,
                       loss_every: int, steps_per_epoch: int, learn_rate: float, verbose: bool,
-                      progress: bool, stacklevel: int = 2) -> Outcome:
+                      progress: bool, stacklevel: int = 2,
+                      begin: Callable[[], None] | None = None) -> Outcome:
         """The end of every ``train``, once its arguments are checked: run the kernel in chunks under
-        the lock, report as it goes, record the losses, warn once if the parameters diverged."""
+        the lock, report as it goes, record the losses, warn once if the parameters diverged.
+
+        Nothing of the model changes before the reporter exists (its refusal, ``progress`` without
+        tqdm, leaves the model as it was); then ``begin`` (the caller's own changes of state, if any)
+        runs, under the lock. The lock is re-entrant: the reporter's output may call back into the
+        model from this thread (a stdout wrapper, a signal handler) without deadlock."""
         reporter = Reporter(verbose, progress, epochs, steps_per_epoch)
         history: list[tuple[int, float]] = []
-        self.loss_history = history
         try:
             with self._lock:
+                if begin is not None:
+                    begin()
+                self.loss_history = history
                 outcome = run_training(train_chunk, state, epochs, loss_every, steps_per_epoch,
                                        [history], reporter)
         finally:

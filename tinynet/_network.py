@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -99,10 +100,13 @@ class Network(Model):
 
     Attributes
     ----------
-    weights : list of ndarray, shapes (sizes[i + 1], sizes[i])
-        Views into the parameter array: readable and writable.
-    biases : list of ndarray, shapes (sizes[i + 1],)
-        Views into the parameter array.
+    sizes, activation, output, loss_name
+        The structure, read-only (a network of another structure is a new ``Network``).
+    weights : tuple of ndarray, shapes (sizes[i + 1], sizes[i])
+        Views into the parameter array: their elements are readable and writable
+        (``net.weights[0][...] = M``); the tuple itself is fixed.
+    biases : tuple of ndarray, shapes (sizes[i + 1],)
+        Views into the parameter array, likewise.
     params : ndarray of float64
         A copy of all parameters, flat (layer by layer: weights row by row, then biases); assignable.
     loss_history : list of (int, float)
@@ -131,12 +135,12 @@ class Network(Model):
     _FILE_VERSIONS_READ = (1, 2)
     _CONFIG_FIELDS = ("sizes", "activation", "output", "loss")
 
-    sizes: tuple[int, ...]
-    activation: str
-    output: str
-    loss_name: str
-    weights: list[NDArray[np.float64]]
-    biases: list[NDArray[np.float64]]
+    _layer_sizes: tuple[int, ...]
+    _activation: str
+    _output: str
+    _loss_name: str
+    _weights: tuple[NDArray[np.float64], ...]
+    _biases: tuple[NDArray[np.float64], ...]
 
     def __init__(self, sizes: ArrayLike, activation: str = "sigmoid", output: str = "sigmoid",
                  loss: str = "mse", init: str = "auto", seed: int | None = None,
@@ -157,24 +161,60 @@ class Network(Model):
         if (sizes_array.ndim != 1 or sizes_array.size < 2 or sizes_array.dtype.kind not in "iu"
                 or (sizes_array < 1).any()):
             raise ValueError(f"sizes must be at least two positive integers (inputs first), got {sizes!r}")
-        self.sizes = tuple(int(size) for size in sizes_array)
-        self.activation = _choice(config["activation"], HIDDEN, "activation")
-        self.output = _choice(config["output"], OUTPUT, "output")
-        self.loss_name = _choice(config["loss"], LOSSES, "loss")
-        if self.loss_name == "cross_entropy" and self.output == "identity":
+        layer_sizes = tuple(int(size) for size in sizes_array)
+        activation = _choice(config["activation"], HIDDEN, "activation")
+        output = _choice(config["output"], OUTPUT, "output")
+        loss_name = _choice(config["loss"], LOSSES, "loss")
+        if loss_name == "cross_entropy" and output == "identity":
             raise ValueError("loss 'cross_entropy' needs a 'sigmoid' or 'softmax' output, not 'identity'")
-        if self.output == "softmax" and self.sizes[-1] < 2:
+        if output == "softmax" and layer_sizes[-1] < 2:
             raise ValueError("a 'softmax' output needs at least 2 outputs")
+        # The structure is read-only (properties below): the kernels size their buffers from it, so a
+        # write behind the network's back would reach them unchecked.
+        self._layer_sizes, self._activation, self._output, self._loss_name = (
+            layer_sizes, activation, output, loss_name)
         self._sizes = np.array(self.sizes, dtype=np.int64)
         self._kernel_codes = (HIDDEN[self.activation], OUTPUT[self.output], LOSSES[self.loss_name])
         pairs = list(itertools.pairwise(self.sizes))
         self._params = np.zeros(sum(n_out * n_in + n_out for n_in, n_out in pairs))
-        self.weights, self.biases = self._layer_views(self._params)
+        weights, biases = self._layer_views(self._params)
+        self._weights, self._biases = tuple(weights), tuple(biases)
         # The optimizer's state: SGD's velocities (row 0) or Adam's moments (rows 0, 1), its step count,
         # and which optimizer it belongs to (None: no state).
         self._moments = np.zeros((2, self._params.size))
         self._step = np.zeros(1, dtype=np.int64)
         self._optimizer: str | None = None
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """The number of neurons of each layer, inputs first (read-only: make a new network)."""
+        return self._layer_sizes
+
+    @property
+    def activation(self) -> str:
+        """The hidden layers' activation (read-only)."""
+        return self._activation
+
+    @property
+    def output(self) -> str:
+        """The output layer's activation (read-only)."""
+        return self._output
+
+    @property
+    def loss_name(self) -> str:
+        """The loss that ``train`` minimises and ``loss`` reports (read-only)."""
+        return self._loss_name
+
+    @property
+    def weights(self) -> tuple[NDArray[np.float64], ...]:
+        """Each layer's weights, shape ``(sizes[i + 1], sizes[i])``: writable views into the parameters,
+        in a tuple (write into them, ``net.weights[0][...] = M``, or assign ``params``)."""
+        return self._weights
+
+    @property
+    def biases(self) -> tuple[NDArray[np.float64], ...]:
+        """Each layer's biases, shape ``(sizes[i + 1],)``: writable views into the parameters."""
+        return self._biases
 
     def _config(self) -> dict[str, Any]:
         return {"sizes": list(self.sizes), "activation": self.activation, "output": self.output,
@@ -578,22 +618,42 @@ class Network(Model):
         targets = self._targets(Y, data.shape[0])
         learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
         options = _optimizer_options(optimizer, momentum, nesterov, alpha, beta_1, beta_2, epsilon)
-        batch_size = as_count(batch_size, "batch_size")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        batch_size = as_count(batch_size, "batch_size", minimum=1)
         name = options["optimizer"]
         stateful = name == "adam" or options["momentum"] != 0.0
-        if stateful and self._optimizer not in (None, name):
-            held = {"sgd": "SGD's optimizer state (its velocities)",
-                    "adam": "Adam's optimizer state (m, v and t)"}[self._optimizer]
-            raise ValueError(f"this network holds {held}; training it with optimizer={name!r} needs "
-                             "net.reset_optimizer() first")
         n = data.shape[0]
         scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
+        # Everything below reads or changes the network's state: under its lock (re-entrant: the
+        # run takes it again), so that a concurrent train, reset_optimizer or params assignment
+        # waits rather than interleaving with this call's checks.
+        with self._lock:
+            if stateful and self._optimizer not in (None, name):
+                held = {"sgd": "SGD's optimizer state (its velocities)",
+                        "adam": "Adam's optimizer state (m, v and t)"}[self._optimizer]
+                raise ValueError(f"this network holds {held}; training it with optimizer={name!r} "
+                                 "needs net.reset_optimizer() first")
+            self._train_locked(data, targets, learn_rate, epochs, loss_every, shuffle, verbose, progress,
+                               batch_size, options, stateful, n, scratch)
+
+    def _train_locked(self, data: NDArray[np.float64], targets: NDArray[np.float64], learn_rate: float,
+                      epochs: int, loss_every: int, shuffle: bool, verbose: bool, progress: bool,
+                      batch_size: int, options: dict[str, Any], stateful: bool, n: int,
+                      scratch: tuple[NDArray[Any], ...]) -> None:
+        """``train`` once its arguments are checked, holding the lock. Nothing changes until the run
+        starts (``begin``): a refusal on the way (``progress`` without tqdm) leaves the network as it
+        was, its generator and optimizer state included."""
+        name = options["optimizer"]
         # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
         # call from the network's generator, the epoch), so it does not depend on how the epochs
         # are split into kernel calls.
-        base = int(self._rng.integers(2**63)) if shuffle else 0
+        base = 0
+
+        def begin() -> None:
+            nonlocal base
+            if shuffle:
+                base = int(self._rng.integers(2**63))
+            if stateful:
+                self._optimizer = name
 
         def orders(start, stop):
             if not shuffle:
@@ -605,7 +665,7 @@ class Network(Model):
                       and not options["nesterov"])
         if per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network():
             # The tutorial's own network and method: its specialised kernel, the same operations.
-            self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress)
+            self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress, begin)
             return
         if per_sample:
             def train_chunk(state, start, stop, every, losses):
@@ -630,35 +690,36 @@ class Network(Model):
                     options["epsilon"], lr_t, moments, step, start, stop, every, losses, _EMPTY,
                     *scratch)
 
-        if stateful:
-            self._optimizer = name
         # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.
         self._run_training(train_chunk, (self._params.reshape(1, -1), self._moments, self._step), epochs,
-                           loss_every, n * max(1, self._params.size // 9), learn_rate, verbose, progress)
+                           loss_every, n * max(1, self._params.size // 9), learn_rate, verbose, progress,
+                           stacklevel=3, begin=begin)
 
     def _is_tutorial_network(self) -> bool:
         return self.sizes == (2, 2, 1) and (self.activation, self.output, self.loss_name) == (
             "sigmoid", "sigmoid", "mse")
 
     def _train_as_tutorial(self, data: NDArray[np.float64], targets: NDArray[np.float64], learn_rate: float,
-                           epochs: int, loss_every: int, verbose: bool, progress: bool) -> None:
+                           epochs: int, loss_every: int, verbose: bool, progress: bool,
+                           begin: Callable[[], None]) -> None:
         """Per-sample SGD of ``Network((2, 2, 1))`` (sigmoid, sigmoid, mse) on ``OurNeuralNetwork``'s
         kernel: the same arithmetic (``from_tutorial`` is tested to train bit for bit alike), in the
         tutorial's straight-line code rather than the general loops. Its parameters go in the
-        tutorial's order (w1..w6, b1..b3) for the run and come back in this network's."""
+        tutorial's order (w1..w6, b1..b3) for the run and come back in this network's, all under the
+        lock (held by ``train``), so that no other call's update falls between the two copies."""
         tutorial = load_backend(self._backend, "tutorial")
         labels = np.ascontiguousarray(targets[:, 0])
         order = [0, 1, 2, 3, 6, 7, 4, 5, 8]       # the tutorial's w1..w6, b1..b3 in this network's layout
-        params = self._params[order].reshape(1, 9)
+        with self._lock:
+            params = self._params[order].reshape(1, 9)
 
-        def train_chunk(state, start, stop, every, losses):
-            tutorial.train(state[0], data, labels, learn_rate, start, stop, every, losses)
+            def train_chunk(state, start, stop, every, losses):
+                tutorial.train(state[0], data, labels, learn_rate, start, stop, every, losses)
 
-        try:
-            self._run_training(train_chunk, (params,), epochs, loss_every, data.shape[0], learn_rate, verbose,
-                               progress, stacklevel=3)
-        finally:
-            with self._lock:
+            try:
+                self._run_training(train_chunk, (params,), epochs, loss_every, data.shape[0], learn_rate,
+                                   verbose, progress, stacklevel=4, begin=begin)
+            finally:
                 self._params[order] = params[0]
 
     def reset_optimizer(self) -> None:

@@ -157,15 +157,24 @@ def as_real(value, name):
     return result
 
 
-def as_count(value, name):
-    """A count such as ``epochs`` as a Python int; TypeError unless an integer, ValueError if negative."""
-    if type(value) is int and value >= 0:  # the common case, quickly
+#: The largest count a kernel takes (a C ``Py_ssize_t`` / ``int64``): larger ones are refused here,
+#: alike for every backend, rather than overflowing in one and running in another.
+COUNT_MAX = 2**63 - 1
+
+
+def as_count(value, name, minimum=0):
+    """A count such as ``epochs`` as a Python int; TypeError unless an integer, ValueError if below
+    ``minimum`` or above :data:`COUNT_MAX`."""
+    if type(value) is int and minimum <= value <= COUNT_MAX:  # the common case, quickly
         return value
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, not {_describe(value)}")
     result = int(value)
-    if result < 0:
-        raise ValueError(f"{name} must be >= 0, got {result}")
+    if result < minimum:
+        raise ValueError(f"{name} must be >= 0, got {result}" if minimum == 0
+                         else f"{name} must be at least {minimum}, got {result}")
+    if result > COUNT_MAX:
+        raise ValueError(f"{name} must be at most 2**63 - 1, got {result}")
     return result
 
 

@@ -1,0 +1,224 @@
+"""A network's state is changed only through validation and under its lock: its structure is read-only
+(no write can reach the kernels unchecked), threads lose no training, the optimizer's state is
+claimed atomically, output written during training may read the network, and a refused call changes
+nothing."""
+
+import io
+import pathlib
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+from tinynet import Network
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _data(n=40, n_in=2, n_out=1, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1, (n, n_in))
+    Y = (X[:, :1] > 0).astype(float) if n_out == 1 else np.eye(n_out)[rng.integers(0, n_out, n)]
+    return X, Y
+
+
+# --- the structure is read-only ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, value", [("sizes", (1, 1, 1)), ("activation", "relu"), ("output", "identity"),
+                                         ("loss_name", "cross_entropy"), ("weights", []), ("biases", [])])
+def test_the_structure_cannot_be_assigned(backend, name, value):
+    net = Network((4, 3, 2), backend=backend, seed=0)
+    before = net.params
+    with pytest.raises(AttributeError):
+        setattr(net, name, value)
+    assert net.sizes == (4, 3, 2) and net.activation == "sigmoid" and net.params.tobytes() == before.tobytes()
+
+
+def test_the_layer_lists_are_fixed_but_their_arrays_writable(backend):
+    net = Network((3, 2, 1), backend=backend, seed=0)
+    with pytest.raises(TypeError):
+        net.weights[0] = np.ones((2, 3))           # would show M and change nothing
+    net.weights[0][...] = 1.5                       # the documented way: into the view
+    net.biases[1][0] = -2.0
+    assert (net.params[:6] == 1.5).all() and net.params[-1] == -2.0
+
+
+SIZES_THEN_TRAIN = textwrap.dedent("""
+    import sys, numpy as np
+    from tinynet import Network
+    net = Network((64, 32, 10), backend=sys.argv[1], seed=0)
+    try:
+        net.sizes = (1, 1, 1)
+    except AttributeError as exc:
+        print("refused:", exc)
+    X = np.random.default_rng(0).normal(size=(20, 64))
+    y = np.random.default_rng(1).integers(0, 10, 20)
+    net.train(X, np.eye(10)[y], epochs=2)
+    print(net.predict(X).shape, np.isfinite(net.params).all())
+""")
+
+
+def test_assigning_sizes_cannot_crash_the_interpreter(backend):
+    """What aborted the interpreter (malloc corruption, double free): now a refusal, and training
+    goes on with the network's real structure. In a subprocess, in case it still crashed."""
+    done = subprocess.run([sys.executable, "-c", SIZES_THEN_TRAIN, backend], capture_output=True, text=True,
+                          timeout=300, cwd=REPO.parent)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("refused:") and lines[1] == "(20, 10) True"
+
+
+# --- threads ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def short_switches():
+    """Switch threads every microsecond, so that any gap between a read and a write shows."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def _in_threads(count, work):
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def run(index):
+        barrier.wait()
+        try:
+            work(index)
+        except Exception as exc:          # collected, checked by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return errors
+
+
+@pytest.mark.parametrize("sizes", [(2, 2, 1), (2, 5, 1)])
+def test_concurrent_trains_lose_no_work(backend, short_switches, sizes):
+    """Four threads each train the same network (the tutorial's network takes its own kernel): the
+    result is four trainings, one after the other (every call is the same, so any order gives it)."""
+    X, Y = _data()
+    shared = Network(sizes, backend=backend, seed=1)
+    alone = Network(sizes, backend=backend, seed=1)
+    epochs = 30 if backend != "python" else 5
+    errors = _in_threads(4, lambda _: shared.train(X, Y, learn_rate=0.2, epochs=epochs, loss_every=0))
+    assert errors == []
+    for _ in range(4):
+        alone.train(X, Y, learn_rate=0.2, epochs=epochs, loss_every=0)
+    assert shared.params.tobytes() == alone.params.tobytes()
+
+
+def test_an_assignment_during_training_is_not_lost(backend, short_switches):
+    """params assigned while another thread trains the tutorial's network: the network ends either as
+    the training of the assigned values or as the assignment itself, never as the training of the
+    old values (the assignment lost)."""
+    X, Y = _data()
+    net = Network((2, 2, 1), backend=backend, seed=1)
+    start, assigned = net.params, np.linspace(-1, 1, 9)
+    epochs = 200 if backend != "python" else 20
+
+    def work(index):
+        if index == 0:
+            net.train(X, Y, learn_rate=0.2, epochs=epochs, loss_every=0)
+        else:
+            net.params = assigned
+
+    assert _in_threads(2, work) == []
+    trained_old = Network((2, 2, 1), backend=backend, seed=1)
+    trained_old.params = start
+    trained_old.train(X, Y, learn_rate=0.2, epochs=epochs, loss_every=0)
+    trained_new = Network((2, 2, 1), backend=backend, seed=1)
+    trained_new.params = assigned
+    trained_new.train(X, Y, learn_rate=0.2, epochs=epochs, loss_every=0)
+    assert net.params.tobytes() in (assigned.tobytes(), trained_new.params.tobytes())
+    assert net.params.tobytes() != trained_old.params.tobytes()
+
+
+def test_two_optimizers_never_share_a_state(backend, short_switches):
+    """Adam and SGD with momentum race for one network: one trains, the other is refused, and the state
+    is the winner's alone (in 20 trials)."""
+    X, Y = _data(n_out=3, n_in=4)
+    for trial in range(20 if backend != "python" else 4):
+        net = Network((4, 6, 3), output="softmax", loss="cross_entropy", backend=backend, seed=trial)
+        options = [dict(optimizer="adam", batch_size=4), dict(momentum=0.9)]
+        errors = _in_threads(2, lambda index, net=net, options=options: net.train(
+            X, Y, epochs=3, learn_rate=0.01, **options[index]))
+        assert len(errors) == 1 and isinstance(errors[0], ValueError), errors
+        winner = "adam" if "Adam's" in str(errors[0]) else "sgd"
+        alone = Network((4, 6, 3), output="softmax", loss="cross_entropy", backend=backend, seed=trial)
+        alone.train(X, Y, epochs=3, learn_rate=0.01, **options[winner == "sgd"])
+        assert net.optimizer_state["optimizer"] == winner
+        assert net.params.tobytes() == alone.params.tobytes()
+
+
+class _Reading(io.StringIO):
+    """A stdout that reads the network on every write, as a logging wrapper might."""
+
+    def __init__(self, net, X):
+        super().__init__()
+        self.net, self.X, self.reads = net, X, 0
+
+    def write(self, text):
+        self.net.predict(self.X[:2])
+        self.net.params                           # noqa: B018  (a read under the lock)
+        self.reads += 1
+        return super().write(text)
+
+
+def test_output_during_training_may_read_the_network(backend, monkeypatch):
+    """The loss lines are written while training holds the network: a stdout that reads the network
+    then must not deadlock (the lock is re-entrant; run in a thread with a time limit)."""
+    X, Y = _data()
+    net = Network((2, 3, 1), backend=backend, seed=0)
+    out = _Reading(net, X)
+    monkeypatch.setattr(sys, "stdout", out)
+    worker = threading.Thread(target=net.train, args=(X, Y), kwargs=dict(epochs=20, verbose=True),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    monkeypatch.undo()
+    assert not worker.is_alive(), "deadlock: the output's read of the network never returned"
+    assert out.reads > 0 and out.getvalue().count("Epoch") == 2
+
+
+# --- a refused call changes nothing ---------------------------------------------------------------------
+
+def _snapshot(net):
+    return (net.params.tobytes(), list(net.loss_history), repr(net.optimizer_state),
+            net._rng.bit_generator.state)
+
+
+@pytest.mark.parametrize("options", [dict(batch_size=2**63), dict(loss_every=2**63), dict(epochs=2**64),
+                                     dict(batch_size=-1)], ids=str)
+def test_counts_too_large_for_a_kernel_are_refused_alike(backend, options):
+    X, Y = _data()
+    net = Network((2, 3, 1), backend=backend, seed=0)
+    net.train(X, Y, epochs=2, loss_every=1, shuffle=True, optimizer="adam", batch_size=4)
+    before = _snapshot(net)
+    name = next(iter(options))
+    with pytest.raises(ValueError, match=rf"^{name} must be (at most 2\*\*63 - 1|at least 1), got -?\d+$"):
+        net.train(X, Y, shuffle=True, optimizer="adam", **{"batch_size": 4, **options})
+    assert _snapshot(net) == before
+
+
+def test_progress_without_tqdm_changes_nothing(backend, monkeypatch):
+    X, Y = _data()
+    net = Network((2, 3, 1), backend=backend, seed=0)
+    net.train(X, Y, epochs=2, loss_every=1)
+    before = _snapshot(net)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match="progress=True needs tqdm"):
+        net.train(X, Y, epochs=2, progress=True, optimizer="adam", shuffle=True)
+    assert _snapshot(net) == before
+    monkeypatch.undo()
+    net.train(X, Y, epochs=2, optimizer="adam")          # not refused as holding another state
+    assert net.optimizer_state["optimizer"] == "adam"
