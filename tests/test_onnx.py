@@ -31,6 +31,17 @@ def test_onnxruntime_gives_the_predictions(config, tmp_path):
     assert not np.allclose(out, Network(seed=2, **config).predict(X).reshape(len(X), -1))
 
 
+def test_the_model_has_the_lowest_ir_version_its_opset_needs():
+    """So that the runtimes users have load it: onnx writes its own newest IR version by default (14
+    with onnx 1.20), which onnxruntime 1.23, the newest for Python 3.10, refuses (it reads up to 11)."""
+    onnx = pytest.importorskip("onnx")
+    from tinynet._onnx import OPSET
+
+    model = Network((3, 4, 2), seed=0).to_onnx()
+    assert [(opset.domain, opset.version) for opset in model.opset_import] == [("", OPSET)]
+    assert model.ir_version == onnx.helper.find_min_ir_version_for(list(model.opset_import)) == 8
+
+
 def test_the_model_is_checked_and_describes_the_network():
     onnx = pytest.importorskip("onnx")
     net = Network((3, 4, 2), activation="tanh", output="softmax", loss="cross_entropy", seed=0)

@@ -53,9 +53,15 @@ def _same_params(a, b):
 
 # --- scikit-learn's own estimator checks ----------------------------------------------------------
 
+def _with_checks(estimators):
+    """parametrize_with_checks with its cases as a list: scikit-learn 1.7 gives pytest a generator,
+    which pytest 9 deprecates (an error under this suite's filterwarnings)."""
+    mark = parametrize_with_checks(estimators).mark
+    return pytest.mark.parametrize(mark.args[0], list(mark.args[1]), **mark.kwargs)
+
+
 @SHORT                                  # as scikit-learn's own MLPs, on some checks' data
-@parametrize_with_checks([MLPClassifier(), MLPRegressor(), MLPClassifier(solver="sgd"),
-                          MLPRegressor(solver="sgd")])
+@_with_checks([MLPClassifier(), MLPRegressor(), MLPClassifier(solver="sgd"), MLPRegressor(solver="sgd")])
 def test_sklearn_estimator_checks(estimator, check):
     """Each of scikit-learn's estimator checks passes, for the estimators as a user constructs them
     (scikit-learn's defaults: adam), and with the sgd solver."""

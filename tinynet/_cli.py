@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -26,7 +27,15 @@ import time
 
 import numpy as np
 
-from ._backend import available_backends, built_levels, cpu_levels, load_backend, show_config, using_level
+from ._backend import (
+    available_backends,
+    built_levels,
+    cpu_levels,
+    load_backend,
+    resolve_backend,
+    show_config,
+    using_level,
+)
 from ._baseline import train_numpy
 from ._data import EMILY, FRANK, synthetic_data, tutorial_data
 from ._tutorial import OurNeuralNetwork
@@ -287,25 +296,78 @@ def run_bench(args, out=sys.stdout):
     return 0
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text):
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**32), as np.random.seed takes, got {value}")
+    return value
+
+
+def _seconds(text):
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _writable_file(path, what):
+    """An error message if ``path`` cannot be written (its folder missing or not a folder), else None:
+    checked before the work whose result it is to hold."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder):
+        return f"{what} {path!r}: the folder {folder!r} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"{what} {path!r}: the folder {folder!r} is not writable"
+    if os.path.isdir(path):
+        return f"{what} {path!r} is a folder"
+    return None
+
+
 def main(argv=None):
+    """The console script. Errors (bad arguments, an unknown backend or level, a file that cannot be
+    written) are one line on stderr and exit status 2, checked before any work; a closed pipe on
+    stdout (``tinynet | head -1``) ends it quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it at devnull first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except (ValueError, ImportError, OSError) as exc:
+        print(f"tinynet: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m tinynet",
         description="Train the tutorial's network on every backend and compare results and speed.")
-    parser.add_argument("--repeat", type=int, default=20, help="timing rounds per backend (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="np.random.seed for the starting weights")
+    parser.add_argument("--repeat", type=_positive_int, default=None,
+                        help="timing rounds per backend (default 20; bench: 5)")
+    parser.add_argument("--seed", type=_seed, default=0, help="np.random.seed for the starting weights")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     parser.add_argument("--config", action="store_true",
                         help="say which backends and which build of the extension run here, and stop")
     commands = parser.add_subparsers(dest="command")
     bench = commands.add_parser("bench", help="training speed at any size",
                                 description="Training speed of every backend at any size.")
-    bench.add_argument("--samples", type=int, default=4,
+    bench.add_argument("--samples", type=_positive_int, default=4,
                        help="samples (default 4: the tutorial's; more are synthetic)")
-    bench.add_argument("--epochs", type=int, default=1000, help="epochs (default 1000)")
-    bench.add_argument("--repeat", type=int, default=5, help="timing rounds per backend (default 5)")
-    bench.add_argument("--max-seconds", type=float, default=10.0,
+    bench.add_argument("--epochs", type=_positive_int, default=1000, help="epochs (default 1000)")
+    bench.add_argument("--repeat", type=_positive_int, default=argparse.SUPPRESS,
+                       help="timing rounds per backend (default 5)")
+    bench.add_argument("--max-seconds", type=_seconds, default=10.0,
                        help="stop a backend's rounds after about this long (default 10)")
-    bench.add_argument("--seed", type=int, default=0, help="seed of the weights and synthetic data")
+    bench.add_argument("--seed", type=_seed, default=argparse.SUPPRESS,
+                       help="seed of the weights and synthetic data")
     bench.add_argument("--no-numpy", dest="numpy", action="store_false",
                        help="leave out the tutorial-style numpy baseline (slow at large sizes)")
     bench.add_argument("--sizes", action="store_true",
@@ -313,25 +375,46 @@ def main(argv=None):
     bench.add_argument("--compile", action="store_true",
                        help="also Numba's compile time in fresh processes (empty and warm cache)")
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    bench.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    bench.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress line on stderr")
     plot = commands.add_parser("plot", help="draw the trained tutorial network (needs matplotlib)",
                                description="Train the tutorial's network and draw its decision "
                                            "regions and loss curve.")
     plot.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write")
-    plot.add_argument("--seed", type=int, default=0, help="np.random.seed for the starting weights")
+    plot.add_argument("--seed", type=_seed, default=argparse.SUPPRESS,
+                      help="np.random.seed for the starting weights")
     args = parser.parse_args(argv)
-    for name in ("repeat", "samples", "epochs"):
-        if getattr(args, name, 1) < 1:
-            parser.error(f"--{name} must be at least 1")
+    # The backends (and $TINYNET_BACKEND, $TINYNET_CPU) are checked before any work.
+    available_backends()
+    resolve_backend()
     if args.config:
         print(show_config())
         return 0
     if args.command == "bench":
+        if args.repeat is None:
+            args.repeat = 5
+        if args.json is not None and (problem := _writable_file(args.json, "--json")):
+            parser.error(problem)
         return run_bench(args)
     if args.command == "plot":
+        if problem := _writable_file(args.out, "--out"):
+            parser.error(problem)
         from .plot import tutorial_figure  # needs matplotlib: imported only for this command
 
+        extension = os.path.splitext(args.out)[1].lstrip(".").lower()
+        kinds = _picture_kinds()
+        if extension not in kinds:
+            parser.error(f"--out {args.out!r}: matplotlib writes {', '.join(sorted(kinds))}, "
+                         f"not {extension or 'a file without an extension'!r}")
         tutorial_figure(seed=args.seed).savefig(args.out, dpi=110)
         print(f"wrote {args.out}")
         return 0
-    return run_main(repeat=args.repeat, seed=args.seed, progress=not args.quiet)
+    return run_main(repeat=20 if args.repeat is None else args.repeat, seed=args.seed,
+                    progress=not args.quiet)
+
+
+def _picture_kinds():
+    """The file extensions matplotlib can write here."""
+    from matplotlib.figure import Figure
+
+    return set(Figure().canvas.get_supported_filetypes())

@@ -74,7 +74,11 @@ def _model(nodes: list[Any], initializers: list[Any], n_in: int, outputs: list[A
 
     inputs = [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, n_in])]
     graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="tinynet")
+    opsets = [helper.make_opsetid("", OPSET)]
+    # The lowest IR version the opset needs (onnx writes its own newest by default, which older
+    # runtimes refuse: onnxruntime 1.23 reads IR versions up to 11), as skl2onnx does.
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="tinynet",
+                              ir_version=helper.find_min_ir_version_for(opsets))
     model.doc_string = doc
     onnx.checker.check_model(model)
     if path is not None:
