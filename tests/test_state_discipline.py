@@ -4,7 +4,10 @@ claimed atomically, output written during training may read the network, and a r
 nothing."""
 
 import io
+import json
+import os
 import pathlib
+import stat
 import subprocess
 import sys
 import textwrap
@@ -222,3 +225,85 @@ def test_progress_without_tqdm_changes_nothing(backend, monkeypatch):
     monkeypatch.undo()
     net.train(X, Y, epochs=2, optimizer="adam")          # not refused as holding another state
     assert net.optimizer_state["optimizer"] == "adam"
+
+
+# --- files ------------------------------------------------------------------------------------------------
+
+def test_save_writes_through_a_symlink(tmp_path):
+    target = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    Network((2, 3, 1), seed=0).save(target)
+    link.symlink_to(target)
+    net = Network((2, 3, 1), seed=5)
+    net.save(link)
+    assert link.is_symlink() and Network.load(target).params.tobytes() == net.params.tobytes()
+
+
+def test_save_keeps_a_files_mode_and_a_new_one_follows_the_umask(tmp_path):
+    path = tmp_path / "net.json"
+    Network((2, 3, 1), seed=0).save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    path.chmod(0o640)
+    Network((2, 3, 1), seed=1).save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_save_refuses_what_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match=r"cannot save to '.*pipe': it is not a regular file"):
+        Network((2, 3, 1)).save(fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    with pytest.raises(OSError, match="not a regular file"):
+        Network((2, 3, 1)).save(tmp_path)
+    if os.path.exists(os.devnull):
+        with pytest.raises(OSError, match="not a regular file"):
+            Network((2, 3, 1)).save(os.devnull)
+        assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_save_and_load_take_bytes_paths_and_errors_name_the_users_path(tmp_path):
+    net = Network((2, 3, 1), seed=0)
+    path = os.fsencode(tmp_path / "net.json")
+    net.save(path)
+    assert Network.load(path).params.tobytes() == net.params.tobytes()
+    with pytest.raises(OSError, match=r"cannot save to '.*missing/net.json'"):
+        net.save(tmp_path / "missing" / "net.json")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "it is not UTF-8 text"),
+    ('{"format": "tinynet.Network"}'.encode("utf-16"), "it is not UTF-8 text"),
+    (b"[" * 100_000 + b"]" * 100_000, "its JSON is nested too deeply"),
+])
+def test_load_of_a_file_that_is_not_json_names_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=rf"cannot load '.*bad.json': {message}"):
+        Network.load(path)
+
+
+def _saved_adam(tmp_path):
+    X, Y = _data()
+    net = Network((2, 3, 1), seed=0)
+    net.train(X, Y, epochs=2, optimizer="adam", batch_size=8)
+    path = tmp_path / "net.json"
+    net.save(path)
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda doc: doc["optimizer"].update(t=2**63), "t must be a count below 2\\*\\*63"),
+    (lambda doc: doc["optimizer"]["v"].__setitem__(3, -1e-3),
+     r"v must be >= 0, got -0.001 at weights\[0\]\[1, 1\]"),
+    (lambda doc: doc["params"].__setitem__(0, 1e400), "params"),
+])
+def test_load_refuses_values_out_of_range_naming_the_file(tmp_path, change, message):
+    path, document = _saved_adam(tmp_path)
+    change(document)
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=rf"cannot load '.*net.json': .*{message}"):
+        Network.load(path)

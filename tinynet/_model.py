@@ -164,46 +164,49 @@ class Model:
 
     # --- saving, loading, pickling ----------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> None:
         """Write the model to a small, human-readable JSON file, atomically.
 
         The file holds a format name and version, the backend, the configuration and the parameters
         as decimal numbers that read back to exactly the same floats. It is written to a temporary
         file in the same directory and renamed over ``path``, so a crash leaves either the old file
-        or the new one, whole.
+        or the new one, whole. A symbolic link is written through to its target; an existing file
+        keeps its permissions (a new one follows the umask).
 
         Parameters
         ----------
-        path : str or os.PathLike
+        path : str, bytes or os.PathLike
 
         Raises
         ------
         ValueError
             If a parameter is inf or NaN (after diverging training): JSON cannot hold it exactly.
         OSError
-            If the file cannot be written.
+            If the file cannot be written, or ``path`` is not a regular file (a directory, a FIFO,
+            a device); the message names ``path``.
         """
         with self._lock:
             params = self._params.tolist()
             for index, value in enumerate(params):
                 if not math.isfinite(value):
-                    raise ValueError(f"cannot save {os.fspath(path)!r}: parameter "
+                    raise ValueError(f"cannot save {os.fsdecode(path)!r}: parameter "
                                      f"{self._param_name(index)} is {value!r}")
             try:
                 extras = self._file_extras()
             except ValueError as exc:
-                raise ValueError(f"cannot save {os.fspath(path)!r}: {exc}") from None
+                raise ValueError(f"cannot save {os.fsdecode(path)!r}: {exc}") from None
         write_json(path, {"format": self._FILE_FORMAT, "version": self._FILE_VERSION,
                           "backend": self._backend, **self._config(),
                           "params": self._params_to_json(params), **extras}, indent=self._JSON_INDENT)
 
     @classmethod
-    def load(cls: type[M], path: str | os.PathLike[str], backend: str | None = None) -> M:
+    def load(cls: type[M], path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+             backend: str | None = None) -> M:
         """Read a model written by :meth:`save`, with exactly the saved parameters.
 
         Parameters
         ----------
-        path : str or os.PathLike
+        path : str, bytes or os.PathLike
         backend : {"cython", "numba", "python"} or None
             None takes the saved backend if it loads here, else the default one.
 
@@ -219,7 +222,7 @@ class Model:
         OSError
             If the file cannot be read (for example ``FileNotFoundError``).
         """
-        name = os.fspath(path)
+        name = os.fsdecode(path)
         document = read_json(path, cls._FILE_FORMAT, cls._FILE_VERSIONS_READ or (cls._FILE_VERSION,))
         missing = [key for key in (*cls._CONFIG_FIELDS, "params") if key not in document]
         if len(missing) == 1:
@@ -237,7 +240,7 @@ class Model:
                 model = cls._restore(config, params, document.get("backend"), fallback=True)
             model._load_extras(document)
             return model
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"cannot load {name!r}: {exc}") from None
 
     def __getstate__(self) -> dict[str, Any]:

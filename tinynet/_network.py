@@ -279,8 +279,8 @@ class Network(Model):
         if name not in (None, *OPTIMIZERS):
             raise ValueError(f"unknown optimizer {name!r} in the optimizer's state")
         t = state.get("t", 0)
-        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
-            raise ValueError(f"the optimizer's step count t must be a count, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= 2**63 - 1:
+            raise ValueError(f"the optimizer's step count t must be a count below 2**63, got {t!r}")
         keys = {None: (), "sgd": ("velocity",), "adam": ("m", "v")}[name]
         moments = np.zeros_like(self._moments)
         for row, key in enumerate(keys):
@@ -291,6 +291,9 @@ class Network(Model):
                 raise ValueError(f"the optimizer's {key} must be {self._params.size} numbers, "
                                  f"got shape {array.shape}")
             check_finite(array, key)
+            if key == "v" and (array < 0).any():       # Adam's second moments: means of squares
+                raise ValueError(f"the optimizer's v must be >= 0, got {float(array[array < 0][0])!r} at "
+                                 f"{self._param_name(int(np.flatnonzero(array < 0)[0]))}")
             moments[row] = array
         self._moments[:] = moments
         self._step[0] = t
