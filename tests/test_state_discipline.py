@@ -307,3 +307,61 @@ def test_load_refuses_values_out_of_range_naming_the_file(tmp_path, change, mess
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError, match=rf"cannot load '.*net.json': .*{message}"):
         Network.load(path)
+
+
+# --- smaller refusals and acceptances -----------------------------------------------------------------------
+
+def test_numpy_integers_are_integers():
+    from tinynet import train_many
+
+    X, Y = _data()
+    same = Network((2, 3, 1), seed=3).params.tobytes()
+    assert Network((2, 3, 1), seed=np.int64(3)).params.tobytes() == same
+    nets = [Network((2, 3, 1), seed=seed) for seed in range(3)]
+    train_many(nets, X, Y, n_jobs=np.int64(2), epochs=2)
+    alone = Network((2, 3, 1), seed=0)
+    alone.train(X, Y, epochs=2)
+    assert nets[0].params.tobytes() == alone.params.tobytes()
+
+
+@pytest.mark.parametrize("rate", [0, -1, -0.0])
+def test_a_learning_rate_must_be_positive(backend, rate):
+    from tinynet import OurNeuralNetwork, train_many
+
+    X, Y = _data()
+    net = Network((2, 3, 1), backend=backend, seed=0)
+    before = _snapshot(net)
+    with pytest.raises(ValueError, match=r"learn_rate must be > 0"):
+        net.train(X, Y, learn_rate=rate)
+    with pytest.raises(ValueError, match=r"learn_rate must be > 0"):
+        OurNeuralNetwork(backend=backend).train(X, Y[:, 0], learn_rate=rate)
+    with pytest.raises(ValueError, match=r"learn_rate must be > 0, got .* \(network 1\)"):
+        train_many([Network((2, 3, 1), backend=backend), net], X, Y, learn_rate=[0.1, rate])
+    assert _snapshot(net) == before
+
+
+@pytest.mark.parametrize("sizes", [(True, 2, 1), (2, False, 1), np.array([True, True])])
+def test_booleans_are_not_layer_sizes(sizes):
+    with pytest.raises(ValueError, match="sizes must be at least two positive integers"):
+        Network(sizes)
+
+
+def test_a_network_too_large_to_hold_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"sizes \(1000000, 1000000\) need 1,000,001,000,000 parameters "
+                                         r"\(22,352 GiB .*\): more than tinynet's limit of 2,147,483,648"):
+        Network((10**6, 10**6))
+
+
+@pytest.mark.parametrize("name", ["shuffle", "verbose", "progress"])
+def test_flags_must_be_booleans(name):
+    X, Y = _data()
+    net = Network((2, 3, 1), seed=0)
+    before = _snapshot(net)
+    with pytest.raises(TypeError, match=f"{name} must be True or False, not str"):
+        net.train(X, Y, **{name: "no"})
+    assert _snapshot(net) == before
+
+
+def test_from_tutorial_takes_only_the_tutorials_class():
+    with pytest.raises(TypeError, match=r"from_tutorial takes an OurNeuralNetwork, not Network .*deepcopy"):
+        Network.from_tutorial(Network((2, 2, 1)))

@@ -1,6 +1,7 @@
 """``train_many``: many networks over the same data, on all cores, stepped together in vectors on each."""
 
 import itertools
+import numbers
 import threading
 from collections.abc import Iterable
 
@@ -134,6 +135,15 @@ def _per_network(value, name, n_nets):
     return array
 
 
+def _positive_rates(rates):
+    """The learning rates, each > 0 (as every train requires); ValueError naming the first that is not."""
+    bad = np.flatnonzero(~(np.asarray(rates) > 0))
+    if bad.size:
+        raise ValueError(f"learn_rate must be > 0, got {float(np.ravel(rates)[bad[0]])!r}"
+                         + (f" (network {bad[0]})" if np.ndim(rates) else ""))
+    return rates
+
+
 def _split(group, workers):
     """A group's networks as one part per worker (at most), in whole blocks of LANES (so that only the
     last part's last block is padded); a list of index ranges."""
@@ -159,7 +169,7 @@ def _tutorial_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, 
         raise ValueError("momentum needs Network objects: OurNeuralNetwork trains without it")
     array = as_features(data)
     labels = as_labels(all_y_trues, array.shape[0])
-    learn_rate = as_real(learn_rate, "learn_rate")
+    learn_rate = _positive_rates(as_real(learn_rate, "learn_rate"))
     groups = []
     for backend in dict.fromkeys(net.backend for net in networks):
         def task(block, backend=backend):
@@ -181,7 +191,7 @@ def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, l
                              f"loss): {net._config()} differs from {first._config()}")
     array = first._features(data, name="data")
     targets = first._targets(all_y_trues, array.shape[0], name="all_y_trues", data_name="data")
-    learn_rates = _per_network(learn_rate, "learn_rate", len(networks))
+    learn_rates = _positive_rates(_per_network(learn_rate, "learn_rate", len(networks)))
     momenta = _per_network(momentum, "momentum", len(networks))
     outside = np.flatnonzero((momenta < 0.0) | (momenta >= 1.0))
     if outside.size:
@@ -267,8 +277,10 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
                             f"{type(net).__name__}")
     if len({id(net) for net in networks}) != len(networks):
         raise ValueError("networks must be distinct: the same network appears more than once")
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
+    if n_jobs is not None and (isinstance(n_jobs, (bool, np.bool_))
+                               or not isinstance(n_jobs, numbers.Integral)):
         raise TypeError(f"n_jobs must be an integer or None, not {type(n_jobs).__name__}")
+    n_jobs = None if n_jobs is None else int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs must not be 0: use a positive count, -1 for every CPU, or None")
     epochs = as_count(epochs, "epochs")

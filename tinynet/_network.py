@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,10 @@ from ._validation import (
     check_finite,
     contiguous_writeable,
 )
+
+#: The most parameters a Network may have (16 GiB of them, 48 GiB with Adam's moments): a larger one is
+#: a mistake in its sizes, refused rather than allocated.
+MAX_PARAMS = 2**31
 
 __all__ = ["Network"]
 
@@ -146,8 +151,10 @@ class Network(Model):
                  loss: str = "mse", init: str = "auto", seed: int | None = None,
                  backend: str | None = None) -> None:
         _choice(init, INITS, "init")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        if seed is not None and (isinstance(seed, (bool, np.bool_))
+                                 or not isinstance(seed, numbers.Integral)):
             raise TypeError(f"seed must be an integer or None, not {type(seed).__name__}")
+        seed = None if seed is None else int(seed)
         self._setup({"sizes": sizes, "activation": activation, "output": output, "loss": loss}, backend)
         self._rng = np.random.default_rng(seed)
         self._initialise(init)
@@ -159,8 +166,14 @@ class Network(Model):
         sizes = config["sizes"]
         sizes_array = np.asarray(sizes)
         if (sizes_array.ndim != 1 or sizes_array.size < 2 or sizes_array.dtype.kind not in "iu"
-                or (sizes_array < 1).any()):
+                or (sizes_array < 1).any()
+                or any(isinstance(size, (bool, np.bool_)) for size in sizes)):     # (True, 2, 1)
             raise ValueError(f"sizes must be at least two positive integers (inputs first), got {sizes!r}")
+        n_params = sum(n_out * (n_in + 1) for n_in, n_out in itertools.pairwise(sizes_array.tolist()))
+        if n_params > MAX_PARAMS:
+            raise ValueError(f"sizes {tuple(sizes_array.tolist())} need {n_params:,} parameters "
+                             f"({n_params * 24 / 2**30:,.0f} GiB with the optimizer's state): more than "
+                             f"tinynet's limit of {MAX_PARAMS:,}")
         layer_sizes = tuple(int(size) for size in sizes_array)
         activation = _choice(config["activation"], HIDDEN, "activation")
         output = _choice(config["output"], OUTPUT, "output")
@@ -331,6 +344,12 @@ class Network(Model):
         -------
         Network
         """
+        from ._tutorial import OurNeuralNetwork
+
+        if not isinstance(net, OurNeuralNetwork):
+            raise TypeError(f"from_tutorial takes an OurNeuralNetwork, not {type(net).__name__}"
+                            + (" (a Network is one already: copy.deepcopy it)" if isinstance(net, Network)
+                               else ""))
         new = cls((2, 2, 1), backend=backend if backend is not None else net.backend)
         w1, w2, w3, w4, w5, w6, b1, b2, b3 = net.params
         new.params = [w1, w2, w3, w4, b1, b2, w5, w6, b3]
@@ -620,6 +639,9 @@ class Network(Model):
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
         learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
+        for flag, label in ((shuffle, "shuffle"), (verbose, "verbose"), (progress, "progress")):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{label} must be True or False, not {type(flag).__name__}")
         options = _optimizer_options(optimizer, momentum, nesterov, alpha, beta_1, beta_2, epsilon)
         batch_size = as_count(batch_size, "batch_size", minimum=1)
         name = options["optimizer"]

@@ -181,8 +181,11 @@ def as_count(value, name, minimum=0):
 def as_schedule(learn_rate, epochs, loss_every):
     """The options every ``train`` takes, checked: ``(learn_rate, epochs, loss_every)``.
 
-    ``learn_rate`` a finite real number, ``epochs`` a count, ``loss_every`` a count or None (0).
+    ``learn_rate`` a finite real number > 0 (as scikit-learn requires), ``epochs`` a count,
+    ``loss_every`` a count or None (0).
     """
     learn_rate = as_real(learn_rate, "learn_rate")
+    if not learn_rate > 0:
+        raise ValueError(f"learn_rate must be > 0, got {learn_rate!r}")
     epochs = as_count(epochs, "epochs")
     return learn_rate, epochs, 0 if loss_every is None else as_count(loss_every, "loss_every")
