@@ -365,3 +365,22 @@ def test_flags_must_be_booleans(name):
 def test_from_tutorial_takes_only_the_tutorials_class():
     with pytest.raises(TypeError, match=r"from_tutorial takes an OurNeuralNetwork, not Network .*deepcopy"):
         Network.from_tutorial(Network((2, 2, 1)))
+
+
+def test_pure_pythons_adam_is_plain_floats_like_the_others():
+    """Its step size was a numpy scalar mixed into Python floats: numpy warned on extreme values, and
+    under np.errstate(all="raise") it raised where the compiled backends finish. Now: the same bits,
+    silently."""
+    X = np.array([[0.0, 1.0], [0.0, -2.0]])          # the first input's weights get zero gradients
+    Y = np.array([[1.0], [0.0]])
+    results = []
+    for backend in ("cython", "python"):
+        net = Network((2, 3, 1), seed=0, backend=backend)
+        # lr_t overflows to inf (1e308 * sqrt(0.001) / 0.001), and inf * 0.0 is NaN: the network
+        # diverges, alike in every backend, with tinynet's one warning and no other
+        with np.errstate(all="raise"), pytest.warns(RuntimeWarning, match="training diverged") as caught:
+            net.train(X, Y, epochs=1, optimizer="adam", learn_rate=1e308, beta_1=0.999, batch_size=1,
+                      loss_every=0)
+        assert len(caught) == 1
+        results.append(np.where(np.isnan(net.params), np.nan, net.params).tobytes())
+    assert results[0] == results[1]

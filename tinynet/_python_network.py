@@ -550,7 +550,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
                 count = _net_batch_weight(ws, order_row, lo, hi)
                 squares = _net_update(p, sizes, grad, count, alpha, record and alpha != 0.0, optimizer,
                                       learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                                      lr_t[update] if optimizer == ADAM else 0.0, m, v)
+                                      float(lr_t[update]) if optimizer == ADAM else 0.0, m, v)
                 if record:
                     batch_loss = total_loss / count
                     if alpha != 0.0:
