@@ -53,7 +53,8 @@ def _data_header():
 
 def _build_c(source):
     """benchmarks/<source> built with the C compiler Python was built with and the extension's flags
-    (see setup.py: -march=native unless TINYNET_PORTABLE=1, no contraction, no fast-math); its
+    (no contraction, no fast-math) and -march=native, the best this compiler can do on this CPU, as the
+    yardstick of every level of the extension (TINYNET_PORTABLE=1: without it); its
     function ``train_plain_c`` through ctypes. Skips the test when there is no compiler."""
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
