@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tinynet import available_backends
-from tinynet._backend import BACKENDS, built_levels, cpu_levels, load_backend, using_level
+from tinynet._backend import BACKENDS, load_backend, runnable_levels, using_level
 
 BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn", "sklearn-1-thread")
 
@@ -41,7 +41,7 @@ def lower_levels():
         best = load_backend("cython").LEVEL
     except ImportError:
         return []
-    return [f"cython-{level}" for level in built_levels() if level in cpu_levels() and level != best]
+    return [f"cython-{level}" for level in runnable_levels() if level != best]
 
 
 def backend_of(entry):

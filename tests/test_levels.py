@@ -19,6 +19,7 @@ from tinynet._backend import (
     cpu_levels,
     load_backend,
     load_level,
+    runnable_levels,
     show_config,
     using_level,
 )
@@ -26,7 +27,7 @@ from tinynet._data import tutorial_data
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
-RUNNABLE = [level for level in built_levels() if level in cpu_levels()]
+RUNNABLE = runnable_levels()
 
 
 def _run(code, **env):

@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from types import ModuleType
 
 __all__ = ["BACKENDS", "CPU_ENV_VAR", "ENV_VAR", "FAMILIES", "LEVELS", "available_backends", "built_levels",
-           "cpu_levels", "load_backend", "load_level", "resolve_backend", "show_config", "using_level"]
+           "cpu_levels", "load_backend", "load_level", "resolve_backend", "runnable_levels", "show_config",
+           "using_level"]
 
 #: Every backend tinynet knows, fastest first.
 BACKENDS = ("cython", "numba", "python")
@@ -98,6 +99,12 @@ def _found(module: str) -> bool:
         return False
 
 
+def runnable_levels() -> list[str]:
+    """The levels built here that this CPU runs, lowest first (the last is the default)."""
+    runs = cpu_levels()
+    return [level for level in built_levels() if level in runs]
+
+
 def _chosen_level() -> str:
     """The level to load: ``$TINYNET_CPU`` if set (checked), else the best one built that the CPU runs."""
     runs, built = cpu_levels(), built_levels()
@@ -110,7 +117,7 @@ def _chosen_level() -> str:
             raise ValueError(f"${CPU_ENV_VAR}={wanted} asks for {LEVELS[wanted]}, which this CPU does not "
                              f"support (it runs {_listed(runs)}); unset it to load the best level")
         return wanted
-    usable = [level for level in built if level in runs]
+    usable = runnable_levels()
     if not usable:
         raise ImportError(f"no build of the kernels runs on this CPU (built: {_listed(built)}; the CPU runs "
                           f"{_listed(runs)})")

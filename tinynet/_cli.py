@@ -29,10 +29,10 @@ import numpy as np
 
 from ._backend import (
     available_backends,
-    built_levels,
     cpu_levels,
     load_backend,
     resolve_backend,
+    runnable_levels,
     show_config,
     using_level,
 )
@@ -167,7 +167,7 @@ def _bench_names():
     names = available_backends()
     if "cython" in names:
         best = load_backend("cython").LEVEL
-        lower = [level for level in built_levels() if level in cpu_levels() and level != best]
+        lower = [level for level in runnable_levels() if level != best]
         index = names.index("cython")
         names[index:index + 1] = ["cython", *(f"cython-{level}" for level in reversed(lower))]
     return names
