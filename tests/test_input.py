@@ -59,6 +59,37 @@ def test_equivalent_inputs_train_as_float64(backend, convert):
     assert _trained(backend, convert(CLEAN_X), convert(CLEAN_Y)) == expected
 
 
+def _nullable_frame(a):
+    """pandas' nullable dtypes (Float64 and Int64 columns, or a boolean/Int64 Series), which numpy
+    reads as objects."""
+    pd = pytest.importorskip("pandas")
+    if a.ndim == 1:
+        return pd.Series(pd.array(a, dtype="Float64"))
+    return pd.DataFrame({"a": pd.array(a[:, 0], dtype="Float64"),
+                         "b": pd.array(a[:, 1].astype(np.int64), dtype="Int64")})
+
+
+def test_pandas_nullable_frames_train_as_float64(backend):
+    x = np.round(CLEAN_X)
+    frame = _nullable_frame(x)
+    assert np.asarray(frame).dtype == object     # what numpy alone makes of it
+    assert _trained(backend, frame, _nullable_frame(CLEAN_Y)) == _trained(backend, x, CLEAN_Y)
+
+
+def test_pandas_missing_value_is_refused_naming_where():
+    pd = pytest.importorskip("pandas")
+    frame = _nullable_frame(np.round(CLEAN_X))
+    frame.iloc[2, 0] = pd.NA
+    net = OurNeuralNetwork()
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=r"data has a missing value \(pd.NA\) at \[2, 0\]"):
+        net.train(frame, CLEAN_Y, epochs=1, verbose=False)
+    assert net.params.tolist() == before.tolist() and net.loss_history == []
+    strings = pd.DataFrame({"a": pd.array(["1", "2"], dtype="string"), "b": [1.0, 2.0]})
+    with pytest.raises(TypeError, match="data must hold real numbers"):
+        net.predict(strings)
+
+
 def test_bool_labels_and_data(backend):
     x = np.array([[True, False], [False, True], [True, True]])
     y = np.array([True, False, True])

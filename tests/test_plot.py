@@ -1,6 +1,7 @@
 """tinynet.plot: the pictures show the network's own outputs and losses."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -61,6 +62,50 @@ def test_decision_boundary_refuses_mismatched_input(trained):
         plot.decision_boundary(trained, TUTORIAL_DATA, [1, 0, 1])
     with pytest.raises(ValueError, match="data must be 2-D"):
         plot.decision_boundary(trained, [1, 2, 3])
+
+
+@pytest.mark.parametrize("sizes, kwargs", [
+    pytest.param((2, 4, 3), dict(output="softmax", loss="cross_entropy"), id="three-outputs"),
+    pytest.param((3, 4, 1), {}, id="three-inputs"),
+])
+def test_decision_boundary_refuses_a_network_it_cannot_shade(sizes, kwargs):
+    from tinynet import Network
+
+    pattern = "2 inputs by its one output; this network has sizes " + re.escape(str(sizes))
+    with pytest.raises(ValueError, match=pattern):
+        plot.decision_boundary(Network(sizes, seed=0, **kwargs), TUTORIAL_DATA)
+
+
+def test_decision_boundary_refuses_a_model_with_several_outputs_per_point():
+    class TwoColumns:
+        def predict(self, data):
+            return np.zeros((len(data), 2))
+
+    with pytest.raises(ValueError, match=r"net.predict gave shape \(400, 2\) for 400 points"):
+        plot.decision_boundary(TwoColumns(), TUTORIAL_DATA, resolution=20)
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    (dict(resolution=1), ValueError, "resolution must be at least 2, got 1"),
+    (dict(resolution=10**6), ValueError, "resolution must be at most 4096"),
+    (dict(resolution=2.5), TypeError, "resolution must be an integer"),
+    (dict(margin=float("nan")), ValueError, "margin must be finite"),
+    (dict(margin=-0.1), ValueError, "margin must be >= 0"),
+    (dict(data=[[-1.5e308, 0.0], [1.5e308, 1.0]]), ValueError, "data spans too wide a range to plot"),
+])
+def test_decision_boundary_refuses_bad_options_before_predicting(trained, kwargs, error, pattern):
+    calls = []
+    predict = trained.predict
+    trained.predict = lambda data: calls.append(len(data)) or predict(data)
+    data = kwargs.pop("data", TUTORIAL_DATA)
+    with pytest.raises(error, match=pattern):
+        plot.decision_boundary(trained, data, **kwargs)
+    assert calls == []
+
+
+def test_decision_boundary_of_wide_but_representable_data(trained):
+    ax = plot.decision_boundary(trained, TUTORIAL_DATA * 1e300, resolution=10)
+    assert np.isfinite(ax.get_xlim()).all() and np.isfinite(ax.get_ylim()).all()
 
 
 def test_plot_command_writes_a_png(tmp_path):

@@ -84,14 +84,14 @@ def exp(double x):
 
 cdef inline void _exp_lanes(const double* x, double* out) noexcept nogil:
     # out[j] = _exp(x[j]) for the LANES lanes of train_many's kernels: the common path in every lane
-    # (vectorised, counting the lanes it serves without a branch), then the special path in the lanes
-    # that need it, if any.
+    # (vectorised, with a branch-free integer OR of the lanes it does not serve, which the compiler
+    # may reassociate, unlike a sum of doubles), then the special path in the lanes that need it, if any.
     cdef int j
-    cdef double served = 0.0
+    cdef int unserved = 0
     for j in range(LANES):
         out[j] = _exp_common(x[j])
-        served += fabs(x[j]) <= EXP_FAST_BOUND        # 0 for NaN
-    if served != LANES:
+        unserved |= not (fabs(x[j]) <= EXP_FAST_BOUND)        # 1 for NaN
+    if unserved:
         for j in range(LANES):
             if not (-EXP_FAST_BOUND <= x[j] <= EXP_FAST_BOUND):
                 out[j] = _exp_special(x[j])

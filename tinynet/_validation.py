@@ -9,6 +9,7 @@ the argument and says what was received.
 
 import math
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -35,12 +36,33 @@ def as_real_array(value, name):
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested sequences, unconvertible objects
         raise ValueError(f"{name} cannot be read as an array of numbers: {exc}") from None
+    if array.dtype == object:
+        array = _nullable_frame(value, array, name)
     if array.dtype.kind not in _REAL_KINDS:
         raise TypeError(
             f"{name} must hold real numbers (bool, int or float), not dtype {array.dtype} "
             f"(from {_describe(value)})"
         )
     return array.astype(np.float64, copy=False)
+
+
+def _nullable_frame(value, array, name):
+    """A pandas DataFrame or Series of nullable numbers (``Float64``, ``Int64``, ``boolean``), which
+    numpy reads as objects, as float64; a missing value (``pd.NA``) is refused, naming where it is.
+    Anything else is returned as it is (and refused by the caller)."""
+    if not hasattr(value, "to_numpy"):
+        return array
+    dtypes = getattr(value, "dtypes", None)         # a DataFrame's, one per column; a Series' one
+    kinds = [getattr(dtype, "kind", "O") for dtype in
+             (dtypes if isinstance(dtypes, Iterable) and not isinstance(dtypes, np.dtype) else [dtypes])]
+    if not all(kind in _REAL_KINDS for kind in kinds):
+        return array
+    missing = np.asarray(value.isna()) if hasattr(value, "isna") else np.zeros(array.shape, bool)
+    if missing.any():
+        index = ", ".join(str(int(i)) for i in np.argwhere(missing)[0])
+        raise ValueError(f"{name} has a missing value (pd.NA) at [{index}] (row, column by position): "
+                         f"drop or fill the missing values first")
+    return value.to_numpy(dtype=np.float64)
 
 
 def check_finite(array, name):

@@ -14,13 +14,16 @@ from numpy.typing import ArrayLike
 
 from ._data import EMILY, FRANK, NAMES, tutorial_data
 from ._tutorial import OurNeuralNetwork
-from ._validation import as_features
+from ._validation import as_count, as_features, as_real
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["decision_boundary", "loss_curve", "tutorial_figure"]
+
+#: decision_boundary's largest grid: 4096 x 4096 points (16.8 million predictions).
+MAX_RESOLUTION = 4096
 
 
 def _matplotlib() -> None:
@@ -93,9 +96,9 @@ def decision_boundary(net: Any, data: ArrayLike, labels: Sequence[float] | None 
         Their names, written beside the points.
     ax : matplotlib.axes.Axes, optional
     resolution : int
-        Grid points along each axis.
+        Grid points along each axis, 2 to 4096.
     margin : float
-        Extra room around the samples, as a fraction of their range.
+        Extra room around the samples, as a fraction of their range (>= 0).
     cmap : str
         The colour map of the output (0 to 1).
 
@@ -108,7 +111,9 @@ def decision_boundary(net: Any, data: ArrayLike, labels: Sequence[float] | None 
     ImportError
         If matplotlib is not installed.
     TypeError, ValueError
-        If ``data`` is not an (n, 2) array of finite numbers, or ``labels``/``names`` do not match it.
+        If ``data`` is not an (n, 2) array of finite numbers, ``labels``/``names`` do not match it,
+        ``resolution`` or ``margin`` is out of range, the plane around the samples does not fit in
+        float64, or ``net`` does not map 2 inputs to one output (a ``Network`` of sizes (2, ..., 1)).
     """
     _matplotlib()
     points = as_features(data)
@@ -116,12 +121,32 @@ def decision_boundary(net: Any, data: ArrayLike, labels: Sequence[float] | None 
         raise ValueError(f"labels has {len(labels)} entries but data has {len(points)} samples")
     if names is not None and len(names) != len(points):
         raise ValueError(f"names has {len(names)} entries but data has {len(points)} samples")
+    resolution = as_count(resolution, "resolution", minimum=2)
+    if resolution > MAX_RESOLUTION:
+        raise ValueError(f"resolution must be at most {MAX_RESOLUTION} (grid points along each axis), "
+                         f"got {resolution}")
+    margin = as_real(margin, "margin")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    sizes = getattr(net, "sizes", None)
+    if sizes is not None and (sizes[0] != 2 or sizes[-1] != 1):
+        raise ValueError(f"decision_boundary shades the plane of a network's 2 inputs by its one output; "
+                         f"this network has sizes {tuple(sizes)}")
     low, high = points.min(axis=0), points.max(axis=0)
-    pad = np.maximum(high - low, 1.0) * margin
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    with np.errstate(over="ignore", invalid="ignore"):
+        pad = np.maximum(high - low, 1.0) * margin
+        extent = np.array([low - pad, high + pad])
+    if not np.isfinite(extent).all():
+        raise ValueError(f"data spans too wide a range to plot: the plane around it, with margin "
+                         f"{margin}, exceeds the range of float64 (columns from {low.tolist()} to "
+                         f"{high.tolist()})")
+    xs = np.linspace(extent[0, 0], extent[1, 0], resolution)
+    ys = np.linspace(extent[0, 1], extent[1, 1], resolution)
     grid_x, grid_y = np.meshgrid(xs, ys)
-    outputs = np.asarray(net.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()])))
+    outputs = np.asarray(net.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()])), dtype=float)
+    if outputs.size != grid_x.size:
+        raise ValueError(f"decision_boundary shades the plane by one output per point, but net.predict "
+                         f"gave shape {outputs.shape} for {grid_x.size} points")
     outputs = outputs.reshape(grid_x.shape)
 
     ax = ax if ax is not None else _new_axes()
