@@ -354,6 +354,25 @@ def test_changing_the_layers_between_calls_is_refused(regression):
     assert all(np.array_equal(a, b) for a, b in zip(before, model.coefs_ + model.intercepts_))
 
 
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_integer_weights_set_by_hand_are_refused_as_scikit_learn_refuses_them(regression, solver):
+    """scikit-learn's stochastic solvers fail on integer coefs_ at their first in-place update (numpy's
+    UFuncTypeError, a TypeError); ours refuse them before training rather than truncate them."""
+    X, y = regression
+    for module in (sk, tn):
+        model = module.MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=2, warm_start=True,
+                                    random_state=0)
+        model.fit(X, y)
+        model.coefs_ = [np.round(coef * 10).astype(np.int64) for coef in model.coefs_]
+        before = [a.copy() for a in model.coefs_ + model.intercepts_]
+        with pytest.raises(TypeError, match="int64" if module is sk else
+                           r"coefs_\[0\] is dtype int64: the stochastic solvers update the weights in place"):
+            model.fit(X, y)
+        if module is tn:
+            assert all(a.dtype == b.dtype and np.array_equal(a, b)
+                       for a, b in zip(before, model.coefs_ + model.intercepts_))
+
+
 def test_a_batch_of_zero_weight_raises_scikit_learns_error(digits):
     X, y = digits
     weights = (np.arange(len(y)) % 3).astype(float)

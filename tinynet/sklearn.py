@@ -266,6 +266,20 @@ def _check_layers(model: Any, layer_units: Sequence[int]) -> None:
                          "warm_start=False)")
 
 
+def _check_arrays(model: Any) -> None:
+    """Refuse, before any training, weights that the stochastic solvers cannot update in place: arrays
+    that are not numpy arrays of floating point (hand-set integer ``coefs_``, say). scikit-learn fails on
+    these at its first update, with numpy's UFuncTypeError (a TypeError); written back as they are,
+    they would be truncated after every epoch."""
+    for name in ("coefs_", "intercepts_"):
+        for i, array in enumerate(getattr(model, name)):
+            if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+                kind = f"dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+                raise TypeError(f"{name}[{i}] is {kind}: the stochastic solvers update the weights in "
+                                f"place, which needs numpy arrays of floating point (as scikit-learn's "
+                                f"do); set {name}[{i}] = {name}[{i}].astype(float) or fit anew")
+
+
 class _TinynetMLP:
     """What both estimators do the same way: scikit-learn's solvers' inner loops replaced by tinynet's
     kernels (everything else is scikit-learn's code, inherited)."""
@@ -277,6 +291,7 @@ class _TinynetMLP:
         # scikit-learn's _fit_stochastic (1.7-1.9), step for step, with each epoch's batches in one
         # kernel call.
         _check_layers(self, layer_units)
+        _check_arrays(self)
         params = self.coefs_ + self.intercepts_
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
