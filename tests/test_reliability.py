@@ -316,6 +316,36 @@ def test_ctrl_c_stops_train_many_on_threads_quickly():
     assert float(words[1]) < 1.0 and words[2] == "True"
 
 
+COMPILE_THREADS = textwrap.dedent("""
+    import threading
+    import numpy as np
+    from tinynet import Network, OurNeuralNetwork, train_many
+    from tinynet._backend import load_backend
+
+    threads = []
+    for family, name in (("tutorial", "train_many"), ("network", "net_train_many")):
+        kernel = getattr(load_backend("numba", family), name)
+        compile_ = kernel.compile
+        def recording(sig, compile_=compile_, name=name):
+            threads.append((name, threading.current_thread() is threading.main_thread()))
+            return compile_(sig)
+        kernel.compile = recording
+    data, y = np.random.default_rng(0).normal(size=(20, 2)), np.linspace(0, 1, 20)
+    tutorial = [OurNeuralNetwork(backend="numba") for _ in range(40)]
+    networks = [Network((2, 3, 1), seed=i, backend="numba") for i in range(40)]
+    train_many(tutorial, data, y, epochs=2, n_jobs=2)
+    train_many(networks, data, y, epochs=2, n_jobs=2)
+    print(sorted(set(threads)))
+""")
+
+
+@pytest.mark.skipif("numba" not in tinynet.available_backends(), reason="Numba is not installed")
+def test_train_many_compiles_numba_kernels_in_the_callers_thread():
+    """Numba compiles at a kernel's first call, for up to 20 s with a cold cache: in the caller's
+    thread, where Ctrl-C interrupts it, not in a worker thread that Ctrl-C would wait for."""
+    assert _run_script(COMPILE_THREADS).strip() == "[('net_train_many', True), ('train_many', True)]"
+
+
 # --- divergence ---------------------------------------------------------------------------------
 
 

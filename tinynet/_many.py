@@ -88,6 +88,30 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
                          len(data) * max(1, params.shape[1] // 9), stop)
 
 
+#: Each block function's kernel: (the kernel family, the kernel's name).
+_KERNELS = {_train_tutorial_block: ("tutorial", "train_many"),
+            _train_network_block: ("network", "net_train_many")}
+
+
+def _compile_here(tasks):
+    """Numba compiles a kernel at its first call in a process (or loads it from its disk cache), for up
+    to 20 s with a cold cache; in a worker thread, that compilation would hold up a Ctrl-C for as long.
+    So each Numba kernel not yet compiled in this process is first called here, in the caller's
+    thread, where Ctrl-C interrupts it: on a copy of one network of its group, stopping after one chunk
+    of epochs (milliseconds), its result dropped."""
+    seen = set()
+    for block, task, _ in tasks:
+        func, backend, *args = task(block[:1])
+        if backend != "numba" or func in seen:
+            continue
+        seen.add(func)
+        family, name = _KERNELS[func]
+        if not getattr(load_backend(backend, family), name).signatures:
+            stop = threading.Event()
+            stop.set()
+            func(backend, *args, stop=stop)
+
+
 def _pool(n_jobs):
     """A function that runs tasks ``(function, *arguments)`` in parallel, and its worker count.
 
@@ -295,6 +319,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
 
     diverged = []
     with hold(networks):
+        if workers > 1:
+            _compile_here(tasks)
         results = run([task(block) for block, task, _ in tasks])
         for (block, _, momentum_on), (params, histories, epoch, rest) in zip(tasks, results):
             for index, (net, row, history) in enumerate(zip(block, params, histories)):
