@@ -105,7 +105,7 @@ def test_threads_give_the_same_networks():
 
 @settings(max_examples=15, deadline=None)
 @given(sizes=st.lists(st.integers(1, 9), min_size=1, max_size=3),
-       activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
+       activation=st.sampled_from(Network.ACTIVATIONS),
        head=st.sampled_from([("sigmoid", "mse"), ("identity", "mse"), ("sigmoid", "cross_entropy"),
                              ("softmax", "cross_entropy"), ("softmax", "mse")]),
        count=st.integers(1, 2 * LANES + 1), momentum=st.sampled_from([0.0, 0.9]))

@@ -14,10 +14,11 @@ CONFIGS = [
     dict(sizes=(4, 5, 1), activation="sigmoid", output="identity"),
     dict(sizes=(4, 2), activation="relu", output="sigmoid"),
     dict(sizes=(2, 2, 1)),
-]
+] + [dict(sizes=(4, 6, 2), activation=name, output="identity") for name in Network.ACTIVATIONS]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(map(str, c["sizes"])))
+@pytest.mark.parametrize("config", CONFIGS,
+                         ids=lambda c: "-".join(map(str, c["sizes"])) + f"-{c.get('activation', 'sigmoid')}")
 def test_onnxruntime_gives_the_predictions(config, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     net = Network(seed=1, **config)

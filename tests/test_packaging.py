@@ -212,3 +212,18 @@ def _run_in(site, env):
                           timeout=600, cwd=site, env={**os.environ, **env})
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("generator, needs", [
+    pytest.param("gen_exp_data.py", "mpmath", id="exp-constants"),   # tinynet/_exp_data.py, from mpmath
+    pytest.param("gen_rules.py", None, id="rules"),                  # tinynet/_rules.pxi, from _rules.py
+])
+def test_generated_files_are_what_their_generators_write(generator, needs):
+    if needs:
+        pytest.importorskip(needs)
+    path = REPO / "tools" / generator
+    if not path.exists():
+        pytest.skip(f"tools/{generator} is not here (an installed copy of the tests)")
+    done = subprocess.run([sys.executable, str(path), "--check"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "up to date" in done.stdout

@@ -35,6 +35,8 @@ def _activation(name, z):
         return np.tanh(z)
     if name == "relu":
         return np.maximum(z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0.0, z, 0.01 * z)
     if name == "softmax":
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
@@ -42,7 +44,8 @@ def _activation(name, z):
 
 
 def _derivative(name, a):
-    derivatives = {"sigmoid": lambda: a * (1 - a), "tanh": lambda: 1 - a * a, "relu": lambda: (a > 0) * 1.0}
+    derivatives = {"sigmoid": lambda: a * (1 - a), "tanh": lambda: 1 - a * a, "relu": lambda: (a > 0) * 1.0,
+                   "leaky_relu": lambda: np.where(a > 0, 1.0, 0.01)}
     return derivatives.get(name, lambda: np.ones_like(a))()
 
 
@@ -117,6 +120,8 @@ CASES = [
          train=dict(optimizer="sgd", learn_rate=0.05, momentum=0.5, batch_size=1, alpha=0.1)),
     dict(config=dict(sizes=(5, 7, 3), activation="sigmoid", output="softmax", loss="mse"),
          train=dict(optimizer="sgd", learn_rate=0.3, batch_size=40)),
+    dict(config=dict(sizes=(5, 9, 3), activation="leaky_relu", output="identity", loss="mse"),
+         train=dict(optimizer="sgd", learn_rate=0.05, batch_size=4, momentum=0.9)),
     dict(config=dict(sizes=(5, 9, 3), activation="relu", output="sigmoid", loss="cross_entropy"),
          train=dict(optimizer="adam", learn_rate=0.005, batch_size=1, beta_1=0.8, beta_2=0.99,
                     epsilon=1e-6)),
@@ -141,7 +146,7 @@ def test_agrees_with_an_independent_numpy_rendering(backend, case):
 @given(hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2),
        head=st.sampled_from([("sigmoid", "mse", 1), ("identity", "mse", 2), ("softmax", "cross_entropy", 3),
                              ("sigmoid", "cross_entropy", 2), ("softmax", "mse", 2)]),
-       activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
+       activation=st.sampled_from(Network.ACTIVATIONS),
        batch_size=st.integers(1, 12), n=st.integers(1, 15),
        optimizer=st.sampled_from(["sgd", "adam"]), momentum=st.sampled_from([0.0, 0.9]),
        nesterov=st.booleans(), alpha=st.sampled_from([0.0, 0.05]), shuffle=st.booleans())
@@ -183,13 +188,31 @@ def test_backends_identical_on_wide_layers_and_large_batches(hidden, n_out, batc
     # layers of 8 or more (the compiled kernels' vector tiles), batches of one sample (the fused update),
     # of four or more (the transposed weights), of more than 64 (gradients summed across blocks)
     config = dict(sizes=(6, *hidden, n_out), activation="relu", output="identity")
-    X, Y = _data(n, 6, n_out, seed=n)
+    _wide_layers_agree(config, batch_size, n, optimizer, alpha, shuffle)
+
+
+@pytest.mark.parametrize("activation", Network.ACTIVATIONS)
+@pytest.mark.parametrize("batch_size", [None, 1, 5, 65])
+def test_every_activation_on_every_path(activation, batch_size):
+    """Each activation of the table through the per-sample kernel and the batch kernels (one sample,
+    a few, more than 64), on narrow layers (below one vector) and wide ones (wider than a tile, with a
+    ragged edge): the same bits in every backend."""
+    for hidden in [(3,), (37, 19)]:
+        config = dict(sizes=(6, *hidden, 3), activation=activation, output="softmax", loss="cross_entropy")
+        for optimizer in ("sgd",) if batch_size is None else ("sgd", "adam"):
+            _wide_layers_agree(config, batch_size, 70, optimizer, 0.05, True)
+
+
+def _wide_layers_agree(config, batch_size, n, optimizer, alpha, shuffle):
+    """Every backend trains ``config`` to the same bits (batch_size None: the per-sample kernel)."""
+    X, Y = _data(n, 6, config["sizes"][-1], seed=n, softmax=config.get("output") == "softmax")
     options = dict(momentum=0.9, nesterov=True) if optimizer == "sgd" else {}
+    if batch_size is not None:
+        options.update(batch_size=batch_size, alpha=alpha, shuffle=shuffle)
     results = {}
     for backend in BACKENDS:
         net = Network(seed=n, backend=backend, **config)
-        net.train(X, Y, learn_rate=0.01, epochs=2, batch_size=batch_size, optimizer=optimizer, alpha=alpha,
-                  shuffle=shuffle, loss_every=1, **options)
+        net.train(X, Y, learn_rate=0.01, epochs=2, optimizer=optimizer, loss_every=1, **options)
         results[backend] = (net.params.tobytes(), [loss for _, loss in net.loss_history], _state_bytes(net))
     assert results["cython"] == results["numba"] == results["python"]
 

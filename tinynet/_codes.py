@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "HIDDEN", "IDENTITY", "LANES", "LOG_EPS",
+__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
            "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "OPTIMIZERS", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "net_many_scratch",
            "net_scratch", "net_work"]
@@ -40,8 +40,7 @@ LOG_EPS = float(np.finfo(np.float64).eps)
 # Optimizer codes (``Network.train``).
 SGD, ADAM = 0, 1
 
-#: The public names of the codes, as ``Network`` takes them.
-HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+#: The public names of the codes, as ``Network`` takes them (its hidden activations: ``_rules.HIDDEN``).
 OUTPUT = {"sigmoid": SIGMOID, "identity": IDENTITY, "softmax": SOFTMAX}
 LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
 OPTIMIZERS = {"sgd": SGD, "adam": ADAM}

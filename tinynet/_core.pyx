@@ -4,7 +4,9 @@ The extension is this file and the three it includes, each the mirror of a pure-
 readable reference) and of a Numba module, with the same names, the same arguments in the same
 order and the same order of arithmetic:
 
-* ``_core_common.pxi``: tinynet's exp, the sigmoid, numpy's pairwise summation (``_python_common.py``);
+* ``_core_common.pxi``: tinynet's exp, numpy's pairwise summation (``_python_common.py``);
+* ``_rules.pxi``: the per-element rules (activations and their derivatives), generated from
+  ``_rules.py`` by ``tools/gen_rules.py``;
 * ``_core_tutorial.pxi``: the tutorial's network, ``OurNeuralNetwork`` (``_python_tutorial.py``);
 * ``_core_network.pxi``: ``tinynet.Network``, any layer sizes (``_python_network.py``).
 
@@ -95,5 +97,6 @@ LEVEL = TINYNET_LEVEL.decode()
 VECTOR_BITS = 64 * TN_W
 
 include "_core_common.pxi"
+include "_rules.pxi"
 include "_core_tutorial.pxi"
 include "_core_network.pxi"

@@ -1,5 +1,5 @@
-# Cython kernels shared by both model families: tinynet's exp, the sigmoid, numpy's pairwise
-# summation. Included by _core.pyx; mirrors _python_common.py (read its docstring and comments) and
+# Cython kernels shared by both model families: tinynet's exp, numpy's pairwise summation, and the
+# test hooks over two of the rules (sigmoid, tanh: _rules.pxi). Included by _core.pyx; mirrors _python_common.py (read its docstring and comments) and
 # _numba_common.py.
 
 
@@ -105,21 +105,9 @@ cdef inline double _exp_minus_one(double x) noexcept nogil:
     return scale - 1.0 + scale * tmp
 
 
-cdef inline double _tanh(double x) noexcept nogil:
-    # tanh(x) from tinynet's exp, with x's sign (see _python_common.tanh).
-    cdef double a = fabs(x)
-    cdef double m
-    if not a <= 22.0:                           # tanh rounds to +-1 from |x| = 19.1 on; and NaN
-        return x if x != x else copysign(1.0, x)
-    if a < 0.345:
-        m = _exp_minus_one(-2.0 * a)
-        return copysign(-m / (2.0 + m), x)
-    return copysign(1.0 - 2.0 / (_exp(2.0 * a) + 1.0), x)
-
-
-def tanh(double x):
-    """tanh from tinynet's exp (a test hook over the kernels' helper)."""
-    return _tanh(x)
+def tanh(double s):
+    """tanh from tinynet's exp (a test hook over the rule, _rules.pxi)."""
+    return _tanh(s)
 
 
 def exp_array(const double[::1] values, double[::1] out):
@@ -148,14 +136,9 @@ def exp_array(const double[::1] values, double[::1] out):
             o[i] = _exp(v[i])
 
 
-cdef inline double _sigmoid(double x) noexcept nogil:
-    # f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf
-    return 1.0 / (1.0 + _exp(-x))
-
-
-def sigmoid(double x):
-    """Sigmoid activation f(x) = 1 / (1 + e^(-x)) (a test hook over the kernels' helper)."""
-    return _sigmoid(x)
+def sigmoid(double s):
+    """Sigmoid activation f(s) = 1 / (1 + e^(-s)) (a test hook over the rule, _rules.pxi)."""
+    return _sigmoid(s)
 
 
 cdef double _pairwise_block(const double* values, Py_ssize_t m) noexcept nogil:

@@ -3,28 +3,13 @@
 # arithmetic) and _numba_network.py function for function.
 
 
-cdef inline double _activate(int code, double s) noexcept nogil:
-    # A hidden or (elementwise) output activation of a sum s.
-    if code == SIGMOID:
-        return _sigmoid(s)
-    if code == TANH:
-        return _tanh(s)
-    if code == RELU:
-        return s if s > 0.0 else 0.0
-    if code == EXP:
-        return _exp(s)
-    return s  # IDENTITY
-
-
-cdef inline double _derivative(int code, double a) noexcept nogil:
-    # The activation's derivative f'(s), from its value a = f(s).
-    if code == SIGMOID:
-        return a * (1 - a)
-    if code == TANH:
-        return 1 - a * a
-    if code == RELU:
-        return 1.0 if a > 0.0 else 0.0
-    return 1.0  # IDENTITY
+def activation(int code, double x, bint prime):
+    """Activation ``code``'s f(x), or with ``prime`` its f'(x) (see ``_python_network.activation``)."""
+    if prime:
+        _check_codes(code, IDENTITY)
+    else:
+        _check_codes(IDENTITY, code)
+    return _derivative(code, x) if prime else _activate(code, x)
 
 
 cdef inline double _softplus(double x) noexcept nogil:
@@ -224,6 +209,7 @@ def net_feedforward(const double[::1] params, const int64_t[::1] sizes, int hidd
 
     The arguments are those of ``_python_network.net_feedforward``; see its docstring.
     """
+    _check_codes(hidden, output)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_out = sizes[sizes.shape[0] - 1]
     cdef Py_ssize_t t, i, at
     with nogil:
@@ -241,6 +227,7 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
 
     The arguments are those of ``_python_network.net_loss``; see its docstring.
     """
+    _check_codes(hidden, output)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
     cdef double value
     with nogil:
@@ -513,8 +500,7 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
         a_out = a_end - n_out
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
-        for i in range(n_out):
-            fp[i] = _derivative(code, a[a_out + i])
+        _derivative_each(code, a + a_out, fp, n_out)
         if layer > 1:
             j = 0
             while j + 4 <= n_in:
@@ -576,6 +562,7 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
+    _check_codes(hidden, output)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t n_out_net = sizes[n_layers]
     cdef Py_ssize_t epoch, t, sample, at
@@ -936,6 +923,7 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
+    _check_codes(hidden, output)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t epoch, lo, hi
     cdef Py_ssize_t column = 0     # the next column of losses
@@ -1008,6 +996,7 @@ def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden,
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
+    _check_codes(hidden, output)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef const int64_t* s = &sizes[0]
     cdef Py_ssize_t total_work = _work_size(s, n_layers)
@@ -1054,37 +1043,19 @@ cdef inline void _exp_in_place(double* x, Py_ssize_t m) noexcept nogil:
 
 cdef inline void _activate_lanes(int code, double* s, Py_ssize_t m) noexcept nogil:
     # s[k] = _activate(code, s[k]) for k < m (a layer's sums, every lane: m a multiple of LANES), in
-    # place.
+    # place: the sigmoid's and exp's exps LANES at a time, every other rule through _activate_each.
     cdef Py_ssize_t k
     if code == SIGMOID:
-        # 1 / (1 + e^(-s)), as _sigmoid
+        # _sigmoid(s) = _sigmoid_from_exp(_exp(-s))
         for k in range(m):
             s[k] = -s[k]
         _exp_in_place(s, m)
         for k in range(m):
-            s[k] = 1.0 / (1.0 + s[k])
-    elif code == TANH:
-        for k in range(m):
-            s[k] = _tanh(s[k])
-    elif code == RELU:
-        for k in range(m):
-            s[k] = s[k] if s[k] > 0.0 else 0.0
+            s[k] = _sigmoid_from_exp(s[k])
     elif code == EXP:
         _exp_in_place(s, m)
-
-
-cdef inline void _derivative_lanes(int code, const double* a, double* fp) noexcept nogil:
-    # fp[lane] = _derivative(code, a[lane]) in every lane.
-    cdef int lane
-    for lane in range(LANES):
-        if code == SIGMOID:
-            fp[lane] = a[lane] * (1 - a[lane])
-        elif code == TANH:
-            fp[lane] = 1 - a[lane] * a[lane]
-        elif code == RELU:
-            fp[lane] = 1.0 if a[lane] > 0.0 else 0.0
-        else:
-            fp[lane] = 1.0  # IDENTITY
+    else:
+        _activate_each(code, s, m)
 
 
 cdef Py_ssize_t _net_forward_lanes(const double* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
@@ -1217,7 +1188,7 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
         code = fp_output if layer == n_layers else hidden
         ain = a + a_in * LANES
         for i in range(n_out):
-            _derivative_lanes(code, a + (a_out + i) * LANES, fp)
+            _derivative_each(code, a + (a_out + i) * LANES, fp, LANES)
             for lane in range(LANES):
                 gi[lane] = g[i * LANES + lane]
             w = p + (w0 + i * n_in) * LANES
@@ -1272,6 +1243,7 @@ def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidde
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
+    _check_codes(hidden, output)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
     cdef Py_ssize_t epoch, t, block, lane, k

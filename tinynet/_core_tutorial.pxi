@@ -91,9 +91,9 @@ cdef inline Partials _backprop(const double* p, double x0, double x1, double y_t
     # dL/dy_pred for L = (y_true - y_pred)^2
     d.d_L_d_ypred = -2 * (y_true - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-    d_o1 = o1 * (1 - o1)
-    d_h1 = h1 * (1 - h1)
-    d_h2 = h2 * (1 - h2)
+    d_o1 = _sigmoid_prime(o1)
+    d_h1 = _sigmoid_prime(h1)
+    d_h2 = _sigmoid_prime(h2)
     # Neuron o1
     d.d_ypred_d_w5 = h1 * d_o1
     d.d_ypred_d_w6 = h2 * d_o1
@@ -240,19 +240,19 @@ cdef inline void _sgd_step_lanes(double* p, double x0, double x1, double y_true,
     _exp_lanes(neg_sum_h1, e_h1)
     _exp_lanes(neg_sum_h2, e_h2)
     for j in range(LANES):
-        hs1[j] = 1.0 / (1.0 + e_h1[j])
-        hs2[j] = 1.0 / (1.0 + e_h2[j])
+        hs1[j] = _sigmoid_from_exp(e_h1[j])
+        hs2[j] = _sigmoid_from_exp(e_h2[j])
         neg_sum_o1[j] = -(p[W5 + j] * hs1[j] + p[W6 + j] * hs2[j] + p[B3 + j])
     _exp_lanes(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
         h1 = hs1[j]
         h2 = hs2[j]
-        o1 = 1.0 / (1.0 + e_o1[j])
+        o1 = _sigmoid_from_exp(e_o1[j])
         d_L_d_ypred = -2 * (y_true - o1)
-        d_o1 = o1 * (1 - o1)
-        d_h1 = h1 * (1 - h1)
-        d_h2 = h2 * (1 - h2)
+        d_o1 = _sigmoid_prime(o1)
+        d_h1 = _sigmoid_prime(h1)
+        d_h2 = _sigmoid_prime(h2)
         step = learn_rate * d_L_d_ypred
         step_h1 = step * (p[W5 + j] * d_o1)          # step * d_ypred_d_h1
         step_h2 = step * (p[W6 + j] * d_o1)          # step * d_ypred_d_h2

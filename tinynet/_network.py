@@ -13,8 +13,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._backend import load_backend
-from ._codes import HIDDEN, LOSSES, OPTIMIZERS, OUTPUT, net_scratch, net_work
+from ._codes import LOSSES, OPTIMIZERS, OUTPUT, net_scratch, net_work
 from ._model import Model
+from ._rules import HIDDEN, INITS_OF, adam_step_sizes
 from ._validation import (
     as_count,
     as_features,
@@ -85,8 +86,9 @@ class Network(Model):
     ----------
     sizes : sequence of int
         Layer sizes, inputs first, e.g. ``(2, 2, 1)``, ``(4, 16, 3)``, ``(64, 32, 10)``; at least two.
-    activation : {"sigmoid", "tanh", "relu"}
-        Of the hidden layers.
+    activation : str
+        Of the hidden layers, by name: one of :attr:`ACTIVATIONS` (``"sigmoid"``, ``"tanh"``,
+        ``"relu"``, ...), the named rows of the table of rules (``tinynet/_rules.py``).
     output : {"sigmoid", "identity", "softmax"}
         Of the output layer.
     loss : {"mse", "cross_entropy"}
@@ -96,8 +98,8 @@ class Network(Model):
     init : {"auto", "glorot", "he", "normal"}
         ``"glorot"``: weights uniform in +-sqrt(6 / (fan_in + fan_out)); ``"he"``: normal with standard
         deviation sqrt(2 / fan_in); both with zero biases (as Keras; scikit-learn and PyTorch use
-        similar scales). ``"auto"``: he for relu, glorot otherwise. ``"normal"``: every weight and
-        bias standard normal, as the tutorial draws them.
+        similar scales). ``"auto"``: the activation's own (he for the relu family, glorot otherwise).
+        ``"normal"``: every weight and bias standard normal, as the tutorial draws them.
     seed : int or None
         Seeds the generator of the initial weights and of the shuffling order.
     backend : {"cython", "numba", "python"} or None
@@ -132,6 +134,9 @@ class Network(Model):
     ImportError
         If the backend asked for cannot be loaded here; the message says why and how to fix it.
     """
+
+    #: The hidden activations, by name (from the table of rules, ``tinynet/_rules.py``).
+    ACTIVATIONS: tuple[str, ...] = tuple(HIDDEN)
 
     _FAMILY = "network"
     _FILE_FORMAT = "tinynet.Network"
@@ -319,7 +324,7 @@ class Network(Model):
             self._params[:] = self._rng.standard_normal(self._params.size)
             return
         if init == "auto":
-            init = "he" if self.activation == "relu" else "glorot"
+            init = INITS_OF[self.activation]
         for weights in self.weights:
             fan_out, fan_in = weights.shape
             if init == "he":
@@ -704,10 +709,8 @@ class Network(Model):
             def train_chunk(state, start, stop, every, losses):
                 params, moments, step = state
                 first = int(step[0]) + 1
-                lr_t = np.array([learn_rate * math.sqrt(1 - options["beta_2"] ** t)
-                                 / (1 - options["beta_1"] ** t)
-                                 for t in range(first, first + (stop - start) * batches)]
-                                if name == "adam" else [], dtype=np.float64)
+                lr_t = (adam_step_sizes(learn_rate, options["beta_1"], options["beta_2"], first,
+                                        (stop - start) * batches) if name == "adam" else _EMPTY)
                 self._kernels.net_train_batch(
                     params[0], self._sizes, *self._kernel_codes, data, targets, _EMPTY,
                     orders(start, stop), batch_size, OPTIMIZERS[name], learn_rate, options["momentum"],

@@ -1,5 +1,5 @@
-"""Numba kernels, shared by both model families: the JIT options, tinynet's exp, the sigmoid, numpy's
-pairwise summation.
+"""Numba kernels, shared by both model families: the JIT options, tinynet's exp, the per-element rules
+of ``_rules.py`` compiled (``RULES``; the sigmoid and tanh among them), numpy's pairwise summation.
 
 Mirrors ``_python_common.py`` (the readable reference) and the shared section of ``_core.pyx``
 (``_core_common.pxi``): the same names, the same arguments in the same order, the same order of
@@ -39,6 +39,7 @@ from numba import njit, types
 from numba.core import caching
 from numba.extending import intrinsic
 
+from . import _rules
 from ._codes import LANES, PW_BLOCKSIZE, STACK_SIZE
 from ._exp_data import (
     C2,
@@ -63,7 +64,8 @@ JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 #: The files whose contents the Numba kernels' machine code depends on: its cache's stamp.
-SOURCES = ("_codes.py", "_exp_data.py", "_numba_common.py", "_numba_tutorial.py", "_numba_network.py")
+SOURCES = ("_codes.py", "_exp_data.py", "_rules.py", "_numba_common.py", "_numba_tutorial.py",
+           "_numba_network.py")
 
 
 def _stamp():
@@ -223,18 +225,6 @@ def _exp_minus_one(x):
 
 
 @jit
-def tanh(x):
-    """tanh(x) from tinynet's exp, with x's sign (see ``_python_common.tanh``)."""
-    a = abs(x)
-    if not a <= 22.0:                           # tanh rounds to +-1 from |x| = 19.1 on; and NaN
-        return x if x != x else math.copysign(1.0, x)
-    if a < 0.345:
-        m = _exp_minus_one(-2.0 * a)
-        return math.copysign(-m / (2.0 + m), x)
-    return math.copysign(1.0 - 2.0 / (exp(2.0 * a) + 1.0), x)
-
-
-@jit
 def exp_array(values, out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``).
 
@@ -249,10 +239,19 @@ def exp_array(values, out):
             out[i] = _exp_special(x)
 
 
-@jit(inline="always")
-def sigmoid(x):
-    """Sigmoid activation f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf."""
-    return 1.0 / (1.0 + exp(-x))
+def _jit_rule(function, name):
+    """A rule of _rules.py compiled: inlined into its callers (so that loops calling it vectorise, and
+    the loops over arrays cost no call), but for tanh (a branchy function, called where it is) and the
+    functions of one value over the codes."""
+    return jit(function, inline="never" if name in ("tanh", "activate", "derivative", "check_codes")
+               else "always")
+
+
+#: The per-element rules (_rules.py), compiled with this backend's helpers.
+RULES = _rules.compiled({"abs": abs, "copysign": math.copysign, "exp": exp, "exp_minus_one": _exp_minus_one},
+                        _jit_rule)
+sigmoid = RULES.sigmoid
+tanh = RULES.tanh
 
 
 @jit

@@ -25,13 +25,12 @@ from ._codes import (
     NET_VEC,
     POISSON,
     PW_BLOCKSIZE,
-    RELU,
     SIGMOID,
     SOFTMAX,
     SQUARED_ERROR,
-    TANH,
 )
 from ._numba_common import (
+    RULES,
     _exp_lanes,
     _pairwise_block,
     _walk_next,
@@ -40,37 +39,28 @@ from ._numba_common import (
     _walk_total,
     exp,
     jit,
-    sigmoid,
-    tanh,
 )
 
-__all__ = ["net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch", "net_train_many"]
+__all__ = ["activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch",
+           "net_train_many"]
+
+
+_activate = RULES.activate
+_activate_each = RULES.activate_each
+_derivative_each = RULES.derivative_each
+_check_codes = RULES.check_codes
+_sigmoid_from_exp = RULES.sigmoid_from_exp
+_derivative = RULES.derivative
 
 
 @jit
-def _activate(code, s):
-    """A hidden or (elementwise) output activation of a sum s."""
-    if code == SIGMOID:
-        return sigmoid(s)
-    if code == TANH:
-        return tanh(s)
-    if code == RELU:
-        return s if s > 0.0 else 0.0
-    if code == EXP:
-        return exp(s)
-    return s  # IDENTITY
-
-
-@jit
-def _derivative(code, a):
-    """The activation's derivative f'(s), from its value a = f(s)."""
-    if code == SIGMOID:
-        return a * (1 - a)
-    if code == TANH:
-        return 1 - a * a
-    if code == RELU:
-        return 1.0 if a > 0.0 else 0.0
-    return 1.0  # IDENTITY
+def activation(code, x, prime):
+    """Activation ``code``'s f(x), or with ``prime`` its f'(x) (see ``_python_network.activation``)."""
+    if prime:
+        _check_codes(code, IDENTITY)
+    else:
+        _check_codes(IDENTITY, code)
+    return _derivative(code, x) if prime else _activate(code, x)
 
 
 @jit
@@ -247,6 +237,7 @@ def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
 
     The arguments are those of ``_python_network.net_feedforward``; see its docstring.
     """
+    _check_codes(hidden, output)
     n_out = sizes[len(sizes) - 1]
     for t in range(data.shape[0]):
         at = _net_forward(params, sizes, hidden, output, data[t], acts, out_sums)
@@ -260,6 +251,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 
     The arguments are those of ``_python_network.net_loss``; see its docstring.
     """
+    _check_codes(hidden, output)
     return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 
 
@@ -463,8 +455,7 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
         a_out = a_end - n_out
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
-        for i in range(n_out):
-            fp[i] = _derivative(code, acts[a_out + i])
+        _derivative_each(code, acts[a_out:a_out + n_out], fp[:n_out])
         if layer > 1:
             j = 0
             while j + 4 <= n_in:
@@ -548,6 +539,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
+    _check_codes(hidden, output)
     n = data.shape[0]
     n_out_net = sizes[len(sizes) - 1]
     w, v = work[0], work[1]
@@ -846,6 +838,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
+    _check_codes(hidden, output)
     n = data.shape[0]
     w, wm, wv, gw = work[0], work[1], work[2], work[3]
     lanes = np.empty((2, LANES))
@@ -894,6 +887,7 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, al
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
+    _check_codes(hidden, output)
     n = data.shape[0]
     no_order = np.empty(0, dtype=np.int64)
     record = loss > CROSS_ENTROPY
@@ -935,42 +929,22 @@ def _exp_in_place(x, y, e):
 @jit(inline="always")
 def _activate_lanes(code, s, y, e):
     """s[k, lane] = _activate(code, s[k, lane]) for a layer's sums s, shape (n_out, LANES), in place (y and
-    e: scratch rows)."""
+    e: scratch rows): the sigmoid's and exp's exps a row of lanes at a time, every other rule through
+    activate_each."""
     nl = s.shape[1]
     if code == SIGMOID:
-        # 1 / (1 + e^(-s)), as sigmoid
+        # sigmoid(s) = sigmoid_from_exp(exp(-s)), the exps a row of lanes at a time
         for k in range(s.shape[0]):
             for lane in range(nl):
                 s[k, lane] = -s[k, lane]
         _exp_in_place(s, y, e)
         for k in range(s.shape[0]):
             for lane in range(nl):
-                s[k, lane] = 1.0 / (1.0 + s[k, lane])
-    elif code == TANH:
-        for k in range(s.shape[0]):
-            for lane in range(nl):
-                s[k, lane] = tanh(s[k, lane])
-    elif code == RELU:
-        for k in range(s.shape[0]):
-            for lane in range(nl):
-                s[k, lane] = s[k, lane] if s[k, lane] > 0.0 else 0.0
+                s[k, lane] = _sigmoid_from_exp(s[k, lane])
     elif code == EXP:
         _exp_in_place(s, y, e)
-
-
-@jit(inline="always")
-def _derivative_lanes(code, a, fp):
-    """fp[lane] = _derivative(code, a[lane]) in every lane."""
-    nl = a.shape[0]
-    for lane in range(nl):
-        if code == SIGMOID:
-            fp[lane] = a[lane] * (1 - a[lane])
-        elif code == TANH:
-            fp[lane] = 1 - a[lane] * a[lane]
-        elif code == RELU:
-            fp[lane] = 1.0 if a[lane] > 0.0 else 0.0
-        else:
-            fp[lane] = 1.0  # IDENTITY
+    else:
+        _activate_each(code, s.reshape(s.shape[0] * nl))
 
 
 @jit
@@ -1088,7 +1062,7 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
         a = acts[a_in:a_in + n_in]
         back = g_prev[0:n_in]
         for i in range(n_out):
-            _derivative_lanes(code, acts[a_out + i], fp)
+            _derivative_each(code, acts[a_out + i], fp)
             for lane in range(nl):
                 gi[lane] = g[i, lane]
             row = w0 + i * n_in
@@ -1137,6 +1111,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
+    _check_codes(hidden, output)
     n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
     n_acts = acts.shape[0]
     lanes = np.empty((10, LANES))

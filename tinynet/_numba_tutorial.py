@@ -9,6 +9,7 @@ import numpy as np
 
 from ._codes import LANES, PW_BLOCKSIZE
 from ._numba_common import (
+    RULES,
     _exp_lanes,
     _pairwise_block,
     _walk_next,
@@ -20,6 +21,9 @@ from ._numba_common import (
 )
 
 __all__ = ["feedforward", "gradients", "mse_loss", "train", "train_many"]
+
+sigmoid_prime = RULES.sigmoid_prime
+sigmoid_from_exp = RULES.sigmoid_from_exp
 
 
 @jit
@@ -100,9 +104,9 @@ def _backprop(p, x0, x1, y_true):
     # dL/dy_pred for L = (y_true - y_pred)^2
     d_L_d_ypred = -2 * (y_true - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-    d_o1 = o1 * (1 - o1)
-    d_h1 = h1 * (1 - h1)
-    d_h2 = h2 * (1 - h2)
+    d_o1 = sigmoid_prime(o1)
+    d_h1 = sigmoid_prime(h1)
+    d_h2 = sigmoid_prime(h2)
     # Neuron o1
     d_ypred_d_w5 = h1 * d_o1
     d_ypred_d_w6 = h2 * d_o1
@@ -225,19 +229,19 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
     _exp_lanes(neg_sum_h1, e_h1)
     _exp_lanes(neg_sum_h2, e_h2)
     for j in range(LANES):
-        hs1[j] = 1.0 / (1.0 + e_h1[j])
-        hs2[j] = 1.0 / (1.0 + e_h2[j])
+        hs1[j] = sigmoid_from_exp(e_h1[j])
+        hs2[j] = sigmoid_from_exp(e_h2[j])
         neg_sum_o1[j] = -(w5[j] * hs1[j] + w6[j] * hs2[j] + b3[j])
     _exp_lanes(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
         h1 = hs1[j]
         h2 = hs2[j]
-        o1 = 1.0 / (1.0 + e_o1[j])
+        o1 = sigmoid_from_exp(e_o1[j])
         d_L_d_ypred = -2 * (y_true - o1)
-        d_o1 = o1 * (1 - o1)
-        d_h1 = h1 * (1 - h1)
-        d_h2 = h2 * (1 - h2)
+        d_o1 = sigmoid_prime(o1)
+        d_h1 = sigmoid_prime(h1)
+        d_h2 = sigmoid_prime(h2)
         step = learn_rate * d_L_d_ypred
         step_h1 = step * (w5[j] * d_o1)          # step * d_ypred_d_h1
         step_h2 = step * (w6[j] * d_o1)          # step * d_ypred_d_h2

@@ -4,8 +4,9 @@ A ``Network``'s graph takes ``X`` (float64, shape (n, sizes[0])) and gives ``Y``
 (n, n_out)), the network's :meth:`~tinynet.Network.predict` as a 2-D array. A ``tinynet.sklearn``
 estimator's gives what its ``predict`` gives (a classifier's ``label`` and ``probabilities``, a
 regressor's ``variable``). Either way each layer is a ``Gemm`` (``X @ W.T + b``, the weights stored row
-per neuron, with ``transB=1``), then its activation (``Sigmoid``, ``Tanh``, ``Relu``, ``Exp``,
-``Softmax`` over the last axis, or nothing for ``identity``). Runtimes sum the products in their own
+per neuron, with ``transB=1``), then its activation: the nodes the table of ``_rules.py`` gives
+(``Sigmoid``, ``Tanh``, ``Relu``, ``Exp``; leaky_relu as ``Max(x, 0.01 * x)``, its slope a float64
+constant), ``Softmax`` over the last axis, or nothing for ``identity``. Runtimes sum the products in their own
 order and use their own ``exp``, so their outputs agree with tinynet's to within a few units in the last
 place, not bit for bit.
 """
@@ -19,14 +20,47 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._codes import EXP
+from ._rules import ACTIVATIONS
+
 __all__ = ["OPSET", "estimator_to_onnx", "network_to_onnx"]
 
 #: The ONNX operator set the graph uses (Relu on float64 needs 14; Softmax over one axis, 13).
 OPSET = 17
 
-#: Activations by the names of tinynet's Network and of scikit-learn's MLP.
-_ACTIVATIONS = {"sigmoid": "Sigmoid", "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "exp": "Exp",
-                "softmax": "Softmax"}
+#: Each elementwise activation as ONNX nodes (see _rules.Activation), by the names of tinynet's Network
+#: (the table of _rules.py) and of scikit-learn's MLP.
+_RECIPES = {row.name: row.onnx for row in ACTIVATIONS if row.name is not None}
+_RECIPES.update({"logistic": _RECIPES["sigmoid"],
+                 "exp": next(row.onnx for row in ACTIVATIONS if row.code == EXP)})
+
+
+def _activation(helper: Any, numpy_helper: Any, code: str, current: str, out: str,
+                name: str) -> tuple[list[Any], list[Any]]:
+    """The nodes (and constants) of activation ``code`` from ``current`` to ``out``."""
+    if code == "softmax":
+        node = helper.make_node("Softmax", [current], [out], name=name)
+        node.attribute.append(helper.make_attribute("axis", -1))
+        return [node], []
+    recipe = _RECIPES[code]
+    nodes: list[Any] = []
+    constants: list[Any] = []
+    outputs: list[str] = []
+    for k, (operator, inputs) in enumerate(recipe):
+        names = []
+        for item in inputs:
+            if item == "x":
+                names.append(current)
+            elif isinstance(item, int):
+                names.append(outputs[item])
+            else:                                       # a float64 constant
+                names.append(f"{name}_c{k}_{len(names)}")
+                constants.append(numpy_helper.from_array(np.array(item, dtype=np.float64), names[-1]))
+        last = k == len(recipe) - 1
+        outputs.append(out if last else f"{name}_t{k}")
+        nodes.append(helper.make_node(operator, names, [outputs[-1]],
+                                      name=name if len(recipe) == 1 else f"{name}_{k}"))
+    return nodes, constants
 
 
 def _onnx() -> Any:
@@ -58,10 +92,9 @@ def _layers(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]], act
         current = out
         if code != "identity":
             out = result if last else f"A{layer}"
-            node = helper.make_node(_ACTIVATIONS[code], [current], [out], name=f"{code}{layer}")
-            if code == "softmax":
-                node.attribute.append(helper.make_attribute("axis", -1))
-            nodes.append(node)
+            more, constants = _activation(helper, numpy_helper, code, current, out, f"{code}{layer}")
+            nodes += more
+            initializers += constants
             current = out
     return nodes, initializers
 

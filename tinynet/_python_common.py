@@ -1,4 +1,5 @@
-"""Pure-Python kernels, shared by both model families: tinynet's exp, the sigmoid, numpy's pairwise summation.
+"""Pure-Python kernels, shared by both model families: tinynet's exp and numpy's pairwise summation
+(the sigmoid and tanh, test hooks here, are rules of ``_rules.py``).
 
 Mirrors the shared section of ``_core.pyx`` (``_core_common.pxi``) and ``_numba_common.py``: the same
 names, the same arguments in the same order, the same order of arithmetic.
@@ -19,6 +20,7 @@ Floating-point rules shared by all three backends (they are what makes results i
 
 from math import copysign, inf, ldexp
 
+from . import _rules
 from ._codes import PW_BLOCKSIZE, STACK_SIZE
 from ._exp_data import (
     C2,
@@ -104,27 +106,9 @@ def _exp_minus_one(x):
     return scale - 1.0 + scale * tmp
 
 
-def tanh(x):
-    """tanh(x) from tinynet's exp, with x's sign: for |x| < 0.345, -m / (2 + m) with m = e^(-2|x|) - 1
-    (accurate near 0: there e^(-2|x|) > 0.5, where scale - 1 is exact); beyond, 1 - 2 / (e^(2|x|) + 1);
-    +-1 beyond |x| = 22. Within 1.9 ulp (measured against mpmath; the C library's, 2.1 ulp)."""
-    a = abs(x)
-    if not a <= 22.0:                           # tanh rounds to +-1 from |x| = 19.1 on; and NaN
-        return x if x != x else copysign(1.0, x)
-    if a < 0.345:
-        m = _exp_minus_one(-2.0 * a)
-        return copysign(-m / (2.0 + m), x)
-    return copysign(1.0 - 2.0 / (exp(2.0 * a) + 1.0), x)
-
-
 def exp_array(values, out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
     out[:] = [exp(x) for x in values.tolist()]
-
-
-def sigmoid(x):
-    """Sigmoid activation f(x) = 1 / (1 + e^(-x)); 0.0 where e^(-x) overflows to inf."""
-    return 1.0 / (1.0 + exp(-x))
 
 
 def _pairwise_block(values, m):
@@ -212,3 +196,10 @@ def pairwise_sum(values):
         _walk_push(walk, _pairwise_block(values[lo:lo + m], m))
         more, lo, m = _walk_next(walk)
     return _walk_total(walk)
+
+
+
+#: The per-element rules (_rules.py) with this backend's helpers; sigmoid and tanh are among them.
+RULES = _rules.compiled({"abs": abs, "copysign": copysign, "exp": exp, "exp_minus_one": _exp_minus_one})
+sigmoid = RULES.sigmoid
+tanh = RULES.tanh

@@ -25,57 +25,44 @@ import numpy as np
 from ._codes import (
     ADAM,
     CROSS_ENTROPY,
-    EXP,
     IDENTITY,
     LOG_EPS,
     MSE,
     NET_VEC,
     POISSON,
     PW_BLOCKSIZE,
-    RELU,
     SIGMOID,
     SOFTMAX,
     SQUARED_ERROR,
-    TANH,
     net_scratch,
     net_work,
 )
 from ._python_common import (
+    RULES,
     _pairwise_block,
     _walk_next,
     _walk_push,
     _walk_start,
     _walk_total,
     exp,
-    sigmoid,
-    tanh,
 )
 
-__all__ = ["net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch", "net_train_many"]
+_activate = RULES.activate
+_check_codes = RULES.check_codes
+_derivative = RULES.derivative
+
+__all__ = ["activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch",
+           "net_train_many"]
 
 
-def _activate(code, s):
-    """A hidden or (elementwise) output activation of a sum s."""
-    if code == SIGMOID:
-        return sigmoid(s)
-    if code == TANH:
-        return tanh(s)
-    if code == RELU:
-        return s if s > 0.0 else 0.0
-    if code == EXP:
-        return exp(s)
-    return s  # IDENTITY
-
-
-def _derivative(code, a):
-    """The activation's derivative f'(s), from its value a = f(s)."""
-    if code == SIGMOID:
-        return a * (1 - a)
-    if code == TANH:
-        return 1 - a * a
-    if code == RELU:
-        return 1.0 if a > 0.0 else 0.0
-    return 1.0  # IDENTITY
+def activation(code, x, prime):
+    """Activation ``code``'s f(x), or with ``prime`` its f'(x) (x the value f(s)), through this
+    backend's dispatchers over the rules (a test hook); a code outside the table is a ValueError."""
+    if prime:
+        _check_codes(code, IDENTITY)
+    else:
+        _check_codes(IDENTITY, code)
+    return _derivative(code, x) if prime else _activate(code, x)
 
 
 def _softplus(x):
@@ -279,6 +266,7 @@ def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
     acts, out_sums : ndarray of float64
         Scratch (``_codes.net_scratch``); Python lists serve here instead, for speed.
     """
+    _check_codes(hidden, output)
     p, sizes = params.tolist(), sizes.tolist()
     acts, out_sums = acts.tolist(), out_sums.tolist()
     n_out = sizes[-1]
@@ -295,6 +283,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
     Parameters are as for :func:`net_feedforward`, plus ``loss`` (a loss code) and ``targets``
     (shape (n, sizes[-1])).
     """
+    _check_codes(hidden, output)
     return _net_mean_loss(params.tolist(), sizes.tolist(), hidden, output, loss, data.tolist(),
                           targets.tolist(), acts.tolist(), out_sums.tolist())
 
@@ -329,6 +318,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
         activations and deltas for the batch gradient. Unused here (the layout of a Python list makes
         nothing faster).
     """
+    _check_codes(hidden, output)
     p, sizes, v = params.tolist(), sizes.tolist(), velocity.tolist()
     xs, ys = data.tolist(), targets.tolist()
     order = order.tolist()
@@ -524,6 +514,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
     acts, grads, out_sums, work, rows, room
         As for :func:`net_train`.
     """
+    _check_codes(hidden, output)
     p, sizes = params.tolist(), sizes.tolist()
     m, v = moments.tolist()
     xs, ys, ws = data.tolist(), targets.tolist(), weights.tolist()
@@ -578,6 +569,7 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, al
     whose gradient this is, as ``net_train_batch`` computes a batch's loss; for the others NaN (their
     mean loss is ``net_loss``'s).
     """
+    _check_codes(hidden, output)
     p, sizes = params.tolist(), sizes.tolist()
     g, g_prev = grads.tolist()
     ws = weights.tolist()
@@ -623,6 +615,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
     acts, grads, out_sums, single
         Scratch (``_codes.net_many_scratch``).
     """
+    _check_codes(hidden, output)
     n_blocks, _, lanes = params.shape
     no_order = np.empty((0, 0), dtype=np.int64)
     scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))

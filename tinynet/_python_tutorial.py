@@ -16,9 +16,11 @@ scalars is slow), and the parameters are kept in local variables while training.
 """
 
 from ._codes import PW_BLOCKSIZE
-from ._python_common import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, sigmoid
+from ._python_common import RULES, _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total, sigmoid
 
 __all__ = ["feedforward", "gradients", "mse_loss", "train", "train_many"]
+
+sigmoid_prime = RULES.sigmoid_prime
 
 
 def _feedforward_row(p, x0, x1):
@@ -95,9 +97,9 @@ def _backprop(p, x0, x1, y_true):
     # dL/dy_pred for L = (y_true - y_pred)^2
     d_L_d_ypred = -2 * (y_true - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-    d_o1 = o1 * (1 - o1)
-    d_h1 = h1 * (1 - h1)
-    d_h2 = h2 * (1 - h2)
+    d_o1 = sigmoid_prime(o1)
+    d_h1 = sigmoid_prime(h1)
+    d_h2 = sigmoid_prime(h2)
     # Neuron o1
     d_ypred_d_w5 = h1 * d_o1
     d_ypred_d_w6 = h2 * d_o1

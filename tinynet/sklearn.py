@@ -45,7 +45,6 @@ Deviations, all documented choices:
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -85,6 +84,7 @@ from ._codes import (
     net_scratch,
     net_work,
 )
+from ._rules import adam_step_sizes
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -210,8 +210,7 @@ class _Epochs(_Kernels):
         # the optimizer's own hyperparameters, fixed when scikit-learn created it
         if self.adam:
             first = int(self.step[0]) + 1
-            lr_t = np.array([opt.learning_rate_init * math.sqrt(1 - opt.beta_2**t) / (1 - opt.beta_1**t)
-                             for t in range(first, first + self.batches)])
+            lr_t = adam_step_sizes(opt.learning_rate_init, opt.beta_1, opt.beta_2, first, self.batches)
             step = (ADAM, opt.learning_rate_init, 0.0, False, opt.beta_1, opt.beta_2, opt.epsilon, lr_t)
         else:
             step = (SGD, float(opt.learning_rate), float(opt.momentum), bool(opt.nesterov), 0.0, 0.0, 0.0,

@@ -1,0 +1,250 @@
+"""The per-element rules of ``tinynet.Network``, written once for every backend: each activation and
+its derivative, with the table that names their codes.
+
+Each rule is a small function of floats, written in the subset of Python that the three backends
+share: arithmetic, comparisons, conditional expressions, ``if``/``return``, assignments to local
+names, and calls of other rules and of the helpers below. From this one text:
+
+* the pure-Python backend calls these functions, bound to its helpers (:func:`compiled`: their code,
+  with a backend's helpers as their globals);
+* the Numba backend compiles the same functions, bound to its own helpers;
+* the Cython extension includes ``_rules.pxi``, which ``tools/gen_rules.py`` writes from this file's
+  syntax tree: each rule a ``cdef inline double`` function of the same name with a leading
+  underscore, each helper the extension's own (a test checks that the file is current).
+
+The helpers are tinynet's ``exp`` and ``exp_minus_one`` (the same bits in every backend),
+``copysign`` and ``abs`` (exact everywhere). A rule's arithmetic is evaluated as written, left to
+right, in every backend (no FMA, no reordering), which is what makes their results identical bit for
+bit.
+
+The functions over the codes (``activate``, ``derivative``, their loops over arrays, and the check
+of the codes that every kernel makes first) are generated from :data:`ACTIVATIONS` too
+(:func:`dispatcher_source`): a code that is not in the table fails loudly (``ValueError``) instead of
+computing something. The loops that apply the rules (over neurons, tiles and lanes) stay each
+backend's own.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+from math import copysign
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._codes import EXP, IDENTITY, RELU, SIGMOID, SOFTMAX, TANH
+
+__all__ = ["ACTIVATIONS", "DISPATCHERS", "HELPERS", "HIDDEN", "INITS_OF", "Activation", "adam_step_sizes",
+           "compiled", "constants", "dispatcher_source", "rules"]
+
+#: The helpers a rule may call, beyond other rules (each backend supplies its own of each).
+HELPERS = ("abs", "copysign", "exp", "exp_minus_one")
+
+
+def _unbound(x: float) -> float:
+    raise RuntimeError("the rules' exp is each backend's own: call them through a backend's RULES "
+                       "(_rules.compiled)")
+
+
+# tinynet's exp and e^x - 1 are each backend's own, bound by compiled() (this module imports no
+# backend, so that every backend can import it); here, placeholders.
+exp: Callable[[float], float] = _unbound
+exp_minus_one: Callable[[float], float] = _unbound
+
+
+# --- activations f(s) and their derivatives f'(s), the latter from the value a = f(s) ------------
+
+
+def identity(s):
+    return s
+
+
+def identity_prime(a):
+    return 1.0
+
+
+def sigmoid_from_exp(e):
+    """The sigmoid from e = e^(-s): the loops that compute many exps at once (in vector instructions)
+    finish the sigmoid with this."""
+    return 1.0 / (1.0 + e)
+
+
+def sigmoid(s):
+    """1 / (1 + e^(-s)); 0.0 where e^(-s) overflows to inf."""
+    return sigmoid_from_exp(exp(-s))
+
+
+def sigmoid_prime(a):
+    return a * (1 - a)
+
+
+def tanh(s):
+    """tanh(s) from tinynet's exp, with s's sign: for |s| < 0.345, -m / (2 + m) with m = e^(-2|s|) - 1
+    (accurate near 0: there e^(-2|s|) > 0.5, where scale - 1 is exact); beyond, 1 - 2 / (e^(2|s|) + 1);
+    +-1 beyond |s| = 22 (tanh rounds to +-1 from 19.1 on), and NaN for NaN. Within 1.9 ulp (measured
+    against mpmath; the C library's, 2.1 ulp)."""
+    a = abs(s)
+    if not a <= 22.0:
+        return s if s != s else copysign(1.0, s)
+    if a < 0.345:
+        m = exp_minus_one(-2.0 * a)
+        return copysign(-m / (2.0 + m), s)
+    return copysign(1.0 - 2.0 / (exp(2.0 * a) + 1.0), s)
+
+
+def tanh_prime(a):
+    return 1 - a * a
+
+
+def relu(s):
+    return s if s > 0.0 else 0.0
+
+
+def relu_prime(a):
+    return 1.0 if a > 0.0 else 0.0
+
+
+#: The slope of leaky_relu below 0 (PyTorch's and ONNX's default).
+LEAKY_SLOPE = 0.01
+
+
+def leaky_relu(s):
+    return s if s > 0.0 else LEAKY_SLOPE * s
+
+
+def leaky_relu_prime(a):
+    return 1.0 if a > 0.0 else LEAKY_SLOPE
+
+
+def exponential(s):
+    """e^s: the Poisson loss's output (scikit-learn's); its derivative is never taken (the loss's
+    gradient at the sums is a - y)."""
+    return exp(s)
+
+
+class Activation(NamedTuple):
+    """One activation of the table.
+
+    ``name``: what ``Network(activation=...)`` calls it, or None where Network's hidden layers do not
+    offer it. ``code``: what the kernels call it (``tinynet._codes`` names those the kernels' loops
+    refer to; the others are only here). ``value``, ``prime``: f and f' (None where f' is never
+    taken). ``onnx``: f as ONNX nodes, each ``(operator, inputs)``, an input being ``"x"`` (f's
+    input), an int (the output of that earlier node) or a float (a float64 constant). ``init``: the
+    initialisation ``Network(init="auto")`` gives it.
+    """
+
+    name: str | None
+    code: int
+    value: Any
+    prime: Any
+    onnx: tuple[tuple[str, tuple[Any, ...]], ...]
+    init: str = "glorot"
+
+
+#: Every elementwise activation. (Softmax is a whole layer's, computed by each backend's loops from
+#: ``exp``.)
+ACTIVATIONS = (
+    Activation("sigmoid", SIGMOID, sigmoid, sigmoid_prime, (("Sigmoid", ("x",)),)),
+    Activation("tanh", TANH, tanh, tanh_prime, (("Tanh", ("x",)),)),
+    Activation("relu", RELU, relu, relu_prime, (("Relu", ("x",)),), init="he"),
+    Activation("leaky_relu", 6, leaky_relu, leaky_relu_prime,
+               (("Mul", ("x", LEAKY_SLOPE)), ("Max", ("x", 0))), init="he"),
+    Activation(None, IDENTITY, identity, identity_prime, (("Identity", ("x",)),)),
+    Activation(None, EXP, exponential, None, (("Exp", ("x",)),)),
+)
+
+#: Network's hidden activations, by name: the table's named rows; and the initialisation of each.
+HIDDEN = {row.name: row.code for row in ACTIVATIONS if row.name is not None}
+INITS_OF = {row.name: row.init for row in ACTIVATIONS if row.name is not None}
+
+
+# --- the optimizers' step sizes, computed in Python for the kernels ---------------------------------
+
+
+def adam_step_sizes(learn_rate, beta_1, beta_2, first, count):
+    """Adam's step size of each of ``count`` steps from step ``first`` (counted from 1), as
+    scikit-learn computes it: lr_t = learn_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t), float64."""
+    return np.array([learn_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+                     for t in range(first, first + count)], dtype=np.float64)
+
+
+#: This module's functions that are not per-element rules.
+_MACHINERY = ("rules", "compiled", "constants", "dispatcher_source", "adam_step_sizes", "_chain")
+
+
+def rules():
+    """Every per-element rule of this module, in the order written: (name, function)."""
+    return [(name, value) for name, value in globals().items()
+            if isinstance(value, types.FunctionType) and value.__module__ == __name__
+            and name not in (*_MACHINERY, *HELPERS) and not name.startswith("_")]
+
+
+def constants():
+    """The module's float constants that rules use (``LEAKY_SLOPE``): name -> value."""
+    return {name: value for name, value in globals().items() if name.isupper() and type(value) is float}
+
+
+#: The functions generated from :data:`ACTIVATIONS` (by :func:`dispatcher_source` here, and for the
+#: extension by tools/gen_rules.py).
+DISPATCHERS = ("activate", "derivative", "activate_each", "derivative_each", "check_codes")
+
+
+def _chain(kind, call):
+    """if/elif lines over the table's rows that have a rule of ``kind``, each doing ``call(rule)``."""
+    lines: list[str] = []
+    for row in ACTIVATIONS:
+        rule = getattr(row, kind)
+        if rule is not None:
+            lines += [f"    {'if' if not lines else 'elif'} code == {row.code}:    # {row.value.__name__}",
+                      *[f"        {line}" for line in call(rule.__name__)]]
+    return lines
+
+
+def dispatcher_source():
+    """The Python source of the functions over the codes, for the pure-Python and Numba backends:
+
+    * ``activate(code, s)``, ``derivative(code, a)``: the rule of that code;
+    * ``activate_each(code, x)``, ``derivative_each(code, a, out)``: the same over a 1-D array (in
+      place; into ``out``), one loop per code, so that each loop calls one rule (and vectorises);
+    * ``check_codes(hidden, output)``: a ``ValueError`` unless the hidden layers' code has a
+      derivative and the output's has a rule (or is softmax's). The kernels call it first: the
+      dispatchers give NaN for a code outside the table, which they then never see.
+    """
+    known_prime = " or ".join(f"hidden == {row.code}" for row in ACTIVATIONS if row.prime is not None)
+    known_value = " or ".join(f"output == {row.code}" for row in ACTIVATIONS)
+    lines = ["def activate(code, s):", *_chain("value", lambda rule: [f"return {rule}(s)"]),
+             "    return nan", "", "",
+             "def derivative(code, a):", *_chain("prime", lambda rule: [f"return {rule}(a)"]),
+             "    return nan", "", "",
+             "def activate_each(code, x):",
+             *_chain("value", lambda rule: ["for k in range(x.shape[0]):", f"    x[k] = {rule}(x[k])"]),
+             "", "",
+             "def derivative_each(code, a, out):",
+             *_chain("prime", lambda rule: ["for k in range(a.shape[0]):", f"    out[k] = {rule}(a[k])"]),
+             "", "",
+             "def check_codes(hidden, output):",
+             f"    if not ({known_prime}) or not ({known_value} or output == {SOFTMAX}):",
+             "        raise ValueError('unknown activation code')"]
+    return "\n".join(lines) + "\n"
+
+
+def compiled(helpers, decorate=lambda function, name: function):
+    """Every rule and the functions over the codes (:data:`DISPATCHERS`) as functions whose helpers
+    are ``helpers`` (a dict naming each of :data:`HELPERS`), each passed through
+    ``decorate(function, name)`` (for Numba, its ``jit``): a namespace of them. The rules share one
+    namespace, so each calls the others' compiled forms."""
+    missing = set(HELPERS) - set(helpers)
+    if missing:
+        raise ValueError(f"helpers missing: {sorted(missing)}")
+    # (named as this module: Numba's cache rebuilds a function's environment from its module's name)
+    namespace: dict[str, Any] = dict(helpers, __name__=__name__, nan=math.nan, **constants())
+    for name, function in rules():
+        namespace[name] = decorate(types.FunctionType(function.__code__, namespace, name), name)
+    exec(compile(dispatcher_source(), "<tinynet rules: dispatchers>", "exec"), namespace)
+    for name in DISPATCHERS:
+        namespace[name] = decorate(namespace[name], name)
+    return types.SimpleNamespace(**{name: namespace[name] for name in
+                                    [name for name, _ in rules()] + list(DISPATCHERS)})
+
