@@ -1,32 +1,43 @@
-"""An independent numpy rendering of tinynet.Network's per-sample SGD, for the tests.
+"""The tests' one independent numpy rendering of tinynet.Network's training: per-sample SGD (with
+momentum) and mini-batches with L2, SGD, (Nesterov) momentum and Adam, as the formulas state them.
 
-Written the textbook way (vectorised per layer, delta = dL/ds, W -= lr * outer(delta, a_prev)),
-not the kernels' way, so that agreement checks the arithmetic rather than repeating it.
+Written the textbook way (vectorised per layer or per batch, delta = dL/ds, W -= lr * outer(delta,
+a_prev)), not the kernels' way, and with numpy's own exp, tanh and sums, so that agreement (to a few
+ulp) checks the arithmetic rather than repeating it: a rule copied wrongly into every backend alike
+fails here.
 """
+
+import math
 
 import numpy as np
 
 
 def activate(name, s):
+    """An activation of sums s: one sample's (1-D) or a batch's (rows)."""
     if name == "sigmoid":
         return 1 / (1 + np.exp(-s))
     if name == "tanh":
         return np.tanh(s)
     if name == "relu":
         return np.maximum(s, 0.0)
+    if name == "leaky_relu":
+        return np.where(s > 0, s, 0.01 * s)
     if name == "identity":
         return s
-    e = np.exp(s - s.max())       # softmax
-    return e / e.sum()
+    e = np.exp(s - s.max(axis=-1, keepdims=True))       # softmax
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def derivative(name, a):
+    """f' from the value a = f(s)."""
     if name == "sigmoid":
         return a * (1 - a)
     if name == "tanh":
         return 1 - a * a
     if name == "relu":
         return (a > 0).astype(float)
+    if name == "leaky_relu":
+        return np.where(a > 0, 1.0, 0.01)
     return np.ones_like(a)
 
 
@@ -39,6 +50,19 @@ class ReferenceMLP:
         self.sizes, self.activation, self.output, self.loss_name = sizes, activation, output, loss
         self.weights = [w.copy() for w in weights]
         self.biases = [b.copy() for b in biases]
+        # the mini-batch optimizers' state: first and second moments (velocities), Adam's step count
+        self.first = [np.zeros_like(p) for p in self.weights + self.biases]
+        self.second = [np.zeros_like(p) for p in self.weights + self.biases]
+        self.t = 0
+
+    @classmethod
+    def of(cls, net):
+        """A reference with a tinynet.Network's configuration and parameters."""
+        return cls(net.sizes, net.activation, net.output, net.loss_name, net.weights, net.biases)
+
+    def flat(self):
+        """The parameters as tinynet lays them out: each layer's weights (row per neuron), its biases."""
+        return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(self.weights, self.biases)])
 
     def forward(self, x):
         acts, s = [np.asarray(x, dtype=float)], None
@@ -91,3 +115,47 @@ class ReferenceMLP:
                     velocity_b[layer] = momentum * velocity_b[layer] - learn_rate * grad_b
                     self.weights[layer] += velocity_w[layer]
                     self.biases[layer] += velocity_b[layer]
+
+    def batch_gradient(self, X, Y, alpha):
+        """A batch's gradient: (the sum of the per-sample gradients + alpha W) / B for the weights, the
+        sum / B for the biases (weights first, then biases, layer by layer)."""
+        acts = [X]
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            last = layer == len(self.weights) - 1
+            acts.append(activate(self.output if last else self.activation, acts[-1] @ w.T + b))
+        A, n_out = acts[-1], Y.shape[1]
+        if self.loss_name == "mse":
+            dA = -2 * (Y - A) / n_out
+            if self.output == "softmax":
+                delta = A * (dA - (dA * A).sum(axis=1, keepdims=True))
+            else:
+                delta = dA * derivative(self.output, A)
+        else:
+            delta = (A - Y) / n_out if self.output == "sigmoid" else A - Y
+        g_w, g_b = [None] * len(self.weights), [None] * len(self.weights)
+        for layer in range(len(self.weights) - 1, -1, -1):
+            g_w[layer] = (delta.T @ acts[layer] + alpha * self.weights[layer]) / len(X)
+            g_b[layer] = delta.sum(axis=0) / len(X)
+            if layer:
+                delta = (delta @ self.weights[layer]) * derivative(self.activation, acts[layer])
+        return g_w + g_b
+
+    def train_batches(self, X, Y, epochs, batch_size, optimizer="sgd", learn_rate=0.1, momentum=0.0,
+                      nesterov=False, alpha=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        """Mini-batch training in order: Adam (scikit-learn's form, lr_t folded in) or SGD with
+        (Nesterov) momentum; the optimizer's state persists across calls."""
+        params = self.weights + self.biases
+        for _ in range(epochs):
+            for lo in range(0, len(X), batch_size):
+                grads = self.batch_gradient(X[lo:lo + batch_size], Y[lo:lo + batch_size], alpha)
+                if optimizer == "adam":
+                    self.t += 1
+                    lr_t = learn_rate * math.sqrt(1 - beta_2 ** self.t) / (1 - beta_1 ** self.t)
+                for k, (p, g) in enumerate(zip(params, grads)):
+                    if optimizer == "adam":
+                        self.first[k] = beta_1 * self.first[k] + (1 - beta_1) * g
+                        self.second[k] = beta_2 * self.second[k] + (1 - beta_2) * g * g
+                        p += -lr_t * self.first[k] / (np.sqrt(self.second[k]) + epsilon)
+                    else:
+                        self.first[k] = momentum * self.first[k] - learn_rate * g
+                        p += momentum * self.first[k] - learn_rate * g if nesterov else self.first[k]

@@ -3,7 +3,6 @@ that persists across calls, against an independent numpy rendering of the formul
 
 import copy
 import json
-import math
 import pickle
 import warnings
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_network import ReferenceMLP
 
 from tinynet import Network, train_many
 from tinynet._backend import BACKENDS
@@ -24,91 +24,6 @@ def _data(n, n_in, n_out, seed=0, softmax=False):
     if softmax:
         return X, np.eye(n_out)[rng.integers(0, n_out, n)]
     return X, rng.uniform(0.0, 1.0, (n, n_out))
-
-
-# --- an independent rendering of the formulas, in numpy ----------------------------------------------
-
-def _activation(name, z):
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "leaky_relu":
-        return np.where(z > 0.0, z, 0.01 * z)
-    if name == "softmax":
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    return z
-
-
-def _derivative(name, a):
-    derivatives = {"sigmoid": lambda: a * (1 - a), "tanh": lambda: 1 - a * a, "relu": lambda: (a > 0) * 1.0,
-                   "leaky_relu": lambda: np.where(a > 0, 1.0, 0.01)}
-    return derivatives.get(name, lambda: np.ones_like(a))()
-
-
-class Reference:
-    """Mini-batch training as the issue states it, with whole-batch matrix products."""
-
-    def __init__(self, net, optimizer, learn_rate, momentum=0.0, nesterov=False, alpha=0.0, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8):
-        self.W = [w.copy() for w in net.weights]
-        self.b = [b.copy() for b in net.biases]
-        self.activation, self.output, self.loss = net.activation, net.output, net.loss_name
-        self.options = dict(optimizer=optimizer, learn_rate=learn_rate, momentum=momentum, nesterov=nesterov,
-                            alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
-        self.state = [np.zeros_like(p) for p in self.W + self.b]
-        self.second = [np.zeros_like(p) for p in self.W + self.b]
-        self.t = 0
-
-    def gradient(self, X, Y, alpha):
-        """The batch gradient: (sum of per-sample gradients + alpha W) / B, and the biases' sum / B."""
-        acts = [X]
-        for layer, (W, b) in enumerate(zip(self.W, self.b)):
-            last = layer == len(self.W) - 1
-            acts.append(_activation(self.output if last else self.activation, acts[-1] @ W.T + b))
-        A, n_out = acts[-1], Y.shape[1]
-        if self.loss == "mse":
-            dA = -2 * (Y - A) / n_out
-            if self.output == "softmax":
-                delta = A * (dA - (dA * A).sum(axis=1, keepdims=True))
-            else:
-                delta = dA * _derivative(self.output, A)
-        else:
-            delta = (A - Y) / n_out if self.output == "sigmoid" else A - Y
-        gW, gb = [None] * len(self.W), [None] * len(self.W)
-        for layer in range(len(self.W) - 1, -1, -1):
-            gW[layer] = (delta.T @ acts[layer] + alpha * self.W[layer]) / len(X)
-            gb[layer] = delta.sum(axis=0) / len(X)
-            if layer:
-                delta = (delta @ self.W[layer]) * _derivative(self.activation, acts[layer])
-        return gW + gb
-
-    def train(self, X, Y, epochs, batch_size):
-        o = self.options
-        params = self.W + self.b
-        for _ in range(epochs):
-            for lo in range(0, len(X), batch_size):
-                grads = self.gradient(X[lo:lo + batch_size], Y[lo:lo + batch_size], o["alpha"])
-                if o["optimizer"] == "adam":
-                    self.t += 1
-                    lr_t = (o["learn_rate"] * math.sqrt(1 - o["beta_2"] ** self.t)
-                            / (1 - o["beta_1"] ** self.t))
-                for k, (p, g) in enumerate(zip(params, grads)):
-                    if o["optimizer"] == "adam":
-                        self.state[k] = o["beta_1"] * self.state[k] + (1 - o["beta_1"]) * g
-                        self.second[k] = o["beta_2"] * self.second[k] + (1 - o["beta_2"]) * g * g
-                        p += -lr_t * self.state[k] / (np.sqrt(self.second[k]) + o["epsilon"])
-                    else:
-                        self.state[k] = o["momentum"] * self.state[k] - o["learn_rate"] * g
-                        step = (o["momentum"] * self.state[k] - o["learn_rate"] * g if o["nesterov"]
-                                else self.state[k])
-                        p += step
-
-    def flat(self):
-        return np.concatenate([np.concatenate([W.ravel(), b]) for W, b in zip(self.W, self.b)])
 
 
 CASES = [
@@ -135,9 +50,9 @@ def test_agrees_with_an_independent_numpy_rendering(backend, case):
     X, Y = _data(23, 5, config["sizes"][-1], softmax=config["output"] == "softmax")
     net = Network(seed=1, backend=backend, **config)
     batch_size = options.pop("batch_size")
-    reference = Reference(net, options.pop("optimizer"), **options)
-    reference.train(X, Y, epochs=4, batch_size=batch_size)
-    net.train(X, Y, epochs=4, batch_size=batch_size, optimizer=case["train"]["optimizer"], **options)
+    reference = ReferenceMLP.of(net)
+    reference.train_batches(X, Y, 4, batch_size, **options)
+    net.train(X, Y, epochs=4, batch_size=batch_size, **options)
     np.testing.assert_allclose(net.params, reference.flat(), rtol=1e-10, atol=1e-13)
     assert not np.allclose(net.params, Network(seed=1, **config).params)        # it did train
 
@@ -355,8 +270,7 @@ def test_gradients_agree_with_the_reference_and_across_backends():
         assert [b.shape for b in biases] == [b.shape for b in net.biases]
         results.append(np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(weights, biases)]))
     assert results[0].tobytes() == results[1].tobytes() == results[2].tobytes()
-    reference = Reference(Network(seed=4, **config), "sgd", 0.1)
-    expected = reference.gradient(X, Y, 0.2)
+    expected = ReferenceMLP.of(Network(seed=4, **config)).batch_gradient(X, Y, 0.2)
     expected = np.concatenate([np.concatenate([expected[k].ravel(), expected[k + 2]]) for k in range(2)])
     np.testing.assert_allclose(results[0], expected, rtol=1e-12, atol=1e-15)
 
