@@ -88,3 +88,22 @@ def test_a_kernel_given_an_unknown_code_fails_loudly(backend, hidden, output):
     acts, _, out_sums = net_scratch([2, 3, 1])
     with pytest.raises(ValueError, match="unknown activation code"):
         kernels.net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_kernel_given_an_unknown_loss_or_optimizer_code_fails_loudly(backend, monkeypatch):
+    """Any loss code but the table's is refused (it would be taken for one of scikit-learn's), and any
+    optimizer code but SGD's and Adam's (it would run as SGD)."""
+    import tinynet._network
+    from tinynet import Network
+
+    X, Y = np.array([[0.5, -0.25], [1.0, 2.0]]), np.array([0.0, 1.0])
+    net = Network((2, 3, 1), seed=0, backend=backend)
+    hidden, output, loss = net._kernel_codes
+    net._kernel_codes = (hidden, output, 99)
+    with pytest.raises(ValueError, match="unknown loss code"):
+        net.loss(X, Y)
+    net._kernel_codes = (hidden, output, loss)
+    monkeypatch.setitem(tinynet._network.OPTIMIZERS, "bogus", 7)
+    with pytest.raises(ValueError, match="unknown optimizer code"):
+        net.train(X, Y, epochs=1, optimizer="bogus", batch_size=2)

@@ -228,6 +228,7 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
     The arguments are those of ``_python_network.net_loss``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
     cdef double value
     with nogil:
@@ -563,6 +564,7 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t n_out_net = sizes[n_layers]
     cdef Py_ssize_t epoch, t, sample, at
@@ -924,6 +926,8 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
+    _check_optimizer(optimizer)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t epoch, lo, hi
     cdef Py_ssize_t column = 0     # the next column of losses
@@ -997,6 +1001,7 @@ def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden,
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef const int64_t* s = &sizes[0]
     cdef Py_ssize_t total_work = _work_size(s, n_layers)
@@ -1244,6 +1249,7 @@ def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidde
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
     cdef Py_ssize_t epoch, t, block, lane, k

@@ -243,7 +243,7 @@ def _jit_rule(function, name):
     """A rule of _rules.py compiled: inlined into its callers (so that loops calling it vectorise, and
     the loops over arrays cost no call), but for tanh (a branchy function, called where it is) and the
     functions of one value over the codes."""
-    return jit(function, inline="never" if name in ("tanh", "activate", "derivative", "check_codes")
+    return jit(function, inline="never" if name in ("tanh", "activate", "derivative", *_rules.CHECKS)
                else "always")
 
 

@@ -49,6 +49,8 @@ _activate = RULES.activate
 _activate_each = RULES.activate_each
 _derivative_each = RULES.derivative_each
 _check_codes = RULES.check_codes
+_check_loss = RULES.check_loss
+_check_optimizer = RULES.check_optimizer
 _sigmoid_from_exp = RULES.sigmoid_from_exp
 _derivative = RULES.derivative
 
@@ -252,6 +254,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
     The arguments are those of ``_python_network.net_loss``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 
 
@@ -540,6 +543,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     n = data.shape[0]
     n_out_net = sizes[len(sizes) - 1]
     w, v = work[0], work[1]
@@ -839,6 +843,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
+    _check_optimizer(optimizer)
     n = data.shape[0]
     w, wm, wv, gw = work[0], work[1], work[2], work[3]
     lanes = np.empty((2, LANES))
@@ -888,6 +894,7 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, al
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     n = data.shape[0]
     no_order = np.empty(0, dtype=np.int64)
     record = loss > CROSS_ENTROPY
@@ -1112,6 +1119,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
     n_acts = acts.shape[0]
     lanes = np.empty((10, LANES))

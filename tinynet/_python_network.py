@@ -49,6 +49,8 @@ from ._python_common import (
 
 _activate = RULES.activate
 _check_codes = RULES.check_codes
+_check_loss = RULES.check_loss
+_check_optimizer = RULES.check_optimizer
 _derivative = RULES.derivative
 
 __all__ = ["activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch",
@@ -284,6 +286,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
     (shape (n, sizes[-1])).
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     return _net_mean_loss(params.tolist(), sizes.tolist(), hidden, output, loss, data.tolist(),
                           targets.tolist(), acts.tolist(), out_sums.tolist())
 
@@ -319,6 +322,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
         nothing faster).
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     p, sizes, v = params.tolist(), sizes.tolist(), velocity.tolist()
     xs, ys = data.tolist(), targets.tolist()
     order = order.tolist()
@@ -515,6 +519,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         As for :func:`net_train`.
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
+    _check_optimizer(optimizer)
     p, sizes = params.tolist(), sizes.tolist()
     m, v = moments.tolist()
     xs, ys, ws = data.tolist(), targets.tolist(), weights.tolist()
@@ -570,6 +576,7 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, al
     mean loss is ``net_loss``'s).
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     p, sizes = params.tolist(), sizes.tolist()
     g, g_prev = grads.tolist()
     ws = weights.tolist()
@@ -616,6 +623,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
         Scratch (``_codes.net_many_scratch``).
     """
     _check_codes(hidden, output)
+    _check_loss(loss)
     n_blocks, _, lanes = params.shape
     no_order = np.empty((0, 0), dtype=np.int64)
     scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))

@@ -148,3 +148,17 @@ cdef int _check_codes(int hidden, int output) except -1:
     if not (hidden == 0 or hidden == 1 or hidden == 2 or hidden == 6 or hidden == 3) or not (output == 0 or output == 1 or output == 2 or output == 6 or output == 3 or output == 5 or output == 4):
         raise ValueError("unknown activation code")
     return 0
+
+
+cdef int _check_loss(int loss) except -1:
+    # A ValueError unless loss is a code the kernels know.
+    if not (loss == 0 or loss == 1 or loss == 2 or loss == 3 or loss == 4):
+        raise ValueError("unknown loss code")
+    return 0
+
+
+cdef int _check_optimizer(int optimizer) except -1:
+    # A ValueError unless optimizer is a code the kernels know.
+    if not (optimizer == 0 or optimizer == 1):
+        raise ValueError("unknown optimizer code")
+    return 0

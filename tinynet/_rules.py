@@ -34,10 +34,38 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._codes import EXP, IDENTITY, RELU, SIGMOID, SOFTMAX, TANH
+from ._codes import (
+    ADAM,
+    CROSS_ENTROPY,
+    EXP,
+    IDENTITY,
+    LOG_LOSS,
+    MSE,
+    POISSON,
+    RELU,
+    SGD,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED_ERROR,
+    TANH,
+)
 
-__all__ = ["ACTIVATIONS", "DISPATCHERS", "HELPERS", "HIDDEN", "INITS_OF", "Activation", "adam_step_sizes",
-           "compiled", "constants", "dispatcher_source", "rules"]
+__all__ = [
+    "ACTIVATIONS",
+    "CHECKS",
+    "DISPATCHERS",
+    "HELPERS",
+    "HIDDEN",
+    "INITS_OF",
+    "LOSS_CODES",
+    "OPTIMIZER_CODES",
+    "Activation",
+    "adam_step_sizes",
+    "compiled",
+    "constants",
+    "dispatcher_source",
+    "rules",
+]
 
 #: The helpers a rule may call, beyond other rules (each backend supplies its own of each).
 HELPERS = ("abs", "copysign", "exp", "exp_minus_one")
@@ -155,6 +183,10 @@ ACTIVATIONS = (
     Activation(None, EXP, exponential, None, (("Exp", ("x",)),)),
 )
 
+#: The loss codes the kernels know, and the optimizers' (their rules are still each backend's own).
+LOSS_CODES = (MSE, CROSS_ENTROPY, SQUARED_ERROR, LOG_LOSS, POISSON)
+OPTIMIZER_CODES = (SGD, ADAM)
+
 #: Network's hidden activations, by name: the table's named rows; and the initialisation of each.
 HIDDEN = {row.name: row.code for row in ACTIVATIONS if row.name is not None}
 INITS_OF = {row.name: row.init for row in ACTIVATIONS if row.name is not None}
@@ -188,7 +220,10 @@ def constants():
 
 #: The functions generated from :data:`ACTIVATIONS` (by :func:`dispatcher_source` here, and for the
 #: extension by tools/gen_rules.py).
-DISPATCHERS = ("activate", "derivative", "activate_each", "derivative_each", "check_codes")
+DISPATCHERS = ("activate", "derivative", "activate_each", "derivative_each", "check_codes", "check_loss",
+               "check_optimizer")
+#: The checks among them, which every kernel makes first (not inlined: they raise).
+CHECKS = ("check_codes", "check_loss", "check_optimizer")
 
 
 def _chain(kind, call):
@@ -210,7 +245,9 @@ def dispatcher_source():
       place; into ``out``), one loop per code, so that each loop calls one rule (and vectorises);
     * ``check_codes(hidden, output)``: a ``ValueError`` unless the hidden layers' code has a
       derivative and the output's has a rule (or is softmax's). The kernels call it first: the
-      dispatchers give NaN for a code outside the table, which they then never see.
+      dispatchers give NaN for a code outside the table, which they then never see;
+    * ``check_loss(loss)``, ``check_optimizer(optimizer)``: the same for the loss and optimizer codes
+      (:data:`LOSS_CODES`, :data:`OPTIMIZER_CODES`).
     """
     known_prime = " or ".join(f"hidden == {row.code}" for row in ACTIVATIONS if row.prime is not None)
     known_value = " or ".join(f"output == {row.code}" for row in ACTIVATIONS)
@@ -226,7 +263,13 @@ def dispatcher_source():
              "", "",
              "def check_codes(hidden, output):",
              f"    if not ({known_prime}) or not ({known_value} or output == {SOFTMAX}):",
-             "        raise ValueError('unknown activation code')"]
+             "        raise ValueError('unknown activation code')", "", "",
+             "def check_loss(loss):",
+             f"    if not ({' or '.join(f'loss == {code}' for code in LOSS_CODES)}):",
+             "        raise ValueError('unknown loss code')", "", "",
+             "def check_optimizer(optimizer):",
+             f"    if not ({' or '.join(f'optimizer == {code}' for code in OPTIMIZER_CODES)}):",
+             "        raise ValueError('unknown optimizer code')"]
     return "\n".join(lines) + "\n"
 
 

@@ -129,7 +129,18 @@ def _dispatchers(rules):
                    f"    if not ({known_prime}) or not ({known_value} or output == {rules.SOFTMAX}):",
                    "        raise ValueError(\"unknown activation code\")",
                    "    return 0"]),
+        _check("_check_loss", "loss", rules.LOSS_CODES),
+        _check("_check_optimizer", "optimizer", rules.OPTIMIZER_CODES),
     ]
+
+
+def _check(name, argument, codes):
+    known = " or ".join(f"{argument} == {code}" for code in codes)
+    return "\n".join([f"cdef int {name}(int {argument}) except -1:",
+                      f"    # A ValueError unless {argument} is a code the kernels know.",
+                      f"    if not ({known}):",
+                      f"        raise ValueError(\"unknown {argument} code\")",
+                      "    return 0"])
 
 
 def render():
