@@ -12,16 +12,6 @@ def activation(int code, double x, bint prime):
     return _derivative(code, x) if prime else _activate(code, x)
 
 
-cdef inline double _softplus(double x) noexcept nogil:
-    # log(1 + e^x), without overflow
-    return (x if x > 0.0 else 0.0) + log1p(_exp(-fabs(x)))
-
-
-cdef inline double _xlogy(double x, double y) noexcept nogil:
-    # x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy)
-    return 0.0 if x == 0.0 and y == y else x * log(y)
-
-
 cdef inline void _neuron_output(double s, Py_ssize_t i, int code, bint last, double* a_out,
                                 double* out_sums) noexcept nogil:
     # Neuron i's sum s (with its bias): its activation into a_out[i] (softmax's comes later) and, in
@@ -99,25 +89,23 @@ cdef double _net_output_loss(int output, int loss, const double* y, const double
                              Py_ssize_t n_out) noexcept nogil:
     # The loss of one sample under one of scikit-learn's losses, from its output activations a, as
     # scikit-learn computes it (see _codes).
-    cdef double total = 0.0, e, c
+    cdef double total = 0.0, c
     cdef Py_ssize_t i
     if loss == SQUARED_ERROR:
         # half the mean over the outputs of (y - a)^2
         for i in range(n_out):
-            e = y[i] - a[i]
-            total += e * e
+            total += _error_squared(y[i], a[i])
         return 0.5 * (total / n_out)
     if loss == POISSON:
         # half the Poisson deviance: y log(y / a) - y + a
         for i in range(n_out):
-            total += _xlogy(y[i], y[i] / a[i]) - y[i] + a[i]
+            total += _poisson_deviance(y[i], a[i])
         return total
     # the log-loss of the probabilities clipped to [LOG_EPS, 1 - LOG_EPS]
     for i in range(n_out):
-        c = LOG_EPS if a[i] < LOG_EPS else a[i]
-        c = 1 - LOG_EPS if c > 1 - LOG_EPS else c
+        c = _clipped(a[i])
         if output == SIGMOID:
-            total += _xlogy(y[i], c) + _xlogy(1 - y[i], 1 - c)
+            total += _binary_log_likelihood(y[i], c)
         else:
             total += _xlogy(y[i], c)
     return -total
@@ -126,20 +114,19 @@ cdef double _net_output_loss(int output, int loss, const double* y, const double
 cdef double _net_sample_loss(int output, int loss, const double* y, const double* a,
                              const double* out_sums, Py_ssize_t n_out) noexcept nogil:
     # The loss of one sample: targets y, output activations a, the output layer's sums out_sums.
-    cdef double total = 0.0, e, m, loss_value
+    cdef double total = 0.0, m, loss_value
     cdef Py_ssize_t i
     if loss > CROSS_ENTROPY:
         return _net_output_loss(output, loss, y, a, n_out)
     if loss == MSE:
         # mean over the outputs of (y - a)^2
         for i in range(n_out):
-            e = y[i] - a[i]
-            total += e * e
+            total += _error_squared(y[i], a[i])
         return total / n_out
     if output == SIGMOID:
         # binary cross-entropy from the sums: y * softplus(-s) + (1 - y) * softplus(s)
         for i in range(n_out):
-            total += y[i] * _softplus(-out_sums[i]) + (1 - y[i]) * _softplus(out_sums[i])
+            total += _binary_cross_entropy(y[i], out_sums[i])
         return total / n_out
     # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
     m = out_sums[0]
@@ -183,20 +170,20 @@ cdef inline int _net_output_g(int output, int loss, const double* y, const doubl
         return IDENTITY
     if loss == MSE:
         for i in range(n_out):
-            g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
+            g[i] = scale * _mse_gradient(y[i], acts[at + i], n_out)
         if output != SOFTMAX:
             return output
         # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
         dot = 0.0
         for j in range(n_out):
-            dot += (-2 * (y[j] - acts[at + j]) / n_out) * acts[at + j]
+            dot += _mse_gradient(y[j], acts[at + j], n_out) * acts[at + j]
         for i in range(n_out):
-            g[i] = scale * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out - dot))
+            g[i] = scale * (acts[at + i] * (_mse_gradient(y[i], acts[at + i], n_out) - dot))
         return IDENTITY
     # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
     for i in range(n_out):
         if output == SIGMOID:
-            g[i] = scale * ((acts[at + i] - y[i]) / n_out)
+            g[i] = scale * _mean_output_error(y[i], acts[at + i], n_out)
         else:
             g[i] = scale * (acts[at + i] - y[i])
     return IDENTITY
@@ -1152,19 +1139,19 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
     if loss == MSE:
         for i in range(n_out_net):
             for lane in range(LANES):
-                g[i * LANES + lane] = lr[lane] * (-2 * (y[i] - a[(at + i) * LANES + lane]) / n_out_net)
+                g[i * LANES + lane] = lr[lane] * _mse_gradient(y[i], a[(at + i) * LANES + lane], n_out_net)
         if output == SOFTMAX:
             # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
             for lane in range(LANES):
                 dot[lane] = 0.0
             for j in range(n_out_net):
                 for lane in range(LANES):
-                    dot[lane] += ((-2 * (y[j] - a[(at + j) * LANES + lane]) / n_out_net)
+                    dot[lane] += (_mse_gradient(y[j], a[(at + j) * LANES + lane], n_out_net)
                                   * a[(at + j) * LANES + lane])
             for i in range(n_out_net):
                 for lane in range(LANES):
                     g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane]
-                                                * (-2 * (y[i] - a[(at + i) * LANES + lane]) / n_out_net
+                                                * (_mse_gradient(y[i], a[(at + i) * LANES + lane], n_out_net)
                                                    - dot[lane]))
             fp_output = IDENTITY
         else:
@@ -1174,7 +1161,7 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
         for i in range(n_out_net):
             if output == SIGMOID:
                 for lane in range(LANES):
-                    g[i * LANES + lane] = lr[lane] * ((a[(at + i) * LANES + lane] - y[i]) / n_out_net)
+                    g[i * LANES + lane] = lr[lane] * _mean_output_error(y[i], a[(at + i) * LANES + lane], n_out_net)
             else:
                 for lane in range(LANES):
                     g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane] - y[i])

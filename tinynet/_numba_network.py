@@ -20,7 +20,6 @@ from ._codes import (
     EXP,
     IDENTITY,
     LANES,
-    LOG_EPS,
     MSE,
     NET_VEC,
     POISSON,
@@ -49,6 +48,14 @@ _activate = RULES.activate
 _activate_each = RULES.activate_each
 _derivative_each = RULES.derivative_each
 _check_codes = RULES.check_codes
+_error_squared = RULES.error_squared
+_poisson_deviance = RULES.poisson_deviance
+_clipped = RULES.clipped
+_binary_log_likelihood = RULES.binary_log_likelihood
+_binary_cross_entropy = RULES.binary_cross_entropy
+_mse_gradient = RULES.mse_gradient
+_mean_output_error = RULES.mean_output_error
+_xlogy = RULES.xlogy
 _check_loss = RULES.check_loss
 _check_optimizer = RULES.check_optimizer
 _sigmoid_from_exp = RULES.sigmoid_from_exp
@@ -63,12 +70,6 @@ def activation(code, x, prime):
     else:
         _check_codes(IDENTITY, code)
     return _derivative(code, x) if prime else _activate(code, x)
-
-
-@jit
-def _softplus(x):
-    """log(1 + e^x), without overflow."""
-    return (x if x > 0.0 else 0.0) + math.log1p(exp(-abs(x)))
 
 
 @jit
@@ -124,12 +125,6 @@ def _net_forward(p, sizes, hidden, output, x, acts, out_sums):
     return at
 
 
-@jit(inline="always")
-def _xlogy(x, y):
-    """x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy)."""
-    return 0.0 if x == 0.0 and y == y else x * math.log(y)
-
-
 @jit
 def _net_output_loss(output, loss, y, a, n_out):
     """The loss of one sample under one of scikit-learn's losses, from its output activations a, as
@@ -138,20 +133,18 @@ def _net_output_loss(output, loss, y, a, n_out):
     if loss == SQUARED_ERROR:
         # half the mean over the outputs of (y - a)^2
         for i in range(n_out):
-            e = y[i] - a[i]
-            total += e * e
+            total += _error_squared(y[i], a[i])
         return 0.5 * (total / n_out)
     if loss == POISSON:
         # half the Poisson deviance: y log(y / a) - y + a
         for i in range(n_out):
-            total += _xlogy(y[i], y[i] / a[i]) - y[i] + a[i]
+            total += _poisson_deviance(y[i], a[i])
         return total
     # the log-loss of the probabilities clipped to [LOG_EPS, 1 - LOG_EPS]
     for i in range(n_out):
-        c = LOG_EPS if a[i] < LOG_EPS else a[i]
-        c = 1 - LOG_EPS if c > 1 - LOG_EPS else c
+        c = _clipped(a[i])
         if output == SIGMOID:
-            total += _xlogy(y[i], c) + _xlogy(1 - y[i], 1 - c)
+            total += _binary_log_likelihood(y[i], c)
         else:
             total += _xlogy(y[i], c)
     return -total
@@ -166,13 +159,12 @@ def _net_sample_loss(output, loss, y, a, out_sums, n_out):
     if loss == MSE:
         # mean over the outputs of (y - a)^2
         for i in range(n_out):
-            e = y[i] - a[i]
-            total += e * e
+            total += _error_squared(y[i], a[i])
         return total / n_out
     if output == SIGMOID:
         # binary cross-entropy from the sums: y * softplus(-s) + (1 - y) * softplus(s)
         for i in range(n_out):
-            total += y[i] * _softplus(-out_sums[i]) + (1 - y[i]) * _softplus(out_sums[i])
+            total += _binary_cross_entropy(y[i], out_sums[i])
         return total / n_out
     # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
     m = out_sums[0]
@@ -214,20 +206,20 @@ def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
         return IDENTITY
     if loss == MSE:
         for i in range(n_out):
-            g[i] = scale * (-2 * (y[i] - acts[at + i]) / n_out)
+            g[i] = scale * _mse_gradient(y[i], acts[at + i], n_out)
         if output != SOFTMAX:
             return output
         # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
         dot = 0.0
         for j in range(n_out):
-            dot += (-2 * (y[j] - acts[at + j]) / n_out) * acts[at + j]
+            dot += _mse_gradient(y[j], acts[at + j], n_out) * acts[at + j]
         for i in range(n_out):
-            g[i] = scale * (acts[at + i] * (-2 * (y[i] - acts[at + i]) / n_out - dot))
+            g[i] = scale * (acts[at + i] * (_mse_gradient(y[i], acts[at + i], n_out) - dot))
         return IDENTITY
     # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
     for i in range(n_out):
         if output == SIGMOID:
-            g[i] = scale * ((acts[at + i] - y[i]) / n_out)
+            g[i] = scale * _mean_output_error(y[i], acts[at + i], n_out)
         else:
             g[i] = scale * (acts[at + i] - y[i])
     return IDENTITY
@@ -1030,17 +1022,17 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
     if loss == MSE:
         for i in range(n_out_net):
             for lane in range(nl):
-                g[i, lane] = lr[lane] * (-2 * (y[i] - a_net[i, lane]) / n_out_net)
+                g[i, lane] = lr[lane] * _mse_gradient(y[i], a_net[i, lane], n_out_net)
         if output == SOFTMAX:
             # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
             for lane in range(nl):
                 dot[lane] = 0.0
             for j in range(n_out_net):
                 for lane in range(nl):
-                    dot[lane] += (-2 * (y[j] - a_net[j, lane]) / n_out_net) * a_net[j, lane]
+                    dot[lane] += _mse_gradient(y[j], a_net[j, lane], n_out_net) * a_net[j, lane]
             for i in range(n_out_net):
                 for lane in range(nl):
-                    g[i, lane] = lr[lane] * (a_net[i, lane] * (-2 * (y[i] - a_net[i, lane]) / n_out_net
+                    g[i, lane] = lr[lane] * (a_net[i, lane] * (_mse_gradient(y[i], a_net[i, lane], n_out_net)
                                                                - dot[lane]))
             fp_output = IDENTITY
         else:
@@ -1050,7 +1042,7 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
         for i in range(n_out_net):
             if output == SIGMOID:
                 for lane in range(nl):
-                    g[i, lane] = lr[lane] * ((a_net[i, lane] - y[i]) / n_out_net)
+                    g[i, lane] = lr[lane] * _mean_output_error(y[i], a_net[i, lane], n_out_net)
             else:
                 for lane in range(nl):
                     g[i, lane] = lr[lane] * (a_net[i, lane] - y[i])

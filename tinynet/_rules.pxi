@@ -67,6 +67,54 @@ cdef inline double _exponential(double s) noexcept nogil:
     return _exp(s)
 
 
+cdef inline double _xlogy(double x, double y) noexcept nogil:
+    # x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy).
+    return 0.0 if x == 0.0 and y == y else x * log(y)
+
+
+cdef inline double _softplus(double x) noexcept nogil:
+    # log(1 + e^x), without overflow.
+    return (x if x > 0.0 else 0.0) + log1p(_exp(-fabs(x)))
+
+
+cdef inline double _error_squared(double y, double a) noexcept nogil:
+    cdef double e
+    e = y - a
+    return e * e
+
+
+cdef inline double _binary_cross_entropy(double y, double s) noexcept nogil:
+    # -(y log f(s) + (1 - y) log(1 - f(s))) for the sigmoid f, from the sum s, stably.
+    return y * _softplus(-s) + (1 - y) * _softplus(s)
+
+
+cdef inline double _poisson_deviance(double y, double a) noexcept nogil:
+    # Half the Poisson deviance's term: y log(y / a) - y + a.
+    return _xlogy(y, y / a) - y + a
+
+
+cdef inline double _clipped(double a) noexcept nogil:
+    # A probability clipped to [LOG_EPS, 1 - LOG_EPS], as scikit-learn's log-loss clips it.
+    cdef double c
+    c = 2.220446049250313e-16 if a < 2.220446049250313e-16 else a
+    return 1 - 2.220446049250313e-16 if c > 1 - 2.220446049250313e-16 else c
+
+
+cdef inline double _binary_log_likelihood(double y, double c) noexcept nogil:
+    # y log c + (1 - y) log(1 - c), of a clipped probability c.
+    return _xlogy(y, c) + _xlogy(1 - y, 1 - c)
+
+
+cdef inline double _mse_gradient(double y, double a, double n_out) noexcept nogil:
+    # dL/da of the mean over n_out outputs of the squared error.
+    return -2 * (y - a) / n_out
+
+
+cdef inline double _mean_output_error(double y, double a, double n_out) noexcept nogil:
+    # dL/ds of the binary cross-entropy's mean over n_out sigmoid outputs.
+    return (a - y) / n_out
+
+
 cdef inline double _activate(int code, double s) noexcept nogil:
     if code == 0:    # sigmoid
         return _sigmoid(s)

@@ -1,5 +1,5 @@
 """The per-element rules of ``tinynet.Network``, written once for every backend: each activation and
-its derivative, with the table that names their codes.
+its derivative, with the table that names their codes, and the losses' terms and output gradients.
 
 Each rule is a small function of floats, written in the subset of Python that the three backends
 share: arithmetic, comparisons, conditional expressions, ``if``/``return``, assignments to local
@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Callable
-from math import copysign
+from math import copysign, log, log1p
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -39,6 +39,7 @@ from ._codes import (
     CROSS_ENTROPY,
     EXP,
     IDENTITY,
+    LOG_EPS,
     LOG_LOSS,
     MSE,
     POISSON,
@@ -68,7 +69,7 @@ __all__ = [
 ]
 
 #: The helpers a rule may call, beyond other rules (each backend supplies its own of each).
-HELPERS = ("abs", "copysign", "exp", "exp_minus_one")
+HELPERS = ("abs", "copysign", "exp", "exp_minus_one", "log", "log1p")
 
 
 def _unbound(x: float) -> float:
@@ -77,7 +78,8 @@ def _unbound(x: float) -> float:
 
 
 # tinynet's exp and e^x - 1 are each backend's own, bound by compiled() (this module imports no
-# backend, so that every backend can import it); here, placeholders.
+# backend, so that every backend can import it); here, placeholders. (log and log1p, the C library's,
+# appear only in reported loss values, never in training.)
 exp: Callable[[float], float] = _unbound
 exp_minus_one: Callable[[float], float] = _unbound
 
@@ -150,6 +152,55 @@ def exponential(s):
     """e^s: the Poisson loss's output (scikit-learn's); its derivative is never taken (the loss's
     gradient at the sums is a - y)."""
     return exp(s)
+
+
+# --- losses: each sample's terms of the loss values reported, and the gradients at the outputs ------
+
+
+def xlogy(x, y):
+    """x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy)."""
+    return 0.0 if x == 0.0 and y == y else x * log(y)
+
+
+def softplus(x):
+    """log(1 + e^x), without overflow."""
+    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
+
+
+def error_squared(y, a):
+    e = y - a
+    return e * e
+
+
+def binary_cross_entropy(y, s):
+    """-(y log f(s) + (1 - y) log(1 - f(s))) for the sigmoid f, from the sum s, stably."""
+    return y * softplus(-s) + (1 - y) * softplus(s)
+
+
+def poisson_deviance(y, a):
+    """Half the Poisson deviance's term: y log(y / a) - y + a."""
+    return xlogy(y, y / a) - y + a
+
+
+def clipped(a):
+    """A probability clipped to [LOG_EPS, 1 - LOG_EPS], as scikit-learn's log-loss clips it."""
+    c = LOG_EPS if a < LOG_EPS else a
+    return 1 - LOG_EPS if c > 1 - LOG_EPS else c
+
+
+def binary_log_likelihood(y, c):
+    """y log c + (1 - y) log(1 - c), of a clipped probability c."""
+    return xlogy(y, c) + xlogy(1 - y, 1 - c)
+
+
+def mse_gradient(y, a, n_out):
+    """dL/da of the mean over n_out outputs of the squared error."""
+    return -2 * (y - a) / n_out
+
+
+def mean_output_error(y, a, n_out):
+    """dL/ds of the binary cross-entropy's mean over n_out sigmoid outputs."""
+    return (a - y) / n_out
 
 
 class Activation(NamedTuple):

@@ -31,7 +31,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tinynet" / "_rules.py"
 TARGET = ROOT / "tinynet" / "_rules.pxi"
 #: Each helper a rule may call, as the extension names it.
-HELPERS = {"abs": "fabs", "copysign": "copysign", "exp": "_exp", "exp_minus_one": "_exp_minus_one"}
+HELPERS = {"abs": "fabs", "copysign": "copysign", "exp": "_exp", "exp_minus_one": "_exp_minus_one",
+           "log": "log", "log1p": "log1p"}
 
 
 def _rule_functions(tree, module):
