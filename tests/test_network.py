@@ -15,7 +15,7 @@ from tinynet._backend import BACKENDS
 
 from reference import TUTORIAL_DATA, TUTORIAL_Y
 
-COMBOS = [(a, o, loss) for a in ("sigmoid", "tanh", "relu") for o in ("sigmoid", "identity", "softmax")
+COMBOS = [(a, o, loss) for a in Network.ACTIVATIONS for o in ("sigmoid", "identity", "softmax")
           for loss in ("mse", "cross_entropy") if not (loss == "cross_entropy" and o == "identity")]
 
 
