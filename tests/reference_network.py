@@ -1,5 +1,6 @@
 """The tests' one independent numpy rendering of tinynet.Network's training: per-sample SGD (with
-momentum) and mini-batches with L2, SGD, (Nesterov) momentum and Adam, as the formulas state them.
+momentum) and mini-batches with L2, SGD, (Nesterov) momentum, Adam and iRPROP-, as the formulas state
+them.
 
 Written the textbook way (vectorised per layer or per batch, delta = dL/ds, W -= lr * outer(delta,
 a_prev)), not the kernels' way, and with numpy's own exp, tanh and sums, so that agreement (to a few
@@ -50,7 +51,8 @@ class ReferenceMLP:
         self.sizes, self.activation, self.output, self.loss_name = sizes, activation, output, loss
         self.weights = [w.copy() for w in weights]
         self.biases = [b.copy() for b in biases]
-        # the mini-batch optimizers' state: first and second moments (velocities), Adam's step count
+        # the mini-batch optimizers' state (velocities; Adam's moments; iRPROP-'s last gradients and step
+        # sizes), and the count of steps
         self.first = [np.zeros_like(p) for p in self.weights + self.biases]
         self.second = [np.zeros_like(p) for p in self.weights + self.biases]
         self.t = 0
@@ -142,17 +144,29 @@ class ReferenceMLP:
 
     def train_batches(self, X, Y, epochs, batch_size, optimizer="sgd", learn_rate=0.1, momentum=0.0,
                       nesterov=False, alpha=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-        """Mini-batch training in order: Adam (scikit-learn's form, lr_t folded in) or SGD with
-        (Nesterov) momentum; the optimizer's state persists across calls."""
+        """Mini-batch training in order: Adam (scikit-learn's form, lr_t folded in), SGD with
+        (Nesterov) momentum, or iRPROP- (Igel and Huesken; full batch: batch_size None; FANN's
+        constants); the optimizer's state persists across calls."""
         params = self.weights + self.biases
+        if optimizer == "irprop":
+            batch_size = len(X)
+            if self.t == 0:             # every step size starts at 0.1
+                self.second = [np.full_like(p, 0.1) for p in params]
         for _ in range(epochs):
             for lo in range(0, len(X), batch_size):
                 grads = self.batch_gradient(X[lo:lo + batch_size], Y[lo:lo + batch_size], alpha)
+                self.t += 1
                 if optimizer == "adam":
-                    self.t += 1
                     lr_t = learn_rate * math.sqrt(1 - beta_2 ** self.t) / (1 - beta_1 ** self.t)
                 for k, (p, g) in enumerate(zip(params, grads)):
-                    if optimizer == "adam":
+                    if optimizer == "irprop":
+                        product = self.first[k] * g
+                        self.second[k] = np.where(product > 0, np.minimum(self.second[k] * 1.2, 50.0),
+                                                  np.where(product < 0, np.maximum(self.second[k] * 0.5, 0.0),
+                                                           self.second[k]))
+                        self.first[k] = np.where(product < 0, 0.0, g)
+                        p -= np.sign(self.first[k]) * self.second[k]
+                    elif optimizer == "adam":
                         self.first[k] = beta_1 * self.first[k] + (1 - beta_1) * g
                         self.second[k] = beta_2 * self.second[k] + (1 - beta_2) * g * g
                         p += -lr_t * self.first[k] / (np.sqrt(self.second[k]) + epsilon)

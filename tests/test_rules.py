@@ -93,7 +93,7 @@ def test_a_kernel_given_an_unknown_code_fails_loudly(backend, hidden, output):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_kernel_given_an_unknown_loss_or_optimizer_code_fails_loudly(backend, monkeypatch):
     """Any loss code but the table's is refused (it would be taken for one of scikit-learn's), and any
-    optimizer code but SGD's and Adam's (it would run as SGD)."""
+    optimizer code but those of the steps' table (it would run as no step at all)."""
     import tinynet._network
     from tinynet import Network
 
@@ -104,6 +104,6 @@ def test_a_kernel_given_an_unknown_loss_or_optimizer_code_fails_loudly(backend, 
     with pytest.raises(ValueError, match="unknown loss code"):
         net.loss(X, Y)
     net._kernel_codes = (hidden, output, loss)
-    monkeypatch.setitem(tinynet._network.OPTIMIZERS, "bogus", 7)
+    monkeypatch.setattr(tinynet._network, "step_code", lambda *args: 7)
     with pytest.raises(ValueError, match="unknown optimizer code"):
-        net.train(X, Y, epochs=1, optimizer="bogus", batch_size=2)
+        net.train(X, Y, epochs=1, batch_size=2)

@@ -1,5 +1,6 @@
-"""Network.train's options: mini-batches, L2, SGD with (Nesterov) momentum, Adam, and the optimizer state
-that persists across calls, against an independent numpy rendering of the formulas."""
+"""Network.train's options: mini-batches, L2, every optimizer of the table (SGD with (Nesterov) momentum,
+Adam, iRPROP-), and the optimizer state that persists across calls, against an independent numpy
+rendering of the formulas."""
 
 import copy
 import json
@@ -14,8 +15,20 @@ from reference_network import ReferenceMLP
 
 from tinynet import Network, train_many
 from tinynet._backend import BACKENDS
+from tinynet._rules import OPTIMIZER_OF, OPTIMIZERS
 
 COMPILED = ["cython", "numba"]
+#: Every optimizer of the table: the tests below run each.
+OPTIMIZER_NAMES = [row.name for row in OPTIMIZERS]
+
+
+def _for(optimizer, batch_size, **options):
+    """train's options for an optimizer of the table: those it does not take left out (momentum,
+    nesterov, beta_1, ...), and a full-batch optimizer's batch size left to it."""
+    row = OPTIMIZER_OF[optimizer]
+    taken = {"momentum", "nesterov", "beta_1", "beta_2", "epsilon"} - set(row.options)
+    return dict({key: value for key, value in options.items() if key not in taken}, optimizer=optimizer,
+                batch_size=None if row.full_batch else batch_size)
 
 
 def _data(n, n_in, n_out, seed=0, softmax=False):
@@ -40,6 +53,10 @@ CASES = [
     dict(config=dict(sizes=(5, 9, 3), activation="relu", output="sigmoid", loss="cross_entropy"),
          train=dict(optimizer="adam", learn_rate=0.005, batch_size=1, beta_1=0.8, beta_2=0.99,
                     epsilon=1e-6)),
+    dict(config=dict(sizes=(5, 8, 3), activation="tanh", output="softmax", loss="cross_entropy"),
+         train=dict(optimizer="irprop", batch_size=None, alpha=1e-3)),
+    dict(config=dict(sizes=(5, 6, 2), activation="sigmoid", output="identity", loss="mse"),
+         train=dict(optimizer="irprop", batch_size=None)),
 ]
 
 
@@ -51,8 +68,8 @@ def test_agrees_with_an_independent_numpy_rendering(backend, case):
     net = Network(seed=1, backend=backend, **config)
     batch_size = options.pop("batch_size")
     reference = ReferenceMLP.of(net)
-    reference.train_batches(X, Y, 4, batch_size, **options)
-    net.train(X, Y, epochs=4, batch_size=batch_size, **options)
+    reference.train_batches(X, Y, 6, batch_size, **options)
+    net.train(X, Y, epochs=6, batch_size=batch_size, **options)
     np.testing.assert_allclose(net.params, reference.flat(), rtol=1e-10, atol=1e-13)
     assert not np.allclose(net.params, Network(seed=1, **config).params)        # it did train
 
@@ -63,13 +80,12 @@ def test_agrees_with_an_independent_numpy_rendering(backend, case):
                              ("sigmoid", "cross_entropy", 2), ("softmax", "mse", 2)]),
        activation=st.sampled_from(Network.ACTIVATIONS),
        batch_size=st.integers(1, 12), n=st.integers(1, 15),
-       optimizer=st.sampled_from(["sgd", "adam"]), momentum=st.sampled_from([0.0, 0.9]),
+       optimizer=st.sampled_from(OPTIMIZER_NAMES), momentum=st.sampled_from([0.0, 0.9]),
        nesterov=st.booleans(), alpha=st.sampled_from([0.0, 0.05]), shuffle=st.booleans())
 def test_backends_identical_for_every_option(hidden, head, activation, batch_size, n, optimizer, momentum,
                                              nesterov, alpha, shuffle):
     output, loss, n_out = head
-    if optimizer == "adam":
-        momentum, nesterov = 0.0, False
+    options = _for(optimizer, batch_size, momentum=momentum, nesterov=nesterov)
     config = dict(sizes=(3, *hidden, n_out), activation=activation, output=output, loss=loss)
     X, Y = _data(n, 3, n_out, seed=n, softmax=output == "softmax")
     results = {}
@@ -77,8 +93,7 @@ def test_backends_identical_for_every_option(hidden, head, activation, batch_siz
         net = Network(seed=n, backend=backend, **config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")           # a diverging case is the same in every backend
-            net.train(X, Y, learn_rate=0.1, epochs=3, batch_size=batch_size, optimizer=optimizer,
-                      momentum=momentum, nesterov=nesterov, alpha=alpha, shuffle=shuffle, loss_every=1)
+            net.train(X, Y, learn_rate=0.1, epochs=3, alpha=alpha, shuffle=shuffle, loss_every=1, **options)
         state = net.optimizer_state
         # as bytes, every NaN as the same NaN: a diverged case's losses hold NaN, which == never
         # equals, and whose sign and payload are the hardware's to choose
@@ -96,7 +111,7 @@ def _canonical(values):
 @settings(max_examples=12, deadline=None)
 @given(hidden=st.lists(st.integers(1, 40), min_size=1, max_size=2),
        n_out=st.integers(1, 12), batch_size=st.sampled_from([1, 2, 3, 4, 5, 9, 64, 65, 140]),
-       n=st.integers(1, 140), optimizer=st.sampled_from(["sgd", "adam"]), alpha=st.sampled_from([0.0, 0.05]),
+       n=st.integers(1, 140), optimizer=st.sampled_from(OPTIMIZER_NAMES), alpha=st.sampled_from([0.0, 0.05]),
        shuffle=st.booleans())
 def test_backends_identical_on_wide_layers_and_large_batches(hidden, n_out, batch_size, n, optimizer, alpha,
                                                              shuffle):
@@ -114,20 +129,21 @@ def test_every_activation_on_every_path(activation, batch_size):
     ragged edge): the same bits in every backend."""
     for hidden in [(3,), (37, 19)]:
         config = dict(sizes=(6, *hidden, 3), activation=activation, output="softmax", loss="cross_entropy")
-        for optimizer in ("sgd",) if batch_size is None else ("sgd", "adam"):
+        for optimizer in ("sgd",) if batch_size is None else OPTIMIZER_NAMES:
             _wide_layers_agree(config, batch_size, 70, optimizer, 0.05, True)
 
 
 def _wide_layers_agree(config, batch_size, n, optimizer, alpha, shuffle):
     """Every backend trains ``config`` to the same bits (batch_size None: the per-sample kernel)."""
     X, Y = _data(n, 6, config["sizes"][-1], seed=n, softmax=config.get("output") == "softmax")
-    options = dict(momentum=0.9, nesterov=True) if optimizer == "sgd" else {}
-    if batch_size is not None:
-        options.update(batch_size=batch_size, alpha=alpha, shuffle=shuffle)
+    if batch_size is None:          # the per-sample kernel: SGD's
+        options = dict(momentum=0.9, nesterov=True, optimizer=optimizer)
+    else:
+        options = _for(optimizer, batch_size, momentum=0.9, nesterov=True, alpha=alpha, shuffle=shuffle)
     results = {}
     for backend in BACKENDS:
         net = Network(seed=n, backend=backend, **config)
-        net.train(X, Y, learn_rate=0.01, epochs=2, optimizer=optimizer, loss_every=1, **options)
+        net.train(X, Y, learn_rate=0.01, epochs=2, loss_every=1, **options)
         results[backend] = (net.params.tobytes(), [loss for _, loss in net.loss_history], _state_bytes(net))
     assert results["cython"] == results["numba"] == results["python"]
 
@@ -135,7 +151,8 @@ def _wide_layers_agree(config, batch_size, n, optimizer, alpha, shuffle):
 @pytest.mark.parametrize("options", [dict(optimizer="adam", batch_size=5),
                                      dict(momentum=0.9, nesterov=True, batch_size=3, alpha=0.01),
                                      dict(momentum=0.9),                # the per-sample kernel
-                                     dict(optimizer="adam", batch_size=1)])
+                                     dict(optimizer="adam", batch_size=1),
+                                     dict(optimizer="irprop", alpha=0.01)])
 def test_two_calls_train_as_one(backend, options):
     X, Y = _data(17, 4, 2)
     config = dict(sizes=(4, 5, 2), activation="tanh", output="identity")
@@ -166,7 +183,8 @@ def test_the_default_keeps_the_per_sample_arithmetic():
 def test_state_is_saved_loaded_and_pickled_bit_for_bit(backend, tmp_path):
     X, Y = _data(20, 3, 3, softmax=True)
     config = dict(sizes=(3, 6, 3), activation="relu", output="softmax", loss="cross_entropy")
-    for options in (dict(optimizer="adam", batch_size=4, alpha=1e-3), dict(momentum=0.8, batch_size=6)):
+    for options in (dict(optimizer="adam", batch_size=4, alpha=1e-3), dict(momentum=0.8, batch_size=6),
+                    dict(optimizer="irprop")):
         net = Network(seed=2, backend=backend, **config)
         net.train(X, Y, learn_rate=0.01, epochs=3, **options)
         path = tmp_path / "net.json"
@@ -197,6 +215,9 @@ def test_version_1_files_still_load(tmp_path):
     ({"optimizer": "adam", "t": -1, "m": [0.0] * 13, "v": [0.0] * 13}, "step count"),
     ({"optimizer": "adam", "t": 1, "m": [0.0] * 13}, 'lacks "v"'),
     ({"optimizer": "sgd", "t": 0, "velocity": [0.0] * 12}, "must be 13 numbers"),
+    ({"optimizer": "irprop", "t": 1, "gradient": [0.0] * 13, "delta": [0.1] * 12 + [-0.1]},
+     r"delta must be >= 0.0, got -0.1 at biases\[1\]\[0\]"),
+    ({"optimizer": "adam", "t": 1, "m": [0.0] * 13, "v": [1.0] + [0.0] * 12}, None),
 ])
 def test_load_refuses_a_bad_optimizer_state(tmp_path, state, pattern):
     net = Network((2, 3, 1), seed=0)
@@ -204,6 +225,9 @@ def test_load_refuses_a_bad_optimizer_state(tmp_path, state, pattern):
     document = json.loads((tmp_path / "net.json").read_text())
     document["optimizer"] = state
     (tmp_path / "net.json").write_text(json.dumps(document))
+    if pattern is None:         # a good state, for contrast: it loads
+        assert Network.load(tmp_path / "net.json").optimizer_state["v"][0] == 1.0
+        return
     with pytest.raises(ValueError, match=pattern):
         Network.load(tmp_path / "net.json")
 
@@ -244,7 +268,12 @@ def test_adam_counts_its_steps_in_batches():
     (dict(optimizer="rmsprop"), ValueError, "unknown optimizer 'rmsprop'"),
     (dict(optimizer=None), ValueError, "unknown optimizer"),
     (dict(nesterov="yes"), TypeError, "nesterov must be True or False"),
-    (dict(optimizer="adam", momentum=0.9), ValueError, "Adam's momentum is beta_1"),
+    (dict(optimizer="adam", momentum=0.9), ValueError, "momentum is not an option of Adam"),
+    (dict(optimizer="irprop", beta_1=0.5), ValueError, r"beta_1 is not an option of iRPROP- \(its options: "
+                                                        "learn_rate only"),
+    (dict(optimizer="irprop", batch_size=4), ValueError, "iRPROP- steps on the gradient of all the samples: "
+                                                         "leave batch_size unset .or give 10., got 4"),
+    (dict(optimizer="sgd", epsilon=1e-3), ValueError, "epsilon is not an option of SGD"),
     (dict(momentum=1.0), ValueError, "momentum must be in"),
 ])
 def test_bad_options_are_refused_and_change_nothing(options, error, pattern):

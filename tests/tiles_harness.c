@@ -1,7 +1,7 @@
 /* A harness over tinynet/_tiles.h for tests/test_tiles_everywhere.py: every tile function on fixed
  * inputs, at every shape that takes another path (strides past whole tiles and their halves and
  * quarters, row counts past the four-row groups, batches past the four-sample passes, every optimizer
- * flag), printing one line per case: its name and a hash of the bits it wrote. The same source is built
+ * step of _rules.h), printing one line per case: its name and a hash of the bits it wrote. The same source is built
  * for each x86-64 level, for the plain loops (-DTINYNET_SCALAR_TILES) and for aarch64 NEON (run under
  * qemu); every build must print the same lines.
  *
@@ -15,6 +15,15 @@
 #include "_tiles.h"
 
 static uint64_t state;
+
+/* Every optimizer step of _rules.h, and the options they take (momentum 0.9, Adam's defaults with a
+ * step size lr_t of 0.0123). */
+#define TN_CODE_OF(NAME, CODE, A) CODE,
+static const int steps[] = {TN_STEPS(TN_CODE_OF, 0)};
+#undef TN_CODE_OF
+#define N_STEPS ((int)(sizeof steps / sizeof steps[0]))
+static const tn_step_options options = {.learn_rate = 0.01, .momentum = 0.9, .beta_1 = 0.9, .beta_2 = 0.999,
+                                        .epsilon = 1e-8, .lr_t = 0.0123};
 
 static double draw(void) {              /* xorshift64, then an exact double */
     state ^= state << 13;
@@ -130,20 +139,16 @@ int main(void) {
             mix(acc, TN_VEC);
             report("squares", st, n_in, 0);
 
-            for (variant = 0; variant < 32; variant++) {   /* l2, count, adam, momentum, nesterov */
-                int l2 = variant & 1, adam = (variant >> 2) & 1, nesterov = (variant >> 4) & 1;
-                double count = variant & 2 ? 3.0 : 1.0, momentum = variant & 8 ? 0.9 : 0.0;
-                if (adam && (momentum != 0.0 || nesterov))
-                    continue;
+            for (variant = 0; variant < 4 * N_STEPS; variant++) {   /* l2, count, every step */
+                int l2 = variant & 1, step = steps[variant >> 2];
+                double count = variant & 2 ? 3.0 : 1.0;
                 fill(w, (n_in + 1) * st, seed);
                 fill(grad, (n_in + 1) * st, seed + 10);
                 fill(m, (n_in + 1) * st, seed + 11);
                 fill_positive(v, (n_in + 1) * st, seed + 12);
                 memset(acc, 0, sizeof acc);
-                tn_update(w, grad, m, v, n, l2, 1e-3, count, l2, acc, adam, 0.01, momentum, nesterov, 0.9,
-                          0.999, 0.0123, 1e-8);
-                tn_update(w + n, grad + n, m + n, v + n, st, 0, 1e-3, count, 0, acc, adam, 0.01, momentum,
-                          nesterov, 0.9, 0.999, 0.0123, 1e-8);
+                tn_update(w, grad, m, v, n, l2, 1e-3, count, l2, acc, step, &options);
+                tn_update(w + n, grad + n, m + n, v + n, st, 0, 1e-3, count, 0, acc, step, &options);
                 mix(w, (n_in + 1) * st);
                 mix(m, (n_in + 1) * st);
                 mix(v, (n_in + 1) * st);
@@ -156,8 +161,7 @@ int main(void) {
                 fill(d, st, seed + 13);
                 fill(a, n_in, seed + 14);
                 memset(acc, 0, sizeof acc);
-                tn_update_outer(w, m, v, st, n_in, d, a, 1e-3, count, l2, acc, adam, 0.01, momentum, nesterov,
-                                0.9, 0.999, 0.0123, 1e-8);
+                tn_update_outer(w, m, v, st, n_in, d, a, 1e-3, count, l2, acc, step, &options);
                 mix(w, (n_in + 1) * st);
                 mix(m, (n_in + 1) * st);
                 mix(v, (n_in + 1) * st);

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
-           "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "OPTIMIZERS", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
+           "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "net_many_scratch",
            "net_scratch", "net_work"]
 
@@ -37,13 +37,13 @@ MSE, CROSS_ENTROPY = 0, 1
 SQUARED_ERROR, LOG_LOSS, POISSON = 2, 3, 4
 #: Where scikit-learn clips probabilities for its log-loss: float64's machine epsilon.
 LOG_EPS = float(np.finfo(np.float64).eps)
-# Optimizer codes (``Network.train``).
+# The optimizer steps' codes that the kernels' loops refer to (every step: ``_rules.STEPS``).
 SGD, ADAM = 0, 1
 
-#: The public names of the codes, as ``Network`` takes them (its hidden activations: ``_rules.HIDDEN``).
+#: The public names of the codes, as ``Network`` takes them (its hidden activations: ``_rules.HIDDEN``;
+#: its optimizers: ``_rules.OPTIMIZERS``).
 OUTPUT = {"sigmoid": SIGMOID, "identity": IDENTITY, "softmax": SOFTMAX}
 LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
-OPTIMIZERS = {"sgd": SGD, "adam": ADAM}
 
 #: numpy's pairwise summation sums ranges of at most this many terms directly (its ``PW_BLOCKSIZE``).
 PW_BLOCKSIZE = 128

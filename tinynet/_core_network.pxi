@@ -311,12 +311,10 @@ cdef extern from "_tiles.h" nogil:
                   double* out, Py_ssize_t os)
     void tn_squares(const double* w, Py_ssize_t n, double* acc)
     void tn_update(double* p, const double* grad, double* m, double* v, Py_ssize_t n, int l2, double alpha,
-                   double count, int squares, double* acc, int adam, double learn_rate, double momentum,
-                   int nesterov, double beta_1, double beta_2, double lr_t, double epsilon)
+                   double count, int squares, double* acc, int step, const tn_step_options* o)
     void tn_update_outer(double* p, double* m, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* d,
-                         const double* a, double alpha, double count, int squares, double* acc, int adam,
-                         double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
-                         double lr_t, double epsilon)
+                         const double* a, double alpha, double count, int squares, double* acc, int step,
+                         const tn_step_options* o)
     void tn_grad(double* gt, Py_ssize_t st, Py_ssize_t n_in, const double* delta, Py_ssize_t ds,
                  const double* a, Py_ssize_t as_, Py_ssize_t nb, int fresh)
     void tn_rows_descend(double* w, Py_ssize_t st, Py_ssize_t n_in, const double* g, const double* fp,
@@ -756,9 +754,7 @@ cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers,
                                const double* targets, const double* weights, const int64_t* order_row,
                                Py_ssize_t t, double* room, Py_ssize_t rs, double* sums, Py_ssize_t ss,
                                bint with_loss, double* squares, double alpha, int optimizer,
-                               double learn_rate, double momentum, bint nesterov, double beta_1,
-                               double beta_2, double epsilon, double lr_t, double* m,
-                               double* v) noexcept nogil:
+                               const tn_step_options* o, double* m, double* v) noexcept nogil:
     # A batch of one sample, the epoch's t-th: _net_batch_gradient and then _net_update, fused. Each
     # layer, last first, computes its deltas and the previous layer's g (from its weights before the
     # step), then takes its step straight from the deltas and its inputs' activations
@@ -802,8 +798,7 @@ cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers,
         if layer > 1:
             _net_g_prev(w + woff, st, n_in, n_out, d, room + gp_at)
         tn_update_outer(w + woff, m + woff, v + woff, st, n_in, d, room + a_in, alpha, scale,
-                        squares != NULL, acc, optimizer == ADAM, learn_rate, momentum, nesterov, beta_1,
-                        beta_2, lr_t, epsilon)
+                        squares != NULL, acc, optimizer, o)
         swap = g_at
         g_at = gp_at
         gp_at = swap
@@ -877,10 +872,9 @@ cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_lay
 
 
 cdef double _net_update(double* w, const int64_t* s, Py_ssize_t n_layers, double* grad, double count,
-                        double alpha, bint squares, int optimizer, double learn_rate, double momentum,
-                        bint nesterov, double beta_1, double beta_2, double epsilon, double lr_t, double* m,
+                        double alpha, bint squares, int optimizer, const tn_step_options* o, double* m,
                         double* v) noexcept nogil:
-    # _net_mean_gradient, then (with squares) _net_squares, then _net_step, in one pass over each
+    # _net_mean_gradient, then (with squares) _net_squares, then the step, in one pass over each
     # layer's weight rows and one over its bias row (tn_update): the same operations on each element.
     # Returns the sum of the squared weights from before the step (0.0 without squares).
     cdef double acc[NET_VEC]
@@ -892,29 +886,30 @@ cdef double _net_update(double* w, const int64_t* s, Py_ssize_t n_layers, double
         st = _stride(s[layer])
         woff -= (n_in + 1) * st
         tn_update(w + woff, grad + woff, m + woff, v + woff, n_in * st, 1, alpha, count, squares, acc,
-                  optimizer == ADAM, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon)
+                  optimizer, o)
         tn_update(w + woff + n_in * st, grad + woff + n_in * st, m + woff + n_in * st, v + woff + n_in * st,
-                  st, 0, alpha, count, 0, acc, optimizer == ADAM, learn_rate, momentum, nesterov, beta_1,
-                  beta_2, lr_t, epsilon)
+                  st, 0, alpha, count, 0, acc, optimizer, o)
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
                     const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
                     const int64_t[:, ::1] order, Py_ssize_t batch_size, int optimizer, double learn_rate,
-                    double momentum, bint nesterov, double alpha, double beta_1, double beta_2,
+                    double momentum, double alpha, double beta_1, double beta_2,
                     double epsilon, const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
                     Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
                     double[:, ::1] losses, double[::1] running, double[::1] acts, double[:, ::1] grads,
                     double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
                     double[:, ::1] room):
-    """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
+    """Mini-batch training with L2 and any optimizer step of ``_rules.STEPS``.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
+    cdef tn_step_options o
+    o.learn_rate, o.momentum, o.beta_1, o.beta_2, o.epsilon = learn_rate, momentum, beta_1, beta_2, epsilon
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t epoch, lo, hi
     cdef Py_ssize_t column = 0     # the next column of losses
@@ -941,6 +936,7 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
             while lo < n:
                 hi = min(n, lo + batch_size)
                 count = _net_batch_weight(ws, order_row, lo, hi)
+                o.lr_t = lr_t[update] if optimizer == ADAM else 0.0
                 squares = 0.0
                 if hi - lo == 1:
                     # one sample: its gradient straight into the step
@@ -948,16 +944,14 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
                         w, s, n_layers, acts.shape[0], total_work, hidden, output, loss, &data[0, 0],
                         &targets[0, 0], ws, order_row, lo, &room[0, 0], room.shape[1], &rows[0, 0],
                         rows.shape[1], record, &squares if record and alpha != 0.0 else NULL, alpha,
-                        optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                        lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
+                        optimizer, &o, wm, wv)
                 else:
                     total_loss = _net_batch_gradient(
                         w, s, n_layers, acts.shape[0], total_work, hidden, output, loss, &data[0, 0],
                         &targets[0, 0], ws, order_row, lo, hi, gw, &work[4, 0], &room[0, 0], room.shape[0],
                         room.shape[1], &rows[0, 0], rows.shape[1], record)
                     squares = _net_update(w, s, n_layers, gw, count, alpha, record and alpha != 0.0,
-                                          optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-                                          lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
+                                          optimizer, &o, wm, wv)
                 if record:
                     batch_loss = total_loss / count
                     if alpha != 0.0:

@@ -12,6 +12,7 @@ from ._backend import load_backend
 from ._codes import LANES, net_many_scratch
 from ._model import Model, hold, parameters_of, set_trained
 from ._network import Network
+from ._rules import OPTIMIZER_OF
 from ._training import run_training, warn_divergence
 from ._tutorial import OurNeuralNetwork
 from ._validation import as_count, as_features, as_labels, as_real, as_real_array, check_finite
@@ -221,10 +222,11 @@ def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, l
     if outside.size:
         raise ValueError(f"momentum must be in [0, 1), got {float(momenta[outside[0]])!r} for network "
                          f"{outside[0]}")
-    held = [net for net in networks if net._optimizer == "adam"]
+    held = [net for net in networks if net._optimizer not in (None, "sgd")]
     if held:
-        raise ValueError(f"train_many trains with SGD, but network {networks.index(held[0])} holds Adam's "
-                         "optimizer state: call its reset_optimizer() first")
+        raise ValueError(f"train_many trains with SGD, but network {networks.index(held[0])} holds "
+                         f"{OPTIMIZER_OF[held[0]._optimizer].label}'s optimizer state: call its "
+                         "reset_optimizer() first")
     index = {id(net): i for i, net in enumerate(networks)}
     groups = []
     for key in dict.fromkeys((net.backend, bool(momenta[index[id(net)]])) for net in networks):

@@ -13,9 +13,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._backend import load_backend
-from ._codes import LOSSES, OPTIMIZERS, OUTPUT, net_scratch, net_work
+from ._codes import LOSSES, OUTPUT, net_scratch, net_work
 from ._model import Model
-from ._rules import HIDDEN, INITS_OF, adam_step_sizes
+from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, adam_step_sizes, step_code
 from ._validation import (
     as_count,
     as_features,
@@ -50,10 +50,15 @@ def _alpha(alpha: Any) -> float:
     return value
 
 
+#: ``train``'s defaults of the options that not every optimizer takes (``_rules.Optimizer.options``).
+_OPTION_DEFAULTS = {"momentum": 0.0, "nesterov": False, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}
+
+
 def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any, beta_1: Any, beta_2: Any,
                        epsilon: Any) -> dict[str, Any]:
-    """``train``'s optimizer options, checked: TypeError or ValueError naming the one refused."""
-    name = _choice(optimizer, OPTIMIZERS, "optimizer")
+    """``train``'s optimizer options, checked: TypeError or ValueError naming the one refused (an
+    option its optimizer does not take, given another value than its default, included)."""
+    name = _choice(optimizer, OPTIMIZER_OF, "optimizer")
     momentum = as_real(momentum, "momentum")
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
@@ -67,10 +72,14 @@ def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any,
     epsilon = as_real(epsilon, "epsilon")
     if not epsilon > 0.0:
         raise ValueError(f"epsilon must be greater than 0, got {epsilon!r}")
-    if name == "adam" and (momentum != 0.0 or nesterov):
-        raise ValueError("momentum and nesterov are SGD's options: Adam's momentum is beta_1")
-    return {"optimizer": name, "momentum": momentum, "nesterov": bool(nesterov), "alpha": alpha,
-            "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon}
+    given = {"momentum": momentum, "nesterov": bool(nesterov), "beta_1": beta_1, "beta_2": beta_2,
+             "epsilon": epsilon}
+    row = OPTIMIZER_OF[name]
+    for option, value in given.items():
+        if option not in row.options and value != _OPTION_DEFAULTS[option]:
+            raise ValueError(f"{option} is not an option of {row.label} (its options: "
+                             f"{', '.join(row.options) or 'learn_rate only'})")
+    return {"optimizer": name, "alpha": alpha, **given}
 
 
 class Network(Model):
@@ -197,8 +206,9 @@ class Network(Model):
         self._params = np.zeros(sum(n_out * n_in + n_out for n_in, n_out in pairs))
         weights, biases = self._layer_views(self._params)
         self._weights, self._biases = tuple(weights), tuple(biases)
-        # The optimizer's state: SGD's velocities (row 0) or Adam's moments (rows 0, 1), its step count,
-        # and which optimizer it belongs to (None: no state).
+        # The optimizer's state: its two numbers per parameter m and v (rows 0, 1; _rules.OPTIMIZERS
+        # names them: SGD's velocities, Adam's moments, ...), its step count, and which optimizer it
+        # belongs to (None: no state).
         self._moments = np.zeros((2, self._params.size))
         self._step = np.zeros(1, dtype=np.int64)
         self._optimizer: str | None = None
@@ -280,8 +290,8 @@ class Network(Model):
 
     def _file_extras(self) -> dict[str, Any]:
         state = self._state_to_json()
-        for key in ("velocity", "m", "v"):
-            if key in state and not all(map(math.isfinite, state[key])):
+        for key, _, _ in OPTIMIZER_OF[state["optimizer"]].state if state["optimizer"] else ():
+            if not all(map(math.isfinite, state[key])):
                 raise ValueError(f"the optimizer's {key} holds inf or NaN")
         return {"optimizer": state}
 
@@ -294,14 +304,13 @@ class Network(Model):
         if not isinstance(state, dict):
             raise ValueError("the optimizer's state must be a JSON object")
         name = state.get("optimizer")
-        if name not in (None, *OPTIMIZERS):
+        if name is not None and name not in OPTIMIZER_OF:
             raise ValueError(f"unknown optimizer {name!r} in the optimizer's state")
         t = state.get("t", 0)
         if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= 2**63 - 1:
             raise ValueError(f"the optimizer's step count t must be a count below 2**63, got {t!r}")
-        keys = {None: (), "sgd": ("velocity",), "adam": ("m", "v")}[name]
         moments = np.zeros_like(self._moments)
-        for row, key in enumerate(keys):
+        for row, (key, _, least) in enumerate(OPTIMIZER_OF[name].state if name is not None else ()):
             if key not in state:
                 raise ValueError(f"the optimizer's state lacks \"{key}\"")
             array = as_real_array(state[key], key)
@@ -309,9 +318,10 @@ class Network(Model):
                 raise ValueError(f"the optimizer's {key} must be {self._params.size} numbers, "
                                  f"got shape {array.shape}")
             check_finite(array, key)
-            if key == "v" and (array < 0).any():       # Adam's second moments: means of squares
-                raise ValueError(f"the optimizer's v must be >= 0, got {float(array[array < 0][0])!r} at "
-                                 f"{self._param_name(int(np.flatnonzero(array < 0)[0]))}")
+            if least is not None and (array < least).any():      # Adam's v (means of squares), ...
+                raise ValueError(f"the optimizer's {key} must be >= {least}, got "
+                                 f"{float(array[array < least][0])!r} at "
+                                 f"{self._param_name(int(np.flatnonzero(array < least)[0]))}")
             moments[row] = array
         self._moments[:] = moments
         self._step[0] = t
@@ -573,10 +583,11 @@ class Network(Model):
 
     def train(self, X: ArrayLike, Y: ArrayLike, learn_rate: float = 0.1, epochs: int = 100,
               shuffle: bool = False, momentum: float = 0.0, verbose: bool = False,
-              loss_every: int | None = 10, progress: bool = False, *, batch_size: int = 1,
+              loss_every: int | None = 10, progress: bool = False, *, batch_size: int | None = None,
               optimizer: str = "sgd", nesterov: bool = False, alpha: float = 0.0, beta_1: float = 0.9,
               beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
-        """Train by stochastic gradient descent or Adam, one sample or one mini-batch at a time.
+        """Train by stochastic gradient descent or Adam, one sample or one mini-batch at a time, or by
+        iRPROP-, one epoch at a time.
 
         With the defaults (``batch_size=1``, plain SGD, no L2) this is the tutorial's per-sample SGD,
         bit for bit. The options follow scikit-learn's MLP: for each batch of B rows, every row's
@@ -589,12 +600,18 @@ class Network(Model):
         * Adam: ``t += 1``, ``m = beta_1 * m + (1 - beta_1) * g``,
           ``v = beta_2 * v + (1 - beta_2) * g * g``,
           ``lr_t = learn_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
-          ``param += -lr_t * m / (sqrt(v) + epsilon)``.
+          ``param += -lr_t * m / (sqrt(v) + epsilon)``;
+        * iRPROP- (Igel and Huesken's, with FANN's constants; a full-batch method: one step per epoch,
+          from the gradient of all the samples, and no ``learn_rate``): each parameter has its own step
+          size ``delta`` (from 0.1), times 1.2 (at most 50) while its gradient keeps its sign, times 0.5
+          when the sign flips (and then no step, and the gradient is remembered as 0);
+          ``param -= sign(g) * delta``.
 
         With ``batch_size=1``, SGD and no L2 or Nesterov, the learning rate is folded into the error
         before it is propagated back, as the tutorial folds it (the same values up to rounding).
 
-        The optimizer's state (velocities, or Adam's m, v and t) persists from one call to the next,
+        The optimizer's state (velocities; Adam's m, v and t; iRPROP-'s last gradients and step
+        sizes) persists from one call to the next,
         so that two calls train as one call of their epochs together (without shuffling), and it is
         saved, loaded and pickled with the network; :meth:`reset_optimizer` clears it. Training with
         another optimizer than the one whose state the network holds is refused: reset it first.
@@ -618,9 +635,10 @@ class Network(Model):
             Record the mean loss after every epoch that is a multiple of this (0 or None: never).
         progress : bool
             A progress bar on stderr, where it is a terminal (needs tqdm).
-        batch_size : int, keyword-only
-            Rows per update, >= 1; the last batch of an epoch may be shorter.
-        optimizer : {"sgd", "adam"}, keyword-only
+        batch_size : int or None, keyword-only
+            Rows per update, >= 1; the last batch of an epoch may be shorter. None: 1, or for iRPROP-
+            all of them (the only batch size it takes).
+        optimizer : {"sgd", "adam", "irprop"}, keyword-only
         nesterov : bool, keyword-only
             Nesterov's momentum (SGD).
         alpha : float, keyword-only
@@ -648,20 +666,26 @@ class Network(Model):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{label} must be True or False, not {type(flag).__name__}")
         options = _optimizer_options(optimizer, momentum, nesterov, alpha, beta_1, beta_2, epsilon)
-        batch_size = as_count(batch_size, "batch_size", minimum=1)
         name = options["optimizer"]
-        stateful = name == "adam" or options["momentum"] != 0.0
         n = data.shape[0]
+        row = OPTIMIZER_OF[name]
+        if batch_size is None:
+            batch_size = n if row.full_batch else 1
+        batch_size = as_count(batch_size, "batch_size", minimum=1)
+        if row.full_batch and batch_size < n:
+            raise ValueError(f"{row.label} steps on the gradient of all the samples: leave batch_size "
+                             f"unset (or give {n}), got {batch_size}")
+        stateful = not (name == "sgd" and options["momentum"] == 0.0)     # plain SGD keeps no state
         scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         # Everything below reads or changes the network's state: under its lock (re-entrant: the
         # run takes it again), so that a concurrent train, reset_optimizer or params assignment
         # waits rather than interleaving with this call's checks.
         with self._lock:
             if stateful and self._optimizer not in (None, name):
-                held = {"sgd": "SGD's optimizer state (its velocities)",
-                        "adam": "Adam's optimizer state (m, v and t)"}[self._optimizer]
-                raise ValueError(f"this network holds {held}; training it with optimizer={name!r} "
-                                 "needs net.reset_optimizer() first")
+                held = OPTIMIZER_OF[self._optimizer]
+                names = ", ".join(key for key, _, _ in held.state)
+                raise ValueError(f"this network holds {held.label}'s optimizer state ({names} and t); "
+                                 f"training it with optimizer={name!r} needs net.reset_optimizer() first")
             self._train_locked(data, targets, learn_rate, epochs, loss_every, shuffle, verbose, progress,
                                batch_size, options, stateful, n, scratch)
 
@@ -683,6 +707,9 @@ class Network(Model):
             if shuffle:
                 base = int(self._rng.integers(2**63))
             if stateful:
+                if self._optimizer is None:         # a fresh state: the optimizer's initial values
+                    for index, (_, initial, _) in enumerate(OPTIMIZER_OF[name].state):
+                        self._moments[index] = initial
                 self._optimizer = name
 
         def orders(start, stop):
@@ -706,6 +733,8 @@ class Network(Model):
         else:
             batches = -(-n // batch_size)
 
+            code = step_code(name, options["momentum"], options["nesterov"])
+
             def train_chunk(state, start, stop, every, losses):
                 params, moments, step = state
                 first = int(step[0]) + 1
@@ -713,8 +742,8 @@ class Network(Model):
                                         (stop - start) * batches) if name == "adam" else _EMPTY)
                 self._kernels.net_train_batch(
                     params[0], self._sizes, *self._kernel_codes, data, targets, _EMPTY,
-                    orders(start, stop), batch_size, OPTIMIZERS[name], learn_rate, options["momentum"],
-                    options["nesterov"], options["alpha"], options["beta_1"], options["beta_2"],
+                    orders(start, stop), batch_size, code, learn_rate, options["momentum"],
+                    options["alpha"], options["beta_1"], options["beta_2"],
                     options["epsilon"], lr_t, moments, step, start, stop, every, losses, _EMPTY,
                     *scratch)
 
@@ -751,7 +780,8 @@ class Network(Model):
                 self._params[order] = params[0]
 
     def reset_optimizer(self) -> None:
-        """Clear the optimizer's state: velocities and Adam's moments to zero, its step count to 0."""
+        """Clear the optimizer's state: velocities, Adam's moments, iRPROP-'s gradients and step sizes
+        (they start again from their initial values), its step count to 0."""
         with self._lock:
             self._moments[:] = 0.0
             self._step[:] = 0
@@ -759,17 +789,17 @@ class Network(Model):
 
     @property
     def optimizer_state(self) -> dict[str, Any]:
-        """A copy of the optimizer's state: ``{"optimizer": None, "sgd" or "adam", "t": int, ...}``
-        with ``"velocity"`` (SGD) or ``"m"`` and ``"v"`` (Adam), each a flat array like ``params``."""
+        """A copy of the optimizer's state: ``{"optimizer": None, "sgd", "adam" or "irprop", "t": int,
+        ...}`` with ``"velocity"`` (SGD), ``"m"`` and ``"v"`` (Adam) or ``"gradient"`` and ``"delta"``
+        (iRPROP-), each a flat array like ``params``."""
         return self._state_to_json(arrays=True)
 
     def _state_to_json(self, arrays: bool = False) -> dict[str, Any]:
         convert = (lambda row: row.copy()) if arrays else (lambda row: row.tolist())
         state: dict[str, Any] = {"optimizer": self._optimizer, "t": int(self._step[0])}
-        if self._optimizer == "sgd":
-            state["velocity"] = convert(self._moments[0])
-        elif self._optimizer == "adam":
-            state["m"], state["v"] = convert(self._moments[0]), convert(self._moments[1])
+        if self._optimizer is not None:
+            for index, (key, _, _) in enumerate(OPTIMIZER_OF[self._optimizer].state):
+                state[key] = convert(self._moments[index])
         return state
 
     def __repr__(self) -> str:

@@ -249,7 +249,7 @@ def _jit_rule(function, name):
 
 #: The per-element rules (_rules.py), compiled with this backend's helpers.
 RULES = _rules.compiled({"abs": abs, "copysign": math.copysign, "exp": exp, "exp_minus_one": _exp_minus_one,
-                          "log": math.log, "log1p": math.log1p},
+                          "log": math.log, "log1p": math.log1p, "sqrt": math.sqrt},
                         _jit_rule)
 sigmoid = RULES.sigmoid
 tanh = RULES.tanh

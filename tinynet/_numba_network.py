@@ -47,6 +47,7 @@ __all__ = ["activation", "net_feedforward", "net_gradient", "net_loss", "net_tra
 _activate = RULES.activate
 _activate_each = RULES.activate_each
 _derivative_each = RULES.derivative_each
+_step_each = RULES.step_each
 _check_codes = RULES.check_codes
 _error_squared = RULES.error_squared
 _poisson_deviance = RULES.poisson_deviance
@@ -794,43 +795,25 @@ def _net_mean_gradient(w, sizes, grad, count, alpha):
 
 
 @jit
-def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v):
-    """One optimizer step of every parameter (see ``_python_network._net_step``); on the working
-    layout, whose padding it leaves zero."""
-    if optimizer == ADAM:
-        for k in range(p.shape[0]):
-            gk = grad[k]
-            m[k] = beta_1 * m[k] + (1 - beta_1) * gk
-            v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk)
-            p[k] = p[k] + -lr_t * m[k] / (math.sqrt(v[k]) + epsilon)
-    elif momentum != 0.0:
-        for k in range(p.shape[0]):
-            m[k] = momentum * m[k] - learn_rate * grad[k]
-            p[k] = p[k] + (momentum * m[k] - learn_rate * grad[k] if nesterov else m[k])
-    else:
-        for k in range(p.shape[0]):
-            p[k] = p[k] - learn_rate * grad[k]
-
-
-@jit
-def _net_update(w, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, nesterov, beta_1,
-                beta_2, epsilon, lr_t, m, v):
+def _net_update(w, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, beta_1, beta_2,
+                epsilon, lr_t, m, v):
     """A batch's whole update (see ``_python_network._net_update``): with squares, the sum of the squared
-    weights (returned; else 0.0), then _net_mean_gradient and _net_step. (The extension does the three
-    in one pass, and a batch of one sample without a gradient array; here LLVM vectorises the three
-    loops apart, and not the pass that fuses them: measured 2x slower.)"""
+    weights (returned; else 0.0), then _net_mean_gradient and the step of every parameter, on the
+    working layout (whose padding every step leaves zero). (The extension does the three in one pass,
+    and a batch of one sample without a gradient array; here LLVM vectorises the three loops apart, and
+    not the pass that fuses them: measured 2x slower.)"""
     total = _net_squares(w, sizes) if squares else 0.0
     _net_mean_gradient(w, sizes, grad, count, alpha)
-    _net_step(w, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v)
+    _step_each(optimizer, w, grad, m, v, learn_rate, momentum, beta_1, beta_2, epsilon, lr_t)
     return total
 
 
 @jit
 def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
-                    optimizer, learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments,
+                    optimizer, learn_rate, momentum, alpha, beta_1, beta_2, epsilon, lr_t, moments,
                     step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
                     rows, room):
-    """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam.
+    """Mini-batch training with L2 and any optimizer step of ``_rules.STEPS``.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
@@ -856,7 +839,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
                                              order_row, lo, hi, gw, room, rows, lanes, record)
             count = _net_batch_weight(weights, order_row, lo, hi)
             squares = _net_update(w, sizes, gw, count, alpha, record and alpha != 0.0, optimizer, learn_rate,
-                                  momentum, nesterov, beta_1, beta_2, epsilon,
+                                  momentum, beta_1, beta_2, epsilon,
                                   lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
             if record:
                 batch_loss = total_loss / count

@@ -18,7 +18,7 @@ Floating-point rules shared by all three backends (they are what makes results i
   :func:`_pairwise_block` and pushes the sum back, so no kernel needs a buffer of n terms.
 """
 
-from math import copysign, inf, ldexp, log, log1p
+from math import copysign, inf, ldexp, log, log1p, sqrt
 
 from . import _rules
 from ._codes import PW_BLOCKSIZE, STACK_SIZE
@@ -201,6 +201,6 @@ def pairwise_sum(values):
 
 #: The per-element rules (_rules.py) with this backend's helpers; sigmoid and tanh are among them.
 RULES = _rules.compiled({"abs": abs, "copysign": copysign, "exp": exp, "exp_minus_one": _exp_minus_one,
-                         "log": log, "log1p": log1p})
+                         "log": log, "log1p": log1p, "sqrt": sqrt})
 sigmoid = RULES.sigmoid
 tanh = RULES.tanh

@@ -18,7 +18,7 @@ w_ij -= g_i * (a_j * f'_i) and b_i -= g_i * f'_i. For sizes (2, 2, 1), sigmoid a
 exactly OurNeuralNetwork's operations, so the two give bit-identical results.
 """
 
-from math import log, sqrt
+from math import log
 
 import numpy as np
 
@@ -434,54 +434,33 @@ def _net_mean_gradient(p, sizes, grad, count, alpha):
         offset += n_out * n_in + n_out
 
 
-def _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v):
-    """One optimizer step of every parameter from the batch's gradient grad (as scikit-learn's MLP):
-    plain SGD, SGD with (Nesterov) momentum on the velocities m, or Adam on the moments m and v with
-    the step size lr_t."""
-    if optimizer == ADAM:
-        for k in range(len(p)):
-            gk = grad[k]
-            m[k] = beta_1 * m[k] + (1 - beta_1) * gk
-            v[k] = beta_2 * v[k] + (1 - beta_2) * (gk * gk)
-            p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon)
-    elif momentum != 0.0:
-        for k in range(len(p)):
-            m[k] = momentum * m[k] - learn_rate * grad[k]
-            p[k] = p[k] + (momentum * m[k] - learn_rate * grad[k] if nesterov else m[k])
-    else:
-        for k in range(len(p)):
-            p[k] = p[k] - learn_rate * grad[k]
-
-
-def _net_update(p, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, nesterov, beta_1,
-                beta_2, epsilon, lr_t, m, v):
+def _net_update(p, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, beta_1, beta_2,
+                epsilon, lr_t, m, v):
     """A batch's whole update: with squares, the sum of the squared weights (returned; else 0.0), then
-    _net_mean_gradient and _net_step. (The compiled kernels do the three in one pass over each layer's
-    parameters, the same operations on each element.)"""
+    _net_mean_gradient and the step of code ``optimizer`` (_rules.STEPS) of every parameter. (The
+    compiled kernels do the three in one pass over each layer's parameters, the same operations on each
+    element.)"""
     total = _net_squares(p, sizes) if squares else 0.0
     _net_mean_gradient(p, sizes, grad, count, alpha)
-    _net_step(p, grad, optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t, m, v)
+    RULES.step_each(optimizer, p, grad, m, v, learn_rate, momentum, beta_1, beta_2, epsilon, lr_t)
     return total
 
 
 def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
-                    optimizer, learn_rate, momentum, nesterov, alpha, beta_1, beta_2, epsilon, lr_t, moments,
+                    optimizer, learn_rate, momentum, alpha, beta_1, beta_2, epsilon, lr_t, moments,
                     step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
                     rows, room):
-    """Mini-batch training with L2, SGD (momentum, Nesterov) or Adam, of a network of any layer sizes.
+    """Mini-batch training with L2 and any optimizer step of ``_rules.STEPS``, of a network of any
+    layer sizes.
 
     Each epoch visits the samples in ``order`` (or as given) in batches of ``batch_size`` rows (the last
     one may be short). For each batch, every sample's gradient (times its weight, if weighted) is
     computed with the weights from before the batch, and summed in sample order; then
     g = (sum + alpha * w) / B for the weights and sum / B for the biases (B the batch's rows, or the
-    sum of their weights), and every parameter takes an optimizer step:
-
-    * SGD, momentum 0: ``w -= learn_rate * g`` (the velocities are not touched);
-    * SGD with momentum: ``v = momentum * v - learn_rate * g``; the step is ``v``, or with Nesterov
-      ``momentum * v - learn_rate * g``; ``w += step``;
-    * Adam: ``m = beta_1 * m + (1 - beta_1) * g``, ``v = beta_2 * v + (1 - beta_2) * (g * g)``,
-      ``w += -lr_t * m / (sqrt(v) + epsilon)``, with the batch's step size ``lr_t`` (computed in
-      Python, from the step count, once for all backends).
+    sum of their weights), and every parameter takes the step of code ``optimizer``, the statements of
+    its row of ``_rules.STEPS`` (plain SGD, SGD with momentum or Nesterov's, Adam, iRPROP-), with its
+    state in ``moments``. Adam's step size ``lr_t`` is computed in Python, from the step count, once
+    for all backends.
 
     Parameters
     ----------
@@ -491,14 +470,13 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         The samples' weights; empty for none (every sample's weight 1, and B a batch's rows).
     batch_size : int
     optimizer : int
-        ``_codes.SGD`` or ``_codes.ADAM``.
-    learn_rate, momentum : float
-    nesterov : bool
-    alpha, beta_1, beta_2, epsilon : float
+        A step's code (``_rules.STEPS``; ``_rules.step_code`` gives an optimizer's).
+    learn_rate, momentum, alpha, beta_1, beta_2, epsilon : float
     lr_t : ndarray of float64
-        Adam's step size for each batch of the epochs run, in order (empty for SGD).
+        Adam's step size for each batch of the epochs run, in order (empty for the others).
     moments : ndarray of float64, shape (2, n_params)
-        SGD's velocities in row 0; Adam's first and second moments in rows 0 and 1. Updated in place.
+        The optimizer's state m and v (rows 0 and 1): SGD's velocities and nothing; Adam's first and
+        second moments; iRPROP-'s remembered gradients and step sizes. Updated in place.
     step : ndarray of int64, shape (1,)
         Adam's step count t, one more per batch; ``lr_t[k]`` is for step ``step[0] + k + 1`` as the
         call starts. Updated in place (by SGD too).
@@ -540,7 +518,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
                                                  grad, acts, g, g_prev, out_sums, record)
                 count = _net_batch_weight(ws, order_row, lo, hi)
                 squares = _net_update(p, sizes, grad, count, alpha, record and alpha != 0.0, optimizer,
-                                      learn_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                                      learn_rate, momentum, beta_1, beta_2, epsilon,
                                       float(lr_t[update]) if optimizer == ADAM else 0.0, m, v)
                 if record:
                     batch_loss = total_loss / count

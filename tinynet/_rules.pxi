@@ -115,6 +115,58 @@ cdef inline double _mean_output_error(double y, double a, double n_out) noexcept
     return (a - y) / n_out
 
 
+cdef inline double _sgd(double p, double g, double learn_rate) noexcept nogil:
+    # Plain SGD's step.
+    return p - learn_rate * g
+
+
+cdef inline double _velocity(double m, double g, double momentum, double learn_rate) noexcept nogil:
+    # SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's
+    # step.
+    return momentum * m - learn_rate * g
+
+
+cdef inline double _adam_first(double m, double g, double beta_1) noexcept nogil:
+    # Adam's first moment, from the last one.
+    return beta_1 * m + (1 - beta_1) * g
+
+
+cdef inline double _adam_second(double v, double g, double beta_2) noexcept nogil:
+    # Adam's second moment, from the last one.
+    return beta_2 * v + (1 - beta_2) * (g * g)
+
+
+cdef inline double _adam(double p, double m, double v, double lr_t, double epsilon) noexcept nogil:
+    # Adam's step from the new moments, with the step's size lr_t (:func:`adam_step_sizes`).
+    return p + -lr_t * m / (sqrt(v) + epsilon)
+
+
+cdef inline double _irprop_delta(double delta, double g, double g_last) noexcept nogil:
+    # iRPROP-'s new step size of a parameter, from its last one, its gradient g and the gradient it
+    # remembers, g_last (Igel and Huesken 2000): larger while the sign holds, smaller when it flips.
+    cdef double d, t
+    t = g_last * g
+    if t > 0.0:
+        d = delta * 1.2
+        return 50.0 if d > 50.0 else d
+    if t < 0.0:
+        d = delta * 0.5
+        return 0.0 if d < 0.0 else d
+    return delta
+
+
+cdef inline double _irprop_gradient(double g, double g_last) noexcept nogil:
+    # The gradient iRPROP- remembers: 0 where the sign flipped (that step is skipped, and the next
+    # neither grows nor shrinks the step size), else g.
+    return 0.0 if g_last * g < 0.0 else g
+
+
+cdef inline double _irprop(double p, double g, double delta) noexcept nogil:
+    # iRPROP-'s step: by delta, against the sign of the gradient it remembers (none where that is
+    # 0).
+    return p - delta if g > 0.0 else p + delta if g < 0.0 else p
+
+
 cdef inline double _activate(int code, double s) noexcept nogil:
     if code == 0:    # sigmoid
         return _sigmoid(s)
@@ -207,6 +259,17 @@ cdef int _check_loss(int loss) except -1:
 
 cdef int _check_optimizer(int optimizer) except -1:
     # A ValueError unless optimizer is a code the kernels know.
-    if not (optimizer == 0 or optimizer == 1):
+    if not (optimizer == 0 or optimizer == 2 or optimizer == 3 or optimizer == 1 or optimizer == 4):
         raise ValueError("unknown optimizer code")
     return 0
+
+
+cdef extern from "_rules.h":
+    # the numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS)
+    ctypedef struct tn_step_options:
+        double learn_rate
+        double momentum
+        double beta_1
+        double beta_2
+        double epsilon
+        double lr_t

@@ -26,10 +26,11 @@ backend's own.
 
 from __future__ import annotations
 
+import ast
 import math
 import types
 from collections.abc import Callable
-from math import copysign, log, log1p
+from math import copysign, log, log1p, sqrt
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 #: The helpers a rule may call, beyond other rules (each backend supplies its own of each).
-HELPERS = ("abs", "copysign", "exp", "exp_minus_one", "log", "log1p")
+HELPERS = ("abs", "copysign", "exp", "exp_minus_one", "log", "log1p", "sqrt")
 
 
 def _unbound(x: float) -> float:
@@ -203,6 +204,70 @@ def mean_output_error(y, a, n_out):
     return (a - y) / n_out
 
 
+# --- optimizers: each parameter p's step from its batch's gradient g (the mean, L2 included) -------
+
+
+def sgd(p, g, learn_rate):
+    """Plain SGD's step."""
+    return p - learn_rate * g
+
+
+def velocity(m, g, momentum, learn_rate):
+    """SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's
+    step."""
+    return momentum * m - learn_rate * g
+
+
+def adam_first(m, g, beta_1):
+    """Adam's first moment, from the last one."""
+    return beta_1 * m + (1 - beta_1) * g
+
+
+def adam_second(v, g, beta_2):
+    """Adam's second moment, from the last one."""
+    return beta_2 * v + (1 - beta_2) * (g * g)
+
+
+def adam(p, m, v, lr_t, epsilon):
+    """Adam's step from the new moments, with the step's size lr_t (:func:`adam_step_sizes`)."""
+    return p + -lr_t * m / (sqrt(v) + epsilon)
+
+
+#: iRPROP-'s constants, FANN's defaults: its step sizes grow by RPROP_INCREASE while a gradient keeps
+#: its sign and shrink by RPROP_DECREASE when it flips, within [RPROP_DELTA_MIN, RPROP_DELTA_MAX];
+#: each starts at RPROP_DELTA_ZERO.
+RPROP_INCREASE = 1.2
+RPROP_DECREASE = 0.5
+RPROP_DELTA_MIN = 0.0
+RPROP_DELTA_MAX = 50.0
+RPROP_DELTA_ZERO = 0.1
+
+
+def irprop_delta(delta, g, g_last):
+    """iRPROP-'s new step size of a parameter, from its last one, its gradient g and the gradient it
+    remembers, g_last (Igel and Huesken 2000): larger while the sign holds, smaller when it flips."""
+    t = g_last * g
+    if t > 0.0:
+        d = delta * RPROP_INCREASE
+        return RPROP_DELTA_MAX if d > RPROP_DELTA_MAX else d
+    if t < 0.0:
+        d = delta * RPROP_DECREASE
+        return RPROP_DELTA_MIN if d < RPROP_DELTA_MIN else d
+    return delta
+
+
+def irprop_gradient(g, g_last):
+    """The gradient iRPROP- remembers: 0 where the sign flipped (that step is skipped, and the next
+    neither grows nor shrinks the step size), else g."""
+    return 0.0 if g_last * g < 0.0 else g
+
+
+def irprop(p, g, delta):
+    """iRPROP-'s step: by delta, against the sign of the gradient it remembers (none where that is
+    0)."""
+    return p - delta if g > 0.0 else (p + delta if g < 0.0 else p)
+
+
 class Activation(NamedTuple):
     """One activation of the table.
 
@@ -234,9 +299,81 @@ ACTIVATIONS = (
     Activation(None, EXP, exponential, None, (("Exp", ("x",)),)),
 )
 
-#: The loss codes the kernels know, and the optimizers' (their rules are still each backend's own).
+#: The loss codes the kernels know.
 LOSS_CODES = (MSE, CROSS_ENTROPY, SQUARED_ERROR, LOG_LOSS, POISSON)
-OPTIMIZER_CODES = (SGD, ADAM)
+
+
+class Step(NamedTuple):
+    """One step of the table: what the batch kernels do to each parameter ``p`` from its batch's
+    gradient ``g`` (the mean, L2 included), with its optimizer's two numbers of state ``m`` and ``v``.
+
+    ``name``: the step's. ``code``: what the kernels call it (their ``optimizer`` argument).
+    ``statements``: assignments done in order, each ``(target, expression)``, the target one of
+    ``p``, ``m``, ``v``; an expression is arithmetic over ``p``, ``m``, ``v`` (their values so far),
+    ``g``, the options :data:`STEP_OPTIONS` and calls of rules. Every backend's loop does these
+    statements for each parameter (tools/gen_rules.py writes them in C for the extension's tiles).
+    """
+
+    name: str
+    code: int
+    statements: tuple[tuple[str, str], ...]
+
+
+#: The numbers, beyond the parameter's own, that a step may use: the same for every parameter of a
+#: batch (``lr_t``, Adam's step size, changes from batch to batch).
+STEP_OPTIONS = ("learn_rate", "momentum", "beta_1", "beta_2", "epsilon", "lr_t")
+
+#: Every optimizer step of the batch kernels.
+STEPS = (
+    Step("sgd", SGD, (("p", "sgd(p, g, learn_rate)"),)),
+    Step("momentum", 2, (("m", "velocity(m, g, momentum, learn_rate)"), ("p", "p + m"))),
+    Step("nesterov", 3, (("m", "velocity(m, g, momentum, learn_rate)"),
+                         ("p", "p + velocity(m, g, momentum, learn_rate)"))),
+    Step("adam", ADAM, (("m", "adam_first(m, g, beta_1)"), ("v", "adam_second(v, g, beta_2)"),
+                        ("p", "adam(p, m, v, lr_t, epsilon)"))),
+    Step("irprop", 4, (("v", "irprop_delta(v, g, m)"), ("m", "irprop_gradient(g, m)"),
+                       ("p", "irprop(p, m, v)"))),
+)
+OPTIMIZER_CODES = tuple(step.code for step in STEPS)
+STEP_OF = {step.name: step for step in STEPS}
+
+
+class Optimizer(NamedTuple):
+    """One optimizer of ``Network.train``.
+
+    ``name``: its ``optimizer=``; ``label``: its name in messages. ``options``: the keywords of
+    ``train`` it takes beyond ``learn_rate`` (the others must keep their defaults). ``state``: its
+    numbers of state per parameter, ``m`` then ``v``, each ``(name, initial value, least value or
+    None)``, the names as ``Network.optimizer_state`` gives them. ``full_batch``: it steps once per
+    epoch, on the gradient of all the samples (``batch_size`` is not its to choose). Its step is the
+    row of :data:`STEPS` of its name (for SGD, the one of its momentum: :func:`step_code`).
+    """
+
+    name: str
+    label: str
+    options: tuple[str, ...]
+    state: tuple[tuple[str, float, float | None], ...]
+    full_batch: bool = False
+
+
+#: Network's optimizers.
+OPTIMIZERS = (
+    Optimizer("sgd", "SGD", ("momentum", "nesterov"), (("velocity", 0.0, None),)),
+    Optimizer("adam", "Adam", ("beta_1", "beta_2", "epsilon"), (("m", 0.0, None), ("v", 0.0, 0.0))),
+    Optimizer("irprop", "iRPROP-", (), (("gradient", 0.0, None), ("delta", RPROP_DELTA_ZERO, 0.0)),
+              full_batch=True),
+)
+OPTIMIZER_OF = {row.name: row for row in OPTIMIZERS}
+
+
+def step_code(optimizer, momentum=0.0, nesterov=False):
+    """The kernels' step of an optimizer (its name): SGD's is plain, with momentum, or Nesterov's
+    (plain when momentum is 0, Nesterov's or not); the others have their own."""
+    if optimizer == "sgd":
+        if momentum == 0.0:
+            return STEP_OF["sgd"].code
+        return STEP_OF["nesterov" if nesterov else "momentum"].code
+    return STEP_OF[optimizer].code
 
 #: Network's hidden activations, by name: the table's named rows; and the initialisation of each.
 HIDDEN = {row.name: row.code for row in ACTIVATIONS if row.name is not None}
@@ -254,7 +391,8 @@ def adam_step_sizes(learn_rate, beta_1, beta_2, first, count):
 
 
 #: This module's functions that are not per-element rules.
-_MACHINERY = ("rules", "compiled", "constants", "dispatcher_source", "adam_step_sizes", "_chain")
+_MACHINERY = ("rules", "compiled", "constants", "dispatcher_source", "adam_step_sizes", "step_code", "_chain",
+              "step_source")
 
 
 def rules():
@@ -271,8 +409,8 @@ def constants():
 
 #: The functions generated from :data:`ACTIVATIONS` (by :func:`dispatcher_source` here, and for the
 #: extension by tools/gen_rules.py).
-DISPATCHERS = ("activate", "derivative", "activate_each", "derivative_each", "check_codes", "check_loss",
-               "check_optimizer")
+DISPATCHERS = ("activate", "derivative", "activate_each", "derivative_each", "step_each", "check_codes",
+               "check_loss", "check_optimizer")
 #: The checks among them, which every kernel makes first (not inlined: they raise).
 CHECKS = ("check_codes", "check_loss", "check_optimizer")
 
@@ -288,12 +426,40 @@ def _chain(kind, call):
     return lines
 
 
+#: A step's names, on element k of the arrays of step_each.
+_ELEMENT = {"p": "p[k]", "m": "m[k]", "v": "v[k]", "g": "grad[k]"}
+
+
+class _Elements(ast.NodeTransformer):
+    """A step's expression on element ``k`` of arrays: p, m, v as ``p[k]``, ..., and g as ``grad[k]``
+    (or as ``names`` maps them)."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Name(self, node):
+        if node.id in self.names:
+            return ast.copy_location(ast.parse(self.names[node.id], mode="eval").body, node)
+        return node
+
+
+def step_source(step, names):
+    """A step's statements as Python lines, with p, m, v, g renamed by ``names`` (name -> the text
+    that replaces it): for the loops of the pure-Python and Numba backends, and for the C that
+    tools/gen_rules.py writes."""
+    rename = _Elements(names)
+    return [f"{names[target]} = {ast.unparse(rename.visit(ast.parse(expression, mode='eval')).body)}"
+            for target, expression in step.statements]
+
+
 def dispatcher_source():
     """The Python source of the functions over the codes, for the pure-Python and Numba backends:
 
     * ``activate(code, s)``, ``derivative(code, a)``: the rule of that code;
     * ``activate_each(code, x)``, ``derivative_each(code, a, out)``: the same over a 1-D array (in
       place; into ``out``), one loop per code, so that each loop calls one rule (and vectorises);
+    * ``step_each(code, p, grad, m, v, *STEP_OPTIONS)``: the step of that code (:data:`STEPS`) of
+      every parameter ``p[k]`` from its gradient ``grad[k]``, in place (also in ``m`` and ``v``);
     * ``check_codes(hidden, output)``: a ``ValueError`` unless the hidden layers' code has a
       derivative and the output's has a rule (or is softmax's). The kernels call it first: the
       dispatchers give NaN for a code outside the table, which they then never see;
@@ -311,6 +477,12 @@ def dispatcher_source():
              "", "",
              "def derivative_each(code, a, out):",
              *_chain("prime", lambda rule: ["for k in range(a.shape[0]):", f"    out[k] = {rule}(a[k])"]),
+             "", "",
+             f"def step_each(code, p, grad, m, v, {', '.join(STEP_OPTIONS)}):",
+             *[line for number, step in enumerate(STEPS) for line in [
+                 f"    {'if' if number == 0 else 'elif'} code == {step.code}:    # {step.name}",
+                 "        for k in range(len(p)):",
+                 *[f"            {line}" for line in step_source(step, _ELEMENT)]]],
              "", "",
              "def check_codes(hidden, output):",
              f"    if not ({known_prime}) or not ({known_value} or output == {SOFTMAX}):",

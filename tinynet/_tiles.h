@@ -21,7 +21,8 @@
  * tn_update: the batch kernels' whole update of a layer's parameters in one pass (the batch's gradient
  *     with L2, the squares of the weights, the optimizer's step), over arrays said not to overlap
  *     (restrict), so that the loops vectorise (sqrt and division included: the extension is built
- *     with -fno-math-errno, which changes no result).
+ *     with -fno-math-errno, which changes no result). The steps themselves are _rules.h's, generated
+ *     from tinynet/_rules.py: the same macros serve the vectors and the plain loops.
  *
  * Vectors are GCC/Clang vector extensions as wide as the registers of the level the file is compiled for
  * (setup.py compiles it once per level), tiles shaped for that level's register file (below): IEEE
@@ -35,6 +36,8 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+
+#include "_rules.h"
 
 #define TN_VEC 8            /* the rows' stride is a multiple of this (every level's vector divides it) */
 #define TN_RESTRICT __restrict
@@ -325,14 +328,22 @@ static inline void tn_rows_update_sums(double *TN_RESTRICT w, double *TN_RESTRIC
         tn_fused_rows(w, NULL, st, n_in, g, fp, a, momentum, x, out);
 }
 
-/* One vector of tn_update's work: the parameters at p, their summed gradient g (before the mean), their
- * optimizer state at m and v; the squares into *s. Inlined into loops whose every flag is invariant. */
-TN_INLINE void tn_update_vec(double *TN_RESTRICT p, tn_vd g, double *TN_RESTRICT m, double *TN_RESTRICT v,
-                             int l2, double alpha, double count, int squares, tn_vd *s, int adam,
-                             double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
-                             double lr_t, double epsilon) {
+/* sqrt of a vector, lane by lane (the generated rules call TN_SQRT on vectors and doubles alike). */
+TN_INLINE tn_vd tn_vsqrt(tn_vd x) {
     int q;
-    tn_vd x = tn_load(p), mk, vk, root;
+    for (q = 0; q < TN_W; q++)
+        x[q] = sqrt(x[q]);
+    return x;
+}
+#define TN_SQRT(x) _Generic((x), double: sqrt, default: tn_vsqrt)(x)
+
+/* One vector of tn_update's work: the parameters at p, their summed gradient g (before the mean), their
+ * optimizer state at m and v; the squares into *s; the step of code `step` (_rules.h's TN_DO_VEC_*),
+ * which stores m and v only where it changes them. Inlined into loops whose every flag is invariant. */
+TN_INLINE void tn_update_vec(double *TN_RESTRICT p, tn_vd g, double *TN_RESTRICT m, double *TN_RESTRICT v,
+                             int l2, double alpha, double count, int squares, tn_vd *s, int step,
+                             const tn_step_options *o) {
+    tn_vd x = tn_load(p), mk = tn_load(m), vk = tn_load(v);
     if (l2) {
         if (squares)
             *s = *s + x * x;
@@ -340,38 +351,31 @@ TN_INLINE void tn_update_vec(double *TN_RESTRICT p, tn_vd g, double *TN_RESTRICT
     }
     if (count != 1.0)
         g = g / tn_splat(count);
-    if (adam) {
-        mk = tn_splat(beta_1) * tn_load(m) + tn_splat(1 - beta_1) * g;
-        vk = tn_splat(beta_2) * tn_load(v) + tn_splat(1 - beta_2) * (g * g);
-        for (q = 0; q < TN_W; q++)
-            root[q] = sqrt(vk[q]);
-        x = x + tn_splat(-lr_t) * mk / (root + tn_splat(epsilon));
-        tn_store(m, mk);
-        tn_store(v, vk);
-    } else if (momentum != 0.0) {
-        tn_vd mu = tn_splat(momentum), lr = tn_splat(learn_rate);
-        mk = mu * tn_load(m) - lr * g;
-        x = x + (nesterov ? mu * mk - lr * g : mk);
-        tn_store(m, mk);
-    } else {
-        x = x - tn_splat(learn_rate) * g;
+    switch (step) {
+#define TN_STEP_CASE(NAME, CODE, A)                                                                  \
+    case CODE:                                                                                      \
+        TN_DO_VEC_##NAME(x, mk, vk, g, o);                                                          \
+        if (TN_WRITES_M_##NAME)                                                                     \
+            tn_store(m, mk);                                                                        \
+        if (TN_WRITES_V_##NAME)                                                                     \
+            tn_store(v, vk);                                                                        \
+        break;
+        TN_STEPS(TN_STEP_CASE, 0)
+#undef TN_STEP_CASE
     }
     tn_store(p, x);
 }
 
 /* The batch kernels' whole update of n parameters (n a multiple of TN_VEC: a layer's weight rows, with
  * l2, or its bias row) in one pass over them, element by element what _net_mean_gradient, _net_squares
- * and _net_step do one after another in the other backends: the batch's gradient
+ * and the step do one after another in the other backends: the batch's gradient
  * g = (grad + alpha * p) / count (l2) or grad / count (the division skipped when count is 1: it changes
- * no bit); with squares, p * p (before the step) added into acc[k % TN_VEC]; then the step: Adam (adam),
- * SGD with momentum (momentum != 0; Nesterov's with nesterov) or plain SGD. One pass instead of four: at
- * batch size 1 the update is most of the work, and the passes over the parameters, not the arithmetic,
- * bound it. */
+ * no bit); with squares, p * p (before the step) added into acc[k % TN_VEC]; then the step of code
+ * `step`. One pass instead of four: at batch size 1 the update is most of the work, and the passes
+ * over the parameters, not the arithmetic, bound it. */
 TN_INLINE void tn_update_body(double *TN_RESTRICT p, const double *TN_RESTRICT grad, double *TN_RESTRICT m,
                               double *TN_RESTRICT v, ptrdiff_t n, int l2, double alpha, double count,
-                              int squares, double *TN_RESTRICT acc, int adam, double learn_rate,
-                              double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
-                              double epsilon) {
+                              int squares, double *TN_RESTRICT acc, int step, const tn_step_options *o) {
     ptrdiff_t k;
     int c;
     tn_vd s[TN_PARTS];
@@ -379,8 +383,7 @@ TN_INLINE void tn_update_body(double *TN_RESTRICT p, const double *TN_RESTRICT g
     for (k = 0; k < n; k += TN_VEC)
         TN_EACH(c, TN_PARTS) {
             ptrdiff_t e = k + c * TN_W;
-            tn_update_vec(p + e, tn_load(grad + e), m + e, v + e, l2, alpha, count, squares, &s[c], adam,
-                          learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
+            tn_update_vec(p + e, tn_load(grad + e), m + e, v + e, l2, alpha, count, squares, &s[c], step, o);
         }
     TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
@@ -391,8 +394,7 @@ TN_INLINE void tn_update_body(double *TN_RESTRICT p, const double *TN_RESTRICT g
 TN_INLINE void tn_update_outer_body(double *TN_RESTRICT p, double *TN_RESTRICT m, double *TN_RESTRICT v,
                                     ptrdiff_t st, ptrdiff_t n_in, const double *TN_RESTRICT d,
                                     const double *TN_RESTRICT a, double alpha, double count, int squares,
-                                    double *TN_RESTRICT acc, int adam, double learn_rate, double momentum,
-                                    int nesterov, double beta_1, double beta_2, double lr_t, double epsilon) {
+                                    double *TN_RESTRICT acc, int step, const tn_step_options *o) {
     ptrdiff_t j, k;
     int c;
     tn_vd s[TN_PARTS], zero = tn_splat(0.0);
@@ -403,47 +405,38 @@ TN_INLINE void tn_update_outer_body(double *TN_RESTRICT p, double *TN_RESTRICT m
             TN_EACH(c, TN_PARTS) {
                 ptrdiff_t e = j * st + k + c * TN_W;
                 tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W) * x, m + e, v + e, 1, alpha, count,
-                              squares, &s[c], adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t,
-                              epsilon);
+                              squares, &s[c], step, o);
             }
     }
     for (k = 0; k < st; k += TN_VEC)
         TN_EACH(c, TN_PARTS) {
             ptrdiff_t e = n_in * st + k + c * TN_W;
             tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W), m + e, v + e, 0, alpha, count, 0, &s[c],
-                          adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t, epsilon);
+                          step, o);
         }
     TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
 
-/* Calls BODY(adam, momentum, nesterov, squares) with each flag a constant where it is used: a copy of
- * the loop per optimizer and per squares, without a branch on them inside (momentum is 0.0 or the
- * caller's). */
+/* Calls BODY(STEP, SQUARES) with the step's code and squares constants where they are used: a copy of
+ * the loop per step (every step of _rules.h) and per squares, without a branch on them inside. */
+#define TN_SPECIALISED_CASE(NAME, CODE, BODY)                                                        \
+    case CODE:                                                                                      \
+        if (squares) BODY(CODE, 1); else BODY(CODE, 0);                                             \
+        break;
 #define TN_SPECIALISED(BODY)                                                                        \
     do {                                                                                            \
-        if (adam) {                                                                                 \
-            if (squares) BODY(1, 0.0, 0, 1); else BODY(1, 0.0, 0, 0);                               \
-        } else if (momentum != 0.0 && nesterov) {                                                   \
-            if (squares) BODY(0, momentum, 1, 1); else BODY(0, momentum, 1, 0);                     \
-        } else if (momentum != 0.0) {                                                               \
-            if (squares) BODY(0, momentum, 0, 1); else BODY(0, momentum, 0, 0);                     \
-        } else {                                                                                    \
-            if (squares) BODY(0, 0.0, 0, 1); else BODY(0, 0.0, 0, 0);                               \
-        }                                                                                           \
+        switch (step) { TN_STEPS(TN_SPECIALISED_CASE, BODY) }                                       \
     } while (0)
 
 /* Not inlined: on its own the compiler keeps its accumulators in registers. */
 __attribute__((noinline)) static void tn_update(double *TN_RESTRICT p, const double *TN_RESTRICT grad,
                                                 double *TN_RESTRICT m, double *TN_RESTRICT v, ptrdiff_t n,
                                                 int l2, double alpha, double count, int squares,
-                                                double *TN_RESTRICT acc, int adam, double learn_rate,
-                                                double momentum, int nesterov, double beta_1, double beta_2,
-                                                double lr_t, double epsilon) {
-#define TN_UPDATE(ADAM, MOMENTUM, NESTEROV, SQUARES)                                                   \
-    (l2 ? tn_update_body(p, grad, m, v, n, 1, alpha, count, SQUARES, acc, ADAM, learn_rate, MOMENTUM,   \
-                         NESTEROV, beta_1, beta_2, lr_t, epsilon)                                       \
-        : tn_update_body(p, grad, m, v, n, 0, alpha, count, 0, acc, ADAM, learn_rate, MOMENTUM,         \
-                         NESTEROV, beta_1, beta_2, lr_t, epsilon))
+                                                double *TN_RESTRICT acc, int step, const tn_step_options *o) {
+    tn_step_options options = *o;       /* a copy the loops can keep in registers */
+#define TN_UPDATE(STEP, SQUARES)                                                                      \
+    (l2 ? tn_update_body(p, grad, m, v, n, 1, alpha, count, SQUARES, acc, STEP, &options)            \
+        : tn_update_body(p, grad, m, v, n, 0, alpha, count, 0, acc, STEP, &options))
     TN_SPECIALISED(TN_UPDATE);
 #undef TN_UPDATE
 }
@@ -452,13 +445,11 @@ __attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, dou
                                                       double *TN_RESTRICT v, ptrdiff_t st, ptrdiff_t n_in,
                                                       const double *TN_RESTRICT d,
                                                       const double *TN_RESTRICT a, double alpha, double count,
-                                                      int squares, double *TN_RESTRICT acc, int adam,
-                                                      double learn_rate, double momentum, int nesterov,
-                                                      double beta_1, double beta_2, double lr_t,
-                                                      double epsilon) {
-#define TN_UPDATE_OUTER(ADAM, MOMENTUM, NESTEROV, SQUARES)                                             \
-    tn_update_outer_body(p, m, v, st, n_in, d, a, alpha, count, SQUARES, acc, ADAM, learn_rate, MOMENTUM, \
-                         NESTEROV, beta_1, beta_2, lr_t, epsilon)
+                                                      int squares, double *TN_RESTRICT acc, int step,
+                                                      const tn_step_options *o) {
+    tn_step_options options = *o;
+#define TN_UPDATE_OUTER(STEP, SQUARES)                                                                \
+    tn_update_outer_body(p, m, v, st, n_in, d, a, alpha, count, SQUARES, acc, STEP, &options)
     TN_SPECIALISED(TN_UPDATE_OUTER);
 #undef TN_UPDATE_OUTER
 }
@@ -467,10 +458,11 @@ __attribute__((noinline)) static void tn_update_outer(double *TN_RESTRICT p, dou
 
 #define TN_W 1              /* the plain loops: one double at a time */
 
+#define TN_SQRT(x) sqrt(x)
+
 static void tn_update(double *p, const double *grad, double *m, double *v, ptrdiff_t n, int l2,
-                      double alpha, double count, int squares, double *acc, int adam, double learn_rate,
-                      double momentum, int nesterov, double beta_1, double beta_2, double lr_t,
-                      double epsilon) {
+                      double alpha, double count, int squares, double *acc, int step,
+                      const tn_step_options *o) {
     ptrdiff_t k;
     for (k = 0; k < n; k++) {
         double g = grad[k];
@@ -481,23 +473,20 @@ static void tn_update(double *p, const double *grad, double *m, double *v, ptrdi
         }
         if (count != 1.0)
             g = g / count;
-        if (adam) {
-            m[k] = beta_1 * m[k] + (1 - beta_1) * g;
-            v[k] = beta_2 * v[k] + (1 - beta_2) * (g * g);
-            p[k] = p[k] + -lr_t * m[k] / (sqrt(v[k]) + epsilon);
-        } else if (momentum != 0.0) {
-            m[k] = momentum * m[k] - learn_rate * g;
-            p[k] = p[k] + (nesterov ? momentum * m[k] - learn_rate * g : m[k]);
-        } else {
-            p[k] = p[k] - learn_rate * g;
+        switch (step) {
+#define TN_STEP_CASE(NAME, CODE, A)                                                                  \
+        case CODE:                                                                                  \
+            TN_DO_##NAME(p[k], m[k], v[k], g, o);                                                   \
+            break;
+            TN_STEPS(TN_STEP_CASE, 0)
+#undef TN_STEP_CASE
         }
     }
 }
 
 static void tn_update_outer(double *p, double *m, double *v, ptrdiff_t st, ptrdiff_t n_in, const double *d,
-                            const double *a, double alpha, double count, int squares, double *acc, int adam,
-                            double learn_rate, double momentum, int nesterov, double beta_1, double beta_2,
-                            double lr_t, double epsilon) {
+                            const double *a, double alpha, double count, int squares, double *acc, int step,
+                            const tn_step_options *o) {
     double g[TN_VEC];
     ptrdiff_t j, k;
     int q;
@@ -506,8 +495,7 @@ static void tn_update_outer(double *p, double *m, double *v, ptrdiff_t st, ptrdi
             for (q = 0; q < TN_VEC; q++)
                 g[q] = j < n_in ? 0.0 + d[k + q] * a[j] : 0.0 + d[k + q];
             tn_update(p + j * st + k, g, m + j * st + k, v + j * st + k, TN_VEC, j < n_in, alpha, count,
-                      squares && j < n_in, acc, adam, learn_rate, momentum, nesterov, beta_1, beta_2, lr_t,
-                      epsilon);
+                      squares && j < n_in, acc, step, o);
         }
     }
 }

@@ -70,13 +70,11 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
 
 from ._backend import resolve_backend
 from ._codes import (
-    ADAM,
     EXP,
     IDENTITY,
     LOG_LOSS,
     POISSON,
     RELU,
-    SGD,
     SIGMOID,
     SOFTMAX,
     SQUARED_ERROR,
@@ -84,7 +82,7 @@ from ._codes import (
     net_scratch,
     net_work,
 )
-from ._rules import adam_step_sizes
+from ._rules import adam_step_sizes, step_code
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -211,14 +209,14 @@ class _Epochs(_Kernels):
         if self.adam:
             first = int(self.step[0]) + 1
             lr_t = adam_step_sizes(opt.learning_rate_init, opt.beta_1, opt.beta_2, first, self.batches)
-            step = (ADAM, opt.learning_rate_init, 0.0, False, opt.beta_1, opt.beta_2, opt.epsilon, lr_t)
+            step = (step_code("adam"), opt.learning_rate_init, 0.0, opt.beta_1, opt.beta_2, opt.epsilon, lr_t)
         else:
-            step = (SGD, float(opt.learning_rate), float(opt.momentum), bool(opt.nesterov), 0.0, 0.0, 0.0,
-                    _EMPTY)
-        optimizer, learn_rate, momentum, nesterov, beta_1, beta_2, epsilon, lr_t = step
+            step = (step_code("sgd", float(opt.momentum), bool(opt.nesterov)), float(opt.learning_rate),
+                    float(opt.momentum), 0.0, 0.0, 0.0, _EMPTY)
+        optimizer, learn_rate, momentum, beta_1, beta_2, epsilon, lr_t = step
         self.kernels.net_train_batch(
             self.flat, self.layout.sizes, *self.codes, self.data, self.targets, self.weights, order,
-            self.batch_size, optimizer, learn_rate, momentum, nesterov, float(self.model.alpha), beta_1,
+            self.batch_size, optimizer, learn_rate, momentum, float(self.model.alpha), beta_1,
             beta_2, epsilon, lr_t, self.moments, self.step, 0, 1, 0, np.zeros((1, 1)), self.running,
             *self.scratch)
         self.layout.from_flat(self.flat, self.params)

@@ -32,7 +32,9 @@ SOURCE = ROOT / "tinynet" / "_rules.py"
 TARGET = ROOT / "tinynet" / "_rules.pxi"
 #: Each helper a rule may call, as the extension names it.
 HELPERS = {"abs": "fabs", "copysign": "copysign", "exp": "_exp", "exp_minus_one": "_exp_minus_one",
-           "log": "log", "log1p": "log1p"}
+           "log": "log", "log1p": "log1p", "sqrt": "sqrt"}
+#: The C header of the optimizer steps' rules, for the extension's tiles (tinynet/_tiles.h).
+HEADER = ROOT / "tinynet" / "_rules.h"
 
 
 def _rule_functions(tree, module):
@@ -144,28 +146,217 @@ def _check(name, argument, codes):
                       "    return 0"])
 
 
+# --- the C header: the optimizer steps and the rules they call, for _tiles.h -------------------------
+
+_C_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Gt: ">", ast.GtE: ">=",
+                ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!=", ast.And: "&&", ast.Or: "||"}
+
+
+class _C:
+    """Python expressions of the rules' subset as C, every operation in parentheses (so in the order
+    Python's syntax tree gives). Rules that are one arithmetic expression (``vector``) become macros,
+    valid for doubles and for GCC's vectors of doubles alike (a scalar operand stands for every lane;
+    ``sqrt`` is ``TN_SQRT``, which _tiles.h defines for both); the others, inline functions of
+    doubles."""
+
+    def __init__(self, functions, constants):
+        self.functions = functions          # name -> syntax, of every rule
+        self.constants = constants
+        self.vector = {name for name, node in functions.items() if self._is_vector(node)}
+
+    def _is_vector(self, node):
+        body = [statement for statement in node.body
+                if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
+        if len(body) != 1 or not isinstance(body[0], ast.Return):
+            return False
+        return self.vector_expression(body[0].value)
+
+    def vector_expression(self, tree):
+        """Whether an expression is arithmetic only (no comparison, hence no per-lane choice), calling
+        only rules that are."""
+        for sub in ast.walk(tree):
+            if isinstance(sub, (ast.Compare, ast.IfExp, ast.BoolOp, ast.UnaryOp)) and not (
+                    isinstance(sub, ast.UnaryOp) and isinstance(sub.op, ast.USub)):
+                return False
+            if isinstance(sub, ast.Call) and sub.func.id != "sqrt" and not (
+                    sub.func.id in self.functions and self._is_vector(self.functions[sub.func.id])):
+                return False
+        return True
+
+    def called(self, tree):
+        """The rules an expression or statement calls, with those they call."""
+        found = []
+        for sub in ast.walk(tree):
+            if isinstance(sub, ast.Call) and sub.func.id in self.functions and sub.func.id not in found:
+                found += [name for name in self.called(self.functions[sub.func.id]) if name not in found]
+                found.append(sub.func.id)
+        return found
+
+    def expression(self, node, names, macro):
+        """``node`` as C; ``names`` maps a name to its C text; ``macro``: inside a macro (sqrt is
+        TN_SQRT)."""
+        def c(sub):
+            return self.expression(sub, names, macro)
+
+        if isinstance(node, ast.Constant):
+            return repr(float(node.value))
+        if isinstance(node, ast.Name):
+            if node.id in self.constants:
+                return repr(self.constants[node.id])
+            return names.get(node.id, node.id)
+        if isinstance(node, ast.BinOp):
+            return f"({c(node.left)} {_C_OPERATORS[type(node.op)]} {c(node.right)})"
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return f"(-{c(node.operand)})"
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return f"(!{c(node.operand)})"
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            return f"({c(node.left)} {_C_OPERATORS[type(node.ops[0])]} {c(node.comparators[0])})"
+        if isinstance(node, ast.BoolOp):
+            return "(" + f" {_C_OPERATORS[type(node.op)]} ".join(map(c, node.values)) + ")"
+        if isinstance(node, ast.IfExp):
+            return f"({c(node.test)} ? {c(node.body)} : {c(node.orelse)})"
+        if isinstance(node, ast.Call):
+            name = node.func.id
+            if name == "sqrt":
+                callee = "TN_SQRT" if macro else "sqrt"
+            elif name in self.vector:
+                callee = "TN_" + name.upper()
+            elif name in self.functions:
+                callee = "tn_" + name
+            else:
+                raise ValueError(f"a rule of the optimizer steps calls {name}, which C does not have")
+            return f"{callee}({', '.join(map(c, node.args))})"
+        raise ValueError(f"not in the rules' subset of Python: {ast.unparse(node)}")
+
+    def statements(self, body, indent):
+        lines = []
+        for statement in body:
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                continue
+            if isinstance(statement, ast.Return):
+                lines.append(f"{indent}return {self.expression(statement.value, {}, False)};")
+            elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0].id
+                lines.append(f"{indent}{target} = {self.expression(statement.value, {}, False)};")
+            elif isinstance(statement, ast.If):
+                lines.append(f"{indent}if {self.expression(statement.test, {}, False)} {{")
+                lines += self.statements(statement.body, indent + "    ")
+                if statement.orelse:
+                    lines.append(f"{indent}}} else {{")
+                    lines += self.statements(statement.orelse, indent + "    ")
+                lines.append(f"{indent}}}")
+            else:
+                raise ValueError(f"not in the rules' subset of Python: {ast.unparse(statement)}")
+        return lines
+
+    def rule(self, name):
+        node = self.functions[name]
+        args = [arg.arg for arg in node.args.args]
+        doc = ast.get_docstring(node)
+        lines = [f"/* {name}: {' '.join(doc.split())} */"] if doc else [f"/* {name} */"]
+        if name in self.vector:
+            value = node.body[-1].value
+            text = self.expression(value, {arg: f"({arg})" for arg in args}, True)
+            return "\n".join([*lines, f"#define TN_{name.upper()}({', '.join(args)}) {text}"])
+        local = sorted({sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)
+                        and isinstance(sub.ctx, ast.Store)} - set(args))
+        lines.append(f"static inline double tn_{name}({', '.join(f'double {arg}' for arg in args)}) {{")
+        if local:
+            lines.append(f"    double {', '.join(local)};")
+        lines += self.statements(node.body, "    ")
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def _c_header(module, functions):
+    """tinynet/_rules.h: the steps of _rules.STEPS and the rules they call, in C."""
+    c = _C({node.name: node for node in functions}, module.constants())
+    steps = module.STEPS
+    parsed = {step.name: [(target, ast.parse(text, mode="eval").body) for target, text in step.statements]
+              for step in steps}
+    used = []
+    for step in steps:
+        for _, tree in parsed[step.name]:
+            used += [name for name in c.called(tree) if name not in used]
+    options = module.STEP_OPTIONS
+    names = {"p": "(p)", "m": "(m)", "v": "(v)", "g": "(g)", **{name: f"(o)->{name}" for name in options}}
+    pieces = [
+        "\n".join(["/* The numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS), the same",
+                    " * for every parameter of a batch. */",
+                    "typedef struct {",
+                    *[f"    double {name};" for name in options],
+                    "} tn_step_options;"]),
+        "\n".join(["/* The steps' codes (the kernels' optimizer argument). */",
+                    *[f"#define TN_STEP_{step.name.upper()} {step.code}" for step in steps]]),
+        *[c.rule(name) for name in used],
+    ]
+    for step in steps:
+        vector = all(c.vector_expression(tree) for _, tree in parsed[step.name])
+        written = {target for target, _ in step.statements}
+        body = " ".join(f"{names[target]} = {c.expression(tree, names, vector)};"
+                        for target, tree in parsed[step.name])
+        comment = "; ".join(f"{target} = {text}" for target, text in step.statements)
+        lines = [f"/* {step.name}: {comment}. On lvalues p, m, v (doubles" +
+                 (", or vectors of them" if vector else "") + ") from g, with the options o. */",
+                 f"#define TN_DO_{step.name.upper()}(p, m, v, g, o) do {{ {body} }} while (0)"]
+        if vector:
+            lines.append(f"#define TN_DO_VEC_{step.name.upper()} TN_DO_{step.name.upper()}")
+        else:
+            lines += ["/* ... and on vectors, lane by lane (its rules choose per element). */",
+                      f"#define TN_DO_VEC_{step.name.upper()}(p, m, v, g, o) do {{ int tn_q_; "
+                      "for (tn_q_ = 0; tn_q_ < (int)(sizeof(p) / sizeof(double)); tn_q_++) "
+                      f"TN_DO_{step.name.upper()}((p)[tn_q_], (m)[tn_q_], (v)[tn_q_], (g)[tn_q_], o); "
+                      "} while (0)"]
+        lines += [f"#define TN_WRITES_M_{step.name.upper()} {int('m' in written)}",
+                  f"#define TN_WRITES_V_{step.name.upper()} {int('v' in written)}"]
+        pieces.append("\n".join(lines))
+    pieces.append("\n".join(["/* X(NAME, CODE, A) for every step. */",
+                              "#define TN_STEPS(X, A) " + " ".join(f"X({step.name.upper()}, {step.code}, A)"
+                                                                   for step in steps)]))
+    head = ("/* Generated by tools/gen_rules.py from tinynet/_rules.py: do not edit. Edit the rules there,\n"
+            " * then run python tools/gen_rules.py (the tests check that this file is current).\n"
+            " * Included by _tiles.h, which defines TN_SQRT for doubles and its vectors. */\n"
+            "#ifndef TINYNET_RULES_H\n#define TINYNET_RULES_H\n\n#include <math.h>\n")
+    return head + "\n" + "\n\n".join(pieces) + "\n\n#endif /* TINYNET_RULES_H */\n"
+
+
+def _step_options(module):
+    """The C struct of the steps' options, as Cython declares it."""
+    return "\n".join(['cdef extern from "_rules.h":',
+                      "    # the numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS)",
+                      "    ctypedef struct tn_step_options:",
+                      *[f"        double {name}" for name in module.STEP_OPTIONS]])
+
+
 def render():
+    """The generated files: path -> text."""
     tree = ast.parse(SOURCE.read_text(encoding="utf-8"))
     module = _module()
     functions = _rule_functions(tree, module)
     rules = {node.name for node in functions}
-    pieces = [_cython_rule(node, rules, module.constants()) for node in functions] + _dispatchers(module)
+    pieces = ([_cython_rule(node, rules, module.constants()) for node in functions] + _dispatchers(module)
+              + [_step_options(module)])
     head = ("# Generated by tools/gen_rules.py from tinynet/_rules.py: do not edit. Edit the rules there,\n"
             "# then run python tools/gen_rules.py (the tests check that this file is current).\n"
             "# Included by _core.pyx, after _core_common.pxi (tinynet's exp).\n")
-    return head + "\n\n" + "\n\n\n".join(pieces) + "\n"
+    return {TARGET: head + "\n\n" + "\n\n\n".join(pieces) + "\n",
+            HEADER: _c_header(module, functions)}
 
 
 def main():
-    text = render()
+    files = render()
     if "--check" in sys.argv:
-        if TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.relative_to(ROOT)} is not what tools/gen_rules.py writes: run it")
-            return 1
-        print(f"{TARGET.relative_to(ROOT)} is up to date")
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+        stale = [path for path, text in files.items()
+                 if not path.exists() or path.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is not what tools/gen_rules.py writes: run it")
+        if not stale:
+            print(", ".join(str(path.relative_to(ROOT)) for path in files) + " up to date")
+        return 1 if stale else 0
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 
