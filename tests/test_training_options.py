@@ -216,7 +216,7 @@ def test_version_1_files_still_load(tmp_path):
     ({"optimizer": "adam", "t": 1, "m": [0.0] * 13}, 'lacks "v"'),
     ({"optimizer": "sgd", "t": 0, "velocity": [0.0] * 12}, "must be 13 numbers"),
     ({"optimizer": "irprop", "t": 1, "gradient": [0.0] * 13, "delta": [0.1] * 12 + [-0.1]},
-     r"delta must be >= 0.0, got -0.1 at biases\[1\]\[0\]"),
+     r"delta must be >= 0, got -0.1 at biases\[1\]\[0\]"),
     ({"optimizer": "adam", "t": 1, "m": [0.0] * 13, "v": [1.0] + [0.0] * 12}, None),
 ])
 def test_load_refuses_a_bad_optimizer_state(tmp_path, state, pattern):

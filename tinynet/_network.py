@@ -319,7 +319,7 @@ class Network(Model):
                                  f"got shape {array.shape}")
             check_finite(array, key)
             if least is not None and (array < least).any():      # Adam's v (means of squares), ...
-                raise ValueError(f"the optimizer's {key} must be >= {least}, got "
+                raise ValueError(f"the optimizer's {key} must be >= {least:g}, got "
                                  f"{float(array[array < least][0])!r} at "
                                  f"{self._param_name(int(np.flatnonzero(array < least)[0]))}")
             moments[row] = array
