@@ -94,7 +94,7 @@ def test_a_kernel_given_an_unknown_code_fails_loudly(backend, hidden, output):
 def test_a_kernel_given_an_unknown_loss_or_optimizer_code_fails_loudly(backend, monkeypatch):
     """Any loss code but the table's is refused (it would be taken for one of scikit-learn's), and any
     optimizer code but those of the steps' table (it would run as no step at all)."""
-    import tinynet._network
+    import tinynet._rules
     from tinynet import Network
 
     X, Y = np.array([[0.5, -0.25], [1.0, 2.0]]), np.array([0.0, 1.0])
@@ -104,6 +104,22 @@ def test_a_kernel_given_an_unknown_loss_or_optimizer_code_fails_loudly(backend, 
     with pytest.raises(ValueError, match="unknown loss code"):
         net.loss(X, Y)
     net._kernel_codes = (hidden, output, loss)
-    monkeypatch.setattr(tinynet._network, "step_code", lambda *args: 7)
+    monkeypatch.setattr(tinynet._rules, "step_code", lambda *args: 7)
     with pytest.raises(ValueError, match="unknown optimizer code"):
         net.train(X, Y, epochs=1, batch_size=2)
+
+
+def test_the_options_record_holds_each_option_under_its_name():
+    """The batch kernels' options record: each value under its own field (a swap would reach every
+    backend alike), the step's code chosen from the optimizer's name, and every step option there."""
+    from tinynet._rules import KERNEL_OPTIONS, STEP_OF, STEP_OPTIONS, kernel_options
+
+    values = dict(batch_size=7, learn_rate=0.1, momentum=0.2, beta_1=0.3, beta_2=0.4, epsilon=0.5, alpha=0.6)
+    record = kernel_options(optimizer="sgd", nesterov=True, **values)
+    assert record.shape == (1,) and record.dtype == KERNEL_OPTIONS
+    assert {name: record[name][0].item() for name in values} == values
+    assert record["optimizer"][0] == STEP_OF["nesterov"].code
+    # Nesterov without momentum is plain SGD
+    assert kernel_options(optimizer="sgd", nesterov=True)["optimizer"][0] == STEP_OF["sgd"].code
+    assert kernel_options(optimizer="irprop")["optimizer"][0] == STEP_OF["irprop"].code
+    assert set(STEP_OPTIONS) - {"lr_t"} <= set(KERNEL_OPTIONS.names)

@@ -894,9 +894,8 @@ cdef double _net_update(double* w, const int64_t* s, Py_ssize_t n_layers, double
 
 def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
                     const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
-                    const int64_t[:, ::1] order, Py_ssize_t batch_size, int optimizer, double learn_rate,
-                    double momentum, double alpha, double beta_1, double beta_2,
-                    double epsilon, const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
+                    const int64_t[:, ::1] order, const kernel_options[::1] options,
+                    const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
                     Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
                     double[:, ::1] losses, double[::1] running, double[::1] acts, double[:, ::1] grads,
                     double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
@@ -905,11 +904,15 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
+    cdef int optimizer = options[0].optimizer
+    cdef Py_ssize_t batch_size = options[0].batch_size
+    cdef double alpha = options[0].alpha
+    cdef tn_step_options o
+    o.learn_rate, o.momentum = options[0].learn_rate, options[0].momentum
+    o.beta_1, o.beta_2, o.epsilon = options[0].beta_1, options[0].beta_2, options[0].epsilon
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
-    cdef tn_step_options o
-    o.learn_rate, o.momentum, o.beta_1, o.beta_2, o.epsilon = learn_rate, momentum, beta_1, beta_2, epsilon
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t epoch, lo, hi
     cdef Py_ssize_t column = 0     # the next column of losses
@@ -974,13 +977,15 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
 
 def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
                  const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
-                 double alpha, double[::1] out, double[::1] acts, double[:, ::1] grads,
-                 double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows, double[:, ::1] room):
-    """The mean gradient over all samples, with L2 ``alpha``, into ``out``; returns the objective (for
-    scikit-learn's losses; NaN for the others).
+                 const kernel_options[::1] options, double[::1] out, double[::1] acts,
+                 double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
+                 double[:, ::1] room):
+    """The mean gradient over all samples, with the record's L2 penalty, into ``out``; returns the
+    objective (for scikit-learn's losses; NaN for the others).
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
+    cdef double alpha = options[0].alpha
     _check_codes(hidden, output)
     _check_loss(loss)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._backend import load_backend
 from ._codes import LOSSES, OUTPUT, net_scratch, net_work
 from ._model import Model
-from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, adam_step_sizes, step_code
+from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, adam_step_sizes, kernel_options
 from ._validation import (
     as_count,
     as_features,
@@ -565,7 +565,7 @@ class Network(Model):
         scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         with self._lock:
             self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, _EMPTY,
-                                       alpha, out, *scratch)
+                                       kernel_options(alpha=alpha), out, *scratch)
         return out
 
     def _layer_views(self, flat: NDArray[np.float64]) -> tuple[list[NDArray[np.float64]],
@@ -733,7 +733,7 @@ class Network(Model):
         else:
             batches = -(-n // batch_size)
 
-            code = step_code(name, options["momentum"], options["nesterov"])
+            record = kernel_options(batch_size=batch_size, learn_rate=learn_rate, **options)
 
             def train_chunk(state, start, stop, every, losses):
                 params, moments, step = state
@@ -742,9 +742,7 @@ class Network(Model):
                                         (stop - start) * batches) if name == "adam" else _EMPTY)
                 self._kernels.net_train_batch(
                     params[0], self._sizes, *self._kernel_codes, data, targets, _EMPTY,
-                    orders(start, stop), batch_size, code, learn_rate, options["momentum"],
-                    options["alpha"], options["beta_1"], options["beta_2"],
-                    options["epsilon"], lr_t, moments, step, start, stop, every, losses, _EMPTY,
+                    orders(start, stop), record, lr_t, moments, step, start, stop, every, losses, _EMPTY,
                     *scratch)
 
         # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.

@@ -809,14 +809,17 @@ def _net_update(w, sizes, grad, count, alpha, squares, optimizer, learn_rate, mo
 
 
 @jit
-def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
-                    optimizer, learn_rate, momentum, alpha, beta_1, beta_2, epsilon, lr_t, moments,
-                    step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
-                    rows, room):
+def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, options, lr_t,
+                    moments, step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads,
+                    out_sums, work, rows, room):
     """Mini-batch training with L2 and any optimizer step of ``_rules.STEPS``.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
+    o = options[0]
+    optimizer, batch_size = o.optimizer, o.batch_size
+    learn_rate, momentum, beta_1, beta_2, epsilon, alpha = (o.learn_rate, o.momentum, o.beta_1, o.beta_2,
+                                                             o.epsilon, o.alpha)
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
@@ -861,13 +864,14 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
 
 
 @jit
-def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, alpha, out, acts, grads,
+def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, options, out, acts, grads,
                  out_sums, work, rows, room):
-    """The mean gradient over all samples, with L2 ``alpha``, into ``out``; returns the objective (for
-    scikit-learn's losses; NaN for the others).
+    """The mean gradient over all samples, with the record's L2 penalty, into ``out``; returns the
+    objective (for scikit-learn's losses; NaN for the others).
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
+    alpha = options[0].alpha
     _check_codes(hidden, output)
     _check_loss(loss)
     n = data.shape[0]

@@ -446,10 +446,9 @@ def _net_update(p, sizes, grad, count, alpha, squares, optimizer, learn_rate, mo
     return total
 
 
-def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, batch_size,
-                    optimizer, learn_rate, momentum, alpha, beta_1, beta_2, epsilon, lr_t, moments,
-                    step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads, out_sums, work,
-                    rows, room):
+def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights, order, options, lr_t,
+                    moments, step, epoch_start, epoch_stop, loss_every, losses, running, acts, grads,
+                    out_sums, work, rows, room):
     """Mini-batch training with L2 and any optimizer step of ``_rules.STEPS``, of a network of any
     layer sizes.
 
@@ -468,10 +467,10 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         As for :func:`net_train`.
     weights : ndarray of float64, shape (n,) or (0,)
         The samples' weights; empty for none (every sample's weight 1, and B a batch's rows).
-    batch_size : int
-    optimizer : int
-        A step's code (``_rules.STEPS``; ``_rules.step_code`` gives an optimizer's).
-    learn_rate, momentum, alpha, beta_1, beta_2, epsilon : float
+    options : ndarray of ``_rules.KERNEL_OPTIONS``, shape (1,)
+        The options record (``_rules.kernel_options``): ``optimizer``, a step's code
+        (``_rules.STEPS``); ``batch_size``; ``learn_rate``, ``momentum``, ``beta_1``, ``beta_2``,
+        ``epsilon``, the step's options; ``alpha``, the L2 penalty.
     lr_t : ndarray of float64
         Adam's step size for each batch of the epochs run, in order (empty for the others).
     moments : ndarray of float64, shape (2, n_params)
@@ -490,6 +489,10 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
     acts, grads, out_sums, work, rows, room
         As for :func:`net_train`.
     """
+    o = options[0]
+    optimizer, batch_size = int(o["optimizer"]), int(o["batch_size"])
+    learn_rate, momentum, beta_1, beta_2, epsilon, alpha = (
+        float(o[name]) for name in ("learn_rate", "momentum", "beta_1", "beta_2", "epsilon", "alpha"))
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
@@ -538,15 +541,16 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         params[:], moments[0], moments[1], step[0] = done
 
 
-def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, alpha, out, acts, grads,
+def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, options, out, acts, grads,
                  out_sums, work, rows, room):
-    """The mean gradient over all samples (one batch of them all), with L2 ``alpha``, into ``out``
-    (laid out as the parameters): ``net_train_batch``'s batch gradient.
+    """The mean gradient over all samples (one batch of them all), with the L2 penalty of the options
+    record, into ``out`` (laid out as the parameters): ``net_train_batch``'s batch gradient.
 
     Parameters are as for :func:`net_train_batch`. Returns, for scikit-learn's losses, the objective
     whose gradient this is, as ``net_train_batch`` computes a batch's loss; for the others NaN (their
     mean loss is ``net_loss``'s).
     """
+    alpha = float(options[0]["alpha"])
     _check_codes(hidden, output)
     _check_loss(loss)
     p, sizes = params.tolist(), sizes.tolist()

@@ -273,3 +273,15 @@ cdef extern from "_rules.h":
         double beta_2
         double epsilon
         double lr_t
+
+
+# The batch kernels' options record (_rules.KERNEL_OPTIONS), as a C struct.
+ctypedef struct kernel_options:
+    int64_t optimizer
+    int64_t batch_size
+    double learn_rate
+    double momentum
+    double beta_1
+    double beta_2
+    double epsilon
+    double alpha

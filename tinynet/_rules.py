@@ -338,6 +338,31 @@ OPTIMIZER_CODES = tuple(step.code for step in STEPS)
 STEP_OF = {step.name: step for step in STEPS}
 
 
+#: The options record of the batch kernels (``net_train_batch``, ``net_gradient``): one numpy record
+#: (a structured array of one element) with these named fields, rather than a row of positional
+#: numbers that a caller could swap unseen. ``optimizer``: the step's code; the step's options
+#: (:data:`STEP_OPTIONS`, but ``lr_t``, which changes from batch to batch); ``alpha``, the L2 penalty.
+#: Built by :func:`kernel_options` alone; the extension reads it as a C struct of the same fields
+#: (``_rules.pxi``), Numba as a record, the pure-Python backend by name.
+KERNEL_OPTIONS = np.dtype([("optimizer", np.int64), ("batch_size", np.int64), ("learn_rate", np.float64),
+                           ("momentum", np.float64), ("beta_1", np.float64), ("beta_2", np.float64),
+                           ("epsilon", np.float64), ("alpha", np.float64)])
+
+
+def kernel_options(*, optimizer="sgd", batch_size=1, learn_rate=0.0, momentum=0.0, nesterov=False,
+                   alpha=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """The batch kernels' options record, by name: ``optimizer`` is the optimizer's name
+    (:data:`OPTIMIZERS`), its step's code chosen with ``momentum`` and ``nesterov``
+    (:func:`step_code`). The values are taken as given (the callers check them first)."""
+    record = np.zeros(1, dtype=KERNEL_OPTIONS)
+    values = {"optimizer": step_code(optimizer, momentum, nesterov), "batch_size": batch_size,
+              "learn_rate": learn_rate, "momentum": momentum, "beta_1": beta_1, "beta_2": beta_2,
+              "epsilon": epsilon, "alpha": alpha}
+    for name, value in values.items():
+        record[name] = value
+    return record
+
+
 class Optimizer(NamedTuple):
     """One optimizer of ``Network.train``.
 
@@ -392,7 +417,7 @@ def adam_step_sizes(learn_rate, beta_1, beta_2, first, count):
 
 #: This module's functions that are not per-element rules.
 _MACHINERY = ("rules", "compiled", "constants", "dispatcher_source", "adam_step_sizes", "step_code", "_chain",
-              "step_source")
+              "step_source", "kernel_options")
 
 
 def rules():

@@ -82,7 +82,7 @@ from ._codes import (
     net_scratch,
     net_work,
 )
-from ._rules import adam_step_sizes, step_code
+from ._rules import adam_step_sizes, kernel_options
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -209,15 +209,17 @@ class _Epochs(_Kernels):
         if self.adam:
             first = int(self.step[0]) + 1
             lr_t = adam_step_sizes(opt.learning_rate_init, opt.beta_1, opt.beta_2, first, self.batches)
-            step = (step_code("adam"), opt.learning_rate_init, 0.0, opt.beta_1, opt.beta_2, opt.epsilon, lr_t)
+            options = kernel_options(optimizer="adam", batch_size=self.batch_size,
+                                     learn_rate=opt.learning_rate_init, alpha=float(self.model.alpha),
+                                     beta_1=opt.beta_1, beta_2=opt.beta_2, epsilon=opt.epsilon)
         else:
-            step = (step_code("sgd", float(opt.momentum), bool(opt.nesterov)), float(opt.learning_rate),
-                    float(opt.momentum), 0.0, 0.0, 0.0, _EMPTY)
-        optimizer, learn_rate, momentum, beta_1, beta_2, epsilon, lr_t = step
+            lr_t = _EMPTY
+            options = kernel_options(optimizer="sgd", batch_size=self.batch_size,
+                                     learn_rate=float(opt.learning_rate), momentum=float(opt.momentum),
+                                     nesterov=bool(opt.nesterov), alpha=float(self.model.alpha))
         self.kernels.net_train_batch(
             self.flat, self.layout.sizes, *self.codes, self.data, self.targets, self.weights, order,
-            self.batch_size, optimizer, learn_rate, momentum, float(self.model.alpha), beta_1,
-            beta_2, epsilon, lr_t, self.moments, self.step, 0, 1, 0, np.zeros((1, 1)), self.running,
+            options, lr_t, self.moments, self.step, 0, 1, 0, np.zeros((1, 1)), self.running,
             *self.scratch)
         self.layout.from_flat(self.flat, self.params)
         if self.adam:
@@ -225,7 +227,7 @@ class _Epochs(_Kernels):
             self.layout.from_flat(self.moments[1], opt.vs)
             opt.t = int(self.step[0])
             opt.learning_rate = lr_t[-1]
-        elif momentum != 0.0:
+        elif opt.momentum != 0.0:
             self.layout.from_flat(self.moments[0], opt.velocities)
         return np.float64(self.running[0])
 
@@ -239,13 +241,13 @@ class _Objective(_Kernels):
         self.data = _dense(X)
         self.targets = _dense(y)
         self.weights = _EMPTY if sample_weight is None else _dense(sample_weight)
-        self.alpha = float(model.alpha)
+        self.options = kernel_options(alpha=float(model.alpha))
         self.gradient = np.empty(self.layout.order.size)
 
     def __call__(self, packed: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         flat = np.ascontiguousarray(np.asarray(packed, dtype=np.float64)[self.layout.order])
         loss = self.kernels.net_gradient(flat, self.layout.sizes, *self.codes, self.data, self.targets,
-                                         self.weights, self.alpha, self.gradient, *self.scratch)
+                                         self.weights, self.options, self.gradient, *self.scratch)
         return float(loss), self.gradient[self.layout.inverse]
 
 

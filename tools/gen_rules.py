@@ -322,11 +322,19 @@ def _c_header(module, functions):
 
 
 def _step_options(module):
-    """The C struct of the steps' options, as Cython declares it."""
+    """The C struct of the steps' options, as Cython declares it, and the kernels' options record."""
+    types = {"f8": "double", "i8": "int64_t"}
+    fields = [(name, types[module.KERNEL_OPTIONS.fields[name][0].str[1:]])
+              for name in module.KERNEL_OPTIONS.names]
     return "\n".join(['cdef extern from "_rules.h":',
                       "    # the numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS)",
                       "    ctypedef struct tn_step_options:",
-                      *[f"        double {name}" for name in module.STEP_OPTIONS]])
+                      *[f"        double {name}" for name in module.STEP_OPTIONS],
+                      "",
+                      "",
+                      "# The batch kernels' options record (_rules.KERNEL_OPTIONS), as a C struct.",
+                      "ctypedef struct kernel_options:",
+                      *[f"    {kind} {name}" for name, kind in fields]])
 
 
 def render():
