@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tinynet import _codes
+from tinynet import _codes, _rules
 from tinynet._baseline import train_numpy
 
 __all__ = ["make_jax", "make_jax_many", "make_numpy", "make_plain_c", "make_torch"]
@@ -190,8 +190,9 @@ def make_jax_many():
 
 # --- tinynet.Network's baselines: (sizes, activation, output, loss) as Network takes them ---------
 
-#: Network's names of activations and losses -> the kernels' codes (tinynet._codes, where they are defined).
-CODES = {**_codes.HIDDEN, **_codes.OUTPUT, **_codes.LOSSES}
+#: Network's names of activations and losses -> the kernels' codes (tinynet._rules and tinynet._codes,
+#: where they are defined).
+CODES = {**_rules.HIDDEN, **_codes.OUTPUT, **_codes.LOSSES}
 
 
 def _layers(params, sizes):
