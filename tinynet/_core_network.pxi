@@ -254,16 +254,17 @@ cdef inline void _net_backward(double* p, double* v, double momentum, const int6
                 for j in range(n_in):
                     term = gi * (p[row + j] * fp)
                     g_prev[j] = term if i == 0 else g_prev[j] + term
+            # the rules sgd and velocity, the learning rate folded into g_i (see _python_network)
             if momentum != 0.0:
                 for j in range(n_in):
-                    v[row + j] = momentum * v[row + j] - gi * (a[a_in + j] * fp)
+                    v[row + j] = _velocity(v[row + j], a[a_in + j] * fp, momentum, gi)
                     p[row + j] += v[row + j]
-                v[b0 + i] = momentum * v[b0 + i] - gi * fp
+                v[b0 + i] = _velocity(v[b0 + i], fp, momentum, gi)
                 p[b0 + i] += v[b0 + i]
             else:
                 for j in range(n_in):
-                    p[row + j] -= gi * (a[a_in + j] * fp)
-                p[b0 + i] -= gi * fp
+                    p[row + j] = _sgd(p[row + j], a[a_in + j] * fp, gi)
+                p[b0 + i] = _sgd(p[b0 + i], fp, gi)
         swap = g
         g = g_prev
         g_prev = swap
@@ -523,7 +524,7 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
             else:
                 tn_rows_momentum(wl, vl, st, n_in, gpad, fp, a + a_in, momentum)
             for i in range(n_out):
-                vl[n_in * st + i] = momentum * vl[n_in * st + i] - g[i] * fp[i]
+                vl[n_in * st + i] = _velocity(vl[n_in * st + i], fp[i], momentum, g[i])
                 wl[n_in * st + i] += vl[n_in * st + i]
         else:
             if layer == 1 and x_next != NULL:
@@ -531,7 +532,7 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
             else:
                 tn_rows_descend(wl, st, n_in, gpad, fp, a + a_in)
             for i in range(n_out):
-                wl[n_in * st + i] -= g[i] * fp[i]
+                wl[n_in * st + i] = _sgd(wl[n_in * st + i], fp[i], g[i])
         swap = g
         g = g_prev
         g_prev = swap
@@ -1191,9 +1192,9 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
                         wj = w[j * LANES + lane]
                         term = gi[lane] * (wj * fp[lane])
                         g_prev[j * LANES + lane] = term if i == 0 else g_prev[j * LANES + lane] + term
-                        w[j * LANES + lane] = wj - gi[lane] * (ain[j * LANES + lane] * fp[lane])
+                        w[j * LANES + lane] = _sgd(wj, ain[j * LANES + lane] * fp[lane], gi[lane])
                 for lane in range(LANES):
-                    p[(b0 + i) * LANES + lane] -= gi[lane] * fp[lane]
+                    p[(b0 + i) * LANES + lane] = _sgd(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
                 continue
             if layer > 1:
                 # the previous layer's g, from the weights before this update
@@ -1205,18 +1206,19 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
                 vw = v + (w0 + i * n_in) * LANES
                 for j in range(n_in):
                     for lane in range(LANES):
-                        vw[j * LANES + lane] = (mom[lane] * vw[j * LANES + lane]
-                                                - gi[lane] * (ain[j * LANES + lane] * fp[lane]))
+                        vw[j * LANES + lane] = _velocity(vw[j * LANES + lane], ain[j * LANES + lane] * fp[lane],
+                                                         mom[lane], gi[lane])
                         w[j * LANES + lane] += vw[j * LANES + lane]
                 for lane in range(LANES):
-                    v[(b0 + i) * LANES + lane] = mom[lane] * v[(b0 + i) * LANES + lane] - gi[lane] * fp[lane]
+                    v[(b0 + i) * LANES + lane] = _velocity(v[(b0 + i) * LANES + lane], fp[lane], mom[lane],
+                                                           gi[lane])
                     p[(b0 + i) * LANES + lane] += v[(b0 + i) * LANES + lane]
             else:
                 for j in range(n_in):
                     for lane in range(LANES):
-                        w[j * LANES + lane] -= gi[lane] * (ain[j * LANES + lane] * fp[lane])
+                        w[j * LANES + lane] = _sgd(w[j * LANES + lane], ain[j * LANES + lane] * fp[lane], gi[lane])
                 for lane in range(LANES):
-                    p[(b0 + i) * LANES + lane] -= gi[lane] * fp[lane]
+                    p[(b0 + i) * LANES + lane] = _sgd(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
         swap = g
         g = g_prev
         g_prev = swap

@@ -48,6 +48,8 @@ _activate = RULES.activate
 _activate_each = RULES.activate_each
 _derivative_each = RULES.derivative_each
 _step_each = RULES.step_each
+_sgd = RULES.sgd
+_velocity = RULES.velocity
 _check_codes = RULES.check_codes
 _error_squared = RULES.error_squared
 _poisson_deviance = RULES.poisson_deviance
@@ -279,17 +281,18 @@ def _net_backward(params, velocity, momentum, sizes, hidden, fp_output, acts, g,
                 for j in range(n_in):
                     term = gi * (w[j] * fp)
                     back[j] = term if i == 0 else back[j] + term
+            # the rules sgd and velocity, the learning rate folded into g_i (see _python_network)
             if momentum != 0.0:
                 v = velocity[row:row + n_in]
                 for j in range(n_in):
-                    v[j] = momentum * v[j] - gi * (a[j] * fp)
+                    v[j] = _velocity(v[j], a[j] * fp, momentum, gi)
                     w[j] += v[j]
-                velocity[b0 + i] = momentum * velocity[b0 + i] - gi * fp
+                velocity[b0 + i] = _velocity(velocity[b0 + i], fp, momentum, gi)
                 params[b0 + i] += velocity[b0 + i]
             else:
                 for j in range(n_in):
-                    w[j] -= gi * (a[j] * fp)
-                params[b0 + i] -= gi * fp
+                    w[j] = _sgd(w[j], a[j] * fp, gi)
+                params[b0 + i] = _sgd(params[b0 + i], fp, gi)
         g, g_prev = g_prev, g
         p_end, a_end = w0, a_out
 
@@ -487,12 +490,12 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
                 row = wl[j * st:j * st + n_out]
                 vrow = vl[j * st:j * st + n_out]
                 for i in range(n_out):
-                    vrow[i] = momentum * vrow[i] - g[i] * (aj * fp[i])
+                    vrow[i] = _velocity(vrow[i], aj * fp[i], momentum, g[i])
                     row[i] += vrow[i]
             bias = wl[n_in * st:n_in * st + n_out]
             vbias = vl[n_in * st:n_in * st + n_out]
             for i in range(n_out):
-                vbias[i] = momentum * vbias[i] - g[i] * fp[i]
+                vbias[i] = _velocity(vbias[i], fp[i], momentum, g[i])
                 bias[i] += vbias[i]
         else:
             # four rows at a time (g_i and f'_i loaded once for the four)
@@ -505,20 +508,20 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
                 r3 = wl[(j + 3) * st:(j + 3) * st + n_out]
                 for i in range(n_out):
                     gi, fi = g[i], fp[i]
-                    r0[i] -= gi * (x0 * fi)
-                    r1[i] -= gi * (x1 * fi)
-                    r2[i] -= gi * (x2 * fi)
-                    r3[i] -= gi * (x3 * fi)
+                    r0[i] = _sgd(r0[i], x0 * fi, gi)
+                    r1[i] = _sgd(r1[i], x1 * fi, gi)
+                    r2[i] = _sgd(r2[i], x2 * fi, gi)
+                    r3[i] = _sgd(r3[i], x3 * fi, gi)
                 j += 4
             while j < n_in:
                 aj = acts[a_in + j]
                 row = wl[j * st:j * st + n_out]
                 for i in range(n_out):
-                    row[i] -= g[i] * (aj * fp[i])
+                    row[i] = _sgd(row[i], aj * fp[i], g[i])
                 j += 1
             bias = wl[n_in * st:n_in * st + n_out]
             for i in range(n_out):
-                bias[i] -= g[i] * fp[i]
+                bias[i] = _sgd(bias[i], fp[i], g[i])
         if layer == 1 and x_next.shape[0] > 0:
             # the next sample's sums of the first layer, from its updated rows (fused with the update
             # in the Cython kernel; here a pass of their own, with the same arithmetic)
@@ -1061,9 +1064,9 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
                         wj = w[j, lane]
                         term = gi[lane] * (wj * fp[lane])
                         back[j, lane] = term if i == 0 else back[j, lane] + term
-                        w[j, lane] = wj - gi[lane] * (a[j, lane] * fp[lane])
+                        w[j, lane] = _sgd(wj, a[j, lane] * fp[lane], gi[lane])
                 for lane in range(nl):
-                    p[b0 + i, lane] -= gi[lane] * fp[lane]
+                    p[b0 + i, lane] = _sgd(p[b0 + i, lane], fp[lane], gi[lane])
                 continue
             if layer > 1:
                 # the previous layer's g, from the weights before this update
@@ -1075,17 +1078,17 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
                 vw = v[row:row + n_in]
                 for j in range(n_in):
                     for lane in range(nl):
-                        vw[j, lane] = mom[lane] * vw[j, lane] - gi[lane] * (a[j, lane] * fp[lane])
+                        vw[j, lane] = _velocity(vw[j, lane], a[j, lane] * fp[lane], mom[lane], gi[lane])
                         w[j, lane] += vw[j, lane]
                 for lane in range(nl):
-                    v[b0 + i, lane] = mom[lane] * v[b0 + i, lane] - gi[lane] * fp[lane]
+                    v[b0 + i, lane] = _velocity(v[b0 + i, lane], fp[lane], mom[lane], gi[lane])
                     p[b0 + i, lane] += v[b0 + i, lane]
             else:
                 for j in range(n_in):
                     for lane in range(nl):
-                        w[j, lane] -= gi[lane] * (a[j, lane] * fp[lane])
+                        w[j, lane] = _sgd(w[j, lane], a[j, lane] * fp[lane], gi[lane])
                 for lane in range(nl):
-                    p[b0 + i, lane] -= gi[lane] * fp[lane]
+                    p[b0 + i, lane] = _sgd(p[b0 + i, lane], fp[lane], gi[lane])
         g, g_prev = g_prev, g
         p_end, a_end = w0, a_out
 

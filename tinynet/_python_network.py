@@ -47,6 +47,8 @@ from ._python_common import (
 )
 
 _activate = RULES.activate
+_sgd = RULES.sgd
+_velocity = RULES.velocity
 _check_codes = RULES.check_codes
 _error_squared = RULES.error_squared
 _poisson_deviance = RULES.poisson_deviance
@@ -232,16 +234,18 @@ def _net_backward(p, v, momentum, sizes, hidden, fp_output, acts, g, g_prev):
                 for j in range(n_in):
                     term = gi * (p[row + j] * fp)
                     g_prev[j] = term if i == 0 else g_prev[j] + term
+            # the rules of _rules.py, the learning rate folded into g_i: sgd(w, a_j * f'_i, g_i) is
+            # w - g_i * (a_j * f'_i); velocity(v, a_j * f'_i, momentum, g_i) likewise
             if momentum != 0.0:
                 for j in range(n_in):
-                    v[row + j] = momentum * v[row + j] - gi * (acts[a_in + j] * fp)
+                    v[row + j] = _velocity(v[row + j], acts[a_in + j] * fp, momentum, gi)
                     p[row + j] += v[row + j]
-                v[b0 + i] = momentum * v[b0 + i] - gi * fp
+                v[b0 + i] = _velocity(v[b0 + i], fp, momentum, gi)
                 p[b0 + i] += v[b0 + i]
             else:
                 for j in range(n_in):
-                    p[row + j] -= gi * (acts[a_in + j] * fp)
-                p[b0 + i] -= gi * fp
+                    p[row + j] = _sgd(p[row + j], acts[a_in + j] * fp, gi)
+                p[b0 + i] = _sgd(p[b0 + i], fp, gi)
         g, g_prev = g_prev, g
         p_end, a_end = w0, a_out
 

@@ -24,10 +24,10 @@ typedef struct {
 #define TN_STEP_ADAM 1
 #define TN_STEP_IRPROP 4
 
-/* sgd: Plain SGD's step. */
+/* sgd: Plain SGD's step. (The per-sample kernels, which fold the learning rate into each neuron's error g_i, take a weight's step as sgd(w, a_j * f'_i, g_i), a bias's as sgd(b, f'_i, g_i).) */
 #define TN_SGD(p, g, learn_rate) ((p) - ((learn_rate) * (g)))
 
-/* velocity: SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's step. */
+/* velocity: SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's step. (Per sample, velocity(v, a_j * f'_i, momentum, g_i), as for :func:`sgd`.) */
 #define TN_VELOCITY(m, g, momentum, learn_rate) (((momentum) * (m)) - ((learn_rate) * (g)))
 
 /* adam_first: Adam's first moment, from the last one. */

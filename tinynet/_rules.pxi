@@ -116,13 +116,14 @@ cdef inline double _mean_output_error(double y, double a, double n_out) noexcept
 
 
 cdef inline double _sgd(double p, double g, double learn_rate) noexcept nogil:
-    # Plain SGD's step.
+    # Plain SGD's step. (The per-sample kernels, which fold the learning rate into each neuron's
+    # error g_i, take a weight's step as sgd(w, a_j * f'_i, g_i), a bias's as sgd(b, f'_i, g_i).)
     return p - learn_rate * g
 
 
 cdef inline double _velocity(double m, double g, double momentum, double learn_rate) noexcept nogil:
     # SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's
-    # step.
+    # step. (Per sample, velocity(v, a_j * f'_i, momentum, g_i), as for :func:`sgd`.)
     return momentum * m - learn_rate * g
 
 

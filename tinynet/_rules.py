@@ -208,13 +208,14 @@ def mean_output_error(y, a, n_out):
 
 
 def sgd(p, g, learn_rate):
-    """Plain SGD's step."""
+    """Plain SGD's step. (The per-sample kernels, which fold the learning rate into each neuron's
+    error g_i, take a weight's step as sgd(w, a_j * f'_i, g_i), a bias's as sgd(b, f'_i, g_i).)"""
     return p - learn_rate * g
 
 
 def velocity(m, g, momentum, learn_rate):
     """SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's
-    step."""
+    step. (Per sample, velocity(v, a_j * f'_i, momentum, g_i), as for :func:`sgd`.)"""
     return momentum * m - learn_rate * g
 
 

@@ -14,7 +14,8 @@
  *     gt[j * st + k] += delta[0][k] * a[0][j], then + delta[1][k] * a[1][j], ... (fresh: from zero);
  *     four rows j by a tile of columns k stay in registers across the samples.
  * tn_rows_descend, tn_rows_momentum: the per-sample update of a layer's weight rows,
- *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, along the rows, four at a time;
+ *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, along the rows, four at a time
+ *     (_rules.h's TN_SGD and TN_VELOCITY, the learning rate folded into g);
  *     tn_rows_update_sums the same fused with the next sample's sums of the layer.
  * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
  *     L2 term of scikit-learn's reported loss.
@@ -235,17 +236,17 @@ static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_
         tn_vd a0 = tn_splat(a[j]), a1 = tn_splat(a[j + 1]), a2 = tn_splat(a[j + 2]), a3 = tn_splat(a[j + 3]);
         for (q = 0; q < st; q += TN_W) {
             tn_vd gq = tn_load(g + q), fq = tn_load(fp + q);
-            tn_store(r0 + q, tn_load(r0 + q) - gq * (a0 * fq));
-            tn_store(r1 + q, tn_load(r1 + q) - gq * (a1 * fq));
-            tn_store(r2 + q, tn_load(r2 + q) - gq * (a2 * fq));
-            tn_store(r3 + q, tn_load(r3 + q) - gq * (a3 * fq));
+            tn_store(r0 + q, TN_SGD(tn_load(r0 + q), a0 * fq, gq));
+            tn_store(r1 + q, TN_SGD(tn_load(r1 + q), a1 * fq, gq));
+            tn_store(r2 + q, TN_SGD(tn_load(r2 + q), a2 * fq, gq));
+            tn_store(r3 + q, TN_SGD(tn_load(r3 + q), a3 * fq, gq));
         }
     }
     for (; j < n_in; j++) {
         double *r = w + j * st;
         tn_vd aj = tn_splat(a[j]);
         for (q = 0; q < st; q += TN_W)
-            tn_store(r + q, tn_load(r + q) - tn_load(g + q) * (aj * tn_load(fp + q)));
+            tn_store(r + q, TN_SGD(tn_load(r + q), aj * tn_load(fp + q), tn_load(g + q)));
     }
 }
 
@@ -258,7 +259,7 @@ static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v
         double *r = w + j * st, *u = v + j * st;
         tn_vd aj = tn_splat(a[j]);
         for (q = 0; q < st; q += TN_W) {
-            tn_vd vel = mu * tn_load(u + q) - tn_load(g + q) * (aj * tn_load(fp + q));
+            tn_vd vel = TN_VELOCITY(tn_load(u + q), aj * tn_load(fp + q), mu, tn_load(g + q));
             tn_store(u + q, vel);
             tn_store(r + q, tn_load(r + q) + vel);
         }
@@ -269,11 +270,11 @@ static inline void tn_rows_momentum(double *TN_RESTRICT w, double *TN_RESTRICT v
 TN_INLINE tn_vd tn_row_step(double *TN_RESTRICT r, double *TN_RESTRICT u, tn_vd mu, tn_vd gq, tn_vd aj, tn_vd fq) {
     tn_vd wq;
     if (u) {
-        tn_vd vq = mu * tn_load(u) - gq * (aj * fq);
+        tn_vd vq = TN_VELOCITY(tn_load(u), aj * fq, mu, gq);
         tn_store(u, vq);
         wq = tn_load(r) + vq;
     } else {
-        wq = tn_load(r) - gq * (aj * fq);
+        wq = TN_SGD(tn_load(r), aj * fq, gq);
     }
     tn_store(r, wq);
     return wq;
@@ -539,7 +540,7 @@ static void tn_rows_descend(double *w, ptrdiff_t st, ptrdiff_t n_in, const doubl
     ptrdiff_t j, k;
     for (j = 0; j < n_in; j++)
         for (k = 0; k < st; k++)
-            w[j * st + k] = w[j * st + k] - g[k] * (a[j] * fp[k]);
+            w[j * st + k] = TN_SGD(w[j * st + k], a[j] * fp[k], g[k]);
 }
 
 static void tn_rows_momentum(double *w, double *v, ptrdiff_t st, ptrdiff_t n_in, const double *g,
@@ -547,7 +548,7 @@ static void tn_rows_momentum(double *w, double *v, ptrdiff_t st, ptrdiff_t n_in,
     ptrdiff_t j, k;
     for (j = 0; j < n_in; j++)
         for (k = 0; k < st; k++) {
-            v[j * st + k] = momentum * v[j * st + k] - g[k] * (a[j] * fp[k]);
+            v[j * st + k] = TN_VELOCITY(v[j * st + k], a[j] * fp[k], momentum, g[k]);
             w[j * st + k] = w[j * st + k] + v[j * st + k];
         }
 }
