@@ -123,3 +123,31 @@ def test_the_options_record_holds_each_option_under_its_name():
     assert kernel_options(optimizer="sgd", nesterov=True)["optimizer"][0] == STEP_OF["sgd"].code
     assert kernel_options(optimizer="irprop")["optimizer"][0] == STEP_OF["irprop"].code
     assert set(STEP_OPTIONS) - {"lr_t"} <= set(KERNEL_OPTIONS.names)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_per_sample_kernels_refuse_another_step(backend):
+    """net_train and net_train_many take plain SGD's step and momentum's; given another step's record
+    (Adam's, Nesterov's) they fail loudly rather than run it as SGD."""
+    from tinynet import Network
+    from tinynet._codes import LANES, net_many_scratch, net_scratch, net_work
+    from tinynet._rules import kernel_options
+
+    net = Network((2, 3, 1), seed=0, backend=backend)
+    data, targets = np.array([[0.5, -0.25], [1.0, 2.0]]), np.array([[0.0], [1.0]])
+    no_order = np.empty((0, 0), dtype=np.int64)
+    for record in (kernel_options(optimizer="adam"), kernel_options(momentum=0.9, nesterov=True)):
+        params = net.params.copy()
+        with pytest.raises(ValueError, match="not a per-sample step"):
+            net._kernels.net_train(params, net._sizes, *net._kernel_codes, data, targets, no_order, record,
+                                   np.zeros_like(params), 0, 1, 0, np.empty((1, 1)), *net_scratch(net.sizes),
+                                   *net_work(net.sizes))
+        assert params.tobytes() == net.params.tobytes()
+        blocks = np.repeat(params[None, :, None], LANES, axis=2)
+        options = np.repeat(kernel_options(learn_rate=0.1), LANES).reshape(1, LANES)
+        options[0, 5] = record[0]
+        with pytest.raises(ValueError, match="not a per-sample step"):
+            net._kernels.net_train_many(blocks, net._sizes, *net._kernel_codes, data, targets, options,
+                                        np.zeros_like(blocks), 0, 1, 0, np.empty((LANES, 1)),
+                                        *net_many_scratch(net.sizes))
+        assert (blocks == params[:, None]).all()

@@ -15,7 +15,7 @@ from reference_network import ReferenceMLP
 
 from tinynet import Network, train_many
 from tinynet._backend import BACKENDS
-from tinynet._rules import OPTIMIZER_OF, OPTIMIZERS
+from tinynet._rules import OPTIMIZER_OF, OPTIMIZERS, kernel_options
 
 COMPILED = ["cython", "numba"]
 #: Every optimizer of the table: the tests below run each.
@@ -365,7 +365,8 @@ def test_the_tutorial_network_trains_on_the_tutorial_kernel(backend):
     params, velocity, losses = start.copy(), np.zeros(9), np.empty((1, 43))
     targets = np.ascontiguousarray(y.reshape(-1, 1), dtype=np.float64)
     net._kernels.net_train(params, net._sizes, *net._kernel_codes, np.ascontiguousarray(data, dtype=float),
-                           targets, np.empty((0, 0), dtype=np.int64), 0.1, 0.0, velocity, 0, 300, 7, losses,
+                           targets, np.empty((0, 0), dtype=np.int64), kernel_options(learn_rate=0.1),
+                           velocity, 0, 300, 7, losses,
                            *net_scratch(net.sizes), *net_work(net.sizes))
     assert net.params.tobytes() == params.tobytes()
     assert [loss for _, loss in net.loss_history] == losses[0].tolist()

@@ -541,7 +541,7 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
 
 def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
               const double[:, ::1] data, const double[:, ::1] targets, const int64_t[:, ::1] order,
-              double learn_rate, double momentum, double[::1] velocity, Py_ssize_t epoch_start,
+              const kernel_options[::1] options, double[::1] velocity, Py_ssize_t epoch_start,
               Py_ssize_t epoch_stop, Py_ssize_t loss_every, double[:, ::1] losses, double[::1] acts,
               double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
               double[:, ::1] room):
@@ -549,8 +549,10 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
+    cdef double learn_rate = options[0].learn_rate, momentum = options[0].momentum
     _check_codes(hidden, output)
     _check_loss(loss)
+    _check_per_sample(options[0].optimizer)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t n_out_net = sizes[n_layers]
     cdef Py_ssize_t epoch, t, sample, at
@@ -1228,7 +1230,7 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
 
 def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
                    const double[:, ::1] data, const double[:, ::1] targets,
-                   const double[:, ::1] learn_rate, const double[:, ::1] momentum,
+                   const kernel_options[:, ::1] options,
                    double[:, :, ::1] velocity, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
                    Py_ssize_t loss_every, double[:, ::1] losses, double[:, ::1] acts,
                    double[:, :, ::1] grads, double[:, ::1] out_sums, double[::1] single):
@@ -1241,6 +1243,11 @@ def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidde
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
     cdef Py_ssize_t epoch, t, block, lane, k
+    cdef double learn_rate[LANES]
+    cdef double momentum[LANES]     # a block's, from its networks' options records
+    for block in range(n_blocks):
+        for lane in range(LANES):
+            _check_per_sample(options[block, lane].optimizer)
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef bint use_momentum
     cdef const int64_t* s = &sizes[0]
@@ -1250,9 +1257,11 @@ def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidde
                 for block in range(n_blocks):
                     use_momentum = False
                     for lane in range(LANES):
-                        use_momentum = use_momentum or momentum[block, lane] != 0.0
+                        learn_rate[lane] = options[block, lane].learn_rate
+                        momentum[lane] = options[block, lane].momentum
+                        use_momentum = use_momentum or momentum[lane] != 0.0
                     _net_step_lanes(&params[block, 0, 0], &velocity[block, 0, 0], use_momentum,
-                                    &learn_rate[block, 0], &momentum[block, 0], s, n_layers, n_params,
+                                    learn_rate, momentum, s, n_layers, n_params,
                                     n_acts, hidden, output, loss, &data[t, 0], &targets[t, 0], &acts[0, 0],
                                     &grads[0, 0, 0], &grads[1, 0, 0], &out_sums[0, 0])
             if loss_every > 0 and epoch % loss_every == 0:

@@ -12,7 +12,7 @@ from ._backend import load_backend
 from ._codes import LANES, net_many_scratch
 from ._model import Model, hold, parameters_of, set_trained
 from ._network import Network
-from ._rules import OPTIMIZER_OF
+from ._rules import OPTIMIZER_OF, kernel_options
 from ._training import run_training, warn_divergence
 from ._tutorial import OurNeuralNetwork
 from ._validation import as_count, as_features, as_labels, as_real, as_real_array, check_finite
@@ -74,14 +74,18 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
     """
     kernels = load_backend(backend, "network")
     sizes = np.array(sizes, dtype=np.int64)
-    settings = _to_blocks(np.stack([learn_rates, momenta], axis=1))
-    learn_rate, momentum = np.ascontiguousarray(settings[:, 0]), np.ascontiguousarray(settings[:, 1])
+    # each network's options record, in blocks of LANES (the last padded as _to_blocks pads)
+    records = np.concatenate([kernel_options(learn_rate=float(rate), momentum=float(momentum))
+                              for rate, momentum in zip(learn_rates, momenta)])
+    n_blocks = -(-len(records) // LANES)
+    options = np.concatenate([records, np.repeat(records[:1], n_blocks * LANES - len(records))])
+    options = options.reshape(n_blocks, LANES)
     scratch = net_many_scratch(sizes.tolist())
 
     def train_chunk(state, *epochs_and_losses):
         blocks, velocity = state
-        kernels.net_train_many(blocks, sizes, *codes, data, targets, learn_rate, momentum, velocity,
-                               *epochs_and_losses, *scratch)
+        kernels.net_train_many(blocks, sizes, *codes, data, targets, options, velocity, *epochs_and_losses,
+                               *scratch)
 
     blocks = _to_blocks(params)
     # The work of an epoch in tutorial-network steps (9 parameters each), as Network.train counts it.

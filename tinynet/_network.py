@@ -725,11 +725,13 @@ class Network(Model):
             self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress, begin)
             return
         if per_sample:
+            record = kernel_options(learn_rate=learn_rate, momentum=options["momentum"])
+
             def train_chunk(state, start, stop, every, losses):
                 params, moments, _ = state
                 self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets,
-                                        orders(start, stop), learn_rate, options["momentum"], moments[0],
-                                        start, stop, every, losses, *scratch)
+                                        orders(start, stop), record, moments[0], start, stop, every, losses,
+                                        *scratch)
         else:
             batches = -(-n // batch_size)
 

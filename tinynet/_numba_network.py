@@ -51,6 +51,7 @@ _step_each = RULES.step_each
 _sgd = RULES.sgd
 _velocity = RULES.velocity
 _check_codes = RULES.check_codes
+_check_per_sample = RULES.check_per_sample
 _error_squared = RULES.error_squared
 _poisson_deviance = RULES.poisson_deviance
 _clipped = RULES.clipped
@@ -531,15 +532,16 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
 
 
 @jit
-def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
-              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
-              room):
+def net_train(params, sizes, hidden, output, loss, data, targets, order, options, velocity, epoch_start,
+              epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows, room):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
+    learn_rate, momentum = options[0].learn_rate, options[0].momentum
     _check_codes(hidden, output)
     _check_loss(loss)
+    _check_per_sample(options[0].optimizer)
     n = data.shape[0]
     n_out_net = sizes[len(sizes) - 1]
     w, v = work[0], work[1]
@@ -1094,14 +1096,22 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
 
 
 @jit
-def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rate, momentum, velocity,
-                   epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
+def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start,
+                   epoch_stop, loss_every, losses, acts, grads, out_sums, single):
     """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
     _check_codes(hidden, output)
     _check_loss(loss)
+    # each network's learning rate and momentum, from its options record
+    learn_rate = np.empty((options.shape[0], LANES))
+    momentum = np.empty((options.shape[0], LANES))
+    for block in range(options.shape[0]):
+        for lane in range(LANES):
+            _check_per_sample(options[block, lane].optimizer)
+            learn_rate[block, lane] = options[block, lane].learn_rate
+            momentum[block, lane] = options[block, lane].momentum
     n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
     n_acts = acts.shape[0]
     lanes = np.empty((10, LANES))

@@ -50,6 +50,7 @@ _activate = RULES.activate
 _sgd = RULES.sgd
 _velocity = RULES.velocity
 _check_codes = RULES.check_codes
+_check_per_sample = RULES.check_per_sample
 _error_squared = RULES.error_squared
 _poisson_deviance = RULES.poisson_deviance
 _clipped = RULES.clipped
@@ -289,9 +290,8 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
                           targets.tolist(), acts.tolist(), out_sums.tolist())
 
 
-def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_rate, momentum,
-              velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows,
-              room):
+def net_train(params, sizes, hidden, output, loss, data, targets, order, options, velocity, epoch_start,
+              epoch_stop, loss_every, losses, acts, grads, out_sums, work, rows, room):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
     Parameters
@@ -300,8 +300,11 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
         As for :func:`net_feedforward` and :func:`net_loss`; ``params`` is updated in place.
     order : ndarray of int64, shape (epoch_stop - epoch_start, n) or (0, 0)
         The order of the samples in each epoch; empty for their given order.
-    learn_rate, momentum : float
-        With momentum m: v = m * v - g * (a * f'), then w += v; with 0, plain w -= g * (a * f').
+    options : ndarray of ``_rules.KERNEL_OPTIONS``, shape (1,)
+        The options record (``_rules.kernel_options``), of which this kernel reads ``optimizer``
+        (plain SGD's step or momentum's: ``_rules.PER_SAMPLE_CODES``; any other is refused),
+        ``learn_rate`` and ``momentum``. With momentum m: v = m * v - g * (a * f'), then w += v;
+        with 0, plain w -= g * (a * f').
     velocity : ndarray of float64, like params
         The momentum's velocities, updated in place (unused when momentum is 0).
     epoch_start, epoch_stop : int
@@ -319,8 +322,11 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, learn_r
         activations and deltas for the batch gradient. Unused here (the layout of a Python list makes
         nothing faster).
     """
+    o = options[0]
+    learn_rate, momentum = float(o["learn_rate"]), float(o["momentum"])
     _check_codes(hidden, output)
     _check_loss(loss)
+    _check_per_sample(int(o["optimizer"]))
     p, sizes, v = params.tolist(), sizes.tolist(), velocity.tolist()
     xs, ys = data.tolist(), targets.tolist()
     order = order.tolist()
@@ -576,8 +582,8 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, op
     return objective
 
 
-def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rate, momentum, velocity,
-                   epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
+def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start,
+                   epoch_stop, loss_every, losses, acts, grads, out_sums, single):
     """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
 
     The compiled kernels step a block's networks over each sample lane by lane, in vector
@@ -590,9 +596,10 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
         Block b's network l has its parameter k at ``params[b, k, l]``; updated in place.
     sizes, hidden, output, loss, data, targets
         As for :func:`net_train`.
-    learn_rate, momentum : ndarray of float64, shape (n_blocks, LANES)
-        Each network's. A block's networks all have momentum or all have none (the caller groups
-        them so): the compiled kernels take the momentum path for a whole block.
+    options : ndarray of ``_rules.KERNEL_OPTIONS``, shape (n_blocks, LANES)
+        Each network's options record, as for :func:`net_train`. A block's networks all have
+        momentum or all have none (the caller groups them so): the compiled kernels take the
+        momentum path for a whole block.
     velocity : ndarray of float64, shape (n_blocks, n_params, LANES)
         Laid out as ``params``; updated in place.
     epoch_start, epoch_stop, loss_every
@@ -604,6 +611,8 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
     """
     _check_codes(hidden, output)
     _check_loss(loss)
+    for code in options["optimizer"].ravel().tolist():
+        _check_per_sample(code)
     n_blocks, _, lanes = params.shape
     no_order = np.empty((0, 0), dtype=np.int64)
     scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))
@@ -615,7 +624,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, learn_rat
             row = losses[block * lanes + lane:block * lanes + lane + 1]
             try:
                 net_train(one, sizes, hidden, output, loss, data, targets, no_order,
-                          float(learn_rate[block, lane]), float(momentum[block, lane]), one_velocity,
-                          epoch_start, epoch_stop, loss_every, row, *scratch)
+                          options[block, lane:lane + 1], one_velocity, epoch_start, epoch_stop, loss_every,
+                          row, *scratch)
             finally:
                 params[block, :, lane], velocity[block, :, lane] = one, one_velocity

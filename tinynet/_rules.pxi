@@ -252,16 +252,23 @@ cdef int _check_codes(int hidden, int output) except -1:
 
 
 cdef int _check_loss(int loss) except -1:
-    # A ValueError unless loss is a code the kernels know.
+    # A ValueError unless loss is one of 0, 1, 2, 3, 4.
     if not (loss == 0 or loss == 1 or loss == 2 or loss == 3 or loss == 4):
         raise ValueError("unknown loss code")
     return 0
 
 
 cdef int _check_optimizer(int optimizer) except -1:
-    # A ValueError unless optimizer is a code the kernels know.
+    # A ValueError unless optimizer is one of 0, 2, 3, 1, 4.
     if not (optimizer == 0 or optimizer == 2 or optimizer == 3 or optimizer == 1 or optimizer == 4):
         raise ValueError("unknown optimizer code")
+    return 0
+
+
+cdef int _check_per_sample(int optimizer) except -1:
+    # A ValueError unless optimizer is one of 0, 2.
+    if not (optimizer == 0 or optimizer == 2):
+        raise ValueError("not a per-sample step: SGD, plain or with momentum, only")
     return 0
 
 

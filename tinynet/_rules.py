@@ -313,11 +313,14 @@ class Step(NamedTuple):
     ``p``, ``m``, ``v``; an expression is arithmetic over ``p``, ``m``, ``v`` (their values so far),
     ``g``, the options :data:`STEP_OPTIONS` and calls of rules. Every backend's loop does these
     statements for each parameter (tools/gen_rules.py writes them in C for the extension's tiles).
+    ``per_sample``: the per-sample kernels (``net_train``, ``net_train_many``) take this step too,
+    in their own arithmetic (the learning rate folded into each neuron's error).
     """
 
     name: str
     code: int
     statements: tuple[tuple[str, str], ...]
+    per_sample: bool = False
 
 
 #: The numbers, beyond the parameter's own, that a step may use: the same for every parameter of a
@@ -326,8 +329,8 @@ STEP_OPTIONS = ("learn_rate", "momentum", "beta_1", "beta_2", "epsilon", "lr_t")
 
 #: Every optimizer step of the batch kernels.
 STEPS = (
-    Step("sgd", SGD, (("p", "sgd(p, g, learn_rate)"),)),
-    Step("momentum", 2, (("m", "velocity(m, g, momentum, learn_rate)"), ("p", "p + m"))),
+    Step("sgd", SGD, (("p", "sgd(p, g, learn_rate)"),), per_sample=True),
+    Step("momentum", 2, (("m", "velocity(m, g, momentum, learn_rate)"), ("p", "p + m")), per_sample=True),
     Step("nesterov", 3, (("m", "velocity(m, g, momentum, learn_rate)"),
                          ("p", "p + velocity(m, g, momentum, learn_rate)"))),
     Step("adam", ADAM, (("m", "adam_first(m, g, beta_1)"), ("v", "adam_second(v, g, beta_2)"),
@@ -436,9 +439,11 @@ def constants():
 #: The functions generated from :data:`ACTIVATIONS` (by :func:`dispatcher_source` here, and for the
 #: extension by tools/gen_rules.py).
 DISPATCHERS = ("activate", "derivative", "activate_each", "derivative_each", "step_each", "check_codes",
-               "check_loss", "check_optimizer")
+               "check_loss", "check_optimizer", "check_per_sample")
 #: The checks among them, which every kernel makes first (not inlined: they raise).
-CHECKS = ("check_codes", "check_loss", "check_optimizer")
+CHECKS = ("check_codes", "check_loss", "check_optimizer", "check_per_sample")
+#: The steps' codes that the per-sample kernels take.
+PER_SAMPLE_CODES = tuple(step.code for step in STEPS if step.per_sample)
 
 
 def _chain(kind, call):
@@ -490,7 +495,8 @@ def dispatcher_source():
       derivative and the output's has a rule (or is softmax's). The kernels call it first: the
       dispatchers give NaN for a code outside the table, which they then never see;
     * ``check_loss(loss)``, ``check_optimizer(optimizer)``: the same for the loss and optimizer codes
-      (:data:`LOSS_CODES`, :data:`OPTIMIZER_CODES`).
+      (:data:`LOSS_CODES`, :data:`OPTIMIZER_CODES`); ``check_per_sample(optimizer)``, for the
+      per-sample kernels' (:data:`PER_SAMPLE_CODES`).
     """
     known_prime = " or ".join(f"hidden == {row.code}" for row in ACTIVATIONS if row.prime is not None)
     known_value = " or ".join(f"output == {row.code}" for row in ACTIVATIONS)
@@ -518,7 +524,10 @@ def dispatcher_source():
              "        raise ValueError('unknown loss code')", "", "",
              "def check_optimizer(optimizer):",
              f"    if not ({' or '.join(f'optimizer == {code}' for code in OPTIMIZER_CODES)}):",
-             "        raise ValueError('unknown optimizer code')"]
+             "        raise ValueError('unknown optimizer code')", "", "",
+             "def check_per_sample(optimizer):",
+             f"    if not ({' or '.join(f'optimizer == {code}' for code in PER_SAMPLE_CODES)}):",
+             "        raise ValueError('not a per-sample step: SGD, plain or with momentum, only')"]
     return "\n".join(lines) + "\n"
 
 

@@ -134,15 +134,17 @@ def _dispatchers(rules):
                    "    return 0"]),
         _check("_check_loss", "loss", rules.LOSS_CODES),
         _check("_check_optimizer", "optimizer", rules.OPTIMIZER_CODES),
+        _check("_check_per_sample", "optimizer", rules.PER_SAMPLE_CODES,
+               "not a per-sample step: SGD, plain or with momentum, only"),
     ]
 
 
-def _check(name, argument, codes):
+def _check(name, argument, codes, message=None):
     known = " or ".join(f"{argument} == {code}" for code in codes)
     return "\n".join([f"cdef int {name}(int {argument}) except -1:",
-                      f"    # A ValueError unless {argument} is a code the kernels know.",
+                      f"    # A ValueError unless {argument} is one of {', '.join(map(str, codes))}.",
                       f"    if not ({known}):",
-                      f"        raise ValueError(\"unknown {argument} code\")",
+                      f"        raise ValueError(\"{message or f'unknown {argument} code'}\")",
                       "    return 0"])
 
 
