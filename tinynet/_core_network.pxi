@@ -911,8 +911,6 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
     cdef Py_ssize_t batch_size = options[0].batch_size
     cdef double alpha = options[0].alpha
     cdef tn_step_options o
-    o.learn_rate, o.momentum = options[0].learn_rate, options[0].momentum
-    o.beta_1, o.beta_2, o.epsilon = options[0].beta_1, options[0].beta_2, options[0].epsilon
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
@@ -942,7 +940,7 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
             while lo < n:
                 hi = min(n, lo + batch_size)
                 count = _net_batch_weight(ws, order_row, lo, hi)
-                o.lr_t = lr_t[update] if optimizer == ADAM else 0.0
+                o = _step_options(&options[0], lr_t[update] if optimizer == ADAM else 0.0)
                 squares = 0.0
                 if hi - lo == 1:
                     # one sample: its gradient straight into the step

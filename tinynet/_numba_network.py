@@ -800,8 +800,7 @@ def _net_mean_gradient(w, sizes, grad, count, alpha):
 
 
 @jit
-def _net_update(w, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, beta_1, beta_2,
-                epsilon, lr_t, m, v):
+def _net_update(w, sizes, grad, count, alpha, squares, optimizer, options, lr_t, m, v):
     """A batch's whole update (see ``_python_network._net_update``): with squares, the sum of the squared
     weights (returned; else 0.0), then _net_mean_gradient and the step of every parameter, on the
     working layout (whose padding every step leaves zero). (The extension does the three in one pass,
@@ -809,7 +808,7 @@ def _net_update(w, sizes, grad, count, alpha, squares, optimizer, learn_rate, mo
     not the pass that fuses them: measured 2x slower.)"""
     total = _net_squares(w, sizes) if squares else 0.0
     _net_mean_gradient(w, sizes, grad, count, alpha)
-    _step_each(optimizer, w, grad, m, v, learn_rate, momentum, beta_1, beta_2, epsilon, lr_t)
+    _step_each(optimizer, w, grad, m, v, options, lr_t)
     return total
 
 
@@ -822,9 +821,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
     o = options[0]
-    optimizer, batch_size = o.optimizer, o.batch_size
-    learn_rate, momentum, beta_1, beta_2, epsilon, alpha = (o.learn_rate, o.momentum, o.beta_1, o.beta_2,
-                                                             o.epsilon, o.alpha)
+    optimizer, batch_size, alpha = o.optimizer, o.batch_size, o.alpha
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
@@ -846,8 +843,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
             total_loss = _net_batch_gradient(w, sizes, hidden, output, loss, data, targets, weights,
                                              order_row, lo, hi, gw, room, rows, lanes, record)
             count = _net_batch_weight(weights, order_row, lo, hi)
-            squares = _net_update(w, sizes, gw, count, alpha, record and alpha != 0.0, optimizer, learn_rate,
-                                  momentum, beta_1, beta_2, epsilon,
+            squares = _net_update(w, sizes, gw, count, alpha, record and alpha != 0.0, optimizer, o,
                                   lr_t[update] if optimizer == ADAM else 0.0, wm, wv)
             if record:
                 batch_loss = total_loss / count

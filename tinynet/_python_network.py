@@ -22,6 +22,7 @@ from math import log
 
 import numpy as np
 
+from . import _rules
 from ._codes import (
     ADAM,
     CROSS_ENTROPY,
@@ -444,15 +445,14 @@ def _net_mean_gradient(p, sizes, grad, count, alpha):
         offset += n_out * n_in + n_out
 
 
-def _net_update(p, sizes, grad, count, alpha, squares, optimizer, learn_rate, momentum, beta_1, beta_2,
-                epsilon, lr_t, m, v):
+def _net_update(p, sizes, grad, count, alpha, squares, optimizer, options, lr_t, m, v):
     """A batch's whole update: with squares, the sum of the squared weights (returned; else 0.0), then
     _net_mean_gradient and the step of code ``optimizer`` (_rules.STEPS) of every parameter. (The
     compiled kernels do the three in one pass over each layer's parameters, the same operations on each
     element.)"""
     total = _net_squares(p, sizes) if squares else 0.0
     _net_mean_gradient(p, sizes, grad, count, alpha)
-    RULES.step_each(optimizer, p, grad, m, v, learn_rate, momentum, beta_1, beta_2, epsilon, lr_t)
+    RULES.step_each(optimizer, p, grad, m, v, options, lr_t)
     return total
 
 
@@ -499,10 +499,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
     acts, grads, out_sums, work, rows, room
         As for :func:`net_train`.
     """
-    o = options[0]
-    optimizer, batch_size = int(o["optimizer"]), int(o["batch_size"])
-    learn_rate, momentum, beta_1, beta_2, epsilon, alpha = (
-        float(o[name]) for name in ("learn_rate", "momentum", "beta_1", "beta_2", "epsilon", "alpha"))
+    o = _rules.options_dict(options)
+    optimizer, batch_size, alpha = o["optimizer"], o["batch_size"], o["alpha"]
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_optimizer(optimizer)
@@ -530,8 +528,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
                 total_loss = _net_batch_gradient(p, sizes, hidden, output, loss, xs, ys, ws, samples,
                                                  grad, acts, g, g_prev, out_sums, record)
                 count = _net_batch_weight(ws, order_row, lo, hi)
-                squares = _net_update(p, sizes, grad, count, alpha, record and alpha != 0.0, optimizer,
-                                      learn_rate, momentum, beta_1, beta_2, epsilon,
+                squares = _net_update(p, sizes, grad, count, alpha, record and alpha != 0.0, optimizer, o,
                                       float(lr_t[update]) if optimizer == ADAM else 0.0, m, v)
                 if record:
                     batch_loss = total_loss / count

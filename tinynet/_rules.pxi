@@ -293,3 +293,16 @@ ctypedef struct kernel_options:
     double beta_2
     double epsilon
     double alpha
+
+
+cdef inline tn_step_options _step_options(const kernel_options* k,
+                                          double lr_t) noexcept nogil:
+    # The steps' options (_rules.STEP_OPTIONS) from the record, and a batch's lr_t
+    cdef tn_step_options o
+    o.learn_rate = k.learn_rate
+    o.momentum = k.momentum
+    o.beta_1 = k.beta_1
+    o.beta_2 = k.beta_2
+    o.epsilon = k.epsilon
+    o.lr_t = lr_t
+    return o

@@ -367,6 +367,12 @@ def kernel_options(*, optimizer="sgd", batch_size=1, learn_rate=0.0, momentum=0.
     return record
 
 
+def options_dict(options):
+    """An options record's fields as a dict of Python numbers (the pure-Python backend's form of it,
+    which ``step_each`` reads by the same names as Numba reads the record)."""
+    return {name: options[0][name].item() for name in options.dtype.names}
+
+
 class Optimizer(NamedTuple):
     """One optimizer of ``Network.train``.
 
@@ -421,7 +427,7 @@ def adam_step_sizes(learn_rate, beta_1, beta_2, first, count):
 
 #: This module's functions that are not per-element rules.
 _MACHINERY = ("rules", "compiled", "constants", "dispatcher_source", "adam_step_sizes", "step_code", "_chain",
-              "step_source", "kernel_options")
+              "step_source", "kernel_options", "options_dict")
 
 
 def rules():
@@ -474,6 +480,13 @@ class _Elements(ast.NodeTransformer):
         return node
 
 
+def _options_of(step):
+    """The options (:data:`STEP_OPTIONS`) that a step's statements use, in that order."""
+    used = {node.id for _, text in step.statements for node in ast.walk(ast.parse(text, mode="eval"))
+            if isinstance(node, ast.Name)}
+    return [name for name in STEP_OPTIONS if name in used]
+
+
 def step_source(step, names):
     """A step's statements as Python lines, with p, m, v, g renamed by ``names`` (name -> the text
     that replaces it): for the loops of the pure-Python and Numba backends, and for the C that
@@ -489,8 +502,10 @@ def dispatcher_source():
     * ``activate(code, s)``, ``derivative(code, a)``: the rule of that code;
     * ``activate_each(code, x)``, ``derivative_each(code, a, out)``: the same over a 1-D array (in
       place; into ``out``), one loop per code, so that each loop calls one rule (and vectorises);
-    * ``step_each(code, p, grad, m, v, *STEP_OPTIONS)``: the step of that code (:data:`STEPS`) of
-      every parameter ``p[k]`` from its gradient ``grad[k]``, in place (also in ``m`` and ``v``);
+    * ``step_each(code, p, grad, m, v, options, lr_t)``: the step of that code (:data:`STEPS`) of
+      every parameter ``p[k]`` from its gradient ``grad[k]``, in place (also in ``m`` and ``v``),
+      with the options it uses read by name from ``options`` (an element of the options record, or
+      a dict of its fields), ``lr_t`` Adam's step size of the batch;
     * ``check_codes(hidden, output)``: a ``ValueError`` unless the hidden layers' code has a
       derivative and the output's has a rule (or is softmax's). The kernels call it first: the
       dispatchers give NaN for a code outside the table, which they then never see;
@@ -510,9 +525,10 @@ def dispatcher_source():
              "def derivative_each(code, a, out):",
              *_chain("prime", lambda rule: ["for k in range(a.shape[0]):", f"    out[k] = {rule}(a[k])"]),
              "", "",
-             f"def step_each(code, p, grad, m, v, {', '.join(STEP_OPTIONS)}):",
+             "def step_each(code, p, grad, m, v, options, lr_t):",
              *[line for number, step in enumerate(STEPS) for line in [
                  f"    {'if' if number == 0 else 'elif'} code == {step.code}:    # {step.name}",
+                 *[f"        {name} = options['{name}']" for name in _options_of(step) if name != "lr_t"],
                  "        for k in range(len(p)):",
                  *[f"            {line}" for line in step_source(step, _ELEMENT)]]],
              "", "",

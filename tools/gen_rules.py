@@ -336,7 +336,16 @@ def _step_options(module):
                       "",
                       "# The batch kernels' options record (_rules.KERNEL_OPTIONS), as a C struct.",
                       "ctypedef struct kernel_options:",
-                      *[f"    {kind} {name}" for name, kind in fields]])
+                      *[f"    {kind} {name}" for name, kind in fields],
+                      "",
+                      "",
+                      "cdef inline tn_step_options _step_options(const kernel_options* k,",
+                      "                                          double lr_t) noexcept nogil:",
+                      "    # The steps' options (_rules.STEP_OPTIONS) from the record, and a batch's lr_t",
+                      "    cdef tn_step_options o",
+                      *[f"    o.{name} = {'lr_t' if name == 'lr_t' else 'k.' + name}"
+                        for name in module.STEP_OPTIONS],
+                      "    return o"])
 
 
 def render():
