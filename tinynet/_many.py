@@ -19,13 +19,17 @@ from ._validation import as_count, as_features, as_labels, as_real, as_real_arra
 
 __all__ = ["train_many"]
 
+def _padded(rows):
+    """One row per network, padded to a whole number of blocks of LANES with copies of the first row
+    (networks that are trained and dropped): (n_blocks, LANES, ...)."""
+    n_blocks = -(-len(rows) // LANES)
+    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * LANES - len(rows), axis=0)])
+    return padded.reshape(n_blocks, LANES, *rows.shape[1:])
+
+
 def _to_blocks(rows):
-    """(n_nets, k) rows as (n_blocks, k, LANES) blocks, structure-of-arrays; the last block padded with
-    copies of the first row (networks that are trained and dropped)."""
-    n_nets, k = rows.shape
-    n_blocks = -(-n_nets // LANES)
-    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * LANES - n_nets, axis=0)])
-    return np.ascontiguousarray(padded.reshape(n_blocks, LANES, k).transpose(0, 2, 1))
+    """(n_nets, k) rows as (n_blocks, k, LANES) blocks, structure-of-arrays, padded as _padded pads."""
+    return np.ascontiguousarray(_padded(rows).transpose(0, 2, 1))
 
 
 def _from_blocks(blocks, n_nets):
@@ -74,12 +78,9 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
     """
     kernels = load_backend(backend, "network")
     sizes = np.array(sizes, dtype=np.int64)
-    # each network's options record, in blocks of LANES (the last padded as _to_blocks pads)
-    records = np.concatenate([kernel_options(learn_rate=float(rate), momentum=float(momentum))
-                              for rate, momentum in zip(learn_rates, momenta)])
-    n_blocks = -(-len(records) // LANES)
-    options = np.concatenate([records, np.repeat(records[:1], n_blocks * LANES - len(records))])
-    options = options.reshape(n_blocks, LANES)
+    # each network's options record, in blocks of LANES as its parameters
+    options = _padded(np.concatenate([kernel_options(learn_rate=float(rate), momentum=float(momentum))
+                                      for rate, momentum in zip(learn_rates, momenta)]))
     scratch = net_many_scratch(sizes.tolist())
 
     def train_chunk(state, *epochs_and_losses):

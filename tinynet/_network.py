@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._backend import load_backend
 from ._codes import LOSSES, OUTPUT, net_scratch, net_work
 from ._model import Model
-from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, adam_step_sizes, kernel_options
+from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, STEP_OF, adam_step_sizes, kernel_options, step_code
 from ._validation import (
     as_count,
     as_features,
@@ -675,7 +675,8 @@ class Network(Model):
         if row.full_batch and batch_size < n:
             raise ValueError(f"{row.label} steps on the gradient of all the samples: leave batch_size "
                              f"unset (or give {n}), got {batch_size}")
-        stateful = not (name == "sgd" and options["momentum"] == 0.0)     # plain SGD keeps no state
+        # every step but plain SGD's keeps state
+        stateful = step_code(name, options["momentum"], options["nesterov"]) != STEP_OF["sgd"].code
         scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
         # Everything below reads or changes the network's state: under its lock (re-entrant: the
         # run takes it again), so that a concurrent train, reset_optimizer or params assignment

@@ -1100,15 +1100,16 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
     """
     _check_codes(hidden, output)
     _check_loss(loss)
-    # each network's learning rate and momentum, from its options record
-    learn_rate = np.empty((options.shape[0], LANES))
-    momentum = np.empty((options.shape[0], LANES))
-    for block in range(options.shape[0]):
+    n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
+    # each network's learning rate and momentum, from its options record, read once before the loops
+    # (the extension reads a block's from the records as it steps it, into C arrays on its stack)
+    learn_rate = np.empty((n_blocks, LANES))
+    momentum = np.empty((n_blocks, LANES))
+    for block in range(n_blocks):
         for lane in range(LANES):
             _check_per_sample(options[block, lane].optimizer)
             learn_rate[block, lane] = options[block, lane].learn_rate
             momentum[block, lane] = options[block, lane].momentum
-    n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
     n_acts = acts.shape[0]
     lanes = np.empty((10, LANES))
     column = 0     # the next column of losses

@@ -489,8 +489,8 @@ def _options_of(step):
 
 def step_source(step, names):
     """A step's statements as Python lines, with p, m, v, g renamed by ``names`` (name -> the text
-    that replaces it): for the loops of the pure-Python and Numba backends, and for the C that
-    tools/gen_rules.py writes."""
+    that replaces it): the body of ``step_each``'s loops (tools/gen_rules.py writes the C from the
+    same statements)."""
     rename = _Elements(names)
     return [f"{names[target]} = {ast.unparse(rename.visit(ast.parse(expression, mode='eval')).body)}"
             for target, expression in step.statements]
