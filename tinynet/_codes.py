@@ -14,15 +14,16 @@ output layer.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
+__all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
            "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
-           "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "net_many_scratch",
-           "net_scratch", "net_work"]
+           "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "aligned_zeros",
+           "net_many_scratch", "net_scratch", "net_work"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
@@ -59,6 +60,28 @@ LANES = 16
 NET_VEC = 8
 
 
+#: The boundary, in bytes, on which the kernels' scratch and working arrays start, and their rows when
+#: they are whole vectors: a cache line. numpy promises 16; a 32- or 64-byte vector load or store that
+#: crosses a line costs two, and at 16 bytes half of a row's AVX2 accesses cross one (measured on Zen 3,
+#: the first layer's update of a (64, 32, 10) network per sample: 306 ns aligned, 406 ns at 16 bytes).
+ALIGN = 64
+
+
+def aligned_zeros(shape: int | Sequence[int]) -> NDArray[np.float64]:
+    """A C-contiguous float64 array of zeros whose first element sits on an ``ALIGN``-byte boundary:
+    a view into a slightly larger buffer."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    size = math.prod(shape)
+    buffer = np.zeros(size + ALIGN // 8)
+    start = (-buffer.ctypes.data % ALIGN) // 8
+    return buffer[start:start + size].reshape(shape)
+
+
+def _whole_lines(n: int) -> int:
+    """n doubles rounded up to whole cache lines, so that every row of a 2-D scratch array is aligned."""
+    return -(-n // (ALIGN // 8)) * (ALIGN // 8)
+
+
 def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
                                                NDArray[np.float64]]:
     """The scratch room of the Network kernels, allocated once per call, outside the kernels.
@@ -67,13 +90,13 @@ def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.f
     -------
     acts : ndarray of float64, shape (sum(sizes),)
         Every layer's activations for one sample, inputs first, layer after layer.
-    grads : ndarray of float64, shape (2, max(sizes))
+    grads : ndarray of float64, shape (2, max(sizes) rounded up to whole cache lines)
         Two rows of ``learn_rate * dL/da`` during backpropagation: the current layer's and the
         previous layer's, swapped from layer to layer.
     out_sums : ndarray of float64, shape (sizes[-1],)
         The output layer's sums (pre-activations), from which the losses are computed stably.
     """
-    return np.zeros(sum(sizes)), np.zeros((2, max(sizes))), np.zeros(sizes[-1])
+    return aligned_zeros(sum(sizes)), aligned_zeros((2, _whole_lines(max(sizes)))), aligned_zeros(sizes[-1])
 
 
 def net_many_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
@@ -90,8 +113,8 @@ def net_many_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray
         One network's parameters, activations and output sums, to compute its loss.
     """
     n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
-    return (np.zeros((sum(sizes), LANES)), np.zeros((2, max(sizes), LANES)),
-            np.zeros((sizes[-1], LANES)), np.zeros(n_params + sum(sizes) + sizes[-1]))
+    return (aligned_zeros((sum(sizes), LANES)), aligned_zeros((2, max(sizes), LANES)),
+            aligned_zeros((sizes[-1], LANES)), aligned_zeros(n_params + sum(sizes) + sizes[-1]))
 
 
 #: Samples whose gradients the compiled batch kernels compute together (their activations, g and
@@ -114,11 +137,14 @@ def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.floa
         input's stride), through which the batch kernels send g back.
     rows : ndarray of float64, shape (4, largest stride)
         A layer's sums (of up to four samples), and its activations' derivatives.
-    room : ndarray of float64, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride)
+    room : ndarray of float64, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride, rounded
+        up to whole cache lines)
+
+    Every array starts on a cache line (``aligned_zeros``), and so does each of its rows.
         For each of a block of samples: its activations, its g and the previous layer's, its deltas.
     """
     strides = [-(-n_out // NET_VEC) * NET_VEC for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
     transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
-    room = np.zeros((BATCH_ROWS, sum(sizes) + 2 * max(sizes) + max(strides)))
-    return np.zeros((5, max(size, transposed))), np.zeros((4, max(strides))), room
+    room = aligned_zeros((BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides))))
+    return aligned_zeros((5, max(size, transposed))), aligned_zeros((4, max(strides))), room

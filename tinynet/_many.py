@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._backend import load_backend
-from ._codes import LANES, net_many_scratch
+from ._codes import LANES, aligned_zeros, net_many_scratch
 from ._model import Model, hold, parameters_of, set_trained
 from ._network import Network
 from ._rules import OPTIMIZER_OF, kernel_options
@@ -28,8 +28,12 @@ def _padded(rows):
 
 
 def _to_blocks(rows):
-    """(n_nets, k) rows as (n_blocks, k, LANES) blocks, structure-of-arrays, padded as _padded pads."""
-    return np.ascontiguousarray(_padded(rows).transpose(0, 2, 1))
+    """(n_nets, k) rows as (n_blocks, k, LANES) blocks, structure-of-arrays, padded as _padded pads, on
+    a cache line (see _codes.ALIGN: the kernels step each block's LANES lanes in whole vectors)."""
+    padded = _padded(rows).transpose(0, 2, 1)
+    blocks = aligned_zeros(padded.shape)
+    blocks[...] = padded
+    return blocks
 
 
 def _from_blocks(blocks, n_nets):
