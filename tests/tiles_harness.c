@@ -114,6 +114,12 @@ int main(void) {
             fill(a, n_in, seed + 7);
             fill(x, n_in, seed + 8);
             fill(w, n, seed);
+            for (variant = 0; variant < 4; variant++) {  /* one column or all but the padding's; fp or not */
+                ptrdiff_t n_out = variant & 1 ? st - (ptrdiff_t)(seed % 8) : 1;
+                tn_back(w, st, n_in, n_out, g, variant & 2 ? NULL : fp, out);
+                mix(out, n_in);
+                report("back", st, n_in, variant);
+            }
             tn_rows_descend(w, st, n_in, g, fp, a);
             mix(w, n);
             report("descend", st, n_in, 0);

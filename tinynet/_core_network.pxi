@@ -318,6 +318,8 @@ cdef extern from "_tiles.h" nogil:
                          const tn_step_options* o)
     void tn_grad(double* gt, Py_ssize_t st, Py_ssize_t n_in, const double* delta, Py_ssize_t ds,
                  const double* a, Py_ssize_t as_, Py_ssize_t nb, int fresh)
+    void tn_back(const double* w, Py_ssize_t st, Py_ssize_t n_in, Py_ssize_t n_out, const double* g,
+                 const double* fp, double* out)
     void tn_rows_descend(double* w, Py_ssize_t st, Py_ssize_t n_in, const double* g, const double* fp,
                          const double* a)
     void tn_rows_momentum(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
@@ -469,12 +471,11 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
     # _net_output_g, which folds in the learning rate): each weight takes its term g_i * (a_j * f'_i)
     # (a bias g_i * f'_i), subtracted, or with momentum through its velocity in v; the previous layer's
     # g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
-    # update, four j at a time. When x_next is not NULL, the first layer's update also computes the
+    # update (tn_back). When x_next is not NULL, the first layer's update also computes the
     # next sample's sums of that layer into first (tn_rows_update_sums), from the updated rows.
     cdef Py_ssize_t woff = total_work, a_end = n_acts
-    cdef Py_ssize_t layer, i, j, n_in, n_out, st, a_out, a_in
+    cdef Py_ssize_t layer, i, n_in, n_out, st, a_out, a_in
     cdef int code
-    cdef double t0, t1, t2, t3
     cdef double* wl
     cdef double* vl
     cdef double* swap
@@ -488,35 +489,15 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
         _derivative_each(code, a + a_out, fp, n_out)
-        if layer > 1:
-            j = 0
-            while j + 4 <= n_in:
-                t0 = g[0] * (wl[j * st] * fp[0])
-                t1 = g[0] * (wl[(j + 1) * st] * fp[0])
-                t2 = g[0] * (wl[(j + 2) * st] * fp[0])
-                t3 = g[0] * (wl[(j + 3) * st] * fp[0])
-                for i in range(1, n_out):
-                    t0 = t0 + g[i] * (wl[j * st + i] * fp[i])
-                    t1 = t1 + g[i] * (wl[(j + 1) * st + i] * fp[i])
-                    t2 = t2 + g[i] * (wl[(j + 2) * st + i] * fp[i])
-                    t3 = t3 + g[i] * (wl[(j + 3) * st + i] * fp[i])
-                g_prev[j] = t0
-                g_prev[j + 1] = t1
-                g_prev[j + 2] = t2
-                g_prev[j + 3] = t3
-                j += 4
-            while j < n_in:
-                t0 = g[0] * (wl[j * st] * fp[0])
-                for i in range(1, n_out):
-                    t0 = t0 + g[i] * (wl[j * st + i] * fp[i])
-                g_prev[j] = t0
-                j += 1
-        # the update, row by row through registers (g and f'_i padded with zeros to the stride)
+        # g and f'_i padded with zeros to the stride, for the vectors of tn_back and the update
         for i in range(n_out):
             gpad[i] = g[i]
         for i in range(n_out, st):
             gpad[i] = 0.0
             fp[i] = 0.0
+        if layer > 1:
+            tn_back(wl, st, n_in, n_out, gpad, fp, g_prev)
+        # the update, row by row through registers
         if momentum != 0.0:
             vl = v + woff
             if layer == 1 and x_next != NULL:
@@ -678,7 +659,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
                 d = row + d_at
                 _net_deltas(code, row + g_at, row + a_out, n_out, st, d)
                 if layer > 1 and not tiled:
-                    _net_g_prev(wl, st, n_in, n_out, d, row + gp_at)
+                    tn_back(wl, st, n_in, n_out, d, NULL, row + gp_at)
             if layer > 1 and tiled:
                 # g_j = delta_0 * w_0j + delta_1 * w_1j + ..., from the transposed weights (neuron i's
                 # row of stride sti), four samples at a time, through sums
@@ -721,35 +702,6 @@ cdef inline void _net_deltas(int code, const double* g, const double* a, Py_ssiz
         d[i] = g[i] * _derivative(code, a[i])
     for i in range(n_out, st):
         d[i] = 0.0
-
-
-cdef inline void _net_g_prev(const double* wl, Py_ssize_t st, Py_ssize_t n_in, Py_ssize_t n_out,
-                             const double* d, double* g_prev) noexcept nogil:
-    # The previous layer's g_j = delta_0 * w_0j + delta_1 * w_1j + ... (in the order of i) for one
-    # sample, from a layer's weights in the working layout, four j at a time.
-    cdef Py_ssize_t i, j = 0
-    cdef double t0, t1, t2, t3
-    while j + 4 <= n_in:
-        t0 = d[0] * wl[j * st]
-        t1 = d[0] * wl[(j + 1) * st]
-        t2 = d[0] * wl[(j + 2) * st]
-        t3 = d[0] * wl[(j + 3) * st]
-        for i in range(1, n_out):
-            t0 = t0 + d[i] * wl[j * st + i]
-            t1 = t1 + d[i] * wl[(j + 1) * st + i]
-            t2 = t2 + d[i] * wl[(j + 2) * st + i]
-            t3 = t3 + d[i] * wl[(j + 3) * st + i]
-        g_prev[j] = t0
-        g_prev[j + 1] = t1
-        g_prev[j + 2] = t2
-        g_prev[j + 3] = t3
-        j += 4
-    while j < n_in:
-        t0 = d[0] * wl[j * st]
-        for i in range(1, n_out):
-            t0 = t0 + d[i] * wl[j * st + i]
-        g_prev[j] = t0
-        j += 1
 
 
 cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
@@ -799,7 +751,7 @@ cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers,
         code = fp_output if layer == n_layers else hidden
         _net_deltas(code, room + g_at, room + a_out, n_out, st, d)
         if layer > 1:
-            _net_g_prev(w + woff, st, n_in, n_out, d, room + gp_at)
+            tn_back(w + woff, st, n_in, n_out, d, NULL, room + gp_at)
         tn_update_outer(w + woff, m + woff, v + woff, st, n_in, d, room + a_in, alpha, scale,
                         squares != NULL, acc, optimizer, o)
         swap = g_at

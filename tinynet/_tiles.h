@@ -17,6 +17,10 @@
  *     w[j][k] -= g[k] * (a[j] * fp[k]), or through the velocities v, along the rows, four at a time
  *     (_rules.h's TN_SGD and TN_VELOCITY, the learning rate folded into g);
  *     tn_rows_update_sums the same fused with the next sample's sums of the layer.
+ * tn_back: backpropagation through a layer's weight rows, for one sample,
+ *     out[j] = g[0] * (w[j][0] * fp[0]) + g[1] * (w[j][1] * fp[1]) + ... + g[n_out - 1] * (...),
+ *     or with fp NULL (g the deltas) out[j] = g[0] * w[j][0] + g[1] * w[j][1] + ..., summed left to right; TN_W rows at a time, each block of their terms transposed (tn_transpose)
+ *     so that the rows' sums advance side by side in one vector.
  * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
  *     L2 term of scikit-learn's reported loss.
  * tn_update: the batch kernels' whole update of a layer's parameters in one pass (the batch's gradient
@@ -43,6 +47,15 @@
 #define TN_VEC 8            /* the rows' stride is a multiple of this (every level's vector divides it) */
 #define TN_RESTRICT __restrict
 
+/* tn_back's sum for one row r (the rows past its whole vectors, and every row in the plain loops). */
+static inline double tn_back_row(const double *r, ptrdiff_t n_out, const double *g, const double *fp) {
+    ptrdiff_t i;
+    double sum = fp ? g[0] * (r[0] * fp[0]) : g[0] * r[0];
+    for (i = 1; i < n_out; i++)
+        sum = sum + (fp ? g[i] * (r[i] * fp[i]) : g[i] * r[i]);
+    return sum;
+}
+
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(TINYNET_SCALAR_TILES)
 
 /* The vector of the level the file is compiled for, and the tiles sized for its register file (the
@@ -60,7 +73,7 @@
  * as many vectors, then a quarter (the stride is a multiple of TN_VEC columns, so the last pass is at
  * least TN_VEC / TN_W vectors). The updates, which store, walk along the rows rather than down the
  * columns (see tn_fused_rows). */
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(TINYNET_WIDE_TILES)    /* (the latter: AVX-512's shapes anywhere) */
 #define TN_W 8
 #define TN_SUMS_V 4
 #define TN_SUMS4_V 4
@@ -111,6 +124,45 @@ TN_INLINE tn_vd tn_splat(double x) {  /* a broadcast (not 0.0 + x, which turns -
     return (tn_vd){x, x, x, x};
 #else
     return (tn_vd){x, x};
+#endif
+}
+
+/* Two vectors' lanes picked by index (below TN_W: a's, from TN_W: b's). */
+#if defined(__clang__) || __GNUC__ >= 12
+#define TN_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+typedef long long tn_vi __attribute__((vector_size(TN_W * sizeof(double))));
+#define TN_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (tn_vi){__VA_ARGS__})
+#endif
+
+/* Rows r and r + h of a square block, with the block of h lanes right of the diagonal of the one and
+ * the block left of it of the other swapped (IA, IB: the lanes each row takes, in parentheses). */
+#define TN_LANES(...) __VA_ARGS__
+#define TN_SWAP_BLOCKS(t, r, h, IA, IB)                                                              \
+    do {                                                                                            \
+        tn_vd top_ = (t)[r], bottom_ = (t)[(r) + (h)];                                              \
+        (t)[r] = TN_SHUFFLE(top_, bottom_, TN_LANES IA);                                            \
+        (t)[(r) + (h)] = TN_SHUFFLE(top_, bottom_, TN_LANES IB);                                    \
+    } while (0)
+
+/* The TN_W x TN_W block t[0..TN_W) transposed in place: lane c of t[r] goes to lane r of t[c]. The
+ * off-diagonal halves swap, then the quarters within each half, and so on down to single lanes. */
+TN_INLINE void tn_transpose(tn_vd *t) {
+#if TN_W == 8
+    int r;
+    for (r = 0; r < 4; r++)
+        TN_SWAP_BLOCKS(t, r, 4, (0, 1, 2, 3, 8, 9, 10, 11), (4, 5, 6, 7, 12, 13, 14, 15));
+    for (r = 0; r < 8; r += r % 4 == 1 ? 3 : 1)
+        TN_SWAP_BLOCKS(t, r, 2, (0, 1, 8, 9, 4, 5, 12, 13), (2, 3, 10, 11, 6, 7, 14, 15));
+    for (r = 0; r < 8; r += 2)
+        TN_SWAP_BLOCKS(t, r, 1, (0, 8, 2, 10, 4, 12, 6, 14), (1, 9, 3, 11, 5, 13, 7, 15));
+#elif TN_W == 4
+    TN_SWAP_BLOCKS(t, 0, 2, (0, 1, 4, 5), (2, 3, 6, 7));
+    TN_SWAP_BLOCKS(t, 1, 2, (0, 1, 4, 5), (2, 3, 6, 7));
+    TN_SWAP_BLOCKS(t, 0, 1, (0, 4, 2, 6), (1, 5, 3, 7));
+    TN_SWAP_BLOCKS(t, 2, 1, (0, 4, 2, 6), (1, 5, 3, 7));
+#else
+    TN_SWAP_BLOCKS(t, 0, 1, (0, 2), (1, 3));
 #endif
 }
 
@@ -225,6 +277,38 @@ static inline void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const doubl
         TN_TILES(st, TN_GRAD_V, TN_GRAD1_AT);
 #undef TN_GRAD1_AT
     }
+}
+
+/* tn_back (g and fp padded with zeros to the stride: the padding's terms are computed, never added,
+ * since adding a 0.0 would turn a sum of -0.0 into 0.0). */
+TN_INLINE void tn_back_body(const double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in, ptrdiff_t n_out,
+                            const double *TN_RESTRICT g, const double *TN_RESTRICT fp, double *TN_RESTRICT out) {
+    ptrdiff_t j, i;
+    int r;
+    for (j = 0; j + TN_W <= n_in; j += TN_W) {
+        tn_vd t[TN_W], sums = tn_splat(0.0);
+        for (i = 0; i < n_out; i += TN_W) {
+            tn_vd gi = tn_load(g + i), fi = fp ? tn_load(fp + i) : gi;
+            TN_EACH(r, TN_W) t[r] = fp ? gi * (tn_load(w + (j + r) * st + i) * fi) : gi * tn_load(w + (j + r) * st + i);
+            tn_transpose(t);                    /* t[c]: the terms of column i + c, row by row */
+            sums = i == 0 ? t[0] : sums + t[0];
+            TN_EACH(r, TN_W - 1) {
+                if (i + r + 1 < n_out)
+                    sums = sums + t[r + 1];
+            }
+        }
+        tn_store(out + j, sums);
+    }
+    for (; j < n_in; j++)
+        out[j] = tn_back_row(w + j * st, n_out, g, fp);
+}
+
+static inline void tn_back(const double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in, ptrdiff_t n_out,
+                           const double *TN_RESTRICT g, const double *TN_RESTRICT fp, double *TN_RESTRICT out) {
+    if (fp)         /* two copies, each with its branch on fp decided */
+        tn_back_body(w, st, n_in, n_out, g, fp, out);
+    else
+        tn_back_body(w, st, n_in, n_out, g, NULL, out);
 }
 
 static inline void tn_rows_descend(double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t n_in,
@@ -533,6 +617,13 @@ static void tn_grad(double *gt, ptrdiff_t st, ptrdiff_t n_in, const double *delt
         for (j = 0; j < n_in; j++)
             for (k = 0; k < st; k++)
                 gt[j * st + k] = gt[j * st + k] + delta[b * ds + k] * a[b * as + j];
+}
+
+static void tn_back(const double *w, ptrdiff_t st, ptrdiff_t n_in, ptrdiff_t n_out, const double *g,
+                    const double *fp, double *out) {
+    ptrdiff_t j;
+    for (j = 0; j < n_in; j++)
+        out[j] = tn_back_row(w + j * st, n_out, g, fp);
 }
 
 static void tn_rows_descend(double *w, ptrdiff_t st, ptrdiff_t n_in, const double *g, const double *fp,
