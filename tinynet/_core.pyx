@@ -52,11 +52,12 @@ cdef enum:
     STACK_SIZE = 128
 
     EXP_N = 128
+    EXP32_N = 32
     LANES = 16
     NET_VEC = 8         # TN_VEC of _tiles.h
 
-if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, LANES, NET_VEC) != (
-        _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _codes.LANES, _codes.NET_VEC):
+if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, EXP32_N, LANES, NET_VEC) != (
+        _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _exp_data.N32, _codes.LANES, _codes.NET_VEC):
     raise ImportError("tinynet._core was compiled with other table sizes than tinynet._codes and "
                       "tinynet._exp_data hold: rebuild it (pip install .)")
 
@@ -79,6 +80,17 @@ cdef uint64_t EXP_SBITS[EXP_N]
 for _j in range(EXP_N):
     EXP_TAIL[_j] = _exp_data.TAIL[_j]
     EXP_SBITS[_j] = _exp_data.SBITS[_j] & 0xFFFFFFFFFFFFFFFF     # the same bits, unsigned
+# ... and float32's (exp32)
+cdef double EXP32_FAST_BOUND = _exp_data.FAST32_BOUND
+cdef double EXP32_OVERFLOW = _exp_data.OVERFLOW32
+cdef double EXP32_INV_LN2_N = _exp_data.INV_LN2_N32
+cdef double EXP32_D0 = _exp_data.D0
+cdef double EXP32_D1 = _exp_data.D1
+cdef double EXP32_D2 = _exp_data.D2
+cdef double EXP32_D3 = _exp_data.D3
+cdef uint64_t EXP32_SBITS[EXP32_N]
+for _j in range(EXP32_N):
+    EXP32_SBITS[_j] = _exp_data.SBITS32[_j] & 0xFFFFFFFFFFFFFFFF
 
 # Which build this is (setup.py compiles this file once per instruction-set level, each defining
 # TINYNET_LEVEL), and the width of the vectors of its register tiles (_tiles.h; 1: the plain loops).

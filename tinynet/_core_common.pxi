@@ -136,6 +136,76 @@ def exp_array(const double[::1] values, double[::1] out):
             o[i] = _exp(v[i])
 
 
+cdef inline float _exp32_common(double x) noexcept nogil:
+    # float32's exp on its common path, -128 <= x <= OVERFLOW32 (x a float32, exactly a double; branch
+    # free): k = round(x * N32/ln2) as in _exp_reduce, r = z - k exact, scale = 2^(k/N32) from the
+    # table's bits, 2^(r/N32) a cubic; one rounding to float32 at the end.
+    cdef double z = x * EXP32_INV_LN2_N
+    cdef double shifted = z + EXP_SHIFT
+    cdef uint64_t ki = _bits(shifted)
+    cdef double kd = shifted - EXP_SHIFT
+    cdef double r = z - kd
+    cdef double scale = _from_bits(EXP32_SBITS[ki & 31] + (ki << 47))
+    return <float>(scale * (EXP32_D0 + r * (EXP32_D1 + r * (EXP32_D2 + r * EXP32_D3))))
+
+
+cdef float _exp32_special(double x) noexcept nogil:
+    # float32's exp of NaN, and beyond its common path: inf above, 0 below.
+    if x != x:
+        return <float>(x + 1.0)
+    return <float>_from_bits(0x7FF0000000000000) if x > 0.0 else 0.0
+
+
+cdef inline float _exp32(float x) noexcept nogil:
+    # tinynet's e^x in float32: within 0.502 ulp, the same bits in every backend and on every machine.
+    if -EXP32_FAST_BOUND <= x <= EXP32_OVERFLOW:     # the common path (False for NaN)
+        return _exp32_common(x)
+    return _exp32_special(x)
+
+
+def exp32(float x):
+    """tinynet's e^x in float32 (a test hook over the kernels' helper)."""
+    return _exp32(x)
+
+
+cdef inline void _exp32_lanes(const float* x, float* out) noexcept nogil:
+    # out[j] = _exp32(x[j]) for LANES lanes, as _exp_lanes: the common path in every lane (vectorised;
+    # which lanes it does not serve, OR-ed branch-free), then the special path where needed.
+    cdef int j
+    cdef int unserved = 0
+    for j in range(LANES):
+        out[j] = _exp32_common(x[j])
+        unserved |= (x[j] < -EXP32_FAST_BOUND) | (x[j] > EXP32_OVERFLOW) | (x[j] != x[j])
+    if unserved:
+        for j in range(LANES):
+            if not (-EXP32_FAST_BOUND <= x[j] <= EXP32_OVERFLOW):
+                out[j] = _exp32_special(x[j])
+
+
+def exp32_array(const float[::1] values, float[::1] out):
+    """``out[i] = exp32(values[i])`` for float32 arrays of one length (``out`` not ``values``)."""
+    cdef Py_ssize_t i, k, n = values.shape[0]
+    cdef int j
+    cdef float x[LANES]
+    cdef float e[LANES]
+    cdef const float* v
+    cdef float* o
+    if n == 0:
+        return
+    v = &values[0]
+    o = &out[0]
+    with nogil:
+        # as exp_array: LANES values at a time through _exp32_lanes, then the rest one by one
+        for k in range(n // LANES):
+            for j in range(LANES):
+                x[j] = v[k * LANES + j]
+            _exp32_lanes(x, e)
+            for j in range(LANES):
+                o[k * LANES + j] = e[j]
+        for i in range(n - n % LANES, n):
+            o[i] = _exp32(v[i])
+
+
 def sigmoid(double s):
     """Sigmoid activation f(s) = 1 / (1 + e^(-s)) (a test hook over the rule, _rules.pxi)."""
     return _sigmoid(s)

@@ -18,6 +18,7 @@ Floating-point rules shared by all three backends (they are what makes results i
   :func:`_pairwise_block` and pushes the sum back, so no kernel needs a buffer of n terms.
 """
 
+import struct
 from math import copysign, inf, ldexp, log, log1p, sqrt
 
 from . import _rules
@@ -27,18 +28,26 @@ from ._exp_data import (
     C3,
     C4,
     C5,
+    D0,
+    D1,
+    D2,
+    D3,
+    FAST32_BOUND,
     FAST_BOUND,
     INV_LN2_N,
+    INV_LN2_N32,
     LN2_HI_N,
     LN2_LO_N,
+    OVERFLOW32,
     OVERFLOW_BOUND,
     SHIFT,
+    T32,
     TAIL,
     UNDERFLOW_BOUND,
     H,
 )
 
-__all__ = ["exp", "exp_array", "pairwise_sum", "sigmoid", "tanh"]
+__all__ = ["exp", "exp32", "exp32_array", "exp_array", "pairwise_sum", "sigmoid", "tanh"]
 
 
 # tinynet's exp (the constants and their derivation: tools/gen_exp_data.py). With N = 128:
@@ -109,6 +118,49 @@ def _exp_minus_one(x):
 def exp_array(values, out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
     out[:] = [exp(x) for x in values.tolist()]
+
+
+#: float32 has 8 exponent bits and a 24-bit significand: from 2^128 - 2^103 up (halfway between its
+#: largest finite value and 2^128) a double rounds to inf in float32.
+FLOAT32_INF_EDGE = 2.0 ** 128 - 2.0 ** 103
+_FLOAT32 = struct.Struct("<f")
+
+
+def round32(y):
+    """The double y rounded to the nearest float32 (ties to even), as a Python float: what a C cast to
+    float does, and numpy's astype(float32) (inf beyond float32's range, where struct would refuse).
+
+    It also emulates float32 arithmetic: a float32 operation (+ - * / sqrt) on float32 values rounds
+    exactly as round32 of the same operation done in double (53 >= 2 * 24 + 2: the double rounding is
+    innocuous; tests/test_exp.py checks it)."""
+    if abs(y) >= FLOAT32_INF_EDGE:
+        return copysign(inf, y)
+    return _FLOAT32.unpack(_FLOAT32.pack(y))[0]
+
+
+# float32's exp (the constants and their derivation: tools/gen_exp_data.py, "float32"). With N32 = 32:
+#   z = x * N32/ln2 = k + r, |r| <= 1/2;  exp(x) = 2^(k>>5) * 2^(j/N32) * 2^(r/N32), j = k & 31;
+#   exp32(x) = round32(scale * (D0 + r*(D1 + r*(D2 + r*D3)))), scale = T32[j] * 2^(k>>5) exact,
+# in double (every float32 is a double exactly), rounded to float32 once at the end.
+
+def exp32(x):
+    """tinynet's e^x in float32 (x a float32 value, as a Python float): within 0.502 ulp, the same bits
+    in every backend and on every machine."""
+    if -FAST32_BOUND <= x <= OVERFLOW32:       # the common path (False for NaN)
+        z = x * INV_LN2_N32
+        kd = (z + SHIFT) - SHIFT                # round(z), as exp's k
+        r = z - kd                              # exact
+        k = int(kd)
+        scale = ldexp(T32[k & 31], k >> 5)      # exact: 2^-185 < scale < 2^129
+        return round32(scale * (D0 + r * (D1 + r * (D2 + r * D3))))
+    if x != x:
+        return x + 1.0
+    return inf if x > 0.0 else 0.0
+
+
+def exp32_array(values, out):
+    """``out[i] = exp32(values[i])`` for float32 arrays of one length (``out`` not ``values``)."""
+    out[:] = [exp32(x) for x in values.tolist()]
 
 
 def _pairwise_block(values, m):

@@ -28,8 +28,9 @@ def _describe(value):
     return f"{type(value).__name__} {text}"
 
 
-def as_real_array(value, name):
-    """``value`` as a float64 ndarray (a view where possible), or TypeError/ValueError naming ``name``."""
+def as_real_array(value, name, dtype=np.float64):
+    """``value`` as an ndarray of ``dtype`` (float64 or float32; a view where possible), or
+    TypeError/ValueError naming ``name``."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, not {_describe(value)}")
     try:
@@ -43,7 +44,7 @@ def as_real_array(value, name):
             f"{name} must hold real numbers (bool, int or float), not dtype {array.dtype} "
             f"(from {_describe(value)})"
         )
-    return array.astype(np.float64, copy=False)
+    return array.astype(dtype, copy=False)
 
 
 def _nullable_frame(value, array, name):
@@ -157,10 +158,10 @@ def as_params(values, name="params"):
 
 
 def contiguous_writeable(array):
-    # Numba compiles a separate signature for read-only arrays; one float64 copy covers both cases.
+    # Numba compiles a separate signature for read-only arrays; one copy of its dtype covers both cases.
     if array.flags.c_contiguous and array.flags.writeable:
         return array
-    return np.array(array, dtype=np.float64, order="C", copy=True)
+    return np.array(array, dtype=array.dtype, order="C", copy=True)
 
 
 def _is_bool(value):

@@ -51,8 +51,33 @@ OVERFLOW_BOUND, UNDERFLOW_BOUND
              710 and -746: beyond them exp(x) rounds to inf and to 0 (the edges are 709.78 and
              -745.13).
 
-Measured (tests/test_exp.py and a 200,000,000-input screen): worst error 0.5088 ulp, at
+float32 (exp32)
+---------------
+float32's exp is computed in double and rounded to float32 once, the design of the C libraries'
+expf (glibc since 2.27, ARM's optimized-routines): every float32 x is a double exactly, and
+double's 29 extra bits leave the one final rounding as the only one that matters.
+
+    z = x * N32/ln2,  k = round(z),  r = z - k (exact),  N32 = 32,  |r| <= 1/2 (+ a hair)
+    exp(x) = 2^(k>>5) * 2^(j/N32) * 2^(r/N32),  j = k & 31
+    exp32(x) = float32(scale * (D0 + r*(D1 + r*(D2 + r*D3)))),   scale = T32[j] * 2^(k>>5)
+
+INV_LN2_N32  N32/ln2 rounded to double. z's rounding error (< 2^-39 for |x| <= 128) and the
+             constant's move r by < 2^-38: 2^-43 relative in the result.
+T32, SBITS32 2^(j/N32) rounded to double, and bits(T32[j]) - (j << 47), as for float64.
+D0..D3       Minimax (Remez) fit of 2^(r/N32) by a cubic on |r| <= 1/2 + 2^-30 (absolute error,
+             2^-33.7, with the coefficients rounded to double). With the table's and the double
+             operations' roundings (a few 2^-53), the double result is within 2^-33.6 of e^x
+             relative, so the float32 result is within 0.5 + 2^-33.6 * 2^24 = 0.5013 ulp.
+FAST32_BOUND 128: the common path serves -128 <= x <= OVERFLOW32, where scale and the double
+             result are normal doubles (subnormal and zero float32 results come from the one
+             final rounding).
+OVERFLOW32   the largest float32 whose e^x rounds to a finite float32 (x = 88.72283); above it
+             the result is inf, below -128 it is 0.0.
+
+Measured (tests/test_exp.py and a 200,000,000-input screen), float64: worst error 0.5088 ulp, at
 x = -0x1.207ee6fed19acp+7; subnormal results 0.5005 ulp; 0.08% of results not correctly rounded.
+float32, every one of the 2,239,853,081 float32s in [-104, 88.73] against numpy's float64 exp:
+worst error 0.50120 ulp, at x = -0x1.fec4d6p-26; 0.018% of results not the float32 nearest to it.
 """
 import struct
 import sys
@@ -132,8 +157,8 @@ def target(r):
     return mp.expm1(r) - r
 
 
-def poly_eval(c, r):
-    return sum(ci * r**p for ci, p in zip(c, POWERS))
+def poly_eval(c, r, powers=POWERS):
+    return sum(ci * r**p for ci, p in zip(c, powers))
 
 
 def local_extrema(err, a, b, npts=4001):
@@ -164,16 +189,18 @@ def local_extrema(err, a, b, npts=4001):
     return [(x, e) for x, e in out if abs(e) > big * mpf('1e-3')]
 
 
-def remez(a, iters=40, verbose=False):
-    n = len(POWERS)
+def remez(a, iters=40, verbose=False, target=target, powers=POWERS):
+    """Minimax fit of target(r) by sum of c_i r^powers[i] on [-a, a] (absolute error)."""
+    n = len(powers)
     # initial reference: n+1 points avoiding r = 0 (where the error is
     # identically 0 for every candidate polynomial)
     ref = [a * mpf(t) for t in ('-1', '-0.7', '-0.25', '0.5', '1')]
+    assert len(ref) == n + 1
     for it in range(iters):
         A = mp.matrix(n + 1, n + 1)
         rhs = mp.matrix(n + 1, 1)
         for jj, x in enumerate(ref):
-            for i, p in enumerate(POWERS):
+            for i, p in enumerate(powers):
                 A[jj, i] = x**p
             A[jj, n] = (-1)**jj
             rhs[jj] = target(x)
@@ -182,7 +209,7 @@ def remez(a, iters=40, verbose=False):
         E = abs(sol[n])
 
         def err(r, c=c):
-            return target(r) - poly_eval(c, r)
+            return target(r) - poly_eval(c, r, powers)
 
         ext = local_extrema(err, -a, a)
         # enforce sign alternation: merge neighbours of equal sign
@@ -211,10 +238,10 @@ def remez(a, iters=40, verbose=False):
     raise RuntimeError("Remez did not converge")
 
 
-def max_abs_err(coeffs, a, npts=20001):
-    """max |exp(r)-1-(r + sum c_i r^i)| over a dense grid + refinement."""
+def max_abs_err(coeffs, a, npts=20001, target=target, powers=POWERS):
+    """max |target(r) - sum c_i r^powers[i]| over a dense grid + refinement."""
     def err(r):
-        return target(r) - poly_eval([mpf(c) for c in coeffs], r)
+        return target(r) - poly_eval([mpf(c) for c in coeffs], r, powers)
     return max(abs(e) for _, e in local_extrema(err, -a, a, npts))
 
 
@@ -225,12 +252,66 @@ def compute_poly(verbose=False):
 
 
 # --------------------------------------------------------------------------
+# float32: exp32, computed in double and rounded to float32 once
+# --------------------------------------------------------------------------
+N32 = 32
+TABLE_BITS32 = 5
+INV_LN2_N32 = rnd(N32 / LN2)
+T32, SBITS32 = [], []
+for j in range(N32):
+    t32 = rnd(mpf(2) ** (mpf(j) / N32))
+    T32.append(t32)
+    SBITS32.append((f2bits(t32) - (j << (52 - TABLE_BITS32))) % 2**64)
+# |r| = |z - round(z)| <= 1/2 + the rounding error of z = x*INV_LN2_N32 (< 2^-39 for |z| < 2^13)
+R32_MAX = mpf(1) / 2 + mpf(2)**-30
+POWERS32 = [0, 1, 2, 3]
+
+
+def target32(r):
+    return mpf(2) ** (r / N32)
+
+
+def float32_bits(f):
+    return struct.unpack('<I', struct.pack('<f', f))[0]
+
+
+def float32_of(b):
+    return struct.unpack('<f', struct.pack('<I', b))[0]
+
+
+def compute_poly32(verbose=False):
+    c_exact, emax, _ = remez(R32_MAX, verbose=verbose, target=target32, powers=POWERS32)
+    c_dbl = [rnd(ci) for ci in c_exact]
+    return emax, c_dbl
+
+
+# The largest float32 x whose e^x rounds to a finite float32 (2^128 - 2^103 and above round to inf):
+# found by bisection on the bit patterns of positive float32s, whose order is their values'.
+INF_EDGE = mpf(2)**128 - mpf(2)**103
+
+
+def _largest_finite32():
+    lo, hi = float32_bits(88.0), float32_bits(89.0)        # e^88 is finite, e^89 is not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if mp.exp(mpf(float32_of(mid))) < INF_EDGE else (lo, mid)
+    return float32_of(lo)
+
+
+OVERFLOW32 = _largest_finite32()
+# The common path serves -FAST32_BOUND <= x <= OVERFLOW32: there 2^-185 < scale < 2^129 and the
+# double result is normal, so the one rounding to float32 is the only one that can meet the float32
+# range's edges (subnormal or zero results below x = -87.3, exactly rounded from the double).
+FAST32_BOUND = 128.0
+
+
+# --------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------
 FAST_BOUND, OVERFLOW_BOUND, UNDERFLOW_BOUND = 700.0, 710.0, -746.0
 
 
-def render(consts, c_dbl, e_rounded):
+def render(consts, c_dbl, e_rounded, d_dbl, e32_rounded):
     lines = [
         '"""tinynet\'s own exp: its constants. GENERATED by tools/gen_exp_data.py: do not edit.',
         "",
@@ -267,6 +348,28 @@ def render(consts, c_dbl, e_rounded):
         lines.append("    " + " ".join(f"{b - 2**64 if b >= 2**63 else b}," for b in SBITS[j:j + 4]))
     lines.append(")")
     lines.append("")
+    lines.append("# float32's exp (exp32): computed in double, rounded to float32 once")
+    lines.append(f"N32 = {N32}")
+    lines.append(f"TABLE_BITS32 = {TABLE_BITS32}")
+    lines.append(f"FAST32_BOUND = {FAST32_BOUND!r}")
+    lines.append(f"OVERFLOW32 = float.fromhex('{OVERFLOW32.hex()}')  # {OVERFLOW32!r}: the largest finite")
+    lines.append(f"INV_LN2_N32 = float.fromhex('{INV_LN2_N32.hex()}')  # {INV_LN2_N32!r}")
+    lines.append("# the polynomial's absolute error (rounded minimax coefficients) for 2^(r/N32) on")
+    lines.append(f"# |r| <= {mpmath.nstr(R32_MAX, 17)}: {mpmath.nstr(e32_rounded, 6)}"
+                 f" = {mpmath.nstr(e32_rounded * 2**34, 5)} * 2^-34")
+    for i, d in enumerate(d_dbl):
+        lines.append(f"D{i} = float.fromhex('{d.hex()}')  # {d!r}")
+    lines.append("# T32[j] = 2^(j/N32) rounded to nearest double")
+    lines.append("T32 = tuple(float.fromhex(s) for s in (")
+    for j in range(0, N32, 4):
+        lines.append("    " + " ".join(f"'{t.hex()}'," for t in T32[j:j + 4]))
+    lines.append("))")
+    lines.append("# SBITS32[j] = bits(T32[j]) - (j << 47) (mod 2^64), as a signed 64-bit integer")
+    lines.append("SBITS32 = (")
+    for j in range(0, N32, 4):
+        lines.append("    " + " ".join(f"{b - 2**64 if b >= 2**63 else b}," for b in SBITS32[j:j + 4]))
+    lines.append(")")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -288,7 +391,12 @@ def main():
     e_rounded = max_abs_err(c_dbl, R_MAX)
     print(f"  error with rounded coeffs     : {mpmath.nstr(e_rounded * 2**66, 5)} * 2^-66")
     consts = [("INV_LN2_N", INV_LN2_N), ("LN2_HI_N", LN2_HI_N), ("LN2_LO_N", LN2_LO_N), ("SHIFT", SHIFT)]
-    text = render(consts, c_dbl, e_rounded)
+    print(f"float32: N32 = {N32}, INV_LN2_N32 = {INV_LN2_N32.hex()}, OVERFLOW32 = {OVERFLOW32.hex()}")
+    e32_exact, d_dbl = compute_poly32()
+    e32_rounded = max_abs_err(d_dbl, R32_MAX, target=target32, powers=POWERS32)
+    print(f"  minimax fit of 2^(r/N32), |r| <= 1/2: {mpmath.nstr(e32_exact * 2**34, 5)} * 2^-34 "
+          f"(rounded coefficients: {mpmath.nstr(e32_rounded * 2**34, 5)} * 2^-34)")
+    text = render(consts, c_dbl, e_rounded, d_dbl, e32_rounded)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tinynet", "_exp_data.py")
     if check:
         try:
