@@ -283,6 +283,41 @@ def test_lbfgs(kind, digits, regression):
     assert_same_model(theirs, ours)
 
 
+@pytest.mark.parametrize("kind", ["MLPClassifier", "MLPRegressor"])
+def test_the_lbfgs_objective_hook_called_outside_a_fit(kind, digits, regression):
+    """scikit-learn's private _loss_grad_lbfgs, called after a fit as scikit-learn's own tests call it:
+    the same loss and gradient from its arguments, and the same side effects (the model's weights
+    become the packed vector's; coef_grads and intercept_grads the gradient's)."""
+    from sklearn.preprocessing import LabelBinarizer
+
+    X, y = digits if kind == "MLPClassifier" else regression
+    Y = LabelBinarizer().fit_transform(y).astype(float) if kind == "MLPClassifier" else y.reshape(-1, 1)
+    theirs, ours = fit_both(kind, X, y, solver="lbfgs", hidden_layer_sizes=(10,), alpha=1e-3, max_iter=3,
+                            random_state=1)
+    theta = np.hstack([a.ravel() for a in theirs.coefs_ + theirs.intercepts_])
+    theta = theta + np.random.default_rng(0).normal(0, 0.01, theta.size)     # not the fitted weights
+    results = []
+    for model in (theirs, ours):
+        coef_grads, intercept_grads = [None] * 2, [None] * 2
+        activations = [X] + [np.empty((len(X), n)) for n in (10, Y.shape[1])]
+        deltas = [np.empty((len(X), n)) for n in (10, Y.shape[1])]
+        loss, grad = model._loss_grad_lbfgs(theta, X, Y, None, activations, deltas, coef_grads,
+                                            intercept_grads)
+        assert np.hstack([a.ravel() for a in model.coefs_ + model.intercepts_]).tolist() == theta.tolist()
+        assert np.hstack([a.ravel() for a in coef_grads + intercept_grads]).tolist() == grad.tolist()
+        results.append((loss, grad))
+    (their_loss, their_grad), (our_loss, our_grad) = results
+    assert our_loss == pytest.approx(their_loss, rel=RTOL)
+    assert np.max(np.abs(our_grad - their_grad)) <= RTOL * np.max(np.abs(their_grad))
+    # and it is the gradient of the loss: central differences along a few coordinates
+    for k in (0, 17, theta.size - 1):
+        step = np.zeros(theta.size)
+        step[k] = 1e-6
+        ahead = ours._loss_grad_lbfgs(theta + step, X, Y, None, None, None, [None] * 2, [None] * 2)[0]
+        behind = ours._loss_grad_lbfgs(theta - step, X, Y, None, None, None, [None] * 2, [None] * 2)[0]
+        assert (ahead - behind) / 2e-6 == pytest.approx(our_grad[k], rel=1e-5, abs=1e-9)
+
+
 def test_float32_input_gives_float32_weights_close_to_scikit_learns(digits):
     X, y = digits
     theirs, ours = fit_both("MLPClassifier", X.astype(np.float32), y, hidden_layer_sizes=(16,),

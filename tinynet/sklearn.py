@@ -387,7 +387,24 @@ class _TinynetMLP:
 
     def _loss_grad_lbfgs(self: Any, packed_coef_inter, X, y, sample_weight, activations, deltas, coef_grads,
                          intercept_grads):
-        return self._tinynet_objective(packed_coef_inter)
+        # scikit-learn's private hook: during a fit, L-BFGS's objective over the fit's data (_fit_lbfgs);
+        # called outside one (scikit-learn's own tests do, after a fit), from its arguments, with
+        # scikit-learn's side effects: the model's coefs_ and intercepts_ become the packed vector's,
+        # coef_grads and intercept_grads the gradient's (activations and deltas are left as given)
+        objective = getattr(self, "_tinynet_objective", None)
+        if objective is not None:
+            return objective(packed_coef_inter)
+        self._unpack(packed_coef_inter)
+        y = np.asarray(y)
+        layer_units = [self.coefs_[0].shape[0]] + [coef.shape[1] for coef in self.coefs_]
+        loss, grad = _Objective(self, layer_units, X, y.reshape(-1, 1) if y.ndim == 1 else y,
+                                sample_weight)(packed_coef_inter)
+        at = 0
+        for grads, arrays in ((coef_grads, self.coefs_), (intercept_grads, self.intercepts_)):
+            for i, array in enumerate(arrays):
+                grads[i] = grad[at:at + array.size].reshape(array.shape)
+                at += array.size
+        return loss, grad
 
     def to_onnx(self: Any, path: str | os.PathLike[str] | None = None) -> Any:
         """The fitted model's prediction as an ONNX model, float64 (needs ``pip install 'tinynet[onnx]'``).
