@@ -151,3 +151,117 @@ def test_the_per_sample_kernels_refuse_another_step(backend):
                                         np.zeros_like(blocks), 0, 1, 0, np.empty((LANES, 1)),
                                         *net_many_scratch(net.sizes))
         assert (blocks == params[:, None]).all()
+
+
+# --- the rules' float32 forms -------------------------------------------------------------------
+
+
+def _float32s(**limits):
+    return st.floats(width=32, allow_nan=False, allow_infinity=False, **limits)
+
+
+#: Each rule's arguments: any finite float32, but where a rule's domain is narrower (the logs' positive
+#: arguments, probabilities, Adam's second moment), and n_out a count of outputs.
+_ARGUMENTS = {
+    "xlogy": (_float32s(min_value=0), _float32s(min_value=2.0**-100)),
+    # (y / a stays above float32's least normal: the pure-Python backend's log(0.0) raises, C's is -inf)
+    "poisson_deviance": (st.just(0.0) | _float32s(min_value=2.0**-40, max_value=2.0**20),
+                         _float32s(min_value=2.0**-40, max_value=2.0**20)),
+    "clipped": (_float32s(min_value=0, max_value=1),),
+    "binary_log_likelihood": (_float32s(min_value=0, max_value=1),
+                              _float32s(min_value=2**-23, max_value=1 - 2**-24)),
+    "mse_gradient": (_float32s(), _float32s(), st.integers(1, 100)),
+    "mean_output_error": (_float32s(), _float32s(), st.integers(1, 100)),
+    "adam": (_float32s(), _float32s(), _float32s(min_value=0), _float32s(min_value=0, max_value=1),
+             _float32s(min_value=2.0**-40, max_value=1)),
+}
+RULE_NAMES = [name for name, _ in _rules.rules()]
+
+
+def _arguments(name):
+    function = dict(_rules.rules())[name]
+    return st.tuples(*_ARGUMENTS.get(name, [_float32s()] * function.__code__.co_argcount))
+
+
+def _float32_bits(x):
+    return struct.pack("<f", math.nan if x != x else x)
+
+
+def _numpy_float32(name):
+    """The rule ``name`` evaluated by numpy's own float32 arithmetic: its code run on numpy float32
+    scalars (a Python number meeting a float32 is taken in float32: numpy >= 2), the other rules and
+    the helpers alike, the constants in float32: an independent reference for the float32 forms."""
+    from tinynet._exp import exp as public_exp
+    from tinynet._python_common import _exp_minus_one
+
+    f32 = np.float32
+    helpers = {"abs": abs, "copysign": lambda x, y: f32(math.copysign(x, y)),
+               "exp": lambda x: public_exp(f32(x), backend="python"),
+               "exp_minus_one": lambda x: f32(_exp_minus_one(float(x))), "log": lambda x: f32(math.log(x)),
+               "log1p": lambda x: f32(math.log1p(x)), "sqrt": lambda x: np.sqrt(f32(x))}
+    namespace = dict(helpers, **{key: f32(value) for key, value in _rules.constants32().items()})
+    import types
+
+    for rule, function in _rules.rules():
+        namespace[rule] = types.FunctionType(function.__code__, namespace, rule)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("name", RULE_NAMES)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_every_float32_rule_has_the_same_bits_in_every_backend_and_numpys(name, data):
+    """Each rule's float32 form: the pure-Python one (float64 operations rounded to float32), Numba's
+    (float32 operations), the extension's (C float arithmetic, generated) and numpy's own float32
+    arithmetic on the rule's code give the same bits."""
+    if int(np.__version__.split(".")[0]) < 2:
+        pytest.skip("numpy < 2 takes a Python float beside a float32 scalar in float64 (NEP 50)")
+    args = data.draw(_arguments(name))
+    values = {backend: load_backend(backend).rule32(RULE_NAMES.index(name), *args) for backend in BACKENDS}
+    assert all(isinstance(value, float) for value in values.values())
+    bits = {backend: _float32_bits(value) for backend, value in values.items()}
+    with np.errstate(all="ignore"):
+        bits["numpy"] = _float32_bits(_numpy_float32(name)(*[np.float32(a) if isinstance(a, float) else a
+                                                             for a in args]))
+    assert len(set(bits.values())) == 1, (args, bits)
+
+
+def test_the_float32_forms_round_every_operation():
+    """The transform leaves no operation in float64: sigmoid_prime(a) = a * (1 - a) differs between
+    float32 operations and float64 ones rounded at the end for some a (here, a found by search)."""
+    from tinynet._python_common import RULES32, round32
+
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0, 1, 2000).astype(np.float32).astype(float)
+    once = [round32(x * (1 - x)) for x in a]           # float64 throughout, rounded once
+    each = [RULES32.sigmoid_prime(x) for x in a]
+    assert once != each
+    assert each == [float(np.float32(x) * (np.float32(1) - np.float32(x))) for x in a]
+    assert _rules.constants32()["LOG_EPS"] == float(np.finfo(np.float32).eps)
+
+
+def test_the_float32_step_each_is_the_rules_step_by_step():
+    """step_each's float32 form (both backends that have it): Adam's step of float32 arrays gives the
+    bits of its rules applied one after another, the options taken in float32."""
+    from tinynet._numba_common import RULES32 as numba_rules
+    from tinynet._python_common import RULES32 as python_rules
+
+    rng = np.random.default_rng(3)
+    grad = rng.normal(0, 1, 37).astype(np.float32)
+    p0 = rng.normal(0, 1, 37).astype(np.float32)
+    results = []
+    for rules in (python_rules, numba_rules):
+        p, m, v = p0.copy(), np.zeros(37, np.float32), np.zeros(37, np.float32)
+        options = _rules.kernel_options(optimizer="adam")[0]
+        rules.step_each(_rules.STEP_OF["adam"].code, p, grad, m, v, options, 0.001)
+        results.append((p.tobytes(), m.tobytes(), v.tobytes()))
+    assert results[0] == results[1]
+    expected = [python_rules.adam(float(p), python_rules.adam_first(0.0, float(g), 0.9),
+                                  python_rules.adam_second(0.0, float(g), 0.999), 0.001, 1e-8)
+                for p, g in zip(p0.tolist(), grad.tolist())]
+    assert np.frombuffer(results[0][0], np.float32).tolist() != expected      # options not in float32
+    f = float(np.float32(0.001)), float(np.float32(0.9)), float(np.float32(0.999)), float(np.float32(1e-8))
+    expected = [python_rules.adam(float(p), python_rules.adam_first(0.0, float(g), f[1]),
+                                  python_rules.adam_second(0.0, float(g), f[2]), f[0], f[3])
+                for p, g in zip(p0.tolist(), grad.tolist())]
+    assert np.frombuffer(results[0][0], np.float32).tolist() == expected

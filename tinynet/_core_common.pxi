@@ -168,6 +168,41 @@ def exp32(float x):
     return _exp32(x)
 
 
+# float32's helpers of the rules' float32 forms (_rules.pxi): R, an operation's result, is already a
+# float (C's float arithmetic rounds each operation); F, a number as a float; the others computed in
+# double from float32 values and rounded to float once (for sqrt, float32's own).
+cdef inline float _R32(float x) noexcept nogil:
+    return x
+
+
+cdef inline float _F32(double x) noexcept nogil:
+    return <float>x
+
+
+cdef inline float _fabs32(float x) noexcept nogil:
+    return <float>fabs(x)
+
+
+cdef inline float _copysign32(float x, float y) noexcept nogil:
+    return <float>copysign(x, y)
+
+
+cdef inline float _exp_minus_one32(float x) noexcept nogil:
+    return <float>_exp_minus_one(x)
+
+
+cdef inline float _log32(float x) noexcept nogil:
+    return <float>log(x)
+
+
+cdef inline float _log1p32(float x) noexcept nogil:
+    return <float>log1p(x)
+
+
+cdef inline float _sqrt32(float x) noexcept nogil:
+    return <float>sqrt(x)
+
+
 cdef inline void _exp32_lanes(const float* x, float* out) noexcept nogil:
     # out[j] = _exp32(x[j]) for LANES lanes, as _exp_lanes: the common path in every lane (vectorised;
     # which lanes it does not serve, OR-ed branch-free), then the special path where needed.

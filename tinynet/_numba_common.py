@@ -65,8 +65,8 @@ from ._exp_data import (
     UNDERFLOW_BOUND,
 )
 
-__all__ = ["JIT_OPTIONS", "exp", "exp32", "exp32_array", "exp_array", "jit", "pairwise_sum", "sigmoid",
-           "tanh"]
+__all__ = ["JIT_OPTIONS", "exp", "exp32", "exp32_array", "exp_array", "jit", "pairwise_sum", "rule32",
+           "sigmoid", "tanh"]
 
 #: The options of every ``@njit`` of the Numba backend, in one place.
 JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
@@ -306,6 +306,57 @@ RULES = _rules.compiled({"abs": abs, "copysign": math.copysign, "exp": exp, "exp
                         _jit_rule)
 sigmoid = RULES.sigmoid
 tanh = RULES.tanh
+
+
+# float32's helpers, as _python_common's: computed in float64, rounded to float32 once.
+@jit(inline="always")
+def _round32(x):
+    return np.float32(x)
+
+
+@jit(inline="always")
+def _abs32(x):
+    return np.float32(abs(x))
+
+
+@jit(inline="always")
+def _copysign32(x, y):
+    return np.float32(math.copysign(np.float64(x), np.float64(y)))
+
+
+@jit(inline="always")
+def _exp_minus_one32(x):
+    return np.float32(_exp_minus_one(np.float64(x)))
+
+
+@jit(inline="always")
+def _log32(x):
+    return np.float32(math.log(np.float64(x)))
+
+
+@jit(inline="always")
+def _log1p32(x):
+    return np.float32(math.log1p(np.float64(x)))
+
+
+@jit(inline="always")
+def _sqrt32(x):
+    return np.float32(math.sqrt(np.float64(x)))
+
+
+#: The rules' float32 forms (_rules.py's docstring): every operation's result a float32 (np.float32).
+RULES32 = _rules.compiled({"abs": _abs32, "copysign": _copysign32, "exp": exp32,
+                           "exp_minus_one": _exp_minus_one32, "log": _log32, "log1p": _log1p32,
+                           "sqrt": _sqrt32, "R": _round32, "F": _round32, "nan": np.float32(np.nan)},
+                          _jit_rule, float32=True)
+
+
+def rule32(number, a=0.0, b=0.0, c=0.0, d=0.0, e=0.0):
+    """The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each rounded to
+    float32 first (a test hook)."""
+    name, function = _rules.rules()[number]
+    arguments = [np.float32(x) for x in (a, b, c, d, e)[:function.__code__.co_argcount]]
+    return float(getattr(RULES32, name)(*arguments))
 
 
 @jit

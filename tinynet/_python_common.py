@@ -47,7 +47,7 @@ from ._exp_data import (
     H,
 )
 
-__all__ = ["exp", "exp32", "exp32_array", "exp_array", "pairwise_sum", "sigmoid", "tanh"]
+__all__ = ["exp", "exp32", "exp32_array", "exp_array", "pairwise_sum", "rule32", "sigmoid", "tanh"]
 
 
 # tinynet's exp (the constants and their derivation: tools/gen_exp_data.py). With N = 128:
@@ -133,6 +133,7 @@ def round32(y):
     It also emulates float32 arithmetic: a float32 operation (+ - * / sqrt) on float32 values rounds
     exactly as round32 of the same operation done in double (53 >= 2 * 24 + 2: the double rounding is
     innocuous; tests/test_exp.py checks it)."""
+    y = float(y)            # (a numpy scalar too: a float32 one would take the edge below in float32)
     if abs(y) >= FLOAT32_INF_EDGE:
         return copysign(inf, y)
     return _FLOAT32.unpack(_FLOAT32.pack(y))[0]
@@ -256,3 +257,35 @@ RULES = _rules.compiled({"abs": abs, "copysign": copysign, "exp": exp, "exp_minu
                          "log": log, "log1p": log1p, "sqrt": sqrt})
 sigmoid = RULES.sigmoid
 tanh = RULES.tanh
+
+
+# float32's helpers: each computed in float64 from float32 values and rounded to float32 once (for
+# sqrt, float32's own; for e^x - 1, log and log1p, within about half an ulp of float32).
+
+def _exp_minus_one32(x):
+    return round32(_exp_minus_one(x))
+
+
+def _log32(x):
+    return round32(log(x))
+
+
+def _log1p32(x):
+    return round32(log1p(x))
+
+
+def _sqrt32(x):
+    return round32(sqrt(x))
+
+
+#: The rules' float32 forms (_rules.py's docstring): every operation rounded by round32.
+RULES32 = _rules.compiled({"abs": abs, "copysign": copysign, "exp": exp32,
+                           "exp_minus_one": _exp_minus_one32, "log": _log32, "log1p": _log1p32,
+                           "sqrt": _sqrt32, "R": round32, "F": round32}, float32=True)
+
+
+def rule32(number, a=0.0, b=0.0, c=0.0, d=0.0, e=0.0):
+    """The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each rounded to
+    float32 first (a test hook)."""
+    name, function = _rules.rules()[number]
+    return getattr(RULES32, name)(*[round32(x) for x in (a, b, c, d, e)[:function.__code__.co_argcount]])

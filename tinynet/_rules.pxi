@@ -306,3 +306,265 @@ cdef inline tn_step_options _step_options(const kernel_options* k,
     o.epsilon = k.epsilon
     o.lr_t = lr_t
     return o
+
+
+# --- the rules' float32 forms (tinynet/_rules.py's docstring) --------------------------------------
+
+
+cdef inline float _identity32(float s) noexcept nogil:
+    return s
+
+
+cdef inline float _identity_prime32(float a) noexcept nogil:
+    return _F32(1.0)
+
+
+cdef inline float _sigmoid_from_exp32(float e) noexcept nogil:
+    # The sigmoid from e = e^(-s): the loops that compute many exps at once (in vector instructions)
+    # finish the sigmoid with this.
+    return _R32(_F32(1.0) / _R32(_F32(1.0) + e))
+
+
+cdef inline float _sigmoid32(float s) noexcept nogil:
+    # 1 / (1 + e^(-s)); 0.0 where e^(-s) overflows to inf.
+    return _sigmoid_from_exp32(_exp32(-s))
+
+
+cdef inline float _sigmoid_prime32(float a) noexcept nogil:
+    return _R32(a * _R32(_F32(1) - a))
+
+
+cdef inline float _tanh32(float s) noexcept nogil:
+    # tanh(s) from tinynet's exp, with s's sign: for |s| < 0.345, -m / (2 + m) with m = e^(-2|s|) - 1
+    # (accurate near 0: there e^(-2|s|) > 0.5, where scale - 1 is exact); beyond, 1 - 2 / (e^(2|s|) + 1);
+    # +-1 beyond |s| = 22 (tanh rounds to +-1 from 19.1 on), and NaN for NaN. Within 1.9 ulp (measured
+    # against mpmath; the C library's, 2.1 ulp).
+    cdef float a, m
+    a = _fabs32(s)
+    if not a <= _F32(22.0):
+        return s if s != s else _copysign32(_F32(1.0), s)
+    if a < _F32(0.345):
+        m = _exp_minus_one32(_R32(-_F32(2.0) * a))
+        return _copysign32(_R32(-m / _R32(_F32(2.0) + m)), s)
+    return _copysign32(_R32(_F32(1.0) - _R32(_F32(2.0) / _R32(_exp32(_R32(_F32(2.0) * a)) + _F32(1.0)))), s)
+
+
+cdef inline float _tanh_prime32(float a) noexcept nogil:
+    return _R32(_F32(1) - _R32(a * a))
+
+
+cdef inline float _relu32(float s) noexcept nogil:
+    return s if s > _F32(0.0) else _F32(0.0)
+
+
+cdef inline float _relu_prime32(float a) noexcept nogil:
+    return _F32(1.0) if a > _F32(0.0) else _F32(0.0)
+
+
+cdef inline float _leaky_relu32(float s) noexcept nogil:
+    return s if s > _F32(0.0) else _R32(0.009999999776482582 * s)
+
+
+cdef inline float _leaky_relu_prime32(float a) noexcept nogil:
+    return _F32(1.0) if a > _F32(0.0) else 0.009999999776482582
+
+
+cdef inline float _exponential32(float s) noexcept nogil:
+    # e^s: the Poisson loss's output (scikit-learn's); its derivative is never taken (the loss's
+    # gradient at the sums is a - y).
+    return _exp32(s)
+
+
+cdef inline float _xlogy32(float x, float y) noexcept nogil:
+    # x * log(y), and 0 where x is 0 and y is not NaN (as scipy's xlogy).
+    return _F32(0.0) if x == _F32(0.0) and y == y else _R32(x * _log32(y))
+
+
+cdef inline float _softplus32(float x) noexcept nogil:
+    # log(1 + e^x), without overflow.
+    return _R32((x if x > _F32(0.0) else _F32(0.0)) + _log1p32(_exp32(-_fabs32(x))))
+
+
+cdef inline float _error_squared32(float y, float a) noexcept nogil:
+    cdef float e
+    e = _R32(y - a)
+    return _R32(e * e)
+
+
+cdef inline float _binary_cross_entropy32(float y, float s) noexcept nogil:
+    # -(y log f(s) + (1 - y) log(1 - f(s))) for the sigmoid f, from the sum s, stably.
+    return _R32(_R32(y * _softplus32(-s)) + _R32(_R32(_F32(1) - y) * _softplus32(s)))
+
+
+cdef inline float _poisson_deviance32(float y, float a) noexcept nogil:
+    # Half the Poisson deviance's term: y log(y / a) - y + a.
+    return _R32(_R32(_xlogy32(y, _R32(y / a)) - y) + a)
+
+
+cdef inline float _clipped32(float a) noexcept nogil:
+    # A probability clipped to [LOG_EPS, 1 - LOG_EPS], as scikit-learn's log-loss clips it.
+    cdef float c
+    c = 1.1920928955078125e-07 if a < 1.1920928955078125e-07 else a
+    return _R32(_F32(1) - 1.1920928955078125e-07) if c > _R32(_F32(1) - 1.1920928955078125e-07) else c
+
+
+cdef inline float _binary_log_likelihood32(float y, float c) noexcept nogil:
+    # y log c + (1 - y) log(1 - c), of a clipped probability c.
+    return _R32(_xlogy32(y, c) + _xlogy32(_R32(_F32(1) - y), _R32(_F32(1) - c)))
+
+
+cdef inline float _mse_gradient32(float y, float a, float n_out) noexcept nogil:
+    # dL/da of the mean over n_out outputs of the squared error.
+    return _R32(_R32(-_F32(2) * _R32(y - a)) / n_out)
+
+
+cdef inline float _mean_output_error32(float y, float a, float n_out) noexcept nogil:
+    # dL/ds of the binary cross-entropy's mean over n_out sigmoid outputs.
+    return _R32(_R32(a - y) / n_out)
+
+
+cdef inline float _sgd32(float p, float g, float learn_rate) noexcept nogil:
+    # Plain SGD's step. (The per-sample kernels, which fold the learning rate into each neuron's
+    # error g_i, take a weight's step as sgd(w, a_j * f'_i, g_i), a bias's as sgd(b, f'_i, g_i).)
+    return _R32(p - _R32(learn_rate * g))
+
+
+cdef inline float _velocity32(float m, float g, float momentum, float learn_rate) noexcept nogil:
+    # SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's
+    # step. (Per sample, velocity(v, a_j * f'_i, momentum, g_i), as for :func:`sgd`.)
+    return _R32(_R32(momentum * m) - _R32(learn_rate * g))
+
+
+cdef inline float _adam_first32(float m, float g, float beta_1) noexcept nogil:
+    # Adam's first moment, from the last one.
+    return _R32(_R32(beta_1 * m) + _R32(_R32(_F32(1) - beta_1) * g))
+
+
+cdef inline float _adam_second32(float v, float g, float beta_2) noexcept nogil:
+    # Adam's second moment, from the last one.
+    return _R32(_R32(beta_2 * v) + _R32(_R32(_F32(1) - beta_2) * _R32(g * g)))
+
+
+cdef inline float _adam32(float p, float m, float v, float lr_t, float epsilon) noexcept nogil:
+    # Adam's step from the new moments, with the step's size lr_t (:func:`adam_step_sizes`).
+    return _R32(p + _R32(_R32(-lr_t * m) / _R32(_sqrt32(v) + epsilon)))
+
+
+cdef inline float _irprop_delta32(float delta, float g, float g_last) noexcept nogil:
+    # iRPROP-'s new step size of a parameter, from its last one, its gradient g and the gradient it
+    # remembers, g_last (Igel and Huesken 2000): larger while the sign holds, smaller when it flips.
+    cdef float d, t
+    t = _R32(g_last * g)
+    if t > _F32(0.0):
+        d = _R32(delta * 1.2000000476837158)
+        return 50.0 if d > 50.0 else d
+    if t < _F32(0.0):
+        d = _R32(delta * 0.5)
+        return 0.0 if d < 0.0 else d
+    return delta
+
+
+cdef inline float _irprop_gradient32(float g, float g_last) noexcept nogil:
+    # The gradient iRPROP- remembers: 0 where the sign flipped (that step is skipped, and the next
+    # neither grows nor shrinks the step size), else g.
+    return _F32(0.0) if _R32(g_last * g) < _F32(0.0) else g
+
+
+cdef inline float _irprop32(float p, float g, float delta) noexcept nogil:
+    # iRPROP-'s step: by delta, against the sign of the gradient it remembers (none where that is
+    # 0).
+    return _R32(p - delta) if g > _F32(0.0) else _R32(p + delta) if g < _F32(0.0) else p
+
+
+cdef inline float _activate32(int code, float s) noexcept nogil:
+    if code == 0:    # sigmoid
+        return _sigmoid32(s)
+    elif code == 1:    # tanh
+        return _tanh32(s)
+    elif code == 2:    # relu
+        return _relu32(s)
+    elif code == 6:    # leaky_relu
+        return _leaky_relu32(s)
+    elif code == 3:    # identity
+        return _identity32(s)
+    elif code == 5:    # exponential
+        return _exponential32(s)
+    return NAN    # not in the table: never reached (the kernels check the codes first)
+
+
+cdef inline float _derivative32(int code, float a) noexcept nogil:
+    if code == 0:    # sigmoid
+        return _sigmoid_prime32(a)
+    elif code == 1:    # tanh
+        return _tanh_prime32(a)
+    elif code == 2:    # relu
+        return _relu_prime32(a)
+    elif code == 6:    # leaky_relu
+        return _leaky_relu_prime32(a)
+    elif code == 3:    # identity
+        return _identity_prime32(a)
+    return NAN    # not in the table: never reached (the kernels check the codes first)
+
+
+def rule32(int number, float a=0, float b=0, float c=0, float d=0, float e=0):
+    """The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each
+    rounded to float32 first (a test hook)."""
+    if number == 0:
+        return _identity32(a)
+    elif number == 1:
+        return _identity_prime32(a)
+    elif number == 2:
+        return _sigmoid_from_exp32(a)
+    elif number == 3:
+        return _sigmoid32(a)
+    elif number == 4:
+        return _sigmoid_prime32(a)
+    elif number == 5:
+        return _tanh32(a)
+    elif number == 6:
+        return _tanh_prime32(a)
+    elif number == 7:
+        return _relu32(a)
+    elif number == 8:
+        return _relu_prime32(a)
+    elif number == 9:
+        return _leaky_relu32(a)
+    elif number == 10:
+        return _leaky_relu_prime32(a)
+    elif number == 11:
+        return _exponential32(a)
+    elif number == 12:
+        return _xlogy32(a, b)
+    elif number == 13:
+        return _softplus32(a)
+    elif number == 14:
+        return _error_squared32(a, b)
+    elif number == 15:
+        return _binary_cross_entropy32(a, b)
+    elif number == 16:
+        return _poisson_deviance32(a, b)
+    elif number == 17:
+        return _clipped32(a)
+    elif number == 18:
+        return _binary_log_likelihood32(a, b)
+    elif number == 19:
+        return _mse_gradient32(a, b, c)
+    elif number == 20:
+        return _mean_output_error32(a, b, c)
+    elif number == 21:
+        return _sgd32(a, b, c)
+    elif number == 22:
+        return _velocity32(a, b, c, d)
+    elif number == 23:
+        return _adam_first32(a, b, c)
+    elif number == 24:
+        return _adam_second32(a, b, c)
+    elif number == 25:
+        return _adam32(a, b, c, d, e)
+    elif number == 26:
+        return _irprop_delta32(a, b, c)
+    elif number == 27:
+        return _irprop_gradient32(a, b)
+    elif number == 28:
+        return _irprop32(a, b, c)
+    raise ValueError(f"no rule number {number}")

@@ -17,6 +17,14 @@ The helpers are tinynet's ``exp`` and ``exp_minus_one`` (the same bits in every 
 right, in every backend (no FMA, no reordering), which is what makes their results identical bit for
 bit.
 
+**float32.** The same text gives every rule's float32 form (:func:`float32_tree`): each operation's
+result rounded to float32 (a call ``R(...)``) and each number written in the rule taken in float32
+(``F(...)``), the constants their float32 values (:func:`constants32`) and the helpers each backend's
+float32 ones. Rounding a float64 ``+ - * /`` or ``sqrt`` of float32 values to float32 gives float32's
+own operation (53 >= 2 * 24 + 2: the double rounding is innocuous), so the pure-Python backend
+(``R``: its ``round32``), Numba (``np.float32``) and the extension (C's float arithmetic, written by
+tools/gen_rules.py) compute the same bits, those of numpy's float32 arithmetic (tests/test_rules.py).
+
 The functions over the codes (``activate``, ``derivative``, their loops over arrays, and the check
 of the codes that every kernel makes first) are generated from :data:`ACTIVATIONS` too
 (:func:`dispatcher_source`): a code that is not in the table fails loudly (``ValueError``) instead of
@@ -27,7 +35,10 @@ backend's own.
 from __future__ import annotations
 
 import ast
+import copy
+import inspect
 import math
+import textwrap
 import types
 from collections.abc import Callable
 from math import copysign, log, log1p, sqrt
@@ -57,6 +68,7 @@ __all__ = [
     "CHECKS",
     "DISPATCHERS",
     "HELPERS",
+    "HELPERS32",
     "HIDDEN",
     "INITS_OF",
     "LOSS_CODES",
@@ -65,12 +77,17 @@ __all__ = [
     "adam_step_sizes",
     "compiled",
     "constants",
+    "constants32",
     "dispatcher_source",
+    "float32_tree",
     "rules",
 ]
 
 #: The helpers a rule may call, beyond other rules (each backend supplies its own of each).
 HELPERS = ("abs", "copysign", "exp", "exp_minus_one", "log", "log1p", "sqrt")
+#: ... and in the rules' float32 forms, also these: R(x), x rounded to float32 (each operation's
+#: result), and F(c), the number c in float32.
+HELPERS32 = (*HELPERS, "R", "F")
 
 
 def _unbound(x: float) -> float:
@@ -426,8 +443,8 @@ def adam_step_sizes(learn_rate, beta_1, beta_2, first, count):
 
 
 #: This module's functions that are not per-element rules.
-_MACHINERY = ("rules", "compiled", "constants", "dispatcher_source", "adam_step_sizes", "step_code", "_chain",
-              "step_source", "kernel_options", "options_dict")
+_MACHINERY = ("rules", "compiled", "constants", "constants32", "dispatcher_source", "float32_tree",
+              "adam_step_sizes", "step_code", "_chain", "step_source", "kernel_options", "options_dict")
 
 
 def rules():
@@ -440,6 +457,35 @@ def rules():
 def constants():
     """The module's float constants that rules use (``LEAKY_SLOPE``): name -> value."""
     return {name: value for name, value in globals().items() if name.isupper() and type(value) is float}
+
+
+def constants32():
+    """The constants' float32 values, for the rules' float32 forms: each rounded to float32, but
+    ``LOG_EPS``, float32's own machine epsilon (scikit-learn clips probabilities at their dtype's)."""
+    values = {name: float(np.float32(value)) for name, value in constants().items()}
+    values["LOG_EPS"] = float(np.finfo(np.float32).eps)
+    return values
+
+
+class _Float32(ast.NodeTransformer):
+    """An expression's arithmetic in float32: each binary operation's result rounded, ``R(...)``, and
+    each number written in it taken in float32, ``F(...)`` (the comparisons and conditions as they
+    are)."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        return ast.copy_location(ast.Call(ast.Name("R", ast.Load()), [node], []), node)
+
+    def visit_Constant(self, node):
+        if type(node.value) in (int, float):
+            return ast.copy_location(ast.Call(ast.Name("F", ast.Load()), [node], []), node)
+        return node
+
+
+def float32_tree(tree):
+    """A rule's syntax tree (or a step's expression's) in its float32 form (see the module's
+    docstring): a new tree, the given one untouched."""
+    return ast.fix_missing_locations(_Float32().visit(copy.deepcopy(tree)))
 
 
 #: The functions generated from :data:`ACTIVATIONS` (by :func:`dispatcher_source` here, and for the
@@ -487,16 +533,21 @@ def _options_of(step):
     return [name for name in STEP_OPTIONS if name in used]
 
 
-def step_source(step, names):
+def step_source(step, names, float32=False):
     """A step's statements as Python lines, with p, m, v, g renamed by ``names`` (name -> the text
     that replaces it): the body of ``step_each``'s loops (tools/gen_rules.py writes the C from the
-    same statements)."""
+    same statements); with ``float32``, in their float32 form (:func:`float32_tree`)."""
     rename = _Elements(names)
-    return [f"{names[target]} = {ast.unparse(rename.visit(ast.parse(expression, mode='eval')).body)}"
-            for target, expression in step.statements]
+    lines = []
+    for target, expression in step.statements:
+        tree = ast.parse(expression, mode="eval")
+        if float32:
+            tree = float32_tree(tree)
+        lines.append(f"{names[target]} = {ast.unparse(rename.visit(tree).body)}")
+    return lines
 
 
-def dispatcher_source():
+def dispatcher_source(float32=False):
     """The Python source of the functions over the codes, for the pure-Python and Numba backends:
 
     * ``activate(code, s)``, ``derivative(code, a)``: the rule of that code;
@@ -512,7 +563,11 @@ def dispatcher_source():
     * ``check_loss(loss)``, ``check_optimizer(optimizer)``: the same for the loss and optimizer codes
       (:data:`LOSS_CODES`, :data:`OPTIMIZER_CODES`); ``check_per_sample(optimizer)``, for the
       per-sample kernels' (:data:`PER_SAMPLE_CODES`).
+
+    With ``float32``, ``step_each``'s statements are in their float32 form and the options it reads
+    (``lr_t`` too) are taken in float32 (``F``).
     """
+    read = "F(options['{}'])" if float32 else "options['{}']"
     known_prime = " or ".join(f"hidden == {row.code}" for row in ACTIVATIONS if row.prime is not None)
     known_value = " or ".join(f"output == {row.code}" for row in ACTIVATIONS)
     lines = ["def activate(code, s):", *_chain("value", lambda rule: [f"return {rule}(s)"]),
@@ -528,9 +583,10 @@ def dispatcher_source():
              "def step_each(code, p, grad, m, v, options, lr_t):",
              *[line for number, step in enumerate(STEPS) for line in [
                  f"    {'if' if number == 0 else 'elif'} code == {step.code}:    # {step.name}",
-                 *[f"        {name} = options['{name}']" for name in _options_of(step) if name != "lr_t"],
+                 *[f"        {name} = {read.format(name)}" if name != "lr_t" else "        lr_t = F(lr_t)"
+                   for name in _options_of(step) if name != "lr_t" or float32],
                  "        for k in range(len(p)):",
-                 *[f"            {line}" for line in step_source(step, _ELEMENT)]]],
+                 *[f"            {line}" for line in step_source(step, _ELEMENT, float32)]]],
              "", "",
              "def check_codes(hidden, output):",
              f"    if not ({known_prime}) or not ({known_value} or output == {SOFTMAX}):",
@@ -547,19 +603,35 @@ def dispatcher_source():
     return "\n".join(lines) + "\n"
 
 
-def compiled(helpers, decorate=lambda function, name: function):
+def _float32_code(function):
+    """The code of a rule's float32 form (:func:`float32_tree` of its source), compiled under a name
+    of its own (so that no cache takes it for the float64 rule's)."""
+    tree = float32_tree(ast.parse(textwrap.dedent(inspect.getsource(function))))
+    scope: dict[str, Any] = {}
+    exec(compile(tree, f"<tinynet rules: float32 {function.__name__}>", "exec"), scope)
+    return scope[function.__name__].__code__
+
+
+def compiled(helpers, decorate=lambda function, name: function, float32=False):
     """Every rule and the functions over the codes (:data:`DISPATCHERS`) as functions whose helpers
     are ``helpers`` (a dict naming each of :data:`HELPERS`), each passed through
     ``decorate(function, name)`` (for Numba, its ``jit``): a namespace of them. The rules share one
-    namespace, so each calls the others' compiled forms."""
-    missing = set(HELPERS) - set(helpers)
+    namespace, so each calls the others' compiled forms.
+
+    With ``float32``, their float32 forms (see the module's docstring): ``helpers`` then names each of
+    :data:`HELPERS32` (each a float32 helper; ``nan``, if given, the NaN of the functions over the
+    codes), and the constants are :func:`constants32`'s."""
+    missing = set(HELPERS32 if float32 else HELPERS) - set(helpers)
     if missing:
         raise ValueError(f"helpers missing: {sorted(missing)}")
     # (named as this module: Numba's cache rebuilds a function's environment from its module's name)
-    namespace: dict[str, Any] = dict(helpers, __name__=__name__, nan=math.nan, **constants())
+    namespace: dict[str, Any] = dict(nan=math.nan, **(constants32() if float32 else constants()))
+    namespace.update(helpers, __name__=__name__)
     for name, function in rules():
-        namespace[name] = decorate(types.FunctionType(function.__code__, namespace, name), name)
-    exec(compile(dispatcher_source(), "<tinynet rules: dispatchers>", "exec"), namespace)
+        code = _float32_code(function) if float32 else function.__code__
+        namespace[name] = decorate(types.FunctionType(code, namespace, name), name)
+    source = "<tinynet rules: dispatchers" + (" float32>" if float32 else ">")
+    exec(compile(dispatcher_source(float32), source, "exec"), namespace)
     for name in DISPATCHERS:
         namespace[name] = decorate(namespace[name], name)
     return types.SimpleNamespace(**{name: namespace[name] for name in

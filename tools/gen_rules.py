@@ -24,6 +24,7 @@ and the generated code readable beside its source.
 """
 
 import ast
+import copy
 import pathlib
 import sys
 
@@ -33,6 +34,11 @@ TARGET = ROOT / "tinynet" / "_rules.pxi"
 #: Each helper a rule may call, as the extension names it.
 HELPERS = {"abs": "fabs", "copysign": "copysign", "exp": "_exp", "exp_minus_one": "_exp_minus_one",
            "log": "log", "log1p": "log1p", "sqrt": "sqrt"}
+#: ... and in the rules' float32 forms (_core_common.pxi's float32 helpers; R and F of _rules.py's
+#: docstring: C's float arithmetic rounds each operation, and a number becomes a float).
+HELPERS32 = {"abs": "_fabs32", "copysign": "_copysign32", "exp": "_exp32",
+             "exp_minus_one": "_exp_minus_one32", "log": "_log32", "log1p": "_log1p32", "sqrt": "_sqrt32",
+             "R": "_R32", "F": "_F32"}
 #: The C header of the optimizer steps' rules, for the extension's tiles (tinynet/_tiles.h).
 HEADER = ROOT / "tinynet" / "_rules.h"
 
@@ -47,22 +53,27 @@ class _Rename(ast.NodeTransformer):
     """Calls of rules and helpers renamed to the extension's functions; the module's constants written
     as their values (C constants, the same doubles: repr gives back every bit)."""
 
-    def __init__(self, rules, constants):
+    def __init__(self, rules, constants, float32=False):
         self.rules = rules
         self.constants = constants
+        self.suffix = "32" if float32 else ""
+        self.helpers = HELPERS32 if float32 else HELPERS
 
     def visit_Name(self, node):
         if node.id in self.constants:
             return ast.copy_location(ast.Constant(self.constants[node.id]), node)
         if node.id in self.rules:
-            return ast.copy_location(ast.Name("_" + node.id, node.ctx), node)
-        if node.id in HELPERS:
-            return ast.copy_location(ast.Name(HELPERS[node.id], node.ctx), node)
+            return ast.copy_location(ast.Name("_" + node.id + self.suffix, node.ctx), node)
+        if node.id in self.helpers:
+            return ast.copy_location(ast.Name(self.helpers[node.id], node.ctx), node)
         return node
 
 
-def _cython_rule(node, rules, constants):
-    """One rule as a cdef inline function."""
+def _cython_rule(node, rules, constants, float32=False):
+    """One rule as a cdef inline function (with float32, its float32 form: a float function named
+    with a suffix 32, of float arguments and locals)."""
+    kind, suffix = ("float", "32") if float32 else ("double", "")
+    node = _float32_tree(node) if float32 else copy.deepcopy(node)     # (the renaming edits the tree)
     args = [arg.arg for arg in node.args.args]
     body = list(node.body)
     lines = []
@@ -72,10 +83,11 @@ def _cython_rule(node, rules, constants):
     local = sorted({target.id for statement in body for sub in ast.walk(statement)
                     if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
                     for target in [sub]} - set(args))
-    header = f"cdef inline double _{node.name}({', '.join(f'double {arg}' for arg in args)}) noexcept nogil:"
+    header = (f"cdef inline {kind} _{node.name}{suffix}({', '.join(f'{kind} {arg}' for arg in args)}) "
+              "noexcept nogil:")
     if local:
-        lines.append(f"    cdef double {', '.join(local)}")
-    rename = _Rename(rules, constants)
+        lines.append(f"    cdef {kind} {', '.join(local)}")
+    rename = _Rename(rules, constants, float32)
     for statement in body:
         text = ast.unparse(rename.visit(statement))
         lines += ["    " + line for line in text.splitlines()]
@@ -88,6 +100,35 @@ def _module():
     from tinynet import _rules
 
     return _rules
+
+
+def _float32_tree(node):
+    """_rules.float32_tree, the one definition of the float32 forms."""
+    return _module().float32_tree(node)
+
+
+def _float32_dispatchers(rules, functions):
+    """_activate32 and _derivative32 (the float32 forms of _activate and _derivative), and a test hook
+    calling each float32 rule by its number in _rules.rules()."""
+    rows = rules.ACTIVATIONS
+    unreached = "    return NAN    # not in the table: never reached (the kernels check the codes first)"
+    hook = ["def rule32(int number, float a=0, float b=0, float c=0, float d=0, float e=0):",
+            "    \"\"\"The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each",
+            "    rounded to float32 first (a test hook).\"\"\""]
+    for number, node in enumerate(functions):
+        args = ", ".join("abcde"[:len(node.args.args)])
+        hook += [f"    {'if' if number == 0 else 'elif'} number == {number}:",
+                 f"        return _{node.name}32({args})"]
+    hook.append("    raise ValueError(f\"no rule number {number}\")")
+    return [
+        "\n".join(["cdef inline float _activate32(int code, float s) noexcept nogil:",
+                   *_chain(rows, "value", lambda rule: [f"return _{rule}32(s)"]),
+                   unreached]),
+        "\n".join(["cdef inline float _derivative32(int code, float a) noexcept nogil:",
+                   *_chain(rows, "prime", lambda rule: [f"return _{rule}32(a)"]),
+                   unreached]),
+        "\n".join(hook),
+    ]
 
 
 def _chain(rows, kind, call):
@@ -355,7 +396,10 @@ def render():
     functions = _rule_functions(tree, module)
     rules = {node.name for node in functions}
     pieces = ([_cython_rule(node, rules, module.constants()) for node in functions] + _dispatchers(module)
-              + [_step_options(module)])
+              + [_step_options(module)]
+              + ["# --- the rules' float32 forms (tinynet/_rules.py's docstring) " + "-" * 38]
+              + [_cython_rule(node, rules, module.constants32(), float32=True) for node in functions]
+              + _float32_dispatchers(module, functions))
     head = ("# Generated by tools/gen_rules.py from tinynet/_rules.py: do not edit. Edit the rules there,\n"
             "# then run python tools/gen_rules.py (the tests check that this file is current).\n"
             "# Included by _core.pyx, after _core_common.pxi (tinynet's exp).\n")
