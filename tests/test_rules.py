@@ -229,12 +229,13 @@ def test_every_float32_rule_has_the_same_bits_in_every_backend_and_numpys(name, 
 def test_the_float32_forms_round_every_operation():
     """The transform leaves no operation in float64: sigmoid_prime(a) = a * (1 - a) differs between
     float32 operations and float64 ones rounded at the end for some a (here, a found by search)."""
-    from tinynet._python_common import RULES32, round32
+    from tinynet._python_common import round32, rules32
 
+    rules = rules32()
     rng = np.random.default_rng(1)
     a = rng.uniform(0, 1, 2000).astype(np.float32).astype(float)
     once = [round32(x * (1 - x)) for x in a]           # float64 throughout, rounded once
-    each = [RULES32.sigmoid_prime(x) for x in a]
+    each = [rules.sigmoid_prime(x) for x in a]
     assert once != each
     assert each == [float(np.float32(x) * (np.float32(1) - np.float32(x))) for x in a]
     assert _rules.constants32()["LOG_EPS"] == float(np.finfo(np.float32).eps)
@@ -243,9 +244,10 @@ def test_the_float32_forms_round_every_operation():
 def test_the_float32_step_each_is_the_rules_step_by_step():
     """step_each's float32 form (both backends that have it): Adam's step of float32 arrays gives the
     bits of its rules applied one after another, the options taken in float32."""
-    from tinynet._numba_common import RULES32 as numba_rules
-    from tinynet._python_common import RULES32 as python_rules
+    from tinynet._numba_common import rules32 as numba_rules32
+    from tinynet._python_common import rules32 as python_rules32
 
+    python_rules, numba_rules = python_rules32(), numba_rules32()
     rng = np.random.default_rng(3)
     grad = rng.normal(0, 1, 37).astype(np.float32)
     p0 = rng.normal(0, 1, 37).astype(np.float32)

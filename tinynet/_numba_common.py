@@ -28,6 +28,7 @@ that changed only those, Numba would load stale machine code with the old arithm
 kernels are therefore cached under a stamp of every file they depend on (:data:`SOURCES`).
 """
 
+import functools
 import hashlib
 import math
 import os
@@ -344,11 +345,14 @@ def _sqrt32(x):
     return np.float32(math.sqrt(np.float64(x)))
 
 
-#: The rules' float32 forms (_rules.py's docstring): every operation's result a float32 (np.float32).
-RULES32 = _rules.compiled({"abs": _abs32, "copysign": _copysign32, "exp": exp32,
-                           "exp_minus_one": _exp_minus_one32, "log": _log32, "log1p": _log1p32,
-                           "sqrt": _sqrt32, "R": _round32, "F": _round32, "nan": np.float32(np.nan)},
-                          _jit_rule, float32=True)
+@functools.cache
+def rules32():
+    """The rules' float32 forms (_rules.py's docstring), every operation's result a float32
+    (np.float32): built at the first call, not at import."""
+    return _rules.compiled({"abs": _abs32, "copysign": _copysign32, "exp": exp32,
+                            "exp_minus_one": _exp_minus_one32, "log": _log32, "log1p": _log1p32,
+                            "sqrt": _sqrt32, "R": _round32, "F": _round32, "nan": np.float32(np.nan)},
+                           _jit_rule, float32=True)
 
 
 def rule32(number, a=0.0, b=0.0, c=0.0, d=0.0, e=0.0):
@@ -356,7 +360,7 @@ def rule32(number, a=0.0, b=0.0, c=0.0, d=0.0, e=0.0):
     float32 first (a test hook)."""
     name, function = _rules.rules()[number]
     arguments = [np.float32(x) for x in (a, b, c, d, e)[:function.__code__.co_argcount]]
-    return float(getattr(RULES32, name)(*arguments))
+    return float(getattr(rules32(), name)(*arguments))
 
 
 @jit

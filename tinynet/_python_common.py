@@ -18,6 +18,7 @@ Floating-point rules shared by all three backends (they are what makes results i
   :func:`_pairwise_block` and pushes the sum back, so no kernel needs a buffer of n terms.
 """
 
+import functools
 import struct
 from math import copysign, inf, ldexp, log, log1p, sqrt
 
@@ -278,14 +279,17 @@ def _sqrt32(x):
     return round32(sqrt(x))
 
 
-#: The rules' float32 forms (_rules.py's docstring): every operation rounded by round32.
-RULES32 = _rules.compiled({"abs": abs, "copysign": copysign, "exp": exp32,
-                           "exp_minus_one": _exp_minus_one32, "log": _log32, "log1p": _log1p32,
-                           "sqrt": _sqrt32, "R": round32, "F": round32}, float32=True)
+@functools.cache
+def rules32():
+    """The rules' float32 forms (_rules.py's docstring), every operation rounded by round32: built at
+    the first call (from the rules' source), not at import."""
+    return _rules.compiled({"abs": abs, "copysign": copysign, "exp": exp32,
+                            "exp_minus_one": _exp_minus_one32, "log": _log32, "log1p": _log1p32,
+                            "sqrt": _sqrt32, "R": round32, "F": round32}, float32=True)
 
 
 def rule32(number, a=0.0, b=0.0, c=0.0, d=0.0, e=0.0):
     """The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each rounded to
     float32 first (a test hook)."""
     name, function = _rules.rules()[number]
-    return getattr(RULES32, name)(*[round32(x) for x in (a, b, c, d, e)[:function.__code__.co_argcount]])
+    return getattr(rules32(), name)(*[round32(x) for x in (a, b, c, d, e)[:function.__code__.co_argcount]])

@@ -22,8 +22,9 @@ result rounded to float32 (a call ``R(...)``) and each number written in the rul
 (``F(...)``), the constants their float32 values (:func:`constants32`) and the helpers each backend's
 float32 ones. Rounding a float64 ``+ - * /`` or ``sqrt`` of float32 values to float32 gives float32's
 own operation (53 >= 2 * 24 + 2: the double rounding is innocuous), so the pure-Python backend
-(``R``: its ``round32``), Numba (``np.float32``) and the extension (C's float arithmetic, written by
-tools/gen_rules.py) compute the same bits, those of numpy's float32 arithmetic (tests/test_rules.py).
+(``R``: its ``round32``), Numba (``np.float32``), each through its ``rules32()``, and the extension
+(C's float arithmetic, written by tools/gen_rules.py) compute the same bits, those of numpy's float32
+arithmetic (tests/test_rules.py).
 
 The functions over the codes (``activate``, ``derivative``, their loops over arrays, and the check
 of the codes that every kernel makes first) are generated from :data:`ACTIVATIONS` too
