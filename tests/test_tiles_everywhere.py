@@ -71,6 +71,13 @@ def test_the_avx512_shapes_give_the_bits_of_the_plain_loops(tmp_path, host):
     assert _output(tmp_path, "wide", CC, flags) == host
 
 
+def test_fetching_ahead_gives_the_same_bits(tmp_path, host):
+    """The updates of layers too large for L2 fetch their next rows ahead (TN_PREFETCH_BYTES): every
+    layer of the harness is small, so a build with the threshold at 0 runs that path everywhere."""
+    flags = ["-DTN_PREFETCH_BYTES=0"] + (["-march=x86-64-v3"] if X86 and "v3" in cpu_levels() else [])
+    assert _output(tmp_path, "prefetch", CC, flags) == host
+
+
 @pytest.mark.parametrize("tiles", ["neon", "plain"])
 def test_aarch64_gives_the_same_bits(tmp_path, host, tiles):
     missing = [tool for tool in (CROSS, QEMU) if shutil.which(tool) is None]
