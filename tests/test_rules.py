@@ -226,6 +226,13 @@ def test_every_float32_rule_has_the_same_bits_in_every_backend_and_numpys(name, 
     assert len(set(bits.values())) == 1, (args, bits)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_float32_rule_hook_refuses_a_number_outside_the_rules(backend):
+    for number in (-1, len(RULE_NAMES)):
+        with pytest.raises(ValueError, match=f"no rule number {number}"):
+            load_backend(backend).rule32(number, 1.0)
+
+
 def test_the_float32_forms_round_every_operation():
     """The transform leaves no operation in float64: sigmoid_prime(a) = a * (1 - a) differs between
     float32 operations and float64 ones rounded at the end for some a (here, a found by search)."""

@@ -358,6 +358,8 @@ def rules32():
 def rule32(number, a=0.0, b=0.0, c=0.0, d=0.0, e=0.0):
     """The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each rounded to
     float32 first (a test hook)."""
+    if not 0 <= number < len(_rules.rules()):
+        raise ValueError(f"no rule number {number}")
     name, function = _rules.rules()[number]
     arguments = [np.float32(x) for x in (a, b, c, d, e)[:function.__code__.co_argcount]]
     return float(getattr(rules32(), name)(*arguments))
