@@ -63,7 +63,7 @@ NET_VEC = 8
 #: The boundary, in bytes, on which the kernels' scratch and working arrays start, and their rows when
 #: they are whole vectors: a cache line. numpy promises 16; a 32- or 64-byte vector load or store that
 #: crosses a line costs two, and at 16 bytes half of a row's AVX2 accesses cross one (measured on Zen 3,
-#: the first layer's update of a (64, 32, 10) network per sample: 306 ns aligned, 406 ns at 16 bytes).
+#: v3, the first layer's update of a (64, 32, 10) network per sample: 306 ns aligned, 406 ns at 16).
 ALIGN = 64
 
 
@@ -77,9 +77,14 @@ def aligned_zeros(shape: int | Sequence[int]) -> NDArray[np.float64]:
     return buffer[start:start + size].reshape(shape)
 
 
+def _round_up(n: int, multiple: int) -> int:
+    """n rounded up to a multiple of ``multiple``."""
+    return -(-n // multiple) * multiple
+
+
 def _whole_lines(n: int) -> int:
     """n doubles rounded up to whole cache lines, so that every row of a 2-D scratch array is aligned."""
-    return -(-n // (ALIGN // 8)) * (ALIGN // 8)
+    return _round_up(n, ALIGN // 8)
 
 
 def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
@@ -139,11 +144,11 @@ def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.floa
         A layer's sums (of up to four samples), and its activations' derivatives.
     room : ndarray of float64, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride, rounded
         up to whole cache lines)
+        For each of a block of samples: its activations, its g and the previous layer's, its deltas.
 
     Every array starts on a cache line (``aligned_zeros``), and so does each of its rows.
-        For each of a block of samples: its activations, its g and the previous layer's, its deltas.
     """
-    strides = [-(-n_out // NET_VEC) * NET_VEC for n_out in sizes[1:]]
+    strides = [_round_up(n_out, NET_VEC) for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
     transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
     room = aligned_zeros((BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides))))

@@ -19,8 +19,9 @@
  *     tn_rows_update_sums the same fused with the next sample's sums of the layer.
  * tn_back: backpropagation through a layer's weight rows, for one sample,
  *     out[j] = g[0] * (w[j][0] * fp[0]) + g[1] * (w[j][1] * fp[1]) + ... + g[n_out - 1] * (...),
- *     or with fp NULL (g the deltas) out[j] = g[0] * w[j][0] + g[1] * w[j][1] + ..., summed left to right; TN_W rows at a time, each block of their terms transposed (tn_transpose)
- *     so that the rows' sums advance side by side in one vector.
+ *     or with fp NULL (g the deltas) out[j] = g[0] * w[j][0] + g[1] * w[j][1] + ..., summed left to
+ *     right; TN_W rows at a time, each block of their terms transposed (tn_transpose) so that the
+ *     rows' sums advance side by side in one vector.
  * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
  *     L2 term of scikit-learn's reported loss.
  * tn_update: the batch kernels' whole update of a layer's parameters in one pass (the batch's gradient
@@ -288,8 +289,11 @@ TN_INLINE void tn_back_body(const double *TN_RESTRICT w, ptrdiff_t st, ptrdiff_t
     for (j = 0; j + TN_W <= n_in; j += TN_W) {
         tn_vd t[TN_W], sums = tn_splat(0.0);
         for (i = 0; i < n_out; i += TN_W) {
-            tn_vd gi = tn_load(g + i), fi = fp ? tn_load(fp + i) : gi;
-            TN_EACH(r, TN_W) t[r] = fp ? gi * (tn_load(w + (j + r) * st + i) * fi) : gi * tn_load(w + (j + r) * st + i);
+            tn_vd gi = tn_load(g + i), fi = fp ? tn_load(fp + i) : gi;       /* (fi unused without fp) */
+            TN_EACH(r, TN_W) {
+                tn_vd wr = tn_load(w + (j + r) * st + i);
+                t[r] = fp ? gi * (wr * fi) : gi * wr;
+            }
             tn_transpose(t);                    /* t[c]: the terms of column i + c, row by row */
             sums = i == 0 ? t[0] : sums + t[0];
             TN_EACH(r, TN_W - 1) {

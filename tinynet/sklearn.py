@@ -45,6 +45,7 @@ Deviations, all documented choices:
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -139,13 +140,19 @@ class _Layout:
         packed = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
         return np.ascontiguousarray(packed[self.order])
 
+    def split(self, packed: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+        """A vector packed as scikit-learn packs it, as views shaped like ``coefs_ + intercepts_``."""
+        pieces, at = [], 0
+        for shape in self.shapes:
+            size = math.prod(shape)
+            pieces.append(packed[at:at + size].reshape(shape))
+            at += size
+        return pieces
+
     def from_flat(self, flat: NDArray[np.float64], arrays: Sequence[NDArray[Any]]) -> None:
         """Write a flat array into ``coefs_ + intercepts_`` (or arrays shaped like them), in place."""
-        packed = flat[self.inverse]
-        at = 0
-        for array in arrays:
-            array[...] = packed[at:at + array.size].reshape(array.shape)
-            at += array.size
+        for array, piece in zip(arrays, self.split(flat[self.inverse])):
+            array[...] = piece
 
 
 class _Kernels:
@@ -397,13 +404,11 @@ class _TinynetMLP:
         self._unpack(packed_coef_inter)
         y = np.asarray(y)
         layer_units = [self.coefs_[0].shape[0]] + [coef.shape[1] for coef in self.coefs_]
-        loss, grad = _Objective(self, layer_units, X, y.reshape(-1, 1) if y.ndim == 1 else y,
-                                sample_weight)(packed_coef_inter)
-        at = 0
-        for grads, arrays in ((coef_grads, self.coefs_), (intercept_grads, self.intercepts_)):
-            for i, array in enumerate(arrays):
-                grads[i] = grad[at:at + array.size].reshape(array.shape)
-                at += array.size
+        objective = _Objective(self, layer_units, X, y.reshape(-1, 1) if y.ndim == 1 else y, sample_weight)
+        loss, grad = objective(packed_coef_inter)
+        pieces = objective.layout.split(grad)
+        n_layers = len(self.coefs_)
+        coef_grads[:n_layers], intercept_grads[:n_layers] = pieces[:n_layers], pieces[n_layers:]
         return loss, grad
 
     def to_onnx(self: Any, path: str | os.PathLike[str] | None = None) -> Any:

@@ -107,11 +107,23 @@ def _float32_tree(node):
     return _module().float32_tree(node)
 
 
+def _of_one_value(rows, kind="double", suffix=""):
+    """_activate and _derivative, the rule of a code at one value (with suffix 32 and kind float, their
+    float32 forms, over the rules' float32 forms)."""
+    unreached = "    return NAN    # not in the table: never reached (the kernels check the codes first)"
+    return [
+        "\n".join([f"cdef inline {kind} _activate{suffix}(int code, {kind} s) noexcept nogil:",
+                   *_chain(rows, "value", lambda rule: [f"return _{rule}{suffix}(s)"]),
+                   unreached]),
+        "\n".join([f"cdef inline {kind} _derivative{suffix}(int code, {kind} a) noexcept nogil:",
+                   *_chain(rows, "prime", lambda rule: [f"return _{rule}{suffix}(a)"]),
+                   unreached]),
+    ]
+
+
 def _float32_dispatchers(rules, functions):
     """_activate32 and _derivative32 (the float32 forms of _activate and _derivative), and a test hook
     calling each float32 rule by its number in _rules.rules()."""
-    rows = rules.ACTIVATIONS
-    unreached = "    return NAN    # not in the table: never reached (the kernels check the codes first)"
     hook = ["def rule32(int number, float a=0, float b=0, float c=0, float d=0, float e=0):",
             "    \"\"\"The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each",
             "    rounded to float32 first (a test hook).\"\"\""]
@@ -120,15 +132,7 @@ def _float32_dispatchers(rules, functions):
         hook += [f"    {'if' if number == 0 else 'elif'} number == {number}:",
                  f"        return _{node.name}32({args})"]
     hook.append("    raise ValueError(f\"no rule number {number}\")")
-    return [
-        "\n".join(["cdef inline float _activate32(int code, float s) noexcept nogil:",
-                   *_chain(rows, "value", lambda rule: [f"return _{rule}32(s)"]),
-                   unreached]),
-        "\n".join(["cdef inline float _derivative32(int code, float a) noexcept nogil:",
-                   *_chain(rows, "prime", lambda rule: [f"return _{rule}32(a)"]),
-                   unreached]),
-        "\n".join(hook),
-    ]
+    return [*_of_one_value(rules.ACTIVATIONS, "float", "32"), "\n".join(hook)]
 
 
 def _chain(rows, kind, call):
@@ -148,14 +152,8 @@ def _dispatchers(rules):
     rows = rules.ACTIVATIONS
     known_prime = " or ".join(f"hidden == {row.code}" for row in rows if row.prime is not None)
     known_value = " or ".join(f"output == {row.code}" for row in rows)
-    unreached = "    return NAN    # not in the table: never reached (the kernels check the codes first)"
     return [
-        "\n".join(["cdef inline double _activate(int code, double s) noexcept nogil:",
-                   *_chain(rows, "value", lambda rule: [f"return _{rule}(s)"]),
-                   unreached]),
-        "\n".join(["cdef inline double _derivative(int code, double a) noexcept nogil:",
-                   *_chain(rows, "prime", lambda rule: [f"return _{rule}(a)"]),
-                   unreached]),
+        *_of_one_value(rows),
         "\n".join(["cdef inline void _activate_each(int code, double* x, Py_ssize_t n) noexcept nogil:",
                    "    # x[k] = _activate(code, x[k]) for k < n, in place: one loop per code",
                    "    cdef Py_ssize_t k",
