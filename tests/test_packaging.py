@@ -52,6 +52,13 @@ def test_c_flags_forbid_contraction_and_fast_math():
         assert not re.search(r"^#\s*cython:", source.read_text(), flags=re.M), source
 
 
+def test_the_kernels_are_optimised_whatever_the_users_cflags():
+    """A user's CFLAGS replace Python's (its -O3 included): the build adds -O3 unless they name a level."""
+    optimization = _setup_module().optimization
+    assert optimization("") == ["-O3"] and optimization("-g -DNDEBUG") == ["-O3"]
+    assert optimization("-g -O0") == [] and optimization("-Os") == []
+
+
 @pytest.mark.parametrize("level", built_levels())
 def test_the_extension_has_no_fused_multiply_add(level):
     """Each level's build holds no FMA instruction in its own code (-ffp-contract=off at work), the
