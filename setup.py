@@ -161,7 +161,8 @@ def extensions():
     # _core.pyx includes the per-family kernels (and they a C header): a change to any of them
     # rebuilds every level.
     included = ["tinynet/_core.pyx", "tinynet/_core_common.pxi", "tinynet/_core_tutorial.pxi",
-                "tinynet/_core_network.pxi", "tinynet/_rules.pxi", "tinynet/_rules.h", "tinynet/_tiles.h"]
+                "tinynet/_core_network.pxi", "tinynet/_rules.pxi", "tinynet/_rules.h", "tinynet/_tiles.h",
+                "tinynet/_tiles_real.h"]
     macros = [("TINYNET_SCALAR_TILES", "1")] if _flag("TINYNET_SCALAR_TILES") else []
     modules = []
     for level in levels(compiler_type="msvc" if msvc else "unix"):

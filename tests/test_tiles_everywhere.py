@@ -1,6 +1,7 @@
-"""The register tiles (tinynet/_tiles.h) give the same bits at every instruction-set level, in their
-plain-C loops, and on aarch64 NEON: tests/tiles_harness.c runs every tile function on fixed inputs at
-every shape that takes another path, built for each, and each build must print the same lines.
+"""The register tiles (tinynet/_tiles.h), of doubles and of floats, give the same bits at every
+instruction-set level, in their plain-C loops, and on aarch64 NEON: tests/tiles_harness.c runs every
+tile function on fixed inputs at every shape that takes another path, built for each, and each build
+must print the same lines.
 
 The aarch64 build is cross-compiled (Debian's gcc-aarch64-linux-gnu) and run under qemu-user; where
 those are not installed its test skips, saying so (``.ci/run`` installs them where it can).
@@ -46,8 +47,9 @@ def host(tmp_path_factory):
 def test_the_harness_covers_every_case(host):
     lines = host.splitlines()
     names = {line.split()[0] for line in lines}
-    assert names == {"sums", "sums4", "grad", "back", "descend", "momentum", "update_sums", "squares",
-                     "update", "update_outer"}
+    functions = {"sums", "sums4", "grad", "back", "descend", "momentum", "update_sums", "squares", "update",
+                 "update_outer"}
+    assert names == functions | {name + "32" for name in functions}       # of doubles and of floats
     assert len(lines) == len({line.rsplit(" ", 1)[0] for line in lines}) > 4000
 
 

@@ -28,6 +28,8 @@ import copy
 import pathlib
 import sys
 
+import numpy as np
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tinynet" / "_rules.py"
 TARGET = ROOT / "tinynet" / "_rules.pxi"
@@ -198,12 +200,21 @@ class _C:
     Python's syntax tree gives). Rules that are one arithmetic expression (``vector``) become macros,
     valid for doubles and for GCC's vectors of doubles alike (a scalar operand stands for every lane;
     ``sqrt`` is ``TN_SQRT``, which _tiles.h defines for both); the others, inline functions of
-    doubles."""
+    doubles.
 
-    def __init__(self, functions, constants):
+    With ``float32``, the rules' float32 forms (``functions`` from _rules.float32_tree, ``constants``
+    _rules.constants32()), named with a suffix 32: floats, the numbers float literals (``F(c)``), and
+    ``R(x)`` simply ``x``, since C rounds each float operation to float."""
+
+    def __init__(self, functions, constants, float32=False):
         self.functions = functions          # name -> syntax, of every rule
         self.constants = constants
+        self.kind, self.suffix = ("float", "32") if float32 else ("double", "")
         self.vector = {name for name, node in functions.items() if self._is_vector(node)}
+
+    def number(self, value):
+        """A number as a C literal of the element type."""
+        return repr(float(value)) + ("f" if self.suffix else "")
 
     def _is_vector(self, node):
         body = [statement for statement in node.body
@@ -219,7 +230,7 @@ class _C:
             if isinstance(sub, (ast.Compare, ast.IfExp, ast.BoolOp, ast.UnaryOp)) and not (
                     isinstance(sub, ast.UnaryOp) and isinstance(sub.op, ast.USub)):
                 return False
-            if isinstance(sub, ast.Call) and sub.func.id != "sqrt" and not (
+            if isinstance(sub, ast.Call) and sub.func.id not in ("sqrt", "R", "F") and not (
                     sub.func.id in self.functions and self._is_vector(self.functions[sub.func.id])):
                 return False
         return True
@@ -240,10 +251,10 @@ class _C:
             return self.expression(sub, names, macro)
 
         if isinstance(node, ast.Constant):
-            return repr(float(node.value))
+            return self.number(node.value)
         if isinstance(node, ast.Name):
             if node.id in self.constants:
-                return repr(self.constants[node.id])
+                return self.number(self.constants[node.id])
             return names.get(node.id, node.id)
         if isinstance(node, ast.BinOp):
             return f"({c(node.left)} {_C_OPERATORS[type(node.op)]} {c(node.right)})"
@@ -259,12 +270,16 @@ class _C:
             return f"({c(node.test)} ? {c(node.body)} : {c(node.orelse)})"
         if isinstance(node, ast.Call):
             name = node.func.id
+            if name == "R":             # (float32) C rounds each float operation to float
+                return c(node.args[0])
+            if name == "F":             # (float32) a number, taken in float
+                return self.number(float(np.float32(node.args[0].value)))
             if name == "sqrt":
-                callee = "TN_SQRT" if macro else "sqrt"
+                callee = "TN_SQRT" if macro else "sqrt" + ("f" if self.suffix else "")
             elif name in self.vector:
-                callee = "TN_" + name.upper()
+                callee = "TN_" + name.upper() + self.suffix
             elif name in self.functions:
-                callee = "tn_" + name
+                callee = "tn_" + name + self.suffix
             else:
                 raise ValueError(f"a rule of the optimizer steps calls {name}, which C does not have")
             return f"{callee}({', '.join(map(c, node.args))})"
@@ -299,67 +314,85 @@ class _C:
         if name in self.vector:
             value = node.body[-1].value
             text = self.expression(value, {arg: f"({arg})" for arg in args}, True)
-            return "\n".join([*lines, f"#define TN_{name.upper()}({', '.join(args)}) {text}"])
+            return "\n".join([*lines, f"#define TN_{name.upper()}{self.suffix}({', '.join(args)}) {text}"])
         local = sorted({sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)
                         and isinstance(sub.ctx, ast.Store)} - set(args))
-        lines.append(f"static inline double tn_{name}({', '.join(f'double {arg}' for arg in args)}) {{")
+        lines.append(f"static inline {self.kind} tn_{name}{self.suffix}"
+                     f"({', '.join(f'{self.kind} {arg}' for arg in args)}) {{")
         if local:
-            lines.append(f"    double {', '.join(local)};")
+            lines.append(f"    {self.kind} {', '.join(local)};")
         lines += self.statements(node.body, "    ")
         lines.append("}")
         return "\n".join(lines)
 
 
 def _c_header(module, functions):
-    """tinynet/_rules.h: the steps of _rules.STEPS and the rules they call, in C."""
-    c = _C({node.name: node for node in functions}, module.constants())
-    steps = module.STEPS
-    parsed = {step.name: [(target, ast.parse(text, mode="eval").body) for target, text in step.statements]
-              for step in steps}
-    used = []
-    for step in steps:
-        for _, tree in parsed[step.name]:
-            used += [name for name in c.called(tree) if name not in used]
+    """tinynet/_rules.h: the steps of _rules.STEPS and the rules they call, in C, for doubles and in
+    their float32 forms for floats."""
     options = module.STEP_OPTIONS
-    names = {"p": "(p)", "m": "(m)", "v": "(v)", "g": "(g)", **{name: f"(o)->{name}" for name in options}}
     pieces = [
         "\n".join(["/* The numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS), the same",
-                    " * for every parameter of a batch. */",
+                    " * for every parameter of a batch (doubles; the float steps take each rounded to float). */",
                     "typedef struct {",
                     *[f"    double {name};" for name in options],
                     "} tn_step_options;"]),
         "\n".join(["/* The steps' codes (the kernels' optimizer argument). */",
-                    *[f"#define TN_STEP_{step.name.upper()} {step.code}" for step in steps]]),
-        *[c.rule(name) for name in used],
+                    *[f"#define TN_STEP_{step.name.upper()} {step.code}" for step in module.STEPS]]),
+        *_c_steps(module, _C({node.name: node for node in functions}, module.constants())),
+        "/* --- the float32 forms (tinynet/_rules.py's docstring): the same names ending in 32 --- */",
+        *_c_steps(module, _C({node.name: _float32_tree(node) for node in functions}, module.constants32(),
+                             float32=True)),
+        "\n".join(["/* X(NAME, CODE, A) for every step. */",
+                    "#define TN_STEPS(X, A) " + " ".join(f"X({step.name.upper()}, {step.code}, A)"
+                                                         for step in module.STEPS)]),
     ]
+    head = ("/* Generated by tools/gen_rules.py from tinynet/_rules.py: do not edit. Edit the rules there,\n"
+            " * then run python tools/gen_rules.py (the tests check that this file is current).\n"
+            " * Included by _tiles.h, which defines TN_SQRT for numbers and its vectors. */\n"
+            "#ifndef TINYNET_RULES_H\n#define TINYNET_RULES_H\n\n#include <math.h>\n")
+    return head + "\n" + "\n\n".join(pieces) + "\n\n#endif /* TINYNET_RULES_H */\n"
+
+
+def _c_steps(module, c):
+    """The rules that the steps call and the steps' macros, as ``c`` (a :class:`_C`) writes them."""
+    steps = module.STEPS
+    parsed = {}
+    for step in steps:
+        trees = [(target, ast.parse(text, mode="eval").body) for target, text in step.statements]
+        if c.suffix:
+            trees = [(target, _float32_tree(tree)) for target, tree in trees]
+        parsed[step.name] = trees
+    used = []
+    for step in steps:
+        for _, tree in parsed[step.name]:
+            used += [name for name in c.called(tree) if name not in used]
+    # the options, in the element type (each a double of tn_step_options)
+    names = {"p": "(p)", "m": "(m)", "v": "(v)", "g": "(g)",
+             **{name: f"(({c.kind})(o)->{name})" if c.suffix else f"(o)->{name}" for name in module.STEP_OPTIONS}}
+    pieces = [c.rule(name) for name in used]
     for step in steps:
         vector = all(c.vector_expression(tree) for _, tree in parsed[step.name])
         written = {target for target, _ in step.statements}
         body = " ".join(f"{names[target]} = {c.expression(tree, names, vector)};"
                         for target, tree in parsed[step.name])
         comment = "; ".join(f"{target} = {text}" for target, text in step.statements)
-        lines = [f"/* {step.name}: {comment}. On lvalues p, m, v (doubles" +
+        name = step.name.upper() + c.suffix
+        lines = [f"/* {step.name}: {comment}. On lvalues p, m, v ({c.kind}s" +
                  (", or vectors of them" if vector else "") + ") from g, with the options o. */",
-                 f"#define TN_DO_{step.name.upper()}(p, m, v, g, o) do {{ {body} }} while (0)"]
+                 f"#define TN_DO_{name}(p, m, v, g, o) do {{ {body} }} while (0)"]
         if vector:
-            lines.append(f"#define TN_DO_VEC_{step.name.upper()} TN_DO_{step.name.upper()}")
+            lines.append(f"#define TN_DO_VEC_{name} TN_DO_{name}")
         else:
             lines += ["/* ... and on vectors, lane by lane (its rules choose per element). */",
-                      f"#define TN_DO_VEC_{step.name.upper()}(p, m, v, g, o) do {{ int tn_q_; "
-                      "for (tn_q_ = 0; tn_q_ < (int)(sizeof(p) / sizeof(double)); tn_q_++) "
-                      f"TN_DO_{step.name.upper()}((p)[tn_q_], (m)[tn_q_], (v)[tn_q_], (g)[tn_q_], o); "
+                      f"#define TN_DO_VEC_{name}(p, m, v, g, o) do {{ int tn_q_; "
+                      f"for (tn_q_ = 0; tn_q_ < (int)(sizeof(p) / sizeof({c.kind})); tn_q_++) "
+                      f"TN_DO_{name}((p)[tn_q_], (m)[tn_q_], (v)[tn_q_], (g)[tn_q_], o); "
                       "} while (0)"]
-        lines += [f"#define TN_WRITES_M_{step.name.upper()} {int('m' in written)}",
-                  f"#define TN_WRITES_V_{step.name.upper()} {int('v' in written)}"]
+        if not c.suffix:
+            lines += [f"#define TN_WRITES_M_{name} {int('m' in written)}",
+                      f"#define TN_WRITES_V_{name} {int('v' in written)}"]
         pieces.append("\n".join(lines))
-    pieces.append("\n".join(["/* X(NAME, CODE, A) for every step. */",
-                              "#define TN_STEPS(X, A) " + " ".join(f"X({step.name.upper()}, {step.code}, A)"
-                                                                   for step in steps)]))
-    head = ("/* Generated by tools/gen_rules.py from tinynet/_rules.py: do not edit. Edit the rules there,\n"
-            " * then run python tools/gen_rules.py (the tests check that this file is current).\n"
-            " * Included by _tiles.h, which defines TN_SQRT for doubles and its vectors. */\n"
-            "#ifndef TINYNET_RULES_H\n#define TINYNET_RULES_H\n\n#include <math.h>\n")
-    return head + "\n" + "\n\n".join(pieces) + "\n\n#endif /* TINYNET_RULES_H */\n"
+    return pieces
 
 
 def _step_options(module):
