@@ -224,6 +224,7 @@ def _run_in(site, env):
 @pytest.mark.parametrize("generator, needs", [
     pytest.param("gen_exp_data.py", "mpmath", id="exp-constants"),   # tinynet/_exp_data.py, from mpmath
     pytest.param("gen_rules.py", None, id="rules"),                  # tinynet/_rules.pxi, from _rules.py
+    pytest.param("gen_float32.py", None, id="float32-kernels"),      # the float32 kernels, from the float64
 ])
 def test_generated_files_are_what_their_generators_write(generator, needs):
     if needs:

@@ -16,14 +16,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
-           "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
+           "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "NET_VEC32", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "aligned_zeros",
-           "net_many_scratch", "net_scratch", "net_work"]
+           "net_many_scratch", "net_scratch", "net_work", "row_multiple"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
@@ -58,6 +59,8 @@ LANES = 16
 #: In the ``Network`` training kernels' working layout each layer's rows are padded to a multiple of
 #: this many doubles (one AVX-512 vector); their sums advance up to 32 neurons at a time in registers.
 NET_VEC = 8
+#: ... and of float32 networks' rows, this many floats (the same 64 bytes: _tiles.h's TN_VEC32).
+NET_VEC32 = 16
 
 
 #: The boundary, in bytes, on which the kernels' scratch and working arrays start, and their rows when
@@ -67,13 +70,14 @@ NET_VEC = 8
 ALIGN = 64
 
 
-def aligned_zeros(shape: int | Sequence[int]) -> NDArray[np.float64]:
-    """A C-contiguous float64 array of zeros whose first element sits on an ``ALIGN``-byte boundary:
-    a view into a slightly larger buffer."""
+def aligned_zeros(shape: int | Sequence[int], dtype: Any = np.float64) -> NDArray[Any]:
+    """A C-contiguous array of zeros (float64, or ``dtype``) whose first element sits on an
+    ``ALIGN``-byte boundary: a view into a slightly larger buffer."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     size = math.prod(shape)
-    buffer = np.zeros(size + ALIGN // 8)
-    start = (-buffer.ctypes.data % ALIGN) // 8
+    itemsize = np.dtype(dtype).itemsize
+    buffer = np.zeros(size + ALIGN // itemsize, dtype=dtype)
+    start = (-buffer.ctypes.data % ALIGN) // itemsize
     return buffer[start:start + size].reshape(shape)
 
 
@@ -82,14 +86,22 @@ def _round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
 
-def _whole_lines(n: int) -> int:
-    """n doubles rounded up to whole cache lines, so that every row of a 2-D scratch array is aligned."""
-    return _round_up(n, ALIGN // 8)
+def _whole_lines(n: int, dtype: Any = np.float64) -> int:
+    """n doubles (or elements of ``dtype``) rounded up to whole cache lines, so that every row of a 2-D
+    scratch array is aligned."""
+    return _round_up(n, ALIGN // np.dtype(dtype).itemsize)
 
 
-def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                               NDArray[np.float64]]:
-    """The scratch room of the Network kernels, allocated once per call, outside the kernels.
+def row_multiple(dtype: Any) -> int:
+    """The multiple of a layer's row length (stride) in the working layout: ``NET_VEC`` doubles, or
+    ``NET_VEC32`` floats for float32 networks (64 bytes either way)."""
+    return NET_VEC32 if np.dtype(dtype) == np.float32 else NET_VEC
+
+
+def net_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any],
+                                                                      NDArray[Any]]:
+    """The scratch room of the Network kernels, allocated once per call, outside the kernels (float64,
+    or the network's ``dtype``).
 
     Returns
     -------
@@ -101,7 +113,8 @@ def net_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.f
     out_sums : ndarray of float64, shape (sizes[-1],)
         The output layer's sums (pre-activations), from which the losses are computed stably.
     """
-    return aligned_zeros(sum(sizes)), aligned_zeros((2, _whole_lines(max(sizes)))), aligned_zeros(sizes[-1])
+    return (aligned_zeros(sum(sizes), dtype), aligned_zeros((2, _whole_lines(max(sizes), dtype)), dtype),
+            aligned_zeros(sizes[-1], dtype))
 
 
 def net_many_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
@@ -128,16 +141,17 @@ def net_many_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray
 BATCH_ROWS = 64
 
 
-def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """The working room of the compiled ``Network`` training kernels (zeros; the pure-Python ones
-    ignore it).
+def net_work(sizes: Sequence[int],
+             dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The working room of the compiled ``Network`` training kernels (zeros, float64 or the network's
+    ``dtype``; the pure-Python ones ignore it).
 
     Returns
     -------
     work : ndarray of float64, shape (5, m)
         The parameters, the optimizer's two arrays and a batch's gradient in the working layout: for
         each layer, its weights input-major (a row per input, of the layer's stride: its width rounded
-        up to a multiple of ``NET_VEC``, the padding zero), then its biases (one such row); and the
+        up to a multiple of :func:`row_multiple`, the padding zero), then its biases (one such row); and the
         weights of the layers after the first transposed, neuron-major (a row per neuron, of its
         input's stride), through which the batch kernels send g back.
     rows : ndarray of float64, shape (4, largest stride)
@@ -148,8 +162,8 @@ def net_work(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.floa
 
     Every array starts on a cache line (``aligned_zeros``), and so does each of its rows.
     """
-    strides = [_round_up(n_out, NET_VEC) for n_out in sizes[1:]]
+    strides = [_round_up(n_out, row_multiple(dtype)) for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
     transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
-    room = aligned_zeros((BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides))))
-    return aligned_zeros((5, max(size, transposed))), aligned_zeros((4, max(strides))), room
+    room = aligned_zeros((BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides), dtype)), dtype)
+    return aligned_zeros((5, max(size, transposed)), dtype), aligned_zeros((4, max(strides)), dtype), room

@@ -38,7 +38,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import caching
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from . import _rules
 from ._codes import LANES, PW_BLOCKSIZE, STACK_SIZE
@@ -75,7 +75,7 @@ JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 #: The files whose contents the Numba kernels' machine code depends on: its cache's stamp.
 SOURCES = ("_codes.py", "_exp_data.py", "_rules.py", "_numba_common.py", "_numba_tutorial.py",
-           "_numba_network.py")
+           "_numba_network.py", "_numba_network32.py")
 
 
 def _stamp():
@@ -281,6 +281,17 @@ def exp32(x):
     return _exp32_special(x)
 
 
+@jit(inline="always")
+def _exp32_lanes(x, out):
+    """out[j] = exp32(x[j]) for LANES lanes, as :func:`_exp_lanes` does exp's (the float32 kernels'
+    sigmoid and exp a row of lanes at a time)."""
+    for j in range(LANES):
+        out[j] = _exp32_common(x[j])
+    for j in range(LANES):
+        if not (-FAST32_BOUND <= x[j] <= OVERFLOW32):
+            out[j] = _exp32_special(x[j])
+
+
 @jit
 def exp32_array(values, out):
     """``out[i] = exp32(values[i])`` for float32 arrays of one length (``out`` not ``values``), as
@@ -343,6 +354,20 @@ def _log1p32(x):
 @jit(inline="always")
 def _sqrt32(x):
     return np.float32(math.sqrt(np.float64(x)))
+
+
+def R32(x):
+    """x rounded to float32 if it is a float; anything else (an integer) as it is (the float32 kernels
+    round every operation's result with it, tools/gen_float32.py; compiled through its overload
+    below)."""
+    return np.float32(x) if isinstance(x, float) else x
+
+
+@overload(R32, inline="always")
+def _r32_typed(x):
+    if isinstance(x, types.Float):
+        return lambda x: np.float32(x)
+    return lambda x: x
 
 
 @functools.cache

@@ -275,6 +275,13 @@ def _log1p32(x):
     return round32(log1p(x))
 
 
+def R32(x):
+    """x rounded to float32 (:func:`round32`) if it is a float; anything else (an integer) as it is.
+    The float32 kernels (tools/gen_float32.py) round every operation's result with it, their index
+    arithmetic included."""
+    return round32(x) if isinstance(x, float) else x      # (numpy's float64 scalars are floats)
+
+
 def _sqrt32(x):
     return round32(sqrt(x))
 

@@ -7,7 +7,8 @@
 #include <math.h>
 
 /* The numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS), the same
- * for every parameter of a batch (doubles; the float steps take each rounded to float). */
+ * for every parameter of a batch (doubles; the float steps take each rounded to
+ * float). */
 typedef struct {
     double learn_rate;
     double momentum;

@@ -332,7 +332,8 @@ def _c_header(module, functions):
     options = module.STEP_OPTIONS
     pieces = [
         "\n".join(["/* The numbers a step may use beyond its parameter's own (_rules.STEP_OPTIONS), the same",
-                    " * for every parameter of a batch (doubles; the float steps take each rounded to float). */",
+                    " * for every parameter of a batch (doubles; the float steps take each rounded to",
+                    " * float). */",
                     "typedef struct {",
                     *[f"    double {name};" for name in options],
                     "} tn_step_options;"]),
@@ -368,7 +369,8 @@ def _c_steps(module, c):
             used += [name for name in c.called(tree) if name not in used]
     # the options, in the element type (each a double of tn_step_options)
     names = {"p": "(p)", "m": "(m)", "v": "(v)", "g": "(g)",
-             **{name: f"(({c.kind})(o)->{name})" if c.suffix else f"(o)->{name}" for name in module.STEP_OPTIONS}}
+             **{name: f"(({c.kind})(o)->{name})" if c.suffix else f"(o)->{name}"
+                for name in module.STEP_OPTIONS}}
     pieces = [c.rule(name) for name in used]
     for step in steps:
         vector = all(c.vector_expression(tree) for _, tree in parsed[step.name])
