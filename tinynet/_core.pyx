@@ -25,6 +25,7 @@ Kernels trust their inputs (validation happens once, in Python) and run without 
 directives (bounds checks off, C division) are set in ``setup.py``, in one place.
 """
 
+from cython cimport floating
 from libc.math cimport NAN, copysign, fabs, log, log1p, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
@@ -55,9 +56,11 @@ cdef enum:
     EXP32_N = 32
     LANES = 16
     NET_VEC = 8         # TN_VEC of _tiles.h
+    NET_VEC32 = 16      # TN_VEC32 of _tiles.h
 
-if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, EXP32_N, LANES, NET_VEC) != (
-        _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _exp_data.N32, _codes.LANES, _codes.NET_VEC):
+if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, EXP32_N, LANES, NET_VEC, NET_VEC32) != (
+        _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _exp_data.N32, _codes.LANES, _codes.NET_VEC,
+        _codes.NET_VEC32):
     raise ImportError("tinynet._core was compiled with other table sizes than tinynet._codes and "
                       "tinynet._exp_data hold: rebuild it (pip install .)")
 

@@ -217,6 +217,30 @@ cdef inline void _exp32_lanes(const float* x, float* out) noexcept nogil:
                 out[j] = _exp32_special(x[j])
 
 
+# --- over the kernels' element type (Cython's fused type floating): the double helper for doubles, the
+# float32 one for floats
+
+cdef inline floating _exp_t(floating x) noexcept nogil:
+    if floating is double:
+        return _exp(x)
+    else:
+        return _exp32(x)
+
+
+cdef inline floating _log_t(floating x) noexcept nogil:
+    if floating is double:
+        return log(x)
+    else:
+        return _log32(x)
+
+
+cdef inline void _exp_lanes_t(const floating* x, floating* out) noexcept nogil:
+    if floating is double:
+        _exp_lanes(x, out)
+    else:
+        _exp32_lanes(x, out)
+
+
 def exp32_array(const float[::1] values, float[::1] out):
     """``out[i] = exp32(values[i])`` for float32 arrays of one length (``out`` not ``values``)."""
     cdef Py_ssize_t i, k, n = values.shape[0]
@@ -246,10 +270,10 @@ def sigmoid(double s):
     return _sigmoid(s)
 
 
-cdef double _pairwise_block(const double* values, Py_ssize_t m) noexcept nogil:
+cdef floating _pairwise_block(const floating* values, Py_ssize_t m) noexcept nogil:
     # values[0:m] (m <= 128) summed as numpy sums one block: eight running sums, combined as a tree,
-    # then the remainder one by one.
-    cdef double total, r0, r1, r2, r3, r4, r5, r6, r7
+    # then the remainder one by one (in the values' type: doubles or float32's).
+    cdef floating total, r0, r1, r2, r3, r4, r5, r6, r7
     cdef Py_ssize_t i
     if m < 8:
         total = 0.0
@@ -285,10 +309,13 @@ cdef struct Walk:
     int64_t todo[STACK_SIZE][3]     # start, length, both halves summed
     double sums[STACK_SIZE]
     Py_ssize_t counts[2]            # [len(todo), len(sums)]
+    bint single                     # whether the terms are float32's (each sum rounded to float)
 
 
-cdef inline void _walk_start(Walk* walk, Py_ssize_t n) noexcept nogil:
-    # A walk over the leaves of the pairwise summation of n >= 1 terms.
+cdef inline void _walk_start(Walk* walk, Py_ssize_t n, bint single) noexcept nogil:
+    # A walk over the leaves of the pairwise summation of n >= 1 terms (with single, of float32's:
+    # the walk's sums, kept in doubles, are then each rounded to float, float32's own additions).
+    walk.single = single
     walk.todo[0][0] = 0
     walk.todo[0][1] = n
     walk.todo[0][2] = 0
@@ -310,6 +337,8 @@ cdef bint _walk_next(Walk* walk, Py_ssize_t* lo, Py_ssize_t* m) noexcept nogil:
             # Both halves done: their sums are the last two.
             counts[1] -= 1
             sums[counts[1] - 1] = sums[counts[1] - 1] + sums[counts[1]]
+            if walk.single:
+                sums[counts[1] - 1] = <float>sums[counts[1] - 1]
         elif length <= PW_BLOCKSIZE:
             lo[0] = start
             m[0] = length
@@ -343,7 +372,7 @@ def pairwise_sum(const double[::1] values):
     cdef Py_ssize_t lo, m
     cdef double total
     with nogil:
-        _walk_start(&walk, values.shape[0])
+        _walk_start(&walk, values.shape[0], False)
         while _walk_next(&walk, &lo, &m):
             _walk_push(&walk, _pairwise_block(&values[lo], m))
         total = _walk_total(&walk)

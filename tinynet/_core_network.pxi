@@ -12,25 +12,25 @@ def activation(int code, double x, bint prime):
     return _derivative(code, x) if prime else _activate(code, x)
 
 
-cdef inline void _neuron_output(double s, Py_ssize_t i, int code, bint last, double* a_out,
-                                double* out_sums) noexcept nogil:
+cdef inline void _neuron_output(floating s, Py_ssize_t i, int code, bint last, floating* a_out,
+                                floating* out_sums) noexcept nogil:
     # Neuron i's sum s (with its bias): its activation into a_out[i] (softmax's comes later) and, in
     # the output layer, s itself into out_sums[i].
     if last:
         out_sums[i] = s
-    a_out[i] = s if code == SOFTMAX else _activate(code, s)
+    a_out[i] = s if code == SOFTMAX else _activate_t(code, s)
 
 
-cdef Py_ssize_t _net_forward(const double* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
-                             int output, const double* x, double* acts, double* out_sums) noexcept nogil:
+cdef Py_ssize_t _net_forward(const floating* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                             int output, const floating* x, floating* acts, floating* out_sums) noexcept nogil:
     # Feedforward of one sample x: every layer's activations into acts, the output layer's sums into
     # out_sums. Returns where the output layer's activations start in acts.
     cdef Py_ssize_t at = 0, offset = 0, out_at, biases, layer, i, j, row, n_in, n_out
     cdef int code
     cdef bint last
-    cdef double s, s0, s1, s2, s3, m, e, total
-    cdef const double* a
-    cdef double* a_out
+    cdef floating s, s0, s1, s2, s3, m, e, total
+    cdef const floating* a
+    cdef floating* a_out
     for j in range(sizes[0]):
         acts[j] = x[j]
     for layer in range(1, n_layers + 1):
@@ -75,7 +75,7 @@ cdef Py_ssize_t _net_forward(const double* p, const int64_t* sizes, Py_ssize_t n
                 m = max(m, out_sums[i])
             total = 0.0
             for i in range(n_out):
-                e = _exp(out_sums[i] - m)
+                e = _exp_t(out_sums[i] - m)
                 a_out[i] = e
                 total += e
             for i in range(n_out):
@@ -85,84 +85,84 @@ cdef Py_ssize_t _net_forward(const double* p, const int64_t* sizes, Py_ssize_t n
     return at
 
 
-cdef double _net_output_loss(int output, int loss, const double* y, const double* a,
+cdef floating _net_output_loss(int output, int loss, const floating* y, const floating* a,
                              Py_ssize_t n_out) noexcept nogil:
     # The loss of one sample under one of scikit-learn's losses, from its output activations a, as
     # scikit-learn computes it (see _codes).
-    cdef double total = 0.0, c
+    cdef floating total = 0.0, c
     cdef Py_ssize_t i
     if loss == SQUARED_ERROR:
         # half the mean over the outputs of (y - a)^2
         for i in range(n_out):
-            total += _error_squared(y[i], a[i])
-        return 0.5 * (total / n_out)
+            total += _error_squared_t(y[i], a[i])
+        return <floating>0.5 * (total / n_out)
     if loss == POISSON:
-        # half the Poisson deviance: y log(y / a) - y + a
+        # half the Poisson deviance: y _log_t(y / a) - y + a
         for i in range(n_out):
-            total += _poisson_deviance(y[i], a[i])
+            total += _poisson_deviance_t(y[i], a[i])
         return total
     # the log-loss of the probabilities clipped to [LOG_EPS, 1 - LOG_EPS]
     for i in range(n_out):
-        c = _clipped(a[i])
+        c = _clipped_t(a[i])
         if output == SIGMOID:
-            total += _binary_log_likelihood(y[i], c)
+            total += _binary_log_likelihood_t(y[i], c)
         else:
-            total += _xlogy(y[i], c)
+            total += _xlogy_t(y[i], c)
     return -total
 
 
-cdef double _net_sample_loss(int output, int loss, const double* y, const double* a,
-                             const double* out_sums, Py_ssize_t n_out) noexcept nogil:
+cdef floating _net_sample_loss(int output, int loss, const floating* y, const floating* a,
+                             const floating* out_sums, Py_ssize_t n_out) noexcept nogil:
     # The loss of one sample: targets y, output activations a, the output layer's sums out_sums.
-    cdef double total = 0.0, m, loss_value
+    cdef floating total = 0.0, m, loss_value
     cdef Py_ssize_t i
     if loss > CROSS_ENTROPY:
         return _net_output_loss(output, loss, y, a, n_out)
     if loss == MSE:
         # mean over the outputs of (y - a)^2
         for i in range(n_out):
-            total += _error_squared(y[i], a[i])
+            total += _error_squared_t(y[i], a[i])
         return total / n_out
     if output == SIGMOID:
         # binary cross-entropy from the sums: y * softplus(-s) + (1 - y) * softplus(s)
         for i in range(n_out):
-            total += _binary_cross_entropy(y[i], out_sums[i])
+            total += _binary_cross_entropy_t(y[i], out_sums[i])
         return total / n_out
-    # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
+    # categorical cross-entropy: _log_t(sum of e^s) - sum of y * s, stably
     m = out_sums[0]
     for i in range(1, n_out):
         m = max(m, out_sums[i])
     for i in range(n_out):
-        total += _exp(out_sums[i] - m)
-    loss_value = m + log(total)
+        total += _exp_t(out_sums[i] - m)
+    loss_value = m + _log_t(total)
     for i in range(n_out):
         loss_value -= y[i] * out_sums[i]
     return loss_value
 
 
-cdef double _net_mean_loss(const double* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
-                           int output, int loss, const double* data, const double* targets,
-                           Py_ssize_t n, double* acts, double* out_sums) noexcept nogil:
+cdef floating _net_mean_loss(const floating* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                           int output, int loss, const floating* data, const floating* targets,
+                           Py_ssize_t n, floating* acts, floating* out_sums) noexcept nogil:
     # The mean loss over the samples, summed in numpy's pairwise order.
-    cdef double leaf[PW_BLOCKSIZE]
+    cdef floating leaf[PW_BLOCKSIZE]
     cdef Walk walk
     cdef Py_ssize_t lo, m, t, at, n_in = sizes[0], n_out = sizes[n_layers]
-    _walk_start(&walk, n)
+    _walk_start(&walk, n, sizeof(floating) == sizeof(float))
     while _walk_next(&walk, &lo, &m):
         for t in range(m):
             at = _net_forward(p, sizes, n_layers, hidden, output, data + (lo + t) * n_in, acts, out_sums)
             leaf[t] = _net_sample_loss(output, loss, targets + (lo + t) * n_out, acts + at, out_sums,
                                        n_out)
         _walk_push(&walk, _pairwise_block(leaf, m))
-    return _walk_total(&walk) / n
+    return <floating>_walk_total(&walk) / n
 
 
-cdef inline int _net_output_g(int output, int loss, const double* y, const double* acts, Py_ssize_t at,
-                              Py_ssize_t n_out, double scale, double* g) noexcept nogil:
+cdef inline int _net_output_g(int output, int loss, const floating* y, const floating* acts, Py_ssize_t at,
+                              Py_ssize_t n_out, floating scale, floating* g) noexcept nogil:
     # The output layer's g_i = scale * dL/da_i, and the code of the derivative f' that goes with it
     # (see _python_network._net_output_g).
     cdef Py_ssize_t i, j
-    cdef double dot
+    cdef floating dot
     if loss > CROSS_ENTROPY:
         # scikit-learn's losses, each with its own output: dL/ds_i = a_i - y_i
         for i in range(n_out):
@@ -170,28 +170,28 @@ cdef inline int _net_output_g(int output, int loss, const double* y, const doubl
         return IDENTITY
     if loss == MSE:
         for i in range(n_out):
-            g[i] = scale * _mse_gradient(y[i], acts[at + i], n_out)
+            g[i] = scale * _mse_gradient_t(y[i], acts[at + i], n_out)
         if output != SOFTMAX:
             return output
         # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
         dot = 0.0
         for j in range(n_out):
-            dot += _mse_gradient(y[j], acts[at + j], n_out) * acts[at + j]
+            dot += _mse_gradient_t(y[j], acts[at + j], n_out) * acts[at + j]
         for i in range(n_out):
-            g[i] = scale * (acts[at + i] * (_mse_gradient(y[i], acts[at + i], n_out) - dot))
+            g[i] = scale * (acts[at + i] * (_mse_gradient_t(y[i], acts[at + i], n_out) - dot))
         return IDENTITY
     # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
     for i in range(n_out):
         if output == SIGMOID:
-            g[i] = scale * _mean_output_error(y[i], acts[at + i], n_out)
+            g[i] = scale * _mean_output_error_t(y[i], acts[at + i], n_out)
         else:
             g[i] = scale * (acts[at + i] - y[i])
     return IDENTITY
 
 
-def net_feedforward(const double[::1] params, const int64_t[::1] sizes, int hidden, int output,
-                    const double[:, ::1] data, double[:, ::1] out, double[::1] acts,
-                    double[::1] out_sums):
+def net_feedforward(const floating[::1] params, const int64_t[::1] sizes, int hidden, int output,
+                    const floating[:, ::1] data, floating[:, ::1] out, floating[::1] acts,
+                    floating[::1] out_sums):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
     The arguments are those of ``_python_network.net_feedforward``; see its docstring.
@@ -207,9 +207,9 @@ def net_feedforward(const double[::1] params, const int64_t[::1] sizes, int hidd
                 out[t, i] = acts[at + i]
 
 
-def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-             const double[:, ::1] data, const double[:, ::1] targets, double[::1] acts,
-             double[::1] out_sums):
+def net_loss(const floating[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+             const floating[:, ::1] data, const floating[:, ::1] targets, floating[::1] acts,
+             floating[::1] out_sums):
     """The mean loss over the samples, summed in numpy's pairwise order.
 
     The arguments are those of ``_python_network.net_loss``; see its docstring.
@@ -217,7 +217,7 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
     _check_codes(hidden, output)
     _check_loss(loss)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
-    cdef double value
+    cdef floating value
     with nogil:
         value = _net_mean_loss(&params[0], &sizes[0], n_layers, hidden, output, loss, &data[0, 0],
                                &targets[0, 0], data.shape[0], &acts[0], &out_sums[0])
@@ -226,17 +226,17 @@ def net_loss(const double[::1] params, const int64_t[::1] sizes, int hidden, int
 
 # --- training: the public layout, for narrow networks ---------------------------------------------
 
-cdef inline void _net_backward(double* p, double* v, double momentum, const int64_t* s,
+cdef inline void _net_backward(floating* p, floating* v, floating momentum, const int64_t* s,
                                Py_ssize_t n_layers, Py_ssize_t n_params, Py_ssize_t n_acts, int hidden,
-                               int fp_output, const double* a, double* g, double* g_prev) noexcept nogil:
+                               int fp_output, const floating* a, floating* g, floating* g_prev) noexcept nogil:
     # net_train's step back through the layers on the public layout (see _python_network.net_train),
     # for networks whose every layer is narrower than a vector: there the working layout's vectors
     # would be mostly padding.
     cdef Py_ssize_t p_end = n_params, a_end = n_acts
     cdef Py_ssize_t layer, i, j, n_in, n_out, w0, b0, a_in, a_out, row
     cdef int code
-    cdef double fp, gi, term
-    cdef double* swap
+    cdef floating fp, gi, term
+    cdef floating* swap
     for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
         n_out = s[layer]
@@ -246,7 +246,7 @@ cdef inline void _net_backward(double* p, double* v, double momentum, const int6
         a_in = a_out - n_in           # its inputs' activations
         code = fp_output if layer == n_layers else hidden
         for i in range(n_out):
-            fp = _derivative(code, a[a_out + i])
+            fp = _derivative_t(code, a[a_out + i])
             gi = g[i]
             row = w0 + i * n_in
             if layer > 1:
@@ -257,14 +257,14 @@ cdef inline void _net_backward(double* p, double* v, double momentum, const int6
             # the rules sgd and velocity, the learning rate folded into g_i (see _python_network)
             if momentum != 0.0:
                 for j in range(n_in):
-                    v[row + j] = _velocity(v[row + j], a[a_in + j] * fp, momentum, gi)
+                    v[row + j] = _velocity_t(v[row + j], a[a_in + j] * fp, momentum, gi)
                     p[row + j] += v[row + j]
-                v[b0 + i] = _velocity(v[b0 + i], fp, momentum, gi)
+                v[b0 + i] = _velocity_t(v[b0 + i], fp, momentum, gi)
                 p[b0 + i] += v[b0 + i]
             else:
                 for j in range(n_in):
-                    p[row + j] = _sgd(p[row + j], a[a_in + j] * fp, gi)
-                p[b0 + i] = _sgd(p[b0 + i], fp, gi)
+                    p[row + j] = _sgd_t(p[row + j], a[a_in + j] * fp, gi)
+                p[b0 + i] = _sgd_t(p[b0 + i], fp, gi)
         swap = g
         g = g_prev
         g_prev = swap
@@ -272,13 +272,13 @@ cdef inline void _net_backward(double* p, double* v, double momentum, const int6
         a_end = a_out
 
 
-cdef void _net_train_narrow(double* p, double* v, const int64_t* s, Py_ssize_t n_layers,
+cdef void _net_train_narrow(floating* p, floating* v, const int64_t* s, Py_ssize_t n_layers,
                             Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
-                            const double* data, const double* targets, Py_ssize_t n, const int64_t* order,
-                            Py_ssize_t order_stride, double learn_rate, double momentum,
+                            const floating* data, const floating* targets, Py_ssize_t n, const int64_t* order,
+                            Py_ssize_t order_stride, floating learn_rate, floating momentum,
                             Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
-                            double* losses, double* a, double* g, double* g_prev,
-                            double* out_sums) noexcept nogil:
+                            double* losses, floating* a, floating* g, floating* g_prev,
+                            floating* out_sums) noexcept nogil:
     # net_train on the public layout (its own function, so that its short loops get the compiler's
     # full attention): losses is the row of recorded losses, order (when not NULL) the epochs' orders.
     cdef Py_ssize_t n_in0 = s[0], n_out_net = s[n_layers]
@@ -327,30 +327,190 @@ cdef extern from "_tiles.h" nogil:
     void tn_rows_update_sums(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
                              const double* fp, const double* a, double momentum, const double* x,
                              double* out)
+    # the same for floats (_tiles.h: the functions of _tiles_real.h for float, named with a suffix 32)
+    void tn_sums32(const float* wt, Py_ssize_t st, const float* a, Py_ssize_t n_in, float* out)
+    void tn_sums432(const float* wt, Py_ssize_t st, const float* a, Py_ssize_t as_, Py_ssize_t n_in,
+                    float* out, Py_ssize_t os)
+    void tn_squares32(const float* w, Py_ssize_t n, float* acc)
+    void tn_update32(float* p, const float* grad, float* m, float* v, Py_ssize_t n, int l2, float alpha,
+                     float count, int squares, float* acc, int step, const tn_step_options* o)
+    void tn_update_outer32(float* p, float* m, float* v, Py_ssize_t st, Py_ssize_t n_in, const float* d,
+                           const float* a, float alpha, float count, int squares, float* acc, int step,
+                           const tn_step_options* o)
+    void tn_grad32(float* gt, Py_ssize_t st, Py_ssize_t n_in, const float* delta, Py_ssize_t ds,
+                   const float* a, Py_ssize_t as_, Py_ssize_t nb, int fresh)
+    void tn_back32(const float* w, Py_ssize_t st, Py_ssize_t n_in, Py_ssize_t n_out, const float* g,
+                   const float* fp, float* out)
+    void tn_rows_descend32(float* w, Py_ssize_t st, Py_ssize_t n_in, const float* g, const float* fp,
+                           const float* a)
+    void tn_rows_momentum32(float* w, float* v, Py_ssize_t st, Py_ssize_t n_in, const float* g,
+                            const float* fp, const float* a, float momentum)
+    void tn_rows_update_sums32(float* w, float* v, Py_ssize_t st, Py_ssize_t n_in, const float* g,
+                               const float* fp, const float* a, float momentum, const float* x,
+                               float* out)
 
 
+# The tiles over the kernels' element type: the double functions for doubles, the float ones for
+# floats (chosen by the compiler, per specialisation).
 
-cdef inline Py_ssize_t _stride(Py_ssize_t n_out) noexcept nogil:
-    # A layer's row length in the working layout: n_out rounded up to a multiple of NET_VEC.
-    return (n_out + NET_VEC - 1) // NET_VEC * NET_VEC
+cdef inline void _tn_sums(const floating* wt, Py_ssize_t st, const floating* a, Py_ssize_t n_in,
+                          floating* out) noexcept nogil:
+    if floating is double:
+        tn_sums(wt, st, a, n_in, out)
+    else:
+        tn_sums32(wt, st, a, n_in, out)
 
 
-cdef Py_ssize_t _work_size(const int64_t* sizes, Py_ssize_t n_layers) noexcept nogil:
-    # The length of the working layout of one flat parameter-like array.
+cdef inline void _tn_sums4(const floating* wt, Py_ssize_t st, const floating* a, Py_ssize_t as_,
+                           Py_ssize_t n_in, floating* out, Py_ssize_t os) noexcept nogil:
+    if floating is double:
+        tn_sums4(wt, st, a, as_, n_in, out, os)
+    else:
+        tn_sums432(wt, st, a, as_, n_in, out, os)
+
+
+cdef inline void _tn_squares(const floating* w, Py_ssize_t n, floating* acc) noexcept nogil:
+    if floating is double:
+        tn_squares(w, n, acc)
+    else:
+        tn_squares32(w, n, acc)
+
+
+cdef inline void _tn_update(floating* p, const floating* grad, floating* m, floating* v, Py_ssize_t n, int l2,
+                            floating alpha, floating count, int squares, floating* acc, int step,
+                            const tn_step_options* o) noexcept nogil:
+    if floating is double:
+        tn_update(p, grad, m, v, n, l2, alpha, count, squares, acc, step, o)
+    else:
+        tn_update32(p, grad, m, v, n, l2, alpha, count, squares, acc, step, o)
+
+
+cdef inline void _tn_update_outer(floating* p, floating* m, floating* v, Py_ssize_t st, Py_ssize_t n_in,
+                                  const floating* d, const floating* a, floating alpha, floating count,
+                                  int squares, floating* acc, int step,
+                                  const tn_step_options* o) noexcept nogil:
+    if floating is double:
+        tn_update_outer(p, m, v, st, n_in, d, a, alpha, count, squares, acc, step, o)
+    else:
+        tn_update_outer32(p, m, v, st, n_in, d, a, alpha, count, squares, acc, step, o)
+
+
+cdef inline void _tn_grad(floating* gt, Py_ssize_t st, Py_ssize_t n_in, const floating* delta, Py_ssize_t ds,
+                          const floating* a, Py_ssize_t as_, Py_ssize_t nb, int fresh) noexcept nogil:
+    if floating is double:
+        tn_grad(gt, st, n_in, delta, ds, a, as_, nb, fresh)
+    else:
+        tn_grad32(gt, st, n_in, delta, ds, a, as_, nb, fresh)
+
+
+cdef inline void _tn_back(const floating* w, Py_ssize_t st, Py_ssize_t n_in, Py_ssize_t n_out,
+                          const floating* g, const floating* fp, floating* out) noexcept nogil:
+    if floating is double:
+        tn_back(w, st, n_in, n_out, g, fp, out)
+    else:
+        tn_back32(w, st, n_in, n_out, g, fp, out)
+
+
+cdef inline void _tn_rows_descend(floating* w, Py_ssize_t st, Py_ssize_t n_in, const floating* g,
+                                  const floating* fp, const floating* a) noexcept nogil:
+    if floating is double:
+        tn_rows_descend(w, st, n_in, g, fp, a)
+    else:
+        tn_rows_descend32(w, st, n_in, g, fp, a)
+
+
+cdef inline void _tn_rows_momentum(floating* w, floating* v, Py_ssize_t st, Py_ssize_t n_in, const floating* g,
+                                   const floating* fp, const floating* a, floating momentum) noexcept nogil:
+    if floating is double:
+        tn_rows_momentum(w, v, st, n_in, g, fp, a, momentum)
+    else:
+        tn_rows_momentum32(w, v, st, n_in, g, fp, a, momentum)
+
+
+cdef inline void _tn_rows_update_sums(floating* w, floating* v, Py_ssize_t st, Py_ssize_t n_in,
+                                      const floating* g, const floating* fp, const floating* a,
+                                      floating momentum, const floating* x, floating* out) noexcept nogil:
+    if floating is double:
+        tn_rows_update_sums(w, v, st, n_in, g, fp, a, momentum, x, out)
+    else:
+        tn_rows_update_sums32(w, v, st, n_in, g, fp, a, momentum, x, out)
+
+
+cdef inline floating _pairwise_partials(floating* acc, Py_ssize_t n) noexcept nogil:
+    # The n partial sums acc[0..n) (n a power of two) added pairwise, in place: for eight,
+    # ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])).
+    cdef Py_ssize_t q
+    while n > 1:
+        n //= 2
+        for q in range(n):
+            acc[q] = acc[2 * q] + acc[2 * q + 1]
+    return acc[0]
+
+
+cdef inline void _exp_in_place(floating* x, Py_ssize_t m) noexcept nogil:
+    # x[k] = _exp_t(x[k]) for k < m, m a multiple of LANES: LANES values at a time through _exp_lanes_t
+    # (whose loops of constant trip count the compiler turns into vector instructions).
+    cdef Py_ssize_t k
+    cdef int lane
+    cdef floating y[LANES]
+    cdef floating e[LANES]
+    for k in range(m // LANES):
+        for lane in range(LANES):
+            y[lane] = x[k * LANES + lane]
+        _exp_lanes_t(y, e)
+        for lane in range(LANES):
+            x[k * LANES + lane] = e[lane]
+
+
+cdef inline void _activate_lanes(int code, floating* s, Py_ssize_t m) noexcept nogil:
+    # s[k] = _activate_t(code, s[k]) for k < m (a layer's sums, every lane: m a multiple of LANES), in
+    # place: the sigmoid's and exp's exps LANES at a time, every other rule through _activate_each_t.
+    cdef Py_ssize_t k
+    if code == SIGMOID:
+        # _sigmoid(s) = _sigmoid_from_exp(_exp(-s))
+        for k in range(m):
+            s[k] = -s[k]
+        _exp_in_place(s, m)
+        for k in range(m):
+            s[k] = _sigmoid_from_exp_t(s[k])
+    elif code == EXP:
+        _exp_in_place(s, m)
+    else:
+        _activate_each_t(code, s, m)
+
+
+cdef inline Py_ssize_t _row_multiple(const floating* like) noexcept nogil:
+    # The multiple of a layer's row length in the working layout, for the type of the array at like:
+    # NET_VEC doubles or NET_VEC32 floats (_codes.row_multiple).
+    if floating is float:
+        return NET_VEC32
+    else:
+        return NET_VEC
+
+
+cdef inline Py_ssize_t _stride(Py_ssize_t n_out, const floating* like) noexcept nogil:
+    # A layer's row length in the working layout of an array of like's type: n_out rounded up to a
+    # multiple of _row_multiple.
+    cdef Py_ssize_t vec = _row_multiple(like)
+    return (n_out + vec - 1) // vec * vec
+
+
+cdef Py_ssize_t _work_size(const int64_t* sizes, Py_ssize_t n_layers, const floating* like) noexcept nogil:
+    # The length of the working layout of one flat parameter-like array of like's type.
     cdef Py_ssize_t layer, size = 0
     for layer in range(1, n_layers + 1):
-        size += (sizes[layer - 1] + 1) * _stride(sizes[layer])
+        size += (sizes[layer - 1] + 1) * _stride(sizes[layer], like)
     return size
 
 
-cdef void _to_working(const double* p, const int64_t* sizes, Py_ssize_t n_layers,
-                      double* work) noexcept nogil:
+cdef void _to_working(const floating* p, const int64_t* sizes, Py_ssize_t n_layers,
+                      floating* work) noexcept nogil:
     # A flat array laid out as the parameters, into the working layout (whose padding stays zero).
     cdef Py_ssize_t layer, i, j, n_in, n_out, st, off = 0, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         n_out = sizes[layer]
-        st = _stride(n_out)
+        st = _stride(n_out, work)
         for i in range(n_out):
             for j in range(n_in):
                 work[woff + j * st + i] = p[off + i * n_in + j]
@@ -359,14 +519,14 @@ cdef void _to_working(const double* p, const int64_t* sizes, Py_ssize_t n_layers
         woff += (n_in + 1) * st
 
 
-cdef void _from_working(const double* work, const int64_t* sizes, Py_ssize_t n_layers,
-                        double* p) noexcept nogil:
+cdef void _from_working(const floating* work, const int64_t* sizes, Py_ssize_t n_layers,
+                        floating* p) noexcept nogil:
     # The working layout back into a flat array laid out as the parameters.
     cdef Py_ssize_t layer, i, j, n_in, n_out, st, off = 0, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         n_out = sizes[layer]
-        st = _stride(n_out)
+        st = _stride(n_out, work)
         for i in range(n_out):
             for j in range(n_in):
                 p[off + i * n_in + j] = work[woff + j * st + i]
@@ -375,11 +535,11 @@ cdef void _from_working(const double* work, const int64_t* sizes, Py_ssize_t n_l
         woff += (n_in + 1) * st
 
 
-cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t n_out, double* sums,
-                       double* a_out) noexcept nogil:
+cdef void _finish_layer(int code, const floating* bias, Py_ssize_t st, Py_ssize_t n_out, floating* sums,
+                       floating* a_out) noexcept nogil:
     # A layer's sums (padding included) plus its biases, then their activations into a_out.
     cdef Py_ssize_t i, k, whole
-    cdef double m, e, total
+    cdef floating m, e, total
     for k in range(st):
         sums[k] = sums[k] + bias[k]
     if code == SOFTMAX:
@@ -389,7 +549,7 @@ cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t 
             m = max(m, sums[i])
         total = 0.0
         for i in range(n_out):
-            e = _exp(sums[i] - m)
+            e = _exp_t(sums[i] - m)
             a_out[i] = e
             total += e
         for i in range(n_out):
@@ -403,28 +563,28 @@ cdef void _finish_layer(int code, const double* bias, Py_ssize_t st, Py_ssize_t 
         for i in range(min(whole, n_out)):
             a_out[i] = sums[i]
         for i in range(whole, n_out):
-            a_out[i] = _activate(code, sums[i])
+            a_out[i] = _activate_t(code, sums[i])
 
 
-cdef Py_ssize_t _net_forward_work(const double* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
-                                  int output, const double* x, double* acts, double* sums,
-                                  double* first) noexcept nogil:
+cdef Py_ssize_t _net_forward_work(const floating* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                  int output, const floating* x, floating* acts, floating* sums,
+                                  floating* first) noexcept nogil:
     # _net_forward on the working layout w: each layer's sums up to 32 neurons at a time (into sums,
     # padding included), then _finish_layer. The first layer's sums come ready in first when it is not
     # NULL (computed by the previous step, see _net_backward_work). Returns where the output layer's
     # activations start in acts.
     cdef Py_ssize_t at = 0, woff = 0, layer, j, n_in, st
-    cdef double* layer_sums
+    cdef floating* layer_sums
     for j in range(sizes[0]):
         acts[j] = x[j]
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
-        st = _stride(sizes[layer])
+        st = _stride(sizes[layer], w)
         layer_sums = sums
         if layer == 1 and first != NULL:
             layer_sums = first
         else:
-            tn_sums(w + woff, st, acts + at, n_in, sums)
+            _tn_sums(w + woff, st, acts + at, n_in, sums)
         _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st, sizes[layer],
                       layer_sums, acts + at + n_in)
         at += n_in
@@ -432,10 +592,10 @@ cdef Py_ssize_t _net_forward_work(const double* w, const int64_t* sizes, Py_ssiz
     return at
 
 
-cdef Py_ssize_t _net_forward_block(const double* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
-                                   int output, const double* data, const int64_t* order_row,
-                                   Py_ssize_t first, Py_ssize_t nb, double* room, Py_ssize_t rs,
-                                   double* sums, Py_ssize_t ss) noexcept nogil:
+cdef Py_ssize_t _net_forward_block(const floating* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                   int output, const floating* data, const int64_t* order_row,
+                                   Py_ssize_t first, Py_ssize_t nb, floating* room, Py_ssize_t rs,
+                                   floating* sums, Py_ssize_t ss) noexcept nogil:
     # _net_forward_work for the samples first..first+nb-1 of the epoch, each into its row of room
     # (stride rs), layer by layer, four samples at a time (tn_sums4; sums: four rows ss apart).
     cdef Py_ssize_t at = 0, woff = 0, layer, b, q, r, j, t, n_in, st
@@ -445,15 +605,15 @@ cdef Py_ssize_t _net_forward_block(const double* w, const int64_t* sizes, Py_ssi
             room[b * rs + j] = data[(order_row[t] if order_row != NULL else t) * sizes[0] + j]
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
-        st = _stride(sizes[layer])
+        st = _stride(sizes[layer], w)
         b = 0
         while b < nb:
             r = min(4, nb - b)
             if r == 4:
-                tn_sums4(w + woff, st, room + b * rs + at, rs, n_in, sums, ss)
+                _tn_sums4(w + woff, st, room + b * rs + at, rs, n_in, sums, ss)
             else:
                 for q in range(r):
-                    tn_sums(w + woff, st, room + (b + q) * rs + at, n_in, sums + q * ss)
+                    _tn_sums(w + woff, st, room + (b + q) * rs + at, n_in, sums + q * ss)
             for q in range(r):
                 _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st,
                               sizes[layer], sums + q * ss, room + (b + q) * rs + at + n_in)
@@ -463,10 +623,10 @@ cdef Py_ssize_t _net_forward_block(const double* w, const int64_t* sizes, Py_ssi
     return at
 
 
-cdef void _net_backward_work(double* w, double* v, double momentum, const int64_t* s, Py_ssize_t n_layers,
+cdef void _net_backward_work(floating* w, floating* v, floating momentum, const int64_t* s, Py_ssize_t n_layers,
                              Py_ssize_t n_acts, Py_ssize_t total_work, int hidden, int fp_output,
-                             const double* a, double* g, double* g_prev, double* fp, double* gpad,
-                             const double* x_next, double* first) noexcept nogil:
+                             const floating* a, floating* g, floating* g_prev, floating* fp, floating* gpad,
+                             const floating* x_next, floating* first) noexcept nogil:
     # net_train's step back through the layers, last first, from the output layer's g (see
     # _net_output_g, which folds in the learning rate): each weight takes its term g_i * (a_j * f'_i)
     # (a bias g_i * f'_i), subtracted, or with momentum through its velocity in v; the previous layer's
@@ -476,19 +636,19 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
     cdef Py_ssize_t woff = total_work, a_end = n_acts
     cdef Py_ssize_t layer, i, n_in, n_out, st, a_out, a_in
     cdef int code
-    cdef double* wl
-    cdef double* vl
-    cdef double* swap
+    cdef floating* wl
+    cdef floating* vl
+    cdef floating* swap
     for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
         n_out = s[layer]
-        st = _stride(n_out)
+        st = _stride(n_out, w)
         woff -= (n_in + 1) * st
         wl = w + woff
         a_out = a_end - n_out
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
-        _derivative_each(code, a + a_out, fp, n_out)
+        _derivative_each_t(code, a + a_out, fp, n_out)
         # g and f'_i padded with zeros to the stride, for the vectors of tn_back and the update
         for i in range(n_out):
             gpad[i] = g[i]
@@ -496,41 +656,41 @@ cdef void _net_backward_work(double* w, double* v, double momentum, const int64_
             gpad[i] = 0.0
             fp[i] = 0.0
         if layer > 1:
-            tn_back(wl, st, n_in, n_out, gpad, fp, g_prev)
+            _tn_back(wl, st, n_in, n_out, gpad, fp, g_prev)
         # the update, row by row through registers
         if momentum != 0.0:
             vl = v + woff
             if layer == 1 and x_next != NULL:
-                tn_rows_update_sums(wl, vl, st, n_in, gpad, fp, a + a_in, momentum, x_next, first)
+                _tn_rows_update_sums(wl, vl, st, n_in, gpad, fp, a + a_in, momentum, x_next, first)
             else:
-                tn_rows_momentum(wl, vl, st, n_in, gpad, fp, a + a_in, momentum)
+                _tn_rows_momentum(wl, vl, st, n_in, gpad, fp, a + a_in, momentum)
             for i in range(n_out):
-                vl[n_in * st + i] = _velocity(vl[n_in * st + i], fp[i], momentum, g[i])
+                vl[n_in * st + i] = _velocity_t(vl[n_in * st + i], fp[i], momentum, g[i])
                 wl[n_in * st + i] += vl[n_in * st + i]
         else:
             if layer == 1 and x_next != NULL:
-                tn_rows_update_sums(wl, NULL, st, n_in, gpad, fp, a + a_in, 0.0, x_next, first)
+                _tn_rows_update_sums(wl, NULL, st, n_in, gpad, fp, a + a_in, 0.0, x_next, first)
             else:
-                tn_rows_descend(wl, st, n_in, gpad, fp, a + a_in)
+                _tn_rows_descend(wl, st, n_in, gpad, fp, a + a_in)
             for i in range(n_out):
-                wl[n_in * st + i] = _sgd(wl[n_in * st + i], fp[i], g[i])
+                wl[n_in * st + i] = _sgd_t(wl[n_in * st + i], fp[i], g[i])
         swap = g
         g = g_prev
         g_prev = swap
         a_end = a_out
 
 
-def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-              const double[:, ::1] data, const double[:, ::1] targets, const int64_t[:, ::1] order,
-              const kernel_options[::1] options, double[::1] velocity, Py_ssize_t epoch_start,
-              Py_ssize_t epoch_stop, Py_ssize_t loss_every, double[:, ::1] losses, double[::1] acts,
-              double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
-              double[:, ::1] room):
+def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+              const floating[:, ::1] data, const floating[:, ::1] targets, const int64_t[:, ::1] order,
+              const kernel_options[::1] options, floating[::1] velocity, Py_ssize_t epoch_start,
+              Py_ssize_t epoch_stop, Py_ssize_t loss_every, double[:, ::1] losses, floating[::1] acts,
+              floating[:, ::1] grads, floating[::1] out_sums, floating[:, ::1] work, floating[:, ::1] rows,
+              floating[:, ::1] room):
     """Stochastic gradient descent, one sample at a time, of a network of any layer sizes.
 
     The arguments are those of ``_python_network.net_train``; see its docstring.
     """
-    cdef double learn_rate = options[0].learn_rate, momentum = options[0].momentum
+    cdef floating learn_rate = <floating>options[0].learn_rate, momentum = <floating>options[0].momentum
     _check_codes(hidden, output)
     _check_loss(loss)
     _check_per_sample(options[0].optimizer)
@@ -539,16 +699,16 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
     cdef Py_ssize_t epoch, t, sample, at
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef int fp_output
-    cdef double* p = &params[0]
-    cdef double* w = &work[0, 0]
-    cdef double* v = &work[1, 0]
-    cdef double* a = &acts[0]
+    cdef floating* p = &params[0]
+    cdef floating* w = &work[0, 0]
+    cdef floating* v = &work[1, 0]
+    cdef floating* a = &acts[0]
     cdef const int64_t* s = &sizes[0]
-    cdef Py_ssize_t total_work = _work_size(s, n_layers)
+    cdef Py_ssize_t total_work = _work_size(s, n_layers, w)
     cdef bint narrow = True, ready
     cdef Py_ssize_t layer, following
     for layer in range(1, n_layers + 1):
-        narrow = narrow and s[layer] < NET_VEC
+        narrow = narrow and s[layer] < _row_multiple(w)
     with nogil:
         if narrow:
             # every layer narrower than a vector: the public layout, the tutorial's loops
@@ -591,11 +751,11 @@ def net_train(double[::1] params, const int64_t[::1] sizes, int hidden, int outp
                 _from_working(v, s, n_layers, &velocity[0])
 
 
-cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
-                                Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
-                                const double* targets, const double* weights, const int64_t* order_row,
-                                Py_ssize_t lo, Py_ssize_t hi, double* grad, double* wt, double* room,
-                                Py_ssize_t room_rows, Py_ssize_t rs, double* sums, Py_ssize_t ss,
+cdef floating _net_batch_gradient(const floating* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
+                                Py_ssize_t total_work, int hidden, int output, int loss, const floating* data,
+                                const floating* targets, const floating* weights, const int64_t* order_row,
+                                Py_ssize_t lo, Py_ssize_t hi, floating* grad, floating* wt, floating* room,
+                                Py_ssize_t room_rows, Py_ssize_t rs, floating* sums, Py_ssize_t ss,
                                 bint with_loss) noexcept nogil:
     # The sum, over the samples lo..hi-1 of the epoch (through order_row, when not NULL), of each
     # one's gradient (times its weight, when weights is not NULL), into grad (working layout), and with
@@ -612,11 +772,11 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     cdef Py_ssize_t first, last, nb, b, t, sample, at, layer, i, j, n_in, n_out, st, woff, a_end
     cdef Py_ssize_t a_out, a_in, g_at, gp_at, d_at, swap
     cdef int code, fp_output = IDENTITY
-    cdef double scale, total_loss = 0.0
-    cdef double* row
-    cdef double* d
-    cdef const double* wl
-    cdef double* gl
+    cdef floating scale, total_loss = 0.0
+    cdef floating* row
+    cdef floating* d
+    cdef const floating* wl
+    cdef floating* gl
     for layer in range(n_layers + 1):
         max_w = max(max_w, s[layer])
     if tiled:
@@ -647,7 +807,7 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
         for layer in range(n_layers, 0, -1):
             n_in = s[layer - 1]
             n_out = s[layer]
-            st = _stride(n_out)
+            st = _stride(n_out, w)
             woff -= (n_in + 1) * st
             wl = w + woff
             gl = grad + woff
@@ -659,25 +819,25 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
                 d = row + d_at
                 _net_deltas(code, row + g_at, row + a_out, n_out, st, d)
                 if layer > 1 and not tiled:
-                    tn_back(wl, st, n_in, n_out, d, NULL, row + gp_at)
+                    _tn_back(wl, st, n_in, n_out, d, NULL, row + gp_at)
             if layer > 1 and tiled:
                 # g_j = delta_0 * w_0j + delta_1 * w_1j + ..., from the transposed weights (neuron i's
                 # row of stride sti), four samples at a time, through sums
-                sti = _stride(n_in)
+                sti = _stride(n_in, w)
                 toff -= n_out * sti
                 b = 0
                 while b < nb:
                     r = min(4, nb - b)
                     if r == 4:
-                        tn_sums4(wt + toff, sti, room + b * rs + d_at, rs, n_out, sums, ss)
+                        _tn_sums4(wt + toff, sti, room + b * rs + d_at, rs, n_out, sums, ss)
                     else:
                         for q in range(r):
-                            tn_sums(wt + toff, sti, room + (b + q) * rs + d_at, n_out, sums + q * ss)
+                            _tn_sums(wt + toff, sti, room + (b + q) * rs + d_at, n_out, sums + q * ss)
                     for q in range(r):
                         for j in range(n_in):
                             room[(b + q) * rs + gp_at + j] = sums[q * ss + j]
                     b += r
-            tn_grad(gl, st, n_in, room + d_at, rs, room + a_in, rs, nb, first == lo)
+            _tn_grad(gl, st, n_in, room + d_at, rs, room + a_in, rs, nb, first == lo)
             if first == lo:
                 for i in range(st):
                     gl[n_in * st + i] = 0.0
@@ -693,23 +853,23 @@ cdef double _net_batch_gradient(const double* w, const int64_t* s, Py_ssize_t n_
     return total_loss
 
 
-cdef inline void _net_deltas(int code, const double* g, const double* a, Py_ssize_t n_out, Py_ssize_t st,
-                             double* d) noexcept nogil:
+cdef inline void _net_deltas(int code, const floating* g, const floating* a, Py_ssize_t n_out, Py_ssize_t st,
+                             floating* d) noexcept nogil:
     # A layer's deltas for one sample, delta_i = g_i * f'_i (f' from the activations a), padded with
     # zeros to the layer's stride.
     cdef Py_ssize_t i
     for i in range(n_out):
-        d[i] = g[i] * _derivative(code, a[i])
+        d[i] = g[i] * _derivative_t(code, a[i])
     for i in range(n_out, st):
         d[i] = 0.0
 
 
-cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
-                               Py_ssize_t total_work, int hidden, int output, int loss, const double* data,
-                               const double* targets, const double* weights, const int64_t* order_row,
-                               Py_ssize_t t, double* room, Py_ssize_t rs, double* sums, Py_ssize_t ss,
-                               bint with_loss, double* squares, double alpha, int optimizer,
-                               const tn_step_options* o, double* m, double* v) noexcept nogil:
+cdef floating _net_sample_update(floating* w, const int64_t* s, Py_ssize_t n_layers, Py_ssize_t n_acts,
+                               Py_ssize_t total_work, int hidden, int output, int loss, const floating* data,
+                               const floating* targets, const floating* weights, const int64_t* order_row,
+                               Py_ssize_t t, floating* room, Py_ssize_t rs, floating* sums, Py_ssize_t ss,
+                               bint with_loss, floating* squares, floating alpha, int optimizer,
+                               const tn_step_options* o, floating* m, floating* v) noexcept nogil:
     # A batch of one sample, the epoch's t-th: _net_batch_gradient and then _net_update, fused. Each
     # layer, last first, computes its deltas and the previous layer's g (from its weights before the
     # step), then takes its step straight from the deltas and its inputs' activations
@@ -720,12 +880,12 @@ cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers,
     cdef Py_ssize_t max_w = 0, sample, at, layer, i, n_in, n_out, st, woff, a_end, a_out, a_in
     cdef Py_ssize_t g_at, gp_at, d_at, swap
     cdef int code, fp_output
-    cdef double scale, total_loss = 0.0
-    cdef double acc[NET_VEC]
-    cdef double* d
+    cdef floating scale, total_loss = 0.0
+    cdef floating acc[NET_VEC32]
+    cdef floating* d
     for layer in range(n_layers + 1):
         max_w = max(max_w, s[layer])
-    for i in range(NET_VEC):
+    for i in range(_row_multiple(w)):
         acc[i] = 0.0
     g_at = n_acts
     gp_at = n_acts + max_w
@@ -744,36 +904,36 @@ cdef double _net_sample_update(double* w, const int64_t* s, Py_ssize_t n_layers,
     for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
         n_out = s[layer]
-        st = _stride(n_out)
+        st = _stride(n_out, w)
         woff -= (n_in + 1) * st
         a_out = a_end - n_out
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
         _net_deltas(code, room + g_at, room + a_out, n_out, st, d)
         if layer > 1:
-            tn_back(w + woff, st, n_in, n_out, d, NULL, room + gp_at)
-        tn_update_outer(w + woff, m + woff, v + woff, st, n_in, d, room + a_in, alpha, scale,
+            _tn_back(w + woff, st, n_in, n_out, d, NULL, room + gp_at)
+        _tn_update_outer(w + woff, m + woff, v + woff, st, n_in, d, room + a_in, alpha, scale,
                         squares != NULL, acc, optimizer, o)
         swap = g_at
         g_at = gp_at
         gp_at = swap
         a_end = a_out
     if squares != NULL:
-        squares[0] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        squares[0] = _pairwise_partials(acc, _row_multiple(w))
     return total_loss
 
 
-cdef Py_ssize_t _transposed(const double* w, const int64_t* s, Py_ssize_t n_layers,
-                            double* wt) noexcept nogil:
+cdef Py_ssize_t _transposed(const floating* w, const int64_t* s, Py_ssize_t n_layers,
+                            floating* wt) noexcept nogil:
     # The weights of layers 2..L (those through which g goes back) transposed, neuron-major: layer l's
     # neuron i's weights from its inputs j at wt[off_l + i * stride(n_in) + j], the layers one after
     # another (the padding is never written: it stays zero). Returns where the last one ends.
-    cdef Py_ssize_t layer, i, j, n_in, n_out, st, sti, woff = (s[0] + 1) * _stride(s[1]), toff = 0
+    cdef Py_ssize_t layer, i, j, n_in, n_out, st, sti, woff = (s[0] + 1) * _stride(s[1], w), toff = 0
     for layer in range(2, n_layers + 1):
         n_in = s[layer - 1]
         n_out = s[layer]
-        st = _stride(n_out)
-        sti = _stride(n_in)
+        st = _stride(n_out, w)
+        sti = _stride(n_in, w)
         for j in range(n_in):
             for i in range(n_out):
                 wt[toff + i * sti + j] = w[woff + j * st + i]
@@ -782,43 +942,43 @@ cdef Py_ssize_t _transposed(const double* w, const int64_t* s, Py_ssize_t n_laye
     return toff
 
 
-cdef double _net_batch_weight(const double* weights, const int64_t* order_row, Py_ssize_t lo,
+cdef floating _net_batch_weight(const floating* weights, const int64_t* order_row, Py_ssize_t lo,
                               Py_ssize_t hi) noexcept nogil:
     # The batch's weight: its rows' sample weights summed in order, or its number of rows when weights
     # is NULL.
-    cdef double total
+    cdef floating total
     cdef Py_ssize_t t
     if weights == NULL:
-        return <double>(hi - lo)
+        return <floating>(hi - lo)
     total = weights[order_row[lo] if order_row != NULL else lo]
     for t in range(lo + 1, hi):
         total += weights[order_row[t] if order_row != NULL else t]
     return total
 
 
-cdef double _net_squares(const double* w, const int64_t* s, Py_ssize_t n_layers) noexcept nogil:
+cdef floating _net_squares(const floating* w, const int64_t* s, Py_ssize_t n_layers) noexcept nogil:
     # The sum of the squared weights (not the biases) of the working layout, in NET_VEC partial sums
     # (tn_squares; see _python_network._net_squares), then pairwise.
-    cdef double acc[NET_VEC]
-    cdef Py_ssize_t layer, k, n_in, st, woff = _work_size(s, n_layers)
-    for k in range(NET_VEC):
+    cdef floating acc[NET_VEC32]
+    cdef Py_ssize_t layer, k, n_in, st, woff = _work_size(s, n_layers, w)
+    for k in range(_row_multiple(w)):
         acc[k] = 0.0
     for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
-        st = _stride(s[layer])
+        st = _stride(s[layer], w)
         woff -= (n_in + 1) * st
-        tn_squares(w + woff, n_in * st, acc)
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        _tn_squares(w + woff, n_in * st, acc)
+    return _pairwise_partials(acc, _row_multiple(w))
 
 
-cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_layers, double* grad,
-                             double count, double alpha) noexcept nogil:
+cdef void _net_mean_gradient(const floating* w, const int64_t* s, Py_ssize_t n_layers, floating* grad,
+                             floating count, floating alpha) noexcept nogil:
     # The summed gradient of a batch of weight count made the batch's, in place (working layout; see
     # _python_network._net_mean_gradient): the weights' rows with L2, the biases' row without.
     cdef Py_ssize_t layer, k, n_in, st, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = s[layer - 1]
-        st = _stride(s[layer])
+        st = _stride(s[layer], w)
         for k in range(woff, woff + n_in * st):
             grad[k] = (grad[k] + alpha * w[k]) / count
         for k in range(woff + n_in * st, woff + (n_in + 1) * st):
@@ -826,42 +986,42 @@ cdef void _net_mean_gradient(const double* w, const int64_t* s, Py_ssize_t n_lay
         woff += (n_in + 1) * st
 
 
-cdef double _net_update(double* w, const int64_t* s, Py_ssize_t n_layers, double* grad, double count,
-                        double alpha, bint squares, int optimizer, const tn_step_options* o, double* m,
-                        double* v) noexcept nogil:
+cdef floating _net_update(floating* w, const int64_t* s, Py_ssize_t n_layers, floating* grad, floating count,
+                        floating alpha, bint squares, int optimizer, const tn_step_options* o, floating* m,
+                        floating* v) noexcept nogil:
     # _net_mean_gradient, then (with squares) _net_squares, then the step, in one pass over each
     # layer's weight rows and one over its bias row (tn_update): the same operations on each element.
     # Returns the sum of the squared weights from before the step (0.0 without squares).
-    cdef double acc[NET_VEC]
-    cdef Py_ssize_t layer, k, n_in, st, woff = _work_size(s, n_layers)
-    for k in range(NET_VEC):
+    cdef floating acc[NET_VEC32]
+    cdef Py_ssize_t layer, k, n_in, st, woff = _work_size(s, n_layers, w)
+    for k in range(_row_multiple(w)):
         acc[k] = 0.0
     for layer in range(n_layers, 0, -1):
         n_in = s[layer - 1]
-        st = _stride(s[layer])
+        st = _stride(s[layer], w)
         woff -= (n_in + 1) * st
-        tn_update(w + woff, grad + woff, m + woff, v + woff, n_in * st, 1, alpha, count, squares, acc,
+        _tn_update(w + woff, grad + woff, m + woff, v + woff, n_in * st, 1, alpha, count, squares, acc,
                   optimizer, o)
-        tn_update(w + woff + n_in * st, grad + woff + n_in * st, m + woff + n_in * st, v + woff + n_in * st,
+        _tn_update(w + woff + n_in * st, grad + woff + n_in * st, m + woff + n_in * st, v + woff + n_in * st,
                   st, 0, alpha, count, 0, acc, optimizer, o)
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _pairwise_partials(acc, _row_multiple(w))
 
 
-def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-                    const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
+def net_train_batch(floating[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+                    const floating[:, ::1] data, const floating[:, ::1] targets, const floating[::1] weights,
                     const int64_t[:, ::1] order, const kernel_options[::1] options,
-                    const double[::1] lr_t, double[:, ::1] moments, int64_t[::1] step,
+                    const double[::1] lr_t, floating[:, ::1] moments, int64_t[::1] step,
                     Py_ssize_t epoch_start, Py_ssize_t epoch_stop, Py_ssize_t loss_every,
-                    double[:, ::1] losses, double[::1] running, double[::1] acts, double[:, ::1] grads,
-                    double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
-                    double[:, ::1] room):
+                    double[:, ::1] losses, double[::1] running, floating[::1] acts, floating[:, ::1] grads,
+                    floating[::1] out_sums, floating[:, ::1] work, floating[:, ::1] rows,
+                    floating[:, ::1] room):
     """Mini-batch training with L2 and any optimizer step of ``_rules.STEPS``.
 
     The arguments are those of ``_python_network.net_train_batch``; see its docstring.
     """
     cdef int optimizer = options[0].optimizer
     cdef Py_ssize_t batch_size = options[0].batch_size
-    cdef double alpha = options[0].alpha
+    cdef floating alpha = <floating>options[0].alpha
     cdef tn_step_options o
     _check_codes(hidden, output)
     _check_loss(loss)
@@ -871,16 +1031,16 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef Py_ssize_t update = 0     # the batches done in this call
     cdef const int64_t* order_row
-    cdef const double* ws = &weights[0] if weights.shape[0] > 0 else NULL
+    cdef const floating* ws = &weights[0] if weights.shape[0] > 0 else NULL
     cdef bint record = running.shape[0] > 0
-    cdef double total_loss, count, batch_loss, accumulated, squares
-    cdef double* p = &params[0]
-    cdef double* w = &work[0, 0]
-    cdef double* wm = &work[1, 0]
-    cdef double* wv = &work[2, 0]
-    cdef double* gw = &work[3, 0]
+    cdef floating total_loss, count, batch_loss, accumulated, squares
+    cdef floating* p = &params[0]
+    cdef floating* w = &work[0, 0]
+    cdef floating* wm = &work[1, 0]
+    cdef floating* wv = &work[2, 0]
+    cdef floating* gw = &work[3, 0]
     cdef const int64_t* s = &sizes[0]
-    cdef Py_ssize_t total_work = _work_size(s, n_layers)
+    cdef Py_ssize_t total_work = _work_size(s, n_layers, w)
     with nogil:
         _to_working(p, s, n_layers, w)
         _to_working(&moments[0, 0], s, n_layers, wm)
@@ -911,7 +1071,7 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
                 if record:
                     batch_loss = total_loss / count
                     if alpha != 0.0:
-                        batch_loss += (0.5 * alpha) * squares / count
+                        batch_loss += (<floating>0.5 * alpha) * squares / count
                     accumulated += batch_loss * (hi - lo)
                 update += 1
                 step[0] += 1
@@ -928,25 +1088,25 @@ def net_train_batch(double[::1] params, const int64_t[::1] sizes, int hidden, in
         _from_working(wv, s, n_layers, &moments[1, 0])
 
 
-def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-                 const double[:, ::1] data, const double[:, ::1] targets, const double[::1] weights,
-                 const kernel_options[::1] options, double[::1] out, double[::1] acts,
-                 double[:, ::1] grads, double[::1] out_sums, double[:, ::1] work, double[:, ::1] rows,
-                 double[:, ::1] room):
+def net_gradient(const floating[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+                 const floating[:, ::1] data, const floating[:, ::1] targets, const floating[::1] weights,
+                 const kernel_options[::1] options, floating[::1] out, floating[::1] acts,
+                 floating[:, ::1] grads, floating[::1] out_sums, floating[:, ::1] work, floating[:, ::1] rows,
+                 floating[:, ::1] room):
     """The mean gradient over all samples, with the record's L2 penalty, into ``out``; returns the
     objective (for scikit-learn's losses; NaN for the others).
 
     The arguments are those of ``_python_network.net_gradient``; see its docstring.
     """
-    cdef double alpha = options[0].alpha
+    cdef floating alpha = <floating>options[0].alpha
     _check_codes(hidden, output)
     _check_loss(loss)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1
     cdef const int64_t* s = &sizes[0]
-    cdef Py_ssize_t total_work = _work_size(s, n_layers)
-    cdef const double* ws = &weights[0] if weights.shape[0] > 0 else NULL
+    cdef Py_ssize_t total_work = _work_size(s, n_layers, &work[0, 0])
+    cdef const floating* ws = &weights[0] if weights.shape[0] > 0 else NULL
     cdef bint record = loss > CROSS_ENTROPY
-    cdef double total_loss, count, objective = NAN
+    cdef floating total_loss, count, objective = NAN
     with nogil:
         _to_working(&params[0], s, n_layers, &work[0, 0])
         total_loss = _net_batch_gradient(&work[0, 0], s, n_layers, acts.shape[0], total_work, hidden, output,
@@ -957,7 +1117,7 @@ def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden,
         if record:
             objective = total_loss / count
             if alpha != 0.0:
-                objective += (0.5 * alpha) * _net_squares(&work[0, 0], s, n_layers) / count
+                objective += (<floating>0.5 * alpha) * _net_squares(&work[0, 0], s, n_layers) / count
         _net_mean_gradient(&work[0, 0], s, n_layers, &work[3, 0], count, alpha)
         _from_working(&work[3, 0], s, n_layers, &out[0])
     return objective
@@ -969,38 +1129,6 @@ def net_gradient(const double[::1] params, const int64_t[::1] sizes, int hidden,
 # below does net_train's arithmetic in every lane, with a constant trip count, so the compiler turns it
 # into vector instructions. The per-lane factors are first copied into local arrays, which the compiler
 # knows no store can change.
-
-cdef inline void _exp_in_place(double* x, Py_ssize_t m) noexcept nogil:
-    # x[k] = _exp(x[k]) for k < m, m a multiple of LANES: LANES values at a time through _exp_lanes
-    # (whose loops of constant trip count the compiler turns into vector instructions).
-    cdef Py_ssize_t k
-    cdef int lane
-    cdef double y[LANES]
-    cdef double e[LANES]
-    for k in range(m // LANES):
-        for lane in range(LANES):
-            y[lane] = x[k * LANES + lane]
-        _exp_lanes(y, e)
-        for lane in range(LANES):
-            x[k * LANES + lane] = e[lane]
-
-
-cdef inline void _activate_lanes(int code, double* s, Py_ssize_t m) noexcept nogil:
-    # s[k] = _activate(code, s[k]) for k < m (a layer's sums, every lane: m a multiple of LANES), in
-    # place: the sigmoid's and exp's exps LANES at a time, every other rule through _activate_each.
-    cdef Py_ssize_t k
-    if code == SIGMOID:
-        # _sigmoid(s) = _sigmoid_from_exp(_exp(-s))
-        for k in range(m):
-            s[k] = -s[k]
-        _exp_in_place(s, m)
-        for k in range(m):
-            s[k] = _sigmoid_from_exp(s[k])
-    elif code == EXP:
-        _exp_in_place(s, m)
-    else:
-        _activate_each(code, s, m)
-
 
 cdef Py_ssize_t _net_forward_lanes(const double* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
                                    int output, const double* x, double* acts,

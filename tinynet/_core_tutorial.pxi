@@ -39,7 +39,7 @@ cdef double _sum_squared_errors(const double* p, const double* data, const doubl
     cdef double leaf[PW_BLOCKSIZE]
     cdef Walk walk
     cdef Py_ssize_t lo, m, i
-    _walk_start(&walk, n)
+    _walk_start(&walk, n, False)
     while _walk_next(&walk, &lo, &m):
         for i in range(m):
             leaf[i] = _squared_error(p, data, y_true, lo + i)

@@ -47,6 +47,8 @@ class Model:
     _FILE_VERSIONS_READ: ClassVar[tuple[int, ...] | None] = None
     #: The file's fields besides the envelope and "params", in order.
     _CONFIG_FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: Fields of the configuration that a file may lack, with the value they then take.
+    _OPTIONAL_CONFIG: ClassVar[dict[str, Any]] = {}
     #: JSON indentation (None: one line).
     _JSON_INDENT: ClassVar[int | None] = None
 
@@ -61,6 +63,14 @@ class Model:
     def _build(self, config: dict[str, Any]) -> None:
         """Check ``config`` (as ``_config`` gives it) and lay out a zero parameter array for it."""
         raise NotImplementedError
+
+    def _family(self, config: dict[str, Any]) -> str:
+        """Which kernels a model of this configuration uses (by default the class's ``_FAMILY``)."""
+        return self._FAMILY
+
+    def _file_version(self) -> int:
+        """The version ``save`` writes (by default ``_FILE_VERSION``)."""
+        return self._FILE_VERSION
 
     def _config(self) -> dict[str, Any]:
         """What, besides the parameters, defines the model (saved, pickled)."""
@@ -100,7 +110,7 @@ class Model:
 
     def _setup(self, config: dict[str, Any], backend: str | None, fallback: bool = False) -> None:
         """Choose the backend (first: a refused one leaves no trace), lay out the parameters."""
-        self._backend, self._kernels = resolve_backend(backend, self._FAMILY, fallback=fallback)
+        self._backend, self._kernels = resolve_backend(backend, self._family(config), fallback=fallback)
         self._build(config)
         # Re-entrant: train holds it across its checks and its run, and output written during a run
         # (from this thread) may read the model.
@@ -195,7 +205,7 @@ class Model:
                 extras = self._file_extras()
             except ValueError as exc:
                 raise ValueError(f"cannot save {os.fsdecode(path)!r}: {exc}") from None
-        write_json(path, {"format": self._FILE_FORMAT, "version": self._FILE_VERSION,
+        write_json(path, {"format": self._FILE_FORMAT, "version": self._file_version(),
                           "backend": self._backend, **self._config(),
                           "params": self._params_to_json(params), **extras}, indent=self._JSON_INDENT)
 
@@ -230,6 +240,7 @@ class Model:
         if missing:
             raise ValueError(f"cannot load {name!r}: fields missing: {', '.join(missing)}")
         config = {key: document[key] for key in cls._CONFIG_FIELDS}
+        config.update({key: document.get(key, default) for key, default in cls._OPTIONAL_CONFIG.items()})
         if backend is not None:
             resolve_backend(backend, cls._FAMILY)     # one asked for by name: its own error, if any
         try:

@@ -24,6 +24,8 @@ from ._validation import (
     as_schedule,
     check_finite,
     contiguous_writeable,
+    in_dtype,
+    network_dtype,
 )
 
 #: The most parameters a Network may have (16 GiB of them, 48 GiB with Adam's moments): a larger one is
@@ -33,7 +35,7 @@ MAX_PARAMS = 2**31
 __all__ = ["Network"]
 
 INITS = ("auto", "glorot", "he", "normal")
-#: The kernels' "none" for sample weights and for the running losses (scikit-learn's, not recorded here).
+#: The kernels' "none" for the running losses (scikit-learn's, not recorded here) and Adam's step sizes.
 _EMPTY = np.empty(0)
 
 
@@ -113,6 +115,14 @@ class Network(Model):
         Seeds the generator of the initial weights and of the shuffling order.
     backend : {"cython", "numba", "python"} or None
         As for ``OurNeuralNetwork``.
+    dtype : {"float64", "float32"}
+        The type of the parameters, of the optimizer's state and of every operation of the kernels
+        (numpy's dtypes and names work too: ``np.float32``, ``"f4"``). A float32 network computes each
+        operation in float32, in the same order as a float64 one (no fused multiply-add), with
+        tinynet's float32 exp: the same bits in every backend and on every CPU. Input of another type
+        is converted once: float64 values are rounded to the nearest float32, and one beyond float32's
+        range (say 1e39) is refused. Its :meth:`predict`, :meth:`gradients` and :attr:`params` are
+        float32; :meth:`loss` and the recorded losses are Python floats (of float32 values).
 
     Attributes
     ----------
@@ -123,8 +133,10 @@ class Network(Model):
         (``net.weights[0][...] = M``); the tuple itself is fixed.
     biases : tuple of ndarray, shapes (sizes[i + 1],)
         Views into the parameter array, likewise.
-    params : ndarray of float64
+    params : ndarray of dtype
         A copy of all parameters, flat (layer by layer: weights row by row, then biases); assignable.
+    dtype : numpy.dtype
+        The network's element type, float64 or float32 (read-only).
     loss_history : list of (int, float)
         ``(epoch, loss)`` pairs recorded by the last call of :meth:`train`.
     optimizer_state : dict
@@ -136,10 +148,11 @@ class Network(Model):
     ------
     ValueError
         If ``sizes`` is not at least two positive integers, a name is unknown, ``"cross_entropy"`` is
-        asked of an ``"identity"`` output, a ``"softmax"`` output has one neuron, or the backend
-        (given or from ``$TINYNET_BACKEND``) is not a known name.
+        asked of an ``"identity"`` output, a ``"softmax"`` output has one neuron, ``dtype`` is another
+        than float64 or float32, or the backend (given or from ``$TINYNET_BACKEND``) is not a known
+        name.
     TypeError
-        If ``seed`` is not an integer or None.
+        If ``seed`` is not an integer or None, or ``dtype`` is not a dtype.
     ImportError
         If the backend asked for cannot be loaded here; the message says why and how to fix it.
     """
@@ -149,10 +162,13 @@ class Network(Model):
 
     _FAMILY = "network"
     _FILE_FORMAT = "tinynet.Network"
-    #: Version 2 adds the optimizer's state; version 1 files (without it) still load.
+    #: Version 2 adds the optimizer's state; version 3, the dtype (float32 networks' files only: a
+    #: float64 network's file stays version 2, which tinynet versions before float32 read). Versions
+    #: 1 and 2 load as float64.
     _FILE_VERSION = 2
-    _FILE_VERSIONS_READ = (1, 2)
+    _FILE_VERSIONS_READ = (1, 2, 3)
     _CONFIG_FIELDS = ("sizes", "activation", "output", "loss")
+    _OPTIONAL_CONFIG = {"dtype": "float64"}
 
     _layer_sizes: tuple[int, ...]
     _activation: str
@@ -163,17 +179,25 @@ class Network(Model):
 
     def __init__(self, sizes: ArrayLike, activation: str = "sigmoid", output: str = "sigmoid",
                  loss: str = "mse", init: str = "auto", seed: int | None = None,
-                 backend: str | None = None) -> None:
+                 backend: str | None = None, dtype: Any = "float64") -> None:
         _choice(init, INITS, "init")
         if seed is not None and (isinstance(seed, (bool, np.bool_))
                                  or not isinstance(seed, numbers.Integral)):
             raise TypeError(f"seed must be an integer or None, not {type(seed).__name__}")
         seed = None if seed is None else int(seed)
-        self._setup({"sizes": sizes, "activation": activation, "output": output, "loss": loss}, backend)
+        self._setup({"sizes": sizes, "activation": activation, "output": output, "loss": loss,
+                     "dtype": network_dtype(dtype).name}, backend)
         self._rng = np.random.default_rng(seed)
         self._initialise(init)
 
     # --- what Model asks of a model family (see tinynet._model) -----------------------------------
+
+    def _family(self, config: dict[str, Any]) -> str:
+        """The kernels of the network's dtype: the float32 ones are the "network32" family."""
+        return "network32" if network_dtype(config.get("dtype", "float64")) == np.float32 else "network"
+
+    def _file_version(self) -> int:
+        return 3 if self._dtype == np.float32 else 2
 
     def _build(self, config: dict[str, Any]) -> None:
         """Check the configuration; lay out the flat parameter array and the views into it."""
@@ -189,6 +213,7 @@ class Network(Model):
                              f"({n_params * 24 / 2**30:,.0f} GiB with the optimizer's state): more than "
                              f"tinynet's limit of {MAX_PARAMS:,}")
         layer_sizes = tuple(int(size) for size in sizes_array)
+        dtype = network_dtype(config.get("dtype", "float64"))
         activation = _choice(config["activation"], HIDDEN, "activation")
         output = _choice(config["output"], OUTPUT, "output")
         loss_name = _choice(config["loss"], LOSSES, "loss")
@@ -198,18 +223,19 @@ class Network(Model):
             raise ValueError("a 'softmax' output needs at least 2 outputs")
         # The structure is read-only (properties below): the kernels size their buffers from it, so a
         # write behind the network's back would reach them unchecked.
-        self._layer_sizes, self._activation, self._output, self._loss_name = (
-            layer_sizes, activation, output, loss_name)
+        self._layer_sizes, self._activation, self._output, self._loss_name, self._dtype = (
+            layer_sizes, activation, output, loss_name, dtype)
         self._sizes = np.array(self.sizes, dtype=np.int64)
         self._kernel_codes = (HIDDEN[self.activation], OUTPUT[self.output], LOSSES[self.loss_name])
         pairs = list(itertools.pairwise(self.sizes))
-        self._params = np.zeros(sum(n_out * n_in + n_out for n_in, n_out in pairs))
+        self._params = np.zeros(sum(n_out * n_in + n_out for n_in, n_out in pairs), dtype)
         weights, biases = self._layer_views(self._params)
         self._weights, self._biases = tuple(weights), tuple(biases)
         # The optimizer's state: its two numbers per parameter m and v (rows 0, 1; _rules.OPTIMIZERS
         # names them: SGD's velocities, Adam's moments, ...), its step count, and which optimizer it
         # belongs to (None: no state).
-        self._moments = np.zeros((2, self._params.size))
+        self._moments = np.zeros((2, self._params.size), dtype)
+        self._no_weights = np.empty(0, dtype)     # the kernels' "none" for sample weights
         self._step = np.zeros(1, dtype=np.int64)
         self._optimizer: str | None = None
 
@@ -234,6 +260,11 @@ class Network(Model):
         return self._loss_name
 
     @property
+    def dtype(self) -> np.dtype[Any]:
+        """The network's element type, float64 or float32 (read-only: make a new network)."""
+        return self._dtype
+
+    @property
     def weights(self) -> tuple[NDArray[np.float64], ...]:
         """Each layer's weights, shape ``(sizes[i + 1], sizes[i])``: writable views into the parameters,
         in a tuple (write into them, ``net.weights[0][...] = M``, or assign ``params``)."""
@@ -245,15 +276,16 @@ class Network(Model):
         return self._biases
 
     def _config(self) -> dict[str, Any]:
-        return {"sizes": list(self.sizes), "activation": self.activation, "output": self.output,
-                "loss": self.loss_name}
+        config = {"sizes": list(self.sizes), "activation": self.activation, "output": self.output,
+                  "loss": self.loss_name}
+        return config if self._dtype == np.float64 else {**config, "dtype": self._dtype.name}
 
     def _check_params(self, values: ArrayLike) -> NDArray[np.float64]:
         array = as_real_array(values, "params")
         if array.shape != self._params.shape:
             raise ValueError(f"params must be {self._params.size} numbers, got shape {array.shape}")
         check_finite(array, "params")
-        return array
+        return in_dtype(array, self._dtype, "params")
 
     def _param_name(self, index: int) -> str:
         for layer, (weights, biases) in enumerate(zip(self.weights, self.biases)):
@@ -318,6 +350,7 @@ class Network(Model):
                 raise ValueError(f"the optimizer's {key} must be {self._params.size} numbers, "
                                  f"got shape {array.shape}")
             check_finite(array, key)
+            array = in_dtype(array, self._dtype, key)
             if least is not None and (array < least).any():      # Adam's v (means of squares), ...
                 raise ValueError(f"the optimizer's {key} must be >= {least:g}, got "
                                  f"{float(array[array < least][0])!r} at "
@@ -401,11 +434,12 @@ class Network(Model):
     # --- input ----------------------------------------------------------------------------------
 
     def _features(self, data: ArrayLike, allow_empty: bool = False, name: str = "X") -> NDArray[np.float64]:
-        return as_features(data, name, allow_empty=allow_empty, columns=self.sizes[0])
+        return as_features(data, name, allow_empty=allow_empty, columns=self.sizes[0], dtype=self._dtype)
 
     def _targets(self, targets: ArrayLike, n: int, name: str = "Y",
                  data_name: str = "X") -> NDArray[np.float64]:
-        """Y as a C-contiguous (n, n_out) float64 array, checked; class labels become one-hot rows.
+        """Y as a C-contiguous (n, n_out) array of the network's dtype, checked; class labels become
+        one-hot rows.
 
         ``name`` and ``data_name`` name the targets and the samples in messages."""
         n_out = self.sizes[-1]
@@ -432,7 +466,7 @@ class Network(Model):
             if self.output == "softmax" and not np.allclose(array.sum(axis=1), 1.0, rtol=0, atol=1e-9):
                 raise ValueError(f"{name}'s rows must sum to 1 (class probabilities) for softmax "
                                  "cross-entropy")
-        return contiguous_writeable(array)
+        return contiguous_writeable(in_dtype(array, self._dtype, name))
 
     # --- evaluation -----------------------------------------------------------------------------
 
@@ -446,7 +480,8 @@ class Network(Model):
 
         Returns
         -------
-        ndarray of float64, shape (n, n_out), or (n,) when the network has one output (n_out = sizes[-1])
+        ndarray of the network's dtype, shape (n, n_out), or (n,) when the network has one output
+        (n_out = sizes[-1])
 
         Raises
         ------
@@ -454,10 +489,10 @@ class Network(Model):
             If ``X`` is not an (n, sizes[0]) array of finite real numbers.
         """
         data = self._features(X, allow_empty=True)
-        out = np.empty((data.shape[0], self.sizes[-1]))
+        out = np.empty((data.shape[0], self.sizes[-1]), self._dtype)
         if data.shape[0]:
             hidden, output, _ = self._kernel_codes
-            acts, _, out_sums = net_scratch(self.sizes)
+            acts, _, out_sums = net_scratch(self.sizes, self._dtype)
             with self._lock:
                 self._kernels.net_feedforward(self._params, self._sizes, hidden, output, data, out, acts,
                                               out_sums)
@@ -483,7 +518,7 @@ class Network(Model):
         """
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
-        acts, _, out_sums = net_scratch(self.sizes)
+        acts, _, out_sums = net_scratch(self.sizes, self._dtype)
         with self._lock:
             return float(self._kernels.net_loss(self._params, self._sizes, *self._kernel_codes, data,
                                                 targets, acts, out_sums))
@@ -550,7 +585,7 @@ class Network(Model):
     def _loss_and_gradient(self, data: NDArray[np.float64], targets: NDArray[np.float64], alpha: float,
                            point: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         """:meth:`loss_and_gradient` of checked arrays."""
-        acts, _, out_sums = net_scratch(self.sizes)
+        acts, _, out_sums = net_scratch(self.sizes, self._dtype)
         with self._lock:
             loss = float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, acts,
                                                 out_sums))
@@ -561,10 +596,10 @@ class Network(Model):
 
     def _gradient(self, data: NDArray[np.float64], targets: NDArray[np.float64], alpha: float,
                   point: NDArray[np.float64]) -> NDArray[np.float64]:
-        out = np.empty(self._params.size)
-        scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
+        out = np.empty(self._params.size, self._dtype)
+        scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
         with self._lock:
-            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, _EMPTY,
+            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, self._no_weights,
                                        kernel_options(alpha=alpha), out, *scratch)
         return out
 
@@ -677,7 +712,7 @@ class Network(Model):
                              f"unset (or give {n}), got {batch_size}")
         # every step but plain SGD's keeps state
         stateful = step_code(name, options["momentum"], options["nesterov"]) != STEP_OF["sgd"].code
-        scratch = (*net_scratch(self.sizes), *net_work(self.sizes))
+        scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
         # Everything below reads or changes the network's state: under its lock (re-entrant: the
         # run takes it again), so that a concurrent train, reset_optimizer or params assignment
         # waits rather than interleaving with this call's checks.
@@ -721,7 +756,8 @@ class Network(Model):
 
         per_sample = (batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
                       and not options["nesterov"])
-        if per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network():
+        if (per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network()
+                and self._dtype == np.float64):
             # The tutorial's own network and method: its specialised kernel, the same operations.
             self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress, begin)
             return
@@ -744,7 +780,7 @@ class Network(Model):
                 lr_t = (adam_step_sizes(learn_rate, options["beta_1"], options["beta_2"], first,
                                         (stop - start) * batches) if name == "adam" else _EMPTY)
                 self._kernels.net_train_batch(
-                    params[0], self._sizes, *self._kernel_codes, data, targets, _EMPTY,
+                    params[0], self._sizes, *self._kernel_codes, data, targets, self._no_weights,
                     orders(start, stop), record, lr_t, moments, step, start, stop, every, losses, _EMPTY,
                     *scratch)
 
@@ -804,5 +840,6 @@ class Network(Model):
         return state
 
     def __repr__(self) -> str:
+        dtype = "" if self._dtype == np.float64 else f", dtype={self._dtype.name!r}"
         return (f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-                f"loss={self.loss_name!r}, backend={self._backend!r})")
+                f"loss={self.loss_name!r}, backend={self._backend!r}{dtype})")

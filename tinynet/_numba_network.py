@@ -776,7 +776,19 @@ def _net_squares(w, sizes):
             chunk = w[woff + k:woff + k + NET_VEC]
             for q in range(NET_VEC):
                 acc[q] = acc[q] + chunk[q] * chunk[q]
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _pairwise_partials(acc)
+
+
+@jit(inline="always")
+def _pairwise_partials(acc):
+    """The partial sums acc (a power of two of them) added pairwise, in place: for eight,
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))."""
+    n = len(acc)
+    while n > 1:
+        n //= 2
+        for q in range(n):
+            acc[q] = acc[2 * q] + acc[2 * q + 1]
+    return acc[0]
 
 
 @jit

@@ -428,7 +428,18 @@ def _net_squares(p, sizes):
                 w = p[offset + i * n_in + j]
                 acc[i % NET_VEC] += w * w
         end = offset
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _pairwise_partials(acc)
+
+
+def _pairwise_partials(acc):
+    """The partial sums acc (a power of two of them) added pairwise, in place: for eight,
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))."""
+    n = len(acc)
+    while n > 1:
+        n //= 2
+        for q in range(n):
+            acc[q] = acc[2 * q] + acc[2 * q + 1]
+    return acc[0]
 
 
 def _net_mean_gradient(p, sizes, grad, count, alpha):

@@ -443,7 +443,18 @@ def _net_squares(p, sizes):
                 w = p[R(R(offset + R(i * n_in)) + j)]
                 acc[R(i % NET_VEC)] = R(acc[R(i % NET_VEC)] + R(w * w))
         end = offset
-    return R(R(R(acc[0] + acc[1]) + R(acc[2] + acc[3])) + R(R(acc[4] + acc[5]) + R(acc[6] + acc[7])))
+    return _pairwise_partials(acc)
+
+
+def _pairwise_partials(acc):
+    """The partial sums acc (a power of two of them) added pairwise, in place: for eight,
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))."""
+    n = len(acc)
+    while n > 1:
+        n = R(n // 2)
+        for q in range(n):
+            acc[q] = R(acc[R(2 * q)] + acc[R(R(2 * q) + 1)])
+    return acc[0]
 
 
 def _net_mean_gradient(p, sizes, grad, count, alpha):

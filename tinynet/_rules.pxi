@@ -506,6 +506,50 @@ cdef inline float _derivative32(int code, float a) noexcept nogil:
     return NAN    # not in the table: never reached (the kernels check the codes first)
 
 
+cdef inline void _activate_each32(int code, float* x, Py_ssize_t n) noexcept nogil:
+    # x[k] = _activate32(code, x[k]) for k < n, in place: one loop per code
+    cdef Py_ssize_t k
+    if code == 0:    # sigmoid
+        for k in range(n):
+            x[k] = _sigmoid32(x[k])
+    elif code == 1:    # tanh
+        for k in range(n):
+            x[k] = _tanh32(x[k])
+    elif code == 2:    # relu
+        for k in range(n):
+            x[k] = _relu32(x[k])
+    elif code == 6:    # leaky_relu
+        for k in range(n):
+            x[k] = _leaky_relu32(x[k])
+    elif code == 3:    # identity
+        for k in range(n):
+            x[k] = _identity32(x[k])
+    elif code == 5:    # exponential
+        for k in range(n):
+            x[k] = _exponential32(x[k])
+
+
+cdef inline void _derivative_each32(int code, const float* a, float* out,
+                                    Py_ssize_t n) noexcept nogil:
+    # out[k] = _derivative32(code, a[k]) for k < n: one loop per code
+    cdef Py_ssize_t k
+    if code == 0:    # sigmoid
+        for k in range(n):
+            out[k] = _sigmoid_prime32(a[k])
+    elif code == 1:    # tanh
+        for k in range(n):
+            out[k] = _tanh_prime32(a[k])
+    elif code == 2:    # relu
+        for k in range(n):
+            out[k] = _relu_prime32(a[k])
+    elif code == 6:    # leaky_relu
+        for k in range(n):
+            out[k] = _leaky_relu_prime32(a[k])
+    elif code == 3:    # identity
+        for k in range(n):
+            out[k] = _identity_prime32(a[k])
+
+
 def rule32(int number, float a=0, float b=0, float c=0, float d=0, float e=0):
     """The float32 form of rule ``number`` (of ``_rules.rules()``) at its arguments, each
     rounded to float32 first (a test hook)."""
@@ -568,3 +612,238 @@ def rule32(int number, float a=0, float b=0, float c=0, float d=0, float e=0):
     elif number == 28:
         return _irprop32(a, b, c)
     raise ValueError(f"no rule number {number}")
+
+
+# --- over the kernels' element type (Cython's fused type floating) ----------------------------------
+
+
+cdef inline floating _identity_t(floating s) noexcept nogil:
+    if floating is double:
+        return _identity(s)
+    else:
+        return _identity32(s)
+
+
+cdef inline floating _identity_prime_t(floating a) noexcept nogil:
+    if floating is double:
+        return _identity_prime(a)
+    else:
+        return _identity_prime32(a)
+
+
+cdef inline floating _sigmoid_from_exp_t(floating e) noexcept nogil:
+    if floating is double:
+        return _sigmoid_from_exp(e)
+    else:
+        return _sigmoid_from_exp32(e)
+
+
+cdef inline floating _sigmoid_t(floating s) noexcept nogil:
+    if floating is double:
+        return _sigmoid(s)
+    else:
+        return _sigmoid32(s)
+
+
+cdef inline floating _sigmoid_prime_t(floating a) noexcept nogil:
+    if floating is double:
+        return _sigmoid_prime(a)
+    else:
+        return _sigmoid_prime32(a)
+
+
+cdef inline floating _tanh_t(floating s) noexcept nogil:
+    if floating is double:
+        return _tanh(s)
+    else:
+        return _tanh32(s)
+
+
+cdef inline floating _tanh_prime_t(floating a) noexcept nogil:
+    if floating is double:
+        return _tanh_prime(a)
+    else:
+        return _tanh_prime32(a)
+
+
+cdef inline floating _relu_t(floating s) noexcept nogil:
+    if floating is double:
+        return _relu(s)
+    else:
+        return _relu32(s)
+
+
+cdef inline floating _relu_prime_t(floating a) noexcept nogil:
+    if floating is double:
+        return _relu_prime(a)
+    else:
+        return _relu_prime32(a)
+
+
+cdef inline floating _leaky_relu_t(floating s) noexcept nogil:
+    if floating is double:
+        return _leaky_relu(s)
+    else:
+        return _leaky_relu32(s)
+
+
+cdef inline floating _leaky_relu_prime_t(floating a) noexcept nogil:
+    if floating is double:
+        return _leaky_relu_prime(a)
+    else:
+        return _leaky_relu_prime32(a)
+
+
+cdef inline floating _exponential_t(floating s) noexcept nogil:
+    if floating is double:
+        return _exponential(s)
+    else:
+        return _exponential32(s)
+
+
+cdef inline floating _xlogy_t(floating x, floating y) noexcept nogil:
+    if floating is double:
+        return _xlogy(x, y)
+    else:
+        return _xlogy32(x, y)
+
+
+cdef inline floating _softplus_t(floating x) noexcept nogil:
+    if floating is double:
+        return _softplus(x)
+    else:
+        return _softplus32(x)
+
+
+cdef inline floating _error_squared_t(floating y, floating a) noexcept nogil:
+    if floating is double:
+        return _error_squared(y, a)
+    else:
+        return _error_squared32(y, a)
+
+
+cdef inline floating _binary_cross_entropy_t(floating y, floating s) noexcept nogil:
+    if floating is double:
+        return _binary_cross_entropy(y, s)
+    else:
+        return _binary_cross_entropy32(y, s)
+
+
+cdef inline floating _poisson_deviance_t(floating y, floating a) noexcept nogil:
+    if floating is double:
+        return _poisson_deviance(y, a)
+    else:
+        return _poisson_deviance32(y, a)
+
+
+cdef inline floating _clipped_t(floating a) noexcept nogil:
+    if floating is double:
+        return _clipped(a)
+    else:
+        return _clipped32(a)
+
+
+cdef inline floating _binary_log_likelihood_t(floating y, floating c) noexcept nogil:
+    if floating is double:
+        return _binary_log_likelihood(y, c)
+    else:
+        return _binary_log_likelihood32(y, c)
+
+
+cdef inline floating _mse_gradient_t(floating y, floating a, floating n_out) noexcept nogil:
+    if floating is double:
+        return _mse_gradient(y, a, n_out)
+    else:
+        return _mse_gradient32(y, a, n_out)
+
+
+cdef inline floating _mean_output_error_t(floating y, floating a, floating n_out) noexcept nogil:
+    if floating is double:
+        return _mean_output_error(y, a, n_out)
+    else:
+        return _mean_output_error32(y, a, n_out)
+
+
+cdef inline floating _sgd_t(floating p, floating g, floating learn_rate) noexcept nogil:
+    if floating is double:
+        return _sgd(p, g, learn_rate)
+    else:
+        return _sgd32(p, g, learn_rate)
+
+
+cdef inline floating _velocity_t(floating m, floating g, floating momentum, floating learn_rate) noexcept nogil:
+    if floating is double:
+        return _velocity(m, g, momentum, learn_rate)
+    else:
+        return _velocity32(m, g, momentum, learn_rate)
+
+
+cdef inline floating _adam_first_t(floating m, floating g, floating beta_1) noexcept nogil:
+    if floating is double:
+        return _adam_first(m, g, beta_1)
+    else:
+        return _adam_first32(m, g, beta_1)
+
+
+cdef inline floating _adam_second_t(floating v, floating g, floating beta_2) noexcept nogil:
+    if floating is double:
+        return _adam_second(v, g, beta_2)
+    else:
+        return _adam_second32(v, g, beta_2)
+
+
+cdef inline floating _adam_t(floating p, floating m, floating v, floating lr_t, floating epsilon) noexcept nogil:
+    if floating is double:
+        return _adam(p, m, v, lr_t, epsilon)
+    else:
+        return _adam32(p, m, v, lr_t, epsilon)
+
+
+cdef inline floating _irprop_delta_t(floating delta, floating g, floating g_last) noexcept nogil:
+    if floating is double:
+        return _irprop_delta(delta, g, g_last)
+    else:
+        return _irprop_delta32(delta, g, g_last)
+
+
+cdef inline floating _irprop_gradient_t(floating g, floating g_last) noexcept nogil:
+    if floating is double:
+        return _irprop_gradient(g, g_last)
+    else:
+        return _irprop_gradient32(g, g_last)
+
+
+cdef inline floating _irprop_t(floating p, floating g, floating delta) noexcept nogil:
+    if floating is double:
+        return _irprop(p, g, delta)
+    else:
+        return _irprop32(p, g, delta)
+
+
+cdef inline floating _activate_t(int code, floating s) noexcept nogil:
+    if floating is double:
+        return _activate(code, s)
+    else:
+        return _activate32(code, s)
+
+
+cdef inline floating _derivative_t(int code, floating a) noexcept nogil:
+    if floating is double:
+        return _derivative(code, a)
+    else:
+        return _derivative32(code, a)
+
+
+cdef inline void _activate_each_t(int code, floating* x, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        _activate_each(code, x, n)
+    else:
+        _activate_each32(code, x, n)
+
+
+cdef inline void _derivative_each_t(int code, const floating* a, floating* out,
+                                    Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        _derivative_each(code, a, out, n)
+    else:
+        _derivative_each32(code, a, out, n)

@@ -79,8 +79,43 @@ def check_finite(array, name):
         raise ValueError(f"{name} must be finite, but {name}[{index}] is {float(array[where])!r}")
 
 
-def as_features(data, name="data", allow_empty=False, columns=2):
-    """``data`` as a C-contiguous float64 array of shape (n, columns), checked.
+#: From here up (in magnitude) a float64 rounds to inf in float32: halfway between float32's largest
+#: finite value, (2 - 2**-23) * 2**127, and 2**128.
+FLOAT32_INF_EDGE = 2.0**128 - 2.0**103
+
+
+def network_dtype(dtype):
+    """A network's element type, ``np.dtype('float64')`` or ``np.dtype('float32')``, from anything
+    numpy reads as one of them ("float32", np.float32, "f4", ...); TypeError/ValueError otherwise."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float64' or 'float32', not {_describe(dtype)}") from None
+    if result not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {result.name!r}")
+    return result
+
+
+def in_dtype(array, dtype, name):
+    """A checked float64 ``array`` in a network's ``dtype``: as it is for float64; for float32, each
+    value rounded to the nearest float32, and ValueError if one is beyond float32's range (it would
+    round to inf)."""
+    if dtype == np.float64 or array.dtype == dtype:
+        return array
+    if array.size:
+        largest = max(-float(array.min()), float(array.max()))
+        if largest >= FLOAT32_INF_EDGE:
+            where = tuple(int(i) for i in np.argwhere(np.abs(array) >= FLOAT32_INF_EDGE)[0])
+            index = ", ".join(map(str, where))
+            raise ValueError(f"{name}[{index}] is {float(array[where])!r}, beyond float32's range "
+                             f"(at most {float(np.finfo(np.float32).max)!r} in magnitude): a float32 "
+                             f"network cannot take it")
+    return array.astype(dtype, order="C")
+
+
+def as_features(data, name="data", allow_empty=False, columns=2, dtype=np.float64):
+    """``data`` as a C-contiguous float64 (or ``dtype``: see :func:`in_dtype`) array of shape
+    (n, columns), checked.
 
     Parameters
     ----------
@@ -92,10 +127,12 @@ def as_features(data, name="data", allow_empty=False, columns=2):
         Whether n == 0 is accepted.
     columns : int
         The number of features per sample.
+    dtype : numpy dtype, float64 or float32
+        The element type wanted.
 
     Returns
     -------
-    ndarray of float64, shape (n, columns), C-contiguous and writeable
+    ndarray of dtype, shape (n, columns), C-contiguous and writeable
         ``data`` itself when it already is one, else a converted copy.
 
     Raises
@@ -103,9 +140,10 @@ def as_features(data, name="data", allow_empty=False, columns=2):
     TypeError
         If ``data`` does not hold real numbers.
     ValueError
-        If its shape is not (n, columns), it is empty (unless allowed), or it holds NaN or inf.
+        If its shape is not (n, columns), it is empty (unless allowed), or it holds NaN or inf (or,
+        for float32, a value beyond its range).
     """
-    array = as_real_array(data, name)
+    array = as_real_array(data, name, np.float32 if _is_float32(data, dtype) else np.float64)
     if array.ndim != 2 or array.shape[1] != columns:
         hint = (" (for one sample use feedforward(x) or reshape(1, -1))"
                 if array.shape == (columns,) else "")
@@ -114,7 +152,12 @@ def as_features(data, name="data", allow_empty=False, columns=2):
     if array.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty: it needs at least one sample, got shape {array.shape}")
     check_finite(array, name)
-    return contiguous_writeable(array)
+    return contiguous_writeable(in_dtype(array, dtype, name))
+
+
+def _is_float32(data, dtype):
+    """Whether float32 is wanted and ``data`` is a float32 array already (read as it is, no copy)."""
+    return np.dtype(dtype) == np.float32 and getattr(data, "dtype", None) == np.float32
 
 
 def as_labels(y, n, name="all_y_trues"):

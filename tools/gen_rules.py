@@ -134,7 +134,57 @@ def _float32_dispatchers(rules, functions):
         hook += [f"    {'if' if number == 0 else 'elif'} number == {number}:",
                  f"        return _{node.name}32({args})"]
     hook.append("    raise ValueError(f\"no rule number {number}\")")
-    return [*_of_one_value(rules.ACTIVATIONS, "float", "32"), "\n".join(hook)]
+    return [*_of_one_value(rules.ACTIVATIONS, "float", "32"), _activate_each(rules.ACTIVATIONS, "float", "32"),
+            _derivative_each(rules.ACTIVATIONS, "float", "32"), "\n".join(hook)]
+
+
+def _activate_each(rows, kind="double", suffix=""):
+    """_activate_each (with suffix 32 and kind float, its float32 form)."""
+    return "\n".join([f"cdef inline void _activate_each{suffix}(int code, {kind}* x, Py_ssize_t n) noexcept nogil:",
+                      f"    # x[k] = _activate{suffix}(code, x[k]) for k < n, in place: one loop per code",
+                      "    cdef Py_ssize_t k",
+                      *_chain(rows, "value",
+                              lambda rule: ["for k in range(n):", f"    x[k] = _{rule}{suffix}(x[k])"])])
+
+
+def _derivative_each(rows, kind="double", suffix=""):
+    """_derivative_each (with suffix 32 and kind float, its float32 form)."""
+    return "\n".join([f"cdef inline void _derivative_each{suffix}(int code, const {kind}* a, {kind}* out,",
+                      f"                                  {' ' * len(suffix)}Py_ssize_t n) noexcept nogil:",
+                      f"    # out[k] = _derivative{suffix}(code, a[k]) for k < n: one loop per code",
+                      "    cdef Py_ssize_t k",
+                      *_chain(rows, "prime",
+                              lambda rule: ["for k in range(n):", f"    out[k] = _{rule}{suffix}(a[k])"])])
+
+
+def _fused_forms(rules, functions):
+    """Each rule, _activate, _derivative, _activate_each and _derivative_each over the kernels' element
+    type (Cython's fused type ``floating``), named with a suffix _t: the double form for doubles, the
+    float32 form for floats (a choice the compiler makes, per specialisation)."""
+    pieces = []
+    signatures = [(node.name, [(arg.arg, "floating") for arg in node.args.args]) for node in functions]
+    signatures += [("activate", [("code", "int"), ("s", "floating")]),
+                   ("derivative", [("code", "int"), ("a", "floating")])]
+    for name, args in signatures:
+        params = ", ".join(f"{kind} {arg}" for arg, kind in args)
+        names = ", ".join(arg for arg, _ in args)
+        pieces.append("\n".join([f"cdef inline floating _{name}_t({params}) noexcept nogil:",
+                                 "    if floating is double:",
+                                 f"        return _{name}({names})",
+                                 "    else:",
+                                 f"        return _{name}32({names})"]))
+    pieces.append("\n".join(["cdef inline void _activate_each_t(int code, floating* x, Py_ssize_t n) noexcept nogil:",
+                             "    if floating is double:",
+                             "        _activate_each(code, x, n)",
+                             "    else:",
+                             "        _activate_each32(code, x, n)"]))
+    pieces.append("\n".join(["cdef inline void _derivative_each_t(int code, const floating* a, floating* out,",
+                             "                                    Py_ssize_t n) noexcept nogil:",
+                             "    if floating is double:",
+                             "        _derivative_each(code, a, out, n)",
+                             "    else:",
+                             "        _derivative_each32(code, a, out, n)"]))
+    return pieces
 
 
 def _chain(rows, kind, call):
@@ -156,16 +206,8 @@ def _dispatchers(rules):
     known_value = " or ".join(f"output == {row.code}" for row in rows)
     return [
         *_of_one_value(rows),
-        "\n".join(["cdef inline void _activate_each(int code, double* x, Py_ssize_t n) noexcept nogil:",
-                   "    # x[k] = _activate(code, x[k]) for k < n, in place: one loop per code",
-                   "    cdef Py_ssize_t k",
-                   *_chain(rows, "value", lambda rule: ["for k in range(n):", f"    x[k] = _{rule}(x[k])"])]),
-        "\n".join(["cdef inline void _derivative_each(int code, const double* a, double* out,",
-                   "                                  Py_ssize_t n) noexcept nogil:",
-                   "    # out[k] = _derivative(code, a[k]) for k < n: one loop per code",
-                   "    cdef Py_ssize_t k",
-                   *_chain(rows, "prime",
-                           lambda rule: ["for k in range(n):", f"    out[k] = _{rule}(a[k])"])]),
+        _activate_each(rows),
+        _derivative_each(rows),
         "\n".join(["cdef int _check_codes(int hidden, int output) except -1:",
                    "    # A ValueError unless the hidden layers' code has a derivative and the output's",
                    "    # a rule (or is softmax's): every kernel checks first, so the dispatchers never",
@@ -432,7 +474,9 @@ def render():
               + [_step_options(module)]
               + ["# --- the rules' float32 forms (tinynet/_rules.py's docstring) " + "-" * 38]
               + [_cython_rule(node, rules, module.constants32(), float32=True) for node in functions]
-              + _float32_dispatchers(module, functions))
+              + _float32_dispatchers(module, functions)
+              + ["# --- over the kernels' element type (Cython's fused type floating) " + "-" * 34]
+              + _fused_forms(module, functions))
     head = ("# Generated by tools/gen_rules.py from tinynet/_rules.py: do not edit. Edit the rules there,\n"
             "# then run python tools/gen_rules.py (the tests check that this file is current).\n"
             "# Included by _core.pyx, after _core_common.pxi (tinynet's exp).\n")
