@@ -7,7 +7,7 @@ import math
 import numbers
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -168,7 +168,7 @@ class Network(Model):
     _FILE_VERSION = 2
     _FILE_VERSIONS_READ = (1, 2, 3)
     _CONFIG_FIELDS = ("sizes", "activation", "output", "loss")
-    _OPTIONAL_CONFIG = {"dtype": "float64"}
+    _OPTIONAL_CONFIG: ClassVar[dict[str, Any]] = {"dtype": "float64"}
 
     _layer_sizes: tuple[int, ...]
     _activation: str
@@ -599,7 +599,8 @@ class Network(Model):
         out = np.empty(self._params.size, self._dtype)
         scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
         with self._lock:
-            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets, self._no_weights,
+            self._kernels.net_gradient(point, self._sizes, *self._kernel_codes, data, targets,
+                                       self._no_weights,
                                        kernel_options(alpha=alpha), out, *scratch)
         return out
 

@@ -198,7 +198,8 @@ cdef inline double _derivative(int code, double a) noexcept nogil:
     return NAN    # not in the table: never reached (the kernels check the codes first)
 
 
-cdef inline void _activate_each(int code, double* x, Py_ssize_t n) noexcept nogil:
+cdef inline void _activate_each(int code, double* x,
+                                 Py_ssize_t n) noexcept nogil:
     # x[k] = _activate(code, x[k]) for k < n, in place: one loop per code
     cdef Py_ssize_t k
     if code == 0:    # sigmoid
@@ -506,7 +507,8 @@ cdef inline float _derivative32(int code, float a) noexcept nogil:
     return NAN    # not in the table: never reached (the kernels check the codes first)
 
 
-cdef inline void _activate_each32(int code, float* x, Py_ssize_t n) noexcept nogil:
+cdef inline void _activate_each32(int code, float* x,
+                                   Py_ssize_t n) noexcept nogil:
     # x[k] = _activate32(code, x[k]) for k < n, in place: one loop per code
     cdef Py_ssize_t k
     if code == 0:    # sigmoid
@@ -834,7 +836,8 @@ cdef inline floating _derivative_t(int code, floating a) noexcept nogil:
         return _derivative32(code, a)
 
 
-cdef inline void _activate_each_t(int code, floating* x, Py_ssize_t n) noexcept nogil:
+cdef inline void _activate_each_t(int code, floating* x,
+                                  Py_ssize_t n) noexcept nogil:
     if floating is double:
         _activate_each(code, x, n)
     else:

@@ -134,13 +134,15 @@ def _float32_dispatchers(rules, functions):
         hook += [f"    {'if' if number == 0 else 'elif'} number == {number}:",
                  f"        return _{node.name}32({args})"]
     hook.append("    raise ValueError(f\"no rule number {number}\")")
-    return [*_of_one_value(rules.ACTIVATIONS, "float", "32"), _activate_each(rules.ACTIVATIONS, "float", "32"),
-            _derivative_each(rules.ACTIVATIONS, "float", "32"), "\n".join(hook)]
+    rows = rules.ACTIVATIONS
+    return [*_of_one_value(rows, "float", "32"), _activate_each(rows, "float", "32"),
+            _derivative_each(rows, "float", "32"), "\n".join(hook)]
 
 
 def _activate_each(rows, kind="double", suffix=""):
     """_activate_each (with suffix 32 and kind float, its float32 form)."""
-    return "\n".join([f"cdef inline void _activate_each{suffix}(int code, {kind}* x, Py_ssize_t n) noexcept nogil:",
+    return "\n".join([f"cdef inline void _activate_each{suffix}(int code, {kind}* x,",
+                      f"                                 {' ' * len(suffix)}Py_ssize_t n) noexcept nogil:",
                       f"    # x[k] = _activate{suffix}(code, x[k]) for k < n, in place: one loop per code",
                       "    cdef Py_ssize_t k",
                       *_chain(rows, "value",
@@ -173,12 +175,14 @@ def _fused_forms(rules, functions):
                                  f"        return _{name}({names})",
                                  "    else:",
                                  f"        return _{name}32({names})"]))
-    pieces.append("\n".join(["cdef inline void _activate_each_t(int code, floating* x, Py_ssize_t n) noexcept nogil:",
+    pieces.append("\n".join(["cdef inline void _activate_each_t(int code, floating* x,",
+                             "                                  Py_ssize_t n) noexcept nogil:",
                              "    if floating is double:",
                              "        _activate_each(code, x, n)",
                              "    else:",
                              "        _activate_each32(code, x, n)"]))
-    pieces.append("\n".join(["cdef inline void _derivative_each_t(int code, const floating* a, floating* out,",
+    head = "cdef inline void _derivative_each_t(int code, const floating* a, floating* out,"
+    pieces.append("\n".join([head,
                              "                                    Py_ssize_t n) noexcept nogil:",
                              "    if floating is double:",
                              "        _derivative_each(code, a, out, n)",
