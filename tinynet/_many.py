@@ -222,7 +222,10 @@ def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, l
             raise TypeError(_MIXED)
         if net._config() != first._config():
             raise ValueError(f"the Networks must share one configuration (sizes, activation, output, "
-                             f"loss): {net._config()} differs from {first._config()}")
+                             f"loss, dtype): {net._config()} differs from {first._config()}")
+    if first.dtype != np.float64:
+        raise ValueError("train_many trains float64 Networks only, for now: train float32 ones with their "
+                         "own train()")
     array = first._features(data, name="data")
     targets = first._targets(all_y_trues, array.shape[0], name="all_y_trues", data_name="data")
     learn_rates = _positive_rates(_per_network(learn_rate, "learn_rate", len(networks)))
@@ -291,8 +294,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     ValueError
         If a network appears twice, the Networks' configurations differ, a per-network value is
         asked of ``OurNeuralNetwork``s, a ``Network`` holds Adam's optimizer state (train_many trains
-        with SGD: reset it first), or as for ``train``. Nothing is changed when an argument is
-        refused.
+        with SGD: reset it first), the Networks are float32 (not yet trained together), or as for
+        ``train``. Nothing is changed when an argument is refused.
 
     Warns
     -----

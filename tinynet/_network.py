@@ -404,13 +404,14 @@ class Network(Model):
         return new
 
     def to_onnx(self, path: str | os.PathLike[str] | None = None) -> Any:
-        """The network's forward pass as an ONNX model, float64 (needs ``pip install 'tinynet[onnx]'``).
+        """The network's forward pass as an ONNX model, of its dtype (float64 or float32; needs
+        ``pip install 'tinynet[onnx]'``).
 
-        The graph takes ``X`` (float64, shape (n, sizes[0])) and gives ``Y`` (float64, shape
-        (n, n_out)): :meth:`predict` as a 2-D array. Each layer is a ``Gemm`` and its activation
+        The graph takes ``X`` (of the network's dtype, shape (n, sizes[0])) and gives ``Y`` (likewise,
+        shape (n, n_out)): :meth:`predict` as a 2-D array. Each layer is a ``Gemm`` and its activation
         (``Sigmoid``, ``Tanh``, ``Relu``, ``Softmax``). A runtime sums the products in its own order
-        and uses its own ``exp``: onnxruntime's outputs agree with :meth:`predict` within 1e-12
-        (tested), not bit for bit.
+        and uses its own ``exp``: onnxruntime's outputs agree with :meth:`predict` within 1e-12 in
+        float64, within a few float32 ulps in float32 (tested), not bit for bit.
 
         Parameters
         ----------

@@ -1,12 +1,13 @@
-"""ONNX export: float64 graphs of a forward pass (``pip install 'tinynet[onnx]'``).
+"""ONNX export: graphs of a forward pass (``pip install 'tinynet[onnx]'``), float64, or float32 for a
+float32 ``Network``.
 
-A ``Network``'s graph takes ``X`` (float64, shape (n, sizes[0])) and gives ``Y`` (float64, shape
+A ``Network``'s graph takes ``X`` (of its dtype, shape (n, sizes[0])) and gives ``Y`` (likewise, shape
 (n, n_out)), the network's :meth:`~tinynet.Network.predict` as a 2-D array. A ``tinynet.sklearn``
 estimator's gives what its ``predict`` gives (a classifier's ``label`` and ``probabilities``, a
 regressor's ``variable``). Either way each layer is a ``Gemm`` (``X @ W.T + b``, the weights stored row
 per neuron, with ``transB=1``), then its activation: the nodes the table of ``_rules.py`` gives
-(``Sigmoid``, ``Tanh``, ``Relu``, ``Exp``; leaky_relu as ``Max(x, 0.01 * x)``, its slope a float64
-constant), ``Softmax`` over the last axis, or nothing for ``identity``. Runtimes sum the products in their own
+(``Sigmoid``, ``Tanh``, ``Relu``, ``Exp``; leaky_relu as ``Max(x, 0.01 * x)``, its slope a constant
+of the graph's type), ``Softmax`` over the last axis, or nothing for ``identity``. Runtimes sum the products in their own
 order and use their own ``exp``, so their outputs agree with tinynet's to within a few units in the last
 place, not bit for bit.
 """
@@ -36,8 +37,8 @@ _RECIPES.update({"logistic": _RECIPES["sigmoid"],
 
 
 def _activation(helper: Any, numpy_helper: Any, code: str, current: str, out: str,
-                name: str) -> tuple[list[Any], list[Any]]:
-    """The nodes (and constants) of activation ``code`` from ``current`` to ``out``."""
+                name: str, dtype: Any = np.float64) -> tuple[list[Any], list[Any]]:
+    """The nodes (and constants, of ``dtype``) of activation ``code`` from ``current`` to ``out``."""
     if code == "softmax":
         node = helper.make_node("Softmax", [current], [out], name=name)
         node.attribute.append(helper.make_attribute("axis", -1))
@@ -53,9 +54,9 @@ def _activation(helper: Any, numpy_helper: Any, code: str, current: str, out: st
                 names.append(current)
             elif isinstance(item, int):
                 names.append(outputs[item])
-            else:                                       # a float64 constant
+            else:                                       # a constant
                 names.append(f"{name}_c{k}_{len(names)}")
-                constants.append(numpy_helper.from_array(np.array(item, dtype=np.float64), names[-1]))
+                constants.append(numpy_helper.from_array(np.array(item, dtype=dtype), names[-1]))
         last = k == len(recipe) - 1
         outputs.append(out if last else f"{name}_t{k}")
         nodes.append(helper.make_node(operator, names, [outputs[-1]],
@@ -73,9 +74,9 @@ def _onnx() -> Any:
 
 
 def _layers(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]], activation: str, output: str,
-            result: str) -> tuple[list[Any], list[Any]]:
-    """The nodes and initializers of a forward pass from ``X`` to ``result``: weights (n_out, n_in) and
-    biases per layer, the hidden layers' activation and the output layer's."""
+            result: str, dtype: Any = np.float64) -> tuple[list[Any], list[Any]]:
+    """The nodes and initializers (of ``dtype``) of a forward pass from ``X`` to ``result``: weights
+    (n_out, n_in) and biases per layer, the hidden layers' activation and the output layer's."""
     from onnx import helper, numpy_helper
 
     nodes, initializers = [], []
@@ -84,15 +85,15 @@ def _layers(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]], act
         last = layer == len(weights) - 1
         code = output if last else activation
         w_name, b_name = f"W{layer}", f"b{layer}"
-        initializers.append(numpy_helper.from_array(np.array(w, dtype=np.float64), w_name))
-        initializers.append(numpy_helper.from_array(np.array(b, dtype=np.float64), b_name))
+        initializers.append(numpy_helper.from_array(np.array(w, dtype=dtype), w_name))
+        initializers.append(numpy_helper.from_array(np.array(b, dtype=dtype), b_name))
         out = result if last and code == "identity" else f"S{layer}"
         nodes.append(helper.make_node("Gemm", [current, w_name, b_name], [out], transB=1,
                                       name=f"layer{layer}"))
         current = out
         if code != "identity":
             out = result if last else f"A{layer}"
-            more, constants = _activation(helper, numpy_helper, code, current, out, f"{code}{layer}")
+            more, constants = _activation(helper, numpy_helper, code, current, out, f"{code}{layer}", dtype)
             nodes += more
             initializers += constants
             current = out
@@ -100,12 +101,14 @@ def _layers(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]], act
 
 
 def _model(nodes: list[Any], initializers: list[Any], n_in: int, outputs: list[Any], name: str, doc: str,
-           path: str | os.PathLike[str] | None) -> Any:
-    """The checked model of a graph taking ``X`` (float64, (n, n_in)); also saved to ``path`` if given."""
+           path: str | os.PathLike[str] | None, elem_type: int | None = None) -> Any:
+    """The checked model of a graph taking ``X`` (float64, or ``elem_type``, (n, n_in)); also saved to
+    ``path`` if given."""
     onnx = _onnx()
     from onnx import TensorProto, helper
 
-    inputs = [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, n_in])]
+    inputs = [helper.make_tensor_value_info("X", TensorProto.DOUBLE if elem_type is None else elem_type,
+                                            [None, n_in])]
     graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
     opsets = [helper.make_opsetid("", OPSET)]
     # The lowest IR version the opset needs (onnx writes its own newest by default, which older
@@ -127,9 +130,10 @@ def network_to_onnx(net: Any, path: str | os.PathLike[str] | None = None) -> Any
     _onnx()
     from onnx import TensorProto, helper
 
-    nodes, initializers = _layers(net.weights, net.biases, net.activation, net.output, "Y")
-    outputs = [helper.make_tensor_value_info("Y", TensorProto.DOUBLE, [None, net.sizes[-1]])]
-    return _model(nodes, initializers, net.sizes[0], outputs, "tinynet_network", repr(net), path)
+    elem_type = TensorProto.FLOAT if net.dtype == np.float32 else TensorProto.DOUBLE
+    nodes, initializers = _layers(net.weights, net.biases, net.activation, net.output, "Y", net.dtype)
+    outputs = [helper.make_tensor_value_info("Y", elem_type, [None, net.sizes[-1]])]
+    return _model(nodes, initializers, net.sizes[0], outputs, "tinynet_network", repr(net), path, elem_type)
 
 
 def estimator_to_onnx(model: Any, path: str | os.PathLike[str] | None = None) -> Any:
