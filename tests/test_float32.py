@@ -59,7 +59,8 @@ def _same(a, b):
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and bool((a.view(np.uint8) == b.view(np.uint8)).all())
+        return (a.dtype == b.dtype and a.shape == b.shape
+                and bool((a.view(np.uint8) == b.view(np.uint8)).all()))
     return a == b
 
 

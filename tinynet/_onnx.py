@@ -7,9 +7,9 @@ estimator's gives what its ``predict`` gives (a classifier's ``label`` and ``pro
 regressor's ``variable``). Either way each layer is a ``Gemm`` (``X @ W.T + b``, the weights stored row
 per neuron, with ``transB=1``), then its activation: the nodes the table of ``_rules.py`` gives
 (``Sigmoid``, ``Tanh``, ``Relu``, ``Exp``; leaky_relu as ``Max(x, 0.01 * x)``, its slope a constant
-of the graph's type), ``Softmax`` over the last axis, or nothing for ``identity``. Runtimes sum the products in their own
-order and use their own ``exp``, so their outputs agree with tinynet's to within a few units in the last
-place, not bit for bit.
+of the graph's type), ``Softmax`` over the last axis, or nothing for ``identity``. Runtimes sum the
+products in their own order and use their own ``exp``, so their outputs agree with tinynet's to within a
+few units in the last place, not bit for bit.
 """
 
 from __future__ import annotations
