@@ -230,9 +230,10 @@ def make_mlp_plain_c(sizes, activation, output, loss):
     return train
 
 
-def make_mlp_jax(sizes, activation, output, loss):
+def make_mlp_jax(sizes, activation, output, loss, dtype=np.float64):
     """JAX in its fast form: the layers as a list of (W, b) small matrices, jax.grad of the same per-sample
-    loss, lax.scan over the samples and the epochs, all in one jax.jit, float64."""
+    loss, lax.scan over the samples and the epochs, all in one jax.jit, float64 (or ``dtype``: float32,
+    JAX's default, every array given in it)."""
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
@@ -268,8 +269,8 @@ def make_mlp_jax(sizes, activation, output, loss):
 
     def train(params, X, T, learn_rate, epochs):
         # numpy arrays straight into the jitted function (jnp.asarray / jnp.zeros first cost ~30-90 us each)
-        out = compiled(_layers(np.asarray(params, dtype=np.float64), sizes), np.asarray(X, dtype=np.float64),
-                       np.asarray(T, dtype=np.float64), learn_rate, epochs)
+        out = compiled(_layers(np.asarray(params, dtype=dtype), sizes), np.asarray(X, dtype=dtype),
+                       np.asarray(T, dtype=dtype), learn_rate, epochs)
         return _flatten(jax.device_get(out))
     return train
 

@@ -14,7 +14,7 @@ import pytest
 from tinynet import available_backends
 from tinynet._backend import BACKENDS, load_backend, runnable_levels, using_level
 
-BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn", "sklearn-1-thread")
+BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn", "sklearn-1-thread", "float64")
 
 
 @pytest.fixture(scope="session")

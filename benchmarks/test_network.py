@@ -123,6 +123,45 @@ def _network_training(benchmark, config, entry, label):
         np.testing.assert_allclose(result, expected.params, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("entry", ["cython", *LEVEL_ENTRIES, "numba", "jax", "float64"])
+@pytest.mark.parametrize("config", [name for name in CONFIGS if name.startswith(("(64", "(784"))])
+def test_network_training_float32(benchmark, config, entry):
+    """test_network_training's job in float32: tinynet's Network(dtype="float32") on each backend and
+    level, JAX in its fast form in float32 (its default dtype), and the extension in float64 (the
+    "float64" entry, the baseline of the float32-over-float64 speed-up)."""
+    name, level = backend_of(entry)
+    sizes, activation, output, loss = CONFIGS[config]
+    benchmark.group = f"network {config}, float32: 1,000 samples x 5 epochs"
+    X, T = _problem(sizes, output)
+    start = Network(sizes, activation, output, loss, seed=0).params
+    dtype = "float64" if entry == "float64" else "float32"
+    with level():
+        if entry == "jax":
+            train = make_mlp_jax(sizes, activation, output, loss, dtype=np.float32)
+        else:
+            net = Network(sizes, activation, output, loss, backend="cython" if entry == "float64" else name,
+                          dtype=dtype)
+
+            def train(params, X, T, learn_rate, epochs):
+                net.params = params
+                net.train(X, T, learn_rate=learn_rate, epochs=epochs, loss_every=0)
+                return net.params.tolist()
+        epochs = 5
+        train(start, X[:4], T[:4], 0.01, epochs)          # compile / warm up
+        if entry == "jax":
+            train(start, X, T, 0.01, epochs)
+        result = benchmark.pedantic(train, args=(start, X, T, 0.01, epochs), rounds=ROUNDS.get(name, 10),
+                                    iterations=1)
+    benchmark.extra_info["sample_steps"] = len(X) * epochs
+    expected = Network(sizes, activation, output, loss, backend="cython", dtype=dtype)
+    expected.params = start
+    expected.train(X, T, learn_rate=0.01, epochs=epochs, loss_every=0)
+    if entry == "jax":                                  # JAX's own float32 arithmetic: close
+        np.testing.assert_allclose(result, expected.params, rtol=1e-3, atol=1e-4)
+    else:
+        assert result == expected.params.tolist()      # the same arithmetic: bit for bit
+
+
 @pytest.mark.parametrize("entry", ["cython", "numba", "sklearn"])
 def test_digits(benchmark, entry):
     """scikit-learn's digits, 64-32-10 (relu, softmax, cross-entropy), 20 epochs of per-sample SGD."""
@@ -153,15 +192,17 @@ def test_digits(benchmark, entry):
     assert accuracy > 0.9
 
 
-@pytest.mark.parametrize("entry", ["cython", *LEVEL_ENTRIES, "numba", "sklearn"])
+@pytest.mark.parametrize("entry", ["cython", *LEVEL_ENTRIES, "numba", "sklearn", "cython-float32"])
 @pytest.mark.parametrize("batch_size", [200, 32])
 def test_digits_minibatch_adam(benchmark, batch_size, entry):
-    name, level = backend_of(entry)
+    """(The "cython-float32" entry: the extension's float32 network, beside its float64 one.)"""
+    dtype = "float32" if entry.endswith("float32") else "float64"
+    name, level = backend_of(entry.removesuffix("-float32"))
     with level():
-        _digits_minibatch_adam(benchmark, batch_size, name)
+        _digits_minibatch_adam(benchmark, batch_size, name, dtype)
 
 
-def _digits_minibatch_adam(benchmark, batch_size, entry):
+def _digits_minibatch_adam(benchmark, batch_size, entry, dtype="float64"):
     """scikit-learn's digits (1797 x 64, pixels / 16), a (64, 100, 10) relu/softmax/cross-entropy
     network trained with Adam (learning rate 0.001, L2 alpha 1e-4, the MLPClassifier defaults) in
     shuffled batches of 200 (the default, "auto") or 32: the time of 5 epochs, from a new model.
@@ -193,7 +234,7 @@ def _digits_minibatch_adam(benchmark, batch_size, entry):
 
     def train(backend=entry):
         net = Network((64, 100, 10), activation="relu", output="softmax", loss="cross_entropy", seed=0,
-                      backend=backend)
+                      backend=backend, dtype=dtype)
         net.train(X, y, learn_rate=0.001, epochs=epochs, optimizer="adam", batch_size=batch_size,
                   alpha=1e-4, shuffle=True, loss_every=0)
         return net
