@@ -26,11 +26,14 @@ to another: a high learning rate with momentum at batch size 1, and Adam with ``
 batch sizes (the weights of dead units). There no implementation can follow scikit-learn's
 trajectory, only its statistics.
 
+float32 ``X`` trains in float32, as scikit-learn does (its ``coefs_`` stay float32), on tinynet's
+float32 kernels: every operation in float32. Not bit for bit with scikit-learn's float32 fit (the BLAS
+sums in its own order, with FMA; its Adam computes ``1 - beta_2`` in Python's double where tinynet's
+float32 rule computes it in float32): within float32's rounding of it, 3e-7 to 4e-6 relative after 5
+epochs on digits (tested).
+
 Deviations, all documented choices:
 
-* Training runs in float64. float32 ``X`` gives float32 ``coefs_`` as in scikit-learn, rounded from
-  tinynet's float64 weights after every epoch (scikit-learn computes in float32: the two differ by
-  1e-7 to 1e-5 relative after 5 epochs, the most with SGD at batch size 1).
 * A warm-start ``fit`` or a ``partial_fit`` whose targets have another number of columns, or whose
   ``hidden_layer_sizes`` changed, is refused with a ``ValueError`` before any training (scikit-learn
   keeps training the old network, or fails part-way).
@@ -105,11 +108,12 @@ _EMPTY = np.empty(0)
 _NO_ORDER = np.empty((0, 0), dtype=np.int64)
 
 
-def _dense(values: Any) -> NDArray[np.float64]:
-    """A validated array (or sparse matrix) as the kernels take it: dense, float64, C-contiguous."""
+def _dense(values: Any, dtype: Any) -> NDArray[Any]:
+    """A validated array (or sparse matrix) as the kernels take it: dense, of the network's dtype
+    (float64, or float32 where scikit-learn keeps float32), C-contiguous."""
     if scipy.sparse.issparse(values):
         values = values.toarray()
-    return np.ascontiguousarray(values, dtype=np.float64)
+    return np.ascontiguousarray(values, dtype=dtype)
 
 
 class _Layout:
@@ -135,9 +139,9 @@ class _Layout:
         self.inverse = np.argsort(self.order)
         self.shapes = [(n_in, n_out) for n_in, n_out in pairs] + [(n_out,) for _, n_out in pairs]
 
-    def to_flat(self, arrays: Sequence[NDArray[Any]]) -> NDArray[np.float64]:
-        """``coefs_ + intercepts_`` (or arrays shaped like them) as one new flat float64 array."""
-        packed = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+    def to_flat(self, arrays: Sequence[NDArray[Any]], dtype: Any = np.float64) -> NDArray[Any]:
+        """``coefs_ + intercepts_`` (or arrays shaped like them) as one new flat array of ``dtype``."""
+        packed = np.concatenate([np.asarray(a, dtype=dtype).ravel() for a in arrays])
         return np.ascontiguousarray(packed[self.order])
 
     def split(self, packed: NDArray[np.float64]) -> list[NDArray[np.float64]]:
@@ -156,15 +160,19 @@ class _Layout:
 
 
 class _Kernels:
-    """tinynet's side of one fit: the network's description, the kernels and their scratch."""
+    """tinynet's side of one fit: the network's description, the kernels and their scratch, in the
+    dtype of the model's weights: float32 where scikit-learn keeps float32 (float32 ``X``), so that
+    tinynet computes in float32 as scikit-learn does; float64 otherwise."""
 
     def __init__(self, model: Any, sizes: Sequence[int]) -> None:
-        _, self.kernels = resolve_backend(None, "network")
+        self.dtype = np.dtype(np.float32 if model.coefs_[0].dtype == np.float32 else np.float64)
+        _, self.kernels = resolve_backend(None, "network32" if self.dtype == np.float32 else "network")
         self.layout = _Layout(sizes)
         # the output activation fixed at initialisation, the loss as the parameter says now (their
         # gradient is the output's error either way, as in scikit-learn)
         self.codes = (_HIDDEN[model.activation], _OUTPUT[model.out_activation_], _LOSSES[model.loss])
-        self.scratch = (*net_scratch(list(sizes)), *net_work(list(sizes)))
+        self.scratch = (*net_scratch(list(sizes), self.dtype), *net_work(list(sizes), self.dtype))
+        self.no_weights = np.empty(0, self.dtype)
 
 
 class _Epochs(_Kernels):
@@ -179,22 +187,22 @@ class _Epochs(_Kernels):
         super().__init__(model, sizes)
         self.model = model
         self.params = model.coefs_ + model.intercepts_
-        self.data = _dense(X)
-        self.targets = _dense(y)
-        self.weights = _EMPTY if sample_weight is None else _dense(sample_weight)
+        self.data = _dense(X, self.dtype)
+        self.targets = _dense(y, self.dtype)
+        self.weights = self.no_weights if sample_weight is None else _dense(sample_weight, self.dtype)
         self.batch_size = int(batch_size)
         self.batches = -(-self.data.shape[0] // self.batch_size)
         optimizer = model._optimizer
         self.adam = isinstance(optimizer, AdamOptimizer)
-        self.flat = self.layout.to_flat(self.params)
-        self.moments = np.zeros((2, self.flat.size))
+        self.flat = self.layout.to_flat(self.params, self.dtype)
+        self.moments = np.zeros((2, self.flat.size), self.dtype)
         self.step = np.zeros(1, dtype=np.int64)
         if self.adam:
-            self.moments[0] = self.layout.to_flat(optimizer.ms)
-            self.moments[1] = self.layout.to_flat(optimizer.vs)
+            self.moments[0] = self.layout.to_flat(optimizer.ms, self.dtype)
+            self.moments[1] = self.layout.to_flat(optimizer.vs, self.dtype)
             self.step[0] = optimizer.t
         else:
-            self.moments[0] = self.layout.to_flat(optimizer.velocities)
+            self.moments[0] = self.layout.to_flat(optimizer.velocities, self.dtype)
         self.running = np.zeros(1)
 
     def _check_weights(self, order: NDArray[np.int64]) -> None:
@@ -245,14 +253,14 @@ class _Objective(_Kernels):
 
     def __init__(self, model: Any, sizes: Sequence[int], X: Any, y: Any, sample_weight: Any) -> None:
         super().__init__(model, sizes)
-        self.data = _dense(X)
-        self.targets = _dense(y)
-        self.weights = _EMPTY if sample_weight is None else _dense(sample_weight)
+        self.data = _dense(X, self.dtype)
+        self.targets = _dense(y, self.dtype)
+        self.weights = self.no_weights if sample_weight is None else _dense(sample_weight, self.dtype)
         self.options = kernel_options(alpha=float(model.alpha))
-        self.gradient = np.empty(self.layout.order.size)
+        self.gradient = np.empty(self.layout.order.size, self.dtype)
 
-    def __call__(self, packed: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        flat = np.ascontiguousarray(np.asarray(packed, dtype=np.float64)[self.layout.order])
+    def __call__(self, packed: NDArray[np.float64]) -> tuple[float, NDArray[Any]]:
+        flat = np.ascontiguousarray(np.asarray(packed, dtype=self.dtype)[self.layout.order])
         loss = self.kernels.net_gradient(flat, self.layout.sizes, *self.codes, self.data, self.targets,
                                          self.weights, self.options, self.gradient, *self.scratch)
         return float(loss), self.gradient[self.layout.inverse]
@@ -447,7 +455,8 @@ class _TinynetMLP:
 _NOTE = """
 
     tinynet's: the same class as scikit-learn's (a subclass), trained by tinynet's kernels; see
-    :mod:`tinynet.sklearn` for what that changes (nothing but speed, in float64), and scikit-learn's
+    :mod:`tinynet.sklearn` for what that changes (nothing but speed, in float64; float32 within its
+    rounding), and scikit-learn's
     documentation of ``sklearn.neural_network.{name}`` for the parameters, attributes and methods, which
     are scikit-learn's. Adds :meth:`to_onnx`.
 """
