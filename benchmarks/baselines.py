@@ -175,16 +175,17 @@ def make_jax():
     return train
 
 
-def make_jax_many():
+def make_jax_many(dtype=np.float64):
     """JAX training many tutorial networks at once, the way JAX does it: make_jax's training under
-    jax.vmap over the networks (their parameters an (n_nets, 9) batch), in one jax.jit, float64.
-    ``train(params, data, y, epochs)`` takes and returns an (n_nets, 9) array."""
+    jax.vmap over the networks (their parameters an (n_nets, 9) batch), in one jax.jit, float64 (or
+    ``dtype``: float32, every array given in it). ``train(params, data, y, epochs)`` takes and returns
+    an (n_nets, 9) array."""
     jax, run = _jax_tutorial()
     compiled = jax.jit(jax.vmap(run, in_axes=(0, None, None, None)), static_argnames="epochs")
 
     def train(params, data, y, epochs):
-        return np.asarray(compiled(np.asarray(params, dtype=np.float64), np.asarray(data, dtype=np.float64),
-                                   np.asarray(y, dtype=np.float64), epochs))
+        return np.asarray(compiled(np.asarray(params, dtype=dtype), np.asarray(data, dtype=dtype),
+                                   np.asarray(y, dtype=dtype), epochs))
     return train
 
 

@@ -126,6 +126,59 @@ def test_64_networks_2000_samples(benchmark, backend, entry):
     assert [net.params.tolist() for net in nets] == [net.params.tolist() for net in expected]
 
 
+#: Network's parameters of the tutorial's network in the tutorial's order (w1..w6, b1..b3).
+TUTORIAL_ORDER = [0, 1, 2, 3, 6, 7, 4, 5, 8]
+
+
+@pytest.mark.parametrize("entry", ["serial", "many-one-thread", "many-all-cores", "jax-vmap"])
+def test_64_float32_networks_2000_samples(benchmark, entry):
+    """test_64_networks_2000_samples's job in float32: 64 Network((2, 2, 1), dtype="float32") (the
+    tutorial's network, from the same starts) on the extension, and JAX's vmap in float32 (its default
+    dtype). JAX's first 200 steps are checked against tinynet's, within float32's precision."""
+    benchmark.group = "many: 64 float32 tutorial networks, 2,000 x 3 (cython)"
+    data, y = JOB
+    starts = np.array(STARTS)
+
+    def networks():
+        nets = [Network((2, 2, 1), dtype="float32") for _ in STARTS]
+        for net, start in zip(nets, starts):
+            net.params = start[np.argsort(TUTORIAL_ORDER)]          # the tutorial's order, as Network's
+        return nets
+
+    nets = networks()
+    if entry == "jax-vmap":
+        from baselines import make_jax_many
+
+        train = make_jax_many(np.float32)
+        begin = np.array([net.params[TUTORIAL_ORDER] for net in nets])
+        train(begin, data, y, 3)                                    # compile outside the measurement
+        benchmark.pedantic(train, args=(begin, data, y, 3), rounds=10, iterations=1)
+        first = train(begin, data[:200], y[:200], 1)
+        train_many(nets, data[:200], y[:200], epochs=1)
+        np.testing.assert_allclose(first, [net.params[TUTORIAL_ORDER] for net in nets], rtol=0, atol=1e-5)
+        return
+    begin = [net.params for net in nets]
+    train_many(networks()[:2], data[:10], y[:10], epochs=1)
+
+    def reset():
+        for net, start in zip(nets, begin):
+            net.params = start
+
+    def serial():
+        for net in nets:
+            net.train(data, y, epochs=3, loss_every=0)
+
+    def many():
+        train_many(nets, data, y, epochs=3, loss_every=0, n_jobs=1 if entry == "many-one-thread" else None)
+
+    benchmark.pedantic(serial if entry == "serial" else many, setup=reset, rounds=10, iterations=1)
+    benchmark.extra_info["network_steps"] = 64 * len(data) * 3
+    expected = networks()
+    for net in expected:
+        net.train(data, y, epochs=3, loss_every=0)
+    assert [net.params.tobytes() for net in nets] == [net.params.tobytes() for net in expected]
+
+
 @pytest.mark.parametrize("entry", ["serial", "many-one-thread", "many-all-cores"])
 @pytest.mark.parametrize("backend", ["cython", "numba"])
 def test_64_networks_2_16_16_1(benchmark, backend, entry):

@@ -192,15 +192,27 @@ def test_files_and_pickles_keep_the_dtype(tmp_path):
     assert Network.load(tmp_path / "net64.json").dtype == np.float64
 
 
-def test_train_many_refuses_float32_networks():
-    nets = [Network((2, 3, 1), seed=seed, dtype="float32") for seed in range(3)]
-    before = [net.params for net in nets]
-    with pytest.raises(ValueError, match="float64 Networks only"):
-        tinynet.train_many(nets, np.ones((4, 2)), np.ones(4), epochs=1)
-    assert all(_same(net.params, old) for net, old in zip(nets, before))
-    mixed = [Network((2, 3, 1)), Network((2, 3, 1), dtype="float32")]
+@pytest.mark.parametrize("config", [((2, 2, 1), "sigmoid", "sigmoid", "mse"),
+                                    ((4, 20, 3), "relu", "softmax", "cross_entropy")], ids=str)
+def test_train_many_of_float32_networks_trains_each_as_alone(backend, config):
+    sizes, _, output, _ = config
+    X, Y = _problem(sizes, output)
+    rates = np.linspace(0.01, 0.1, 19)              # 19: a block of LANES and a padded one
+    together = [Network(*config, seed=seed, backend=backend, dtype="float32") for seed in range(19)]
+    tinynet.train_many(together, X, Y, learn_rate=rates, momentum=0.5, epochs=3, loss_every=1)
+    for seed, (net, rate) in enumerate(zip(together, rates)):
+        alone = Network(*config, seed=seed, backend="python", dtype="float32")
+        alone.train(X, Y, learn_rate=float(rate), momentum=0.5, epochs=3, loss_every=1)
+        assert _same((net.params, net.optimizer_state, net.loss_history),
+                     (alone.params, alone.optimizer_state, alone.loss_history))
+
+
+def test_train_many_refuses_a_mixture_of_dtypes():
+    mixed = [Network((2, 3, 1), seed=0), Network((2, 3, 1), seed=1, dtype="float32")]
+    before = [net.params for net in mixed]
     with pytest.raises(ValueError, match="dtype"):
         tinynet.train_many(mixed, np.ones((4, 2)), np.ones(4), epochs=1)
+    assert all(_same(net.params, old) for net, old in zip(mixed, before))
 
 
 @pytest.mark.parametrize("activation, output", [("relu", "softmax"), ("leaky_relu", "sigmoid"),

@@ -105,34 +105,35 @@ def net_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[
 
     Returns
     -------
-    acts : ndarray of float64, shape (sum(sizes),)
+    acts : ndarray of the dtype, shape (sum(sizes),)
         Every layer's activations for one sample, inputs first, layer after layer.
-    grads : ndarray of float64, shape (2, max(sizes) rounded up to whole cache lines)
+    grads : ndarray of the dtype, shape (2, max(sizes) rounded up to whole cache lines)
         Two rows of ``learn_rate * dL/da`` during backpropagation: the current layer's and the
         previous layer's, swapped from layer to layer.
-    out_sums : ndarray of float64, shape (sizes[-1],)
+    out_sums : ndarray of the dtype, shape (sizes[-1],)
         The output layer's sums (pre-activations), from which the losses are computed stably.
     """
     return (aligned_zeros(sum(sizes), dtype), aligned_zeros((2, _whole_lines(max(sizes), dtype)), dtype),
             aligned_zeros(sizes[-1], dtype))
 
 
-def net_many_scratch(sizes: Sequence[int]) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                                    NDArray[np.float64], NDArray[np.float64]]:
+def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any],
+                                                                           NDArray[Any], NDArray[Any]]:
     """The scratch room of ``net_train_many``: :func:`net_scratch`'s arrays for a block of ``LANES``
-    networks, structure-of-arrays (element k of lane l at ``[k, l]``), and room for one network.
+    networks, structure-of-arrays (element k of lane l at ``[k, l]``), and room for one network
+    (float64, or the networks' ``dtype``).
 
     Returns
     -------
-    acts : ndarray of float64, shape (sum(sizes), LANES)
-    grads : ndarray of float64, shape (2, max(sizes), LANES)
-    out_sums : ndarray of float64, shape (sizes[-1], LANES)
-    single : ndarray of float64, shape (n_params + sum(sizes) + sizes[-1],)
+    acts : ndarray of the dtype, shape (sum(sizes), LANES)
+    grads : ndarray of the dtype, shape (2, max(sizes), LANES)
+    out_sums : ndarray of the dtype, shape (sizes[-1], LANES)
+    single : ndarray of the dtype, shape (n_params + sum(sizes) + sizes[-1],)
         One network's parameters, activations and output sums, to compute its loss.
     """
     n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
-    return (aligned_zeros((sum(sizes), LANES)), aligned_zeros((2, max(sizes), LANES)),
-            aligned_zeros((sizes[-1], LANES)), aligned_zeros(n_params + sum(sizes) + sizes[-1]))
+    return (aligned_zeros((sum(sizes), LANES), dtype), aligned_zeros((2, max(sizes), LANES), dtype),
+            aligned_zeros((sizes[-1], LANES), dtype), aligned_zeros(n_params + sum(sizes) + sizes[-1], dtype))
 
 
 #: Samples whose gradients the compiled batch kernels compute together (their activations, g and
@@ -148,15 +149,15 @@ def net_work(sizes: Sequence[int],
 
     Returns
     -------
-    work : ndarray of float64, shape (5, m)
+    work : ndarray of the dtype, shape (5, m)
         The parameters, the optimizer's two arrays and a batch's gradient in the working layout: for
         each layer, its weights input-major (a row per input, of the layer's stride: its width rounded
         up to a multiple of :func:`row_multiple`, the padding zero), then its biases (one such row); and the
         weights of the layers after the first transposed, neuron-major (a row per neuron, of its
         input's stride), through which the batch kernels send g back.
-    rows : ndarray of float64, shape (4, largest stride)
+    rows : ndarray of the dtype, shape (4, largest stride)
         A layer's sums (of up to four samples), and its activations' derivatives.
-    room : ndarray of float64, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride, rounded
+    room : ndarray of the dtype, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride, rounded
         up to whole cache lines)
         For each of a block of samples: its activations, its g and the previous layer's, its deltas.
 

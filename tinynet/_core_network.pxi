@@ -1130,19 +1130,19 @@ def net_gradient(const floating[::1] params, const int64_t[::1] sizes, int hidde
 # into vector instructions. The per-lane factors are first copied into local arrays, which the compiler
 # knows no store can change.
 
-cdef Py_ssize_t _net_forward_lanes(const double* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
-                                   int output, const double* x, double* acts,
-                                   double* out_sums) noexcept nogil:
+cdef Py_ssize_t _net_forward_lanes(const floating* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                   int output, const floating* x, floating* acts,
+                                   floating* out_sums) noexcept nogil:
     # _net_forward in every lane of a block, on the same sample x: a layer's sums first, then its
     # activations in one pass.
     cdef Py_ssize_t at = 0, offset = 0, out_at, biases, layer, i, j, k, n_in, n_out
     cdef int code, lane
-    cdef double s[LANES]
-    cdef double m[LANES]
-    cdef double total[LANES]
-    cdef const double* a
-    cdef const double* w
-    cdef double* a_out
+    cdef floating s[LANES]
+    cdef floating m[LANES]
+    cdef floating total[LANES]
+    cdef const floating* a
+    cdef const floating* w
+    cdef floating* a_out
     for j in range(sizes[0]):
         for lane in range(LANES):
             acts[j * LANES + lane] = x[j]
@@ -1191,25 +1191,25 @@ cdef Py_ssize_t _net_forward_lanes(const double* p, const int64_t* sizes, Py_ssi
     return at
 
 
-cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double* learn_rate,
-                          const double* momentum, const int64_t* s, Py_ssize_t n_layers,
+cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const floating* learn_rate,
+                          const floating* momentum, const int64_t* s, Py_ssize_t n_layers,
                           Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
-                          const double* x, const double* y, double* a, double* g, double* g_prev,
-                          double* out_sums) noexcept nogil:
+                          const floating* x, const floating* y, floating* a, floating* g, floating* g_prev,
+                          floating* out_sums) noexcept nogil:
     # One step of net_train, on the sample (x, y), in every lane of a block.
     cdef Py_ssize_t n_out_net = s[n_layers]
     cdef Py_ssize_t at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, p_end, a_end
     cdef int code, fp_output, lane
-    cdef double lr[LANES]
-    cdef double mom[LANES]
-    cdef double fp[LANES]
-    cdef double gi[LANES]
-    cdef double dot[LANES]
-    cdef double wj, term
-    cdef double* w
-    cdef double* vw
-    cdef const double* ain
-    cdef double* swap
+    cdef floating lr[LANES]
+    cdef floating mom[LANES]
+    cdef floating fp[LANES]
+    cdef floating gi[LANES]
+    cdef floating dot[LANES]
+    cdef floating wj, term
+    cdef floating* w
+    cdef floating* vw
+    cdef const floating* ain
+    cdef floating* swap
     for lane in range(LANES):
         lr[lane] = learn_rate[lane]
         mom[lane] = momentum[lane]
@@ -1219,19 +1219,19 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
     if loss == MSE:
         for i in range(n_out_net):
             for lane in range(LANES):
-                g[i * LANES + lane] = lr[lane] * _mse_gradient(y[i], a[(at + i) * LANES + lane], n_out_net)
+                g[i * LANES + lane] = lr[lane] * _mse_gradient_t(y[i], a[(at + i) * LANES + lane], n_out_net)
         if output == SOFTMAX:
             # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
             for lane in range(LANES):
                 dot[lane] = 0.0
             for j in range(n_out_net):
                 for lane in range(LANES):
-                    dot[lane] += (_mse_gradient(y[j], a[(at + j) * LANES + lane], n_out_net)
+                    dot[lane] += (_mse_gradient_t(y[j], a[(at + j) * LANES + lane], n_out_net)
                                   * a[(at + j) * LANES + lane])
             for i in range(n_out_net):
                 for lane in range(LANES):
                     g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane]
-                                                * (_mse_gradient(y[i], a[(at + i) * LANES + lane], n_out_net)
+                                                * (_mse_gradient_t(y[i], a[(at + i) * LANES + lane], n_out_net)
                                                    - dot[lane]))
             fp_output = IDENTITY
         else:
@@ -1241,7 +1241,7 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
         for i in range(n_out_net):
             if output == SIGMOID:
                 for lane in range(LANES):
-                    g[i * LANES + lane] = lr[lane] * _mean_output_error(y[i], a[(at + i) * LANES + lane], n_out_net)
+                    g[i * LANES + lane] = lr[lane] * _mean_output_error_t(y[i], a[(at + i) * LANES + lane], n_out_net)
             else:
                 for lane in range(LANES):
                     g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane] - y[i])
@@ -1260,7 +1260,7 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
         code = fp_output if layer == n_layers else hidden
         ain = a + a_in * LANES
         for i in range(n_out):
-            _derivative_each(code, a + (a_out + i) * LANES, fp, LANES)
+            _derivative_each_t(code, a + (a_out + i) * LANES, fp, LANES)
             for lane in range(LANES):
                 gi[lane] = g[i * LANES + lane]
             w = p + (w0 + i * n_in) * LANES
@@ -1272,9 +1272,9 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
                         wj = w[j * LANES + lane]
                         term = gi[lane] * (wj * fp[lane])
                         g_prev[j * LANES + lane] = term if i == 0 else g_prev[j * LANES + lane] + term
-                        w[j * LANES + lane] = _sgd(wj, ain[j * LANES + lane] * fp[lane], gi[lane])
+                        w[j * LANES + lane] = _sgd_t(wj, ain[j * LANES + lane] * fp[lane], gi[lane])
                 for lane in range(LANES):
-                    p[(b0 + i) * LANES + lane] = _sgd(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
+                    p[(b0 + i) * LANES + lane] = _sgd_t(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
                 continue
             if layer > 1:
                 # the previous layer's g, from the weights before this update
@@ -1286,19 +1286,19 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
                 vw = v + (w0 + i * n_in) * LANES
                 for j in range(n_in):
                     for lane in range(LANES):
-                        vw[j * LANES + lane] = _velocity(vw[j * LANES + lane], ain[j * LANES + lane] * fp[lane],
+                        vw[j * LANES + lane] = _velocity_t(vw[j * LANES + lane], ain[j * LANES + lane] * fp[lane],
                                                          mom[lane], gi[lane])
                         w[j * LANES + lane] += vw[j * LANES + lane]
                 for lane in range(LANES):
-                    v[(b0 + i) * LANES + lane] = _velocity(v[(b0 + i) * LANES + lane], fp[lane], mom[lane],
+                    v[(b0 + i) * LANES + lane] = _velocity_t(v[(b0 + i) * LANES + lane], fp[lane], mom[lane],
                                                            gi[lane])
                     p[(b0 + i) * LANES + lane] += v[(b0 + i) * LANES + lane]
             else:
                 for j in range(n_in):
                     for lane in range(LANES):
-                        w[j * LANES + lane] = _sgd(w[j * LANES + lane], ain[j * LANES + lane] * fp[lane], gi[lane])
+                        w[j * LANES + lane] = _sgd_t(w[j * LANES + lane], ain[j * LANES + lane] * fp[lane], gi[lane])
                 for lane in range(LANES):
-                    p[(b0 + i) * LANES + lane] = _sgd(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
+                    p[(b0 + i) * LANES + lane] = _sgd_t(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
         swap = g
         g = g_prev
         g_prev = swap
@@ -1306,12 +1306,12 @@ cdef void _net_step_lanes(double* p, double* v, bint use_momentum, const double*
         a_end = a_out
 
 
-def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
-                   const double[:, ::1] data, const double[:, ::1] targets,
+def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
+                   const floating[:, ::1] data, const floating[:, ::1] targets,
                    const kernel_options[:, ::1] options,
-                   double[:, :, ::1] velocity, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
-                   Py_ssize_t loss_every, double[:, ::1] losses, double[:, ::1] acts,
-                   double[:, :, ::1] grads, double[:, ::1] out_sums, double[::1] single):
+                   floating[:, :, ::1] velocity, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
+                   Py_ssize_t loss_every, double[:, ::1] losses, floating[:, ::1] acts,
+                   floating[:, :, ::1] grads, floating[:, ::1] out_sums, floating[::1] single):
     """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
@@ -1321,8 +1321,8 @@ def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidde
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
     cdef Py_ssize_t epoch, t, block, lane, k
-    cdef double learn_rate[LANES]
-    cdef double momentum[LANES]     # a block's, from its networks' options records
+    cdef floating learn_rate[LANES]
+    cdef floating momentum[LANES]     # a block's, from its networks' options records
     for block in range(n_blocks):
         for lane in range(LANES):
             _check_per_sample(options[block, lane].optimizer)
@@ -1335,8 +1335,8 @@ def net_train_many(double[:, :, ::1] params, const int64_t[::1] sizes, int hidde
                 for block in range(n_blocks):
                     use_momentum = False
                     for lane in range(LANES):
-                        learn_rate[lane] = options[block, lane].learn_rate
-                        momentum[lane] = options[block, lane].momentum
+                        learn_rate[lane] = <floating>options[block, lane].learn_rate
+                        momentum[lane] = <floating>options[block, lane].momentum
                         use_momentum = use_momentum or momentum[lane] != 0.0
                     _net_step_lanes(&params[block, 0, 0], &velocity[block, 0, 0], use_momentum,
                                     learn_rate, momentum, s, n_layers, n_params,

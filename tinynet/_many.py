@@ -28,10 +28,11 @@ def _padded(rows):
 
 
 def _to_blocks(rows):
-    """(n_nets, k) rows as (n_blocks, k, LANES) blocks, structure-of-arrays, padded as _padded pads, on
-    a cache line (see _codes.ALIGN: the kernels step each block's LANES lanes in whole vectors)."""
+    """(n_nets, k) rows as (n_blocks, k, LANES) blocks of their dtype, structure-of-arrays, padded as
+    _padded pads, on a cache line (see _codes.ALIGN: the kernels step each block's LANES lanes in whole
+    vectors)."""
     padded = _padded(rows).transpose(0, 2, 1)
-    blocks = aligned_zeros(padded.shape)
+    blocks = aligned_zeros(padded.shape, rows.dtype)
     blocks[...] = padded
     return blocks
 
@@ -77,15 +78,16 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
                          epochs, loss_every, *, stop=None):
     """Train some ``Network``s of one configuration together (see :func:`_train_tutorial_block`).
 
-    ``params`` and ``velocities`` (their momentum's, as they start) are (n_nets, n_params);
-    ``learn_rates`` and ``momenta`` (n_nets,), each network's; the networks all have momentum, or none.
+    ``params`` and ``velocities`` (their momentum's, as they start) are (n_nets, n_params), of the
+    networks' dtype (float32 networks train on the float32 kernels); ``learn_rates`` and ``momenta``
+    (n_nets,), each network's; the networks all have momentum, or none.
     """
-    kernels = load_backend(backend, "network")
+    kernels = load_backend(backend, "network32" if params.dtype == np.float32 else "network")
     sizes = np.array(sizes, dtype=np.int64)
     # each network's options record, in blocks of LANES as its parameters
     options = _padded(np.concatenate([kernel_options(learn_rate=float(rate), momentum=float(momentum))
                                       for rate, momentum in zip(learn_rates, momenta)]))
-    scratch = net_many_scratch(sizes.tolist())
+    scratch = net_many_scratch(sizes.tolist(), params.dtype)
 
     def train_chunk(state, *epochs_and_losses):
         blocks, velocity = state
@@ -116,6 +118,8 @@ def _compile_here(tasks):
             continue
         seen.add(func)
         family, name = _KERNELS[func]
+        if func is _train_network_block and args[2].dtype == np.float32:     # (its params)
+            family = "network32"
         if not getattr(load_backend(backend, family), name).signatures:
             stop = threading.Event()
             stop.set()
@@ -223,9 +227,6 @@ def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, l
         if net._config() != first._config():
             raise ValueError(f"the Networks must share one configuration (sizes, activation, output, "
                              f"loss, dtype): {net._config()} differs from {first._config()}")
-    if first.dtype != np.float64:
-        raise ValueError("train_many trains float64 Networks only, for now: train float32 ones with their "
-                         "own train()")
     array = first._features(data, name="data")
     targets = first._targets(all_y_trues, array.shape[0], name="all_y_trues", data_name="data")
     learn_rates = _positive_rates(_per_network(learn_rate, "learn_rate", len(networks)))
@@ -294,8 +295,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     ValueError
         If a network appears twice, the Networks' configurations differ, a per-network value is
         asked of ``OurNeuralNetwork``s, a ``Network`` holds Adam's optimizer state (train_many trains
-        with SGD: reset it first), the Networks are float32 (not yet trained together), or as for
-        ``train``. Nothing is changed when an argument is refused.
+        with SGD: reset it first), or as for ``train``. Nothing is changed when an argument is
+        refused.
 
     Warns
     -----

@@ -37,7 +37,7 @@ _check_loss = RULES.check_loss
 _check_optimizer = RULES.check_optimizer
 _sigmoid_from_exp = RULES.sigmoid_from_exp
 _derivative = RULES.derivative
-__all__ = ['activation', 'net_feedforward', 'net_gradient', 'net_loss', 'net_train', 'net_train_batch']
+__all__ = ['activation', 'net_feedforward', 'net_gradient', 'net_loss', 'net_train', 'net_train_batch', 'net_train_many']
 
 
 @jit
@@ -932,3 +932,183 @@ def _activate_lanes(code, s, y, e):
         _exp_in_place(s, y, e)
     else:
         _activate_each(code, s.reshape(R(s.shape[0] * nl)))
+
+
+@jit
+def _net_forward_lanes(p, sizes, hidden, output, x, acts, out_sums, lanes):
+    """_net_forward in every lane of a block, on the same sample x: a layer's sums first, then its
+    activations in one pass (lanes: scratch rows)."""
+    nl = acts.shape[1]
+    s, m, total, y, e = (lanes[0], lanes[1], lanes[2], lanes[3], lanes[4])
+    n_layers = R(len(sizes) - 1)
+    for j in range(sizes[0]):
+        for lane in range(nl):
+            acts[j, lane] = x[j]
+    at = 0
+    offset = 0
+    for layer in range(1, R(n_layers + 1)):
+        n_in, n_out = (sizes[R(layer - 1)], sizes[layer])
+        out_at = R(at + n_in)
+        biases = R(offset + R(n_out * n_in))
+        code = hidden if layer < n_layers else output
+        a = acts[at:R(at + n_in)]
+        a_out = acts[out_at:R(out_at + n_out)]
+        for i in range(n_out):
+            w = p[R(offset + R(i * n_in)):R(offset + R(R(i + 1) * n_in))]
+            for lane in range(nl):
+                s[lane] = R(w[0, lane] * a[0, lane])
+            for j in range(1, n_in):
+                for lane in range(nl):
+                    s[lane] = R(s[lane] + R(w[j, lane] * a[j, lane]))
+            for lane in range(nl):
+                a_out[i, lane] = R(s[lane] + p[R(biases + i), lane])
+        if layer == n_layers:
+            for k in range(n_out):
+                for lane in range(nl):
+                    out_sums[k, lane] = a_out[k, lane]
+        if code == SOFTMAX:
+            for lane in range(nl):
+                m[lane] = out_sums[0, lane]
+                total[lane] = F(0.0)
+            for i in range(1, n_out):
+                for lane in range(nl):
+                    m[lane] = max(m[lane], out_sums[i, lane])
+            for i in range(n_out):
+                for lane in range(nl):
+                    a_out[i, lane] = R(out_sums[i, lane] - m[lane])
+            _exp_in_place(a_out, y, e)
+            for i in range(n_out):
+                for lane in range(nl):
+                    total[lane] = R(total[lane] + a_out[i, lane])
+            for i in range(n_out):
+                for lane in range(nl):
+                    a_out[i, lane] = R(a_out[i, lane] / total[lane])
+        else:
+            _activate_lanes(code, a_out, y, e)
+        at = out_at
+        offset = R(biases + n_out)
+    return at
+
+
+@jit
+def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, output, loss, x, y, acts, grads, out_sums, lanes):
+    """One step of net_train, on the sample (x, y), in every lane of a block (lanes: scratch rows)."""
+    n_layers = R(len(sizes) - 1)
+    n_out_net = sizes[n_layers]
+    nl = acts.shape[1]
+    lr, mom, fp, gi, dot = (lanes[5], lanes[6], lanes[7], lanes[8], lanes[9])
+    g, g_prev = (grads[0], grads[1])
+    for lane in range(nl):
+        lr[lane] = learn_rate[lane]
+        mom[lane] = momentum[lane]
+    at = _net_forward_lanes(p, sizes, hidden, output, x, acts, out_sums, lanes)
+    a_net = acts[at:R(at + n_out_net)]
+    if loss == MSE:
+        for i in range(n_out_net):
+            for lane in range(nl):
+                g[i, lane] = R(lr[lane] * _mse_gradient(y[i], a_net[i, lane], n_out_net))
+        if output == SOFTMAX:
+            for lane in range(nl):
+                dot[lane] = F(0.0)
+            for j in range(n_out_net):
+                for lane in range(nl):
+                    dot[lane] = R(dot[lane] + R(_mse_gradient(y[j], a_net[j, lane], n_out_net) * a_net[j, lane]))
+            for i in range(n_out_net):
+                for lane in range(nl):
+                    g[i, lane] = R(lr[lane] * R(a_net[i, lane] * R(_mse_gradient(y[i], a_net[i, lane], n_out_net) - dot[lane])))
+            fp_output = IDENTITY
+        else:
+            fp_output = output
+    else:
+        for i in range(n_out_net):
+            if output == SIGMOID:
+                for lane in range(nl):
+                    g[i, lane] = R(lr[lane] * _mean_output_error(y[i], a_net[i, lane], n_out_net))
+            else:
+                for lane in range(nl):
+                    g[i, lane] = R(lr[lane] * R(a_net[i, lane] - y[i]))
+        fp_output = IDENTITY
+    p_end = p.shape[0]
+    a_end = acts.shape[0]
+    for layer in range(n_layers, 0, -1):
+        n_in, n_out = (sizes[R(layer - 1)], sizes[layer])
+        b0 = R(p_end - n_out)
+        w0 = R(b0 - R(n_out * n_in))
+        a_out = R(a_end - n_out)
+        a_in = R(a_out - n_in)
+        code = fp_output if layer == n_layers else hidden
+        a = acts[a_in:R(a_in + n_in)]
+        back = g_prev[0:n_in]
+        for i in range(n_out):
+            _derivative_each(code, acts[R(a_out + i)], fp)
+            for lane in range(nl):
+                gi[lane] = g[i, lane]
+            row = R(w0 + R(i * n_in))
+            w = p[row:R(row + n_in)]
+            if layer > 1 and (not use_momentum):
+                for j in range(n_in):
+                    for lane in range(nl):
+                        wj = w[j, lane]
+                        term = R(gi[lane] * R(wj * fp[lane]))
+                        back[j, lane] = term if i == 0 else R(back[j, lane] + term)
+                        w[j, lane] = _sgd(wj, R(a[j, lane] * fp[lane]), gi[lane])
+                for lane in range(nl):
+                    p[R(b0 + i), lane] = _sgd(p[R(b0 + i), lane], fp[lane], gi[lane])
+                continue
+            if layer > 1:
+                for j in range(n_in):
+                    for lane in range(nl):
+                        term = R(gi[lane] * R(w[j, lane] * fp[lane]))
+                        back[j, lane] = term if i == 0 else R(back[j, lane] + term)
+            if use_momentum:
+                vw = v[row:R(row + n_in)]
+                for j in range(n_in):
+                    for lane in range(nl):
+                        vw[j, lane] = _velocity(vw[j, lane], R(a[j, lane] * fp[lane]), mom[lane], gi[lane])
+                        w[j, lane] = R(w[j, lane] + vw[j, lane])
+                for lane in range(nl):
+                    v[R(b0 + i), lane] = _velocity(v[R(b0 + i), lane], fp[lane], mom[lane], gi[lane])
+                    p[R(b0 + i), lane] = R(p[R(b0 + i), lane] + v[R(b0 + i), lane])
+            else:
+                for j in range(n_in):
+                    for lane in range(nl):
+                        w[j, lane] = _sgd(w[j, lane], R(a[j, lane] * fp[lane]), gi[lane])
+                for lane in range(nl):
+                    p[R(b0 + i), lane] = _sgd(p[R(b0 + i), lane], fp[lane], gi[lane])
+        g, g_prev = (g_prev, g)
+        p_end, a_end = (w0, a_out)
+
+
+@jit
+def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
+    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+
+    The arguments are those of ``_python_network.net_train_many``; see its docstring.
+    """
+    _check_codes(hidden, output)
+    _check_loss(loss)
+    n, n_blocks, n_params = (data.shape[0], params.shape[0], params.shape[1])
+    learn_rate = np.empty((n_blocks, LANES))
+    momentum = np.empty((n_blocks, LANES))
+    for block in range(n_blocks):
+        for lane in range(LANES):
+            _check_per_sample(options[block, lane].optimizer)
+            learn_rate[block, lane] = F(options[block, lane].learn_rate)
+            momentum[block, lane] = F(options[block, lane].momentum)
+    n_acts = acts.shape[0]
+    lanes = np.empty((10, LANES))
+    column = 0
+    for epoch in range(epoch_start, epoch_stop):
+        for t in range(n):
+            for block in range(n_blocks):
+                use_momentum = False
+                for lane in range(LANES):
+                    use_momentum = use_momentum or momentum[block, lane] != F(0.0)
+                _net_step_lanes(params[block], velocity[block], use_momentum, learn_rate[block], momentum[block], sizes, hidden, output, loss, data[t], targets[t], acts, grads, out_sums, lanes)
+        if loss_every > 0 and R(epoch % loss_every) == 0:
+            for block in range(n_blocks):
+                for lane in range(LANES):
+                    for k in range(n_params):
+                        single[k] = params[block, k, lane]
+                    losses[R(R(block * LANES) + lane), column] = _net_mean_loss(single[:n_params], sizes, hidden, output, loss, data, targets, single[n_params:R(n_params + n_acts)], single[R(n_params + n_acts):])
+            column = R(column + 1)

@@ -31,7 +31,7 @@ _xlogy = RULES.xlogy
 _check_loss = RULES.check_loss
 _check_optimizer = RULES.check_optimizer
 _derivative = RULES.derivative
-__all__ = ['activation', 'net_feedforward', 'net_gradient', 'net_loss', 'net_train', 'net_train_batch']
+__all__ = ['activation', 'net_feedforward', 'net_gradient', 'net_loss', 'net_train', 'net_train_batch', 'net_train_many']
 
 
 def _pairwise_block(values, m):
@@ -595,3 +595,46 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, op
     _net_mean_gradient(p, sizes, grad, count, alpha)
     out[:] = grad
     return objective
+
+
+def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
+    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+
+    The compiled kernels step a block's networks over each sample lane by lane, in vector
+    instructions; here each network is simply trained as :func:`net_train` trains it (samples in
+    order), which gives the same numbers.
+
+    Parameters
+    ----------
+    params : ndarray of float64, shape (n_blocks, n_params, LANES), C-contiguous
+        Block b's network l has its parameter k at ``params[b, k, l]``; updated in place.
+    sizes, hidden, output, loss, data, targets
+        As for :func:`net_train`.
+    options : ndarray of ``_rules.KERNEL_OPTIONS``, shape (n_blocks, LANES)
+        Each network's options record, as for :func:`net_train`. A block's networks all have
+        momentum or all have none (the caller groups them so): the compiled kernels take the
+        momentum path for a whole block.
+    velocity : ndarray of float64, shape (n_blocks, n_params, LANES)
+        Laid out as ``params``; updated in place.
+    epoch_start, epoch_stop, loss_every
+        As for :func:`net_train`.
+    losses : ndarray of float64, shape (n_blocks * LANES, m)
+        Network l of block b records its losses in row ``b * LANES + l``.
+    acts, grads, out_sums, single
+        Scratch (``_codes.net_many_scratch``).
+    """
+    _check_codes(hidden, output)
+    _check_loss(loss)
+    for code in options['optimizer'].ravel().tolist():
+        _check_per_sample(code)
+    n_blocks, _, lanes = params.shape
+    no_order = np.empty((0, 0), dtype=np.int64)
+    scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))
+    for block in range(n_blocks):
+        for lane in range(lanes):
+            one, one_velocity = (params[block, :, lane].copy(), velocity[block, :, lane].copy())
+            row = losses[R(R(block * lanes) + lane):R(R(R(block * lanes) + lane) + 1)]
+            try:
+                net_train(one, sizes, hidden, output, loss, data, targets, no_order, options[block, lane:R(lane + 1)], one_velocity, epoch_start, epoch_stop, loss_every, row, *scratch)
+            finally:
+                params[block, :, lane], velocity[block, :, lane] = (one, one_velocity)

@@ -31,8 +31,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinynet"
 
-#: The kernels' entry points (``__all__`` but train_many's lanes, which stay float64 for now).
-ENTRIES = ("activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch")
+#: The kernels' entry points (their ``__all__``).
+ENTRIES = ("activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch",
+           "net_train_many")
 #: The pairwise summation's walk, from each backend's common module.
 WALK = ("_pairwise_block", "_walk_start", "_walk_next", "_walk_push", "_walk_total")
 #: Fields of the options record that hold floats.
