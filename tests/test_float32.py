@@ -100,6 +100,21 @@ def test_the_forward_pass_and_a_step_are_float32_arithmetic_written_out(backend)
     assert net.params.tolist() == [float(v) for v in expected]
 
 
+def test_hyperparameters_arithmetic_is_in_double_as_the_peers_do(backend):
+    """Adam's first step in float32: m = (1 - beta_1) g and v = (1 - beta_2) g * g, each 1 - beta computed
+    from the double hyperparameter and rounded once (as numpy, scikit-learn, PyTorch and JAX compute
+    a Python float's arithmetic): float32(0.001), not 1 - float32(0.999) = 0.00099998713."""
+    X, Y = _problem((3, 20, 2), "sigmoid")
+    net = Network((3, 20, 2), seed=0, backend=backend, dtype="float32")
+    weights, biases = net.gradients(X, Y)
+    g = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(weights, biases)])
+    net.train(X, Y, epochs=1, batch_size=len(X), optimizer="adam", beta_1=0.9, beta_2=0.999)
+    state = net.optimizer_state
+    assert _same(state["m"], F(1 - 0.9) * g)
+    assert _same(state["v"], F(1 - 0.999) * (g * g))
+    assert F(1 - 0.999) != F(1) - F(0.999)                  # (what a float32 subtraction would give)
+
+
 def test_float32_training_follows_float64_training():
     """The same network trained in float32 and in float64 from the same start stays within float32's
     precision of it (a check of the arithmetic's meaning; the bits are float32's own)."""

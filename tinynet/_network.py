@@ -118,11 +118,12 @@ class Network(Model):
     dtype : {"float64", "float32"}
         The type of the parameters, of the optimizer's state and of every operation of the kernels
         (numpy's dtypes and names work too: ``np.float32``, ``"f4"``). A float32 network computes each
-        operation in float32, in the same order as a float64 one (no fused multiply-add), with
-        tinynet's float32 exp: the same bits in every backend and on every CPU. Input of another type
-        is converted once: float64 values are rounded to the nearest float32, and one beyond float32's
-        range (say 1e39) is refused. Its :meth:`predict`, :meth:`gradients` and :attr:`params` are
-        float32; :meth:`loss` and the recorded losses are Python floats (of float32 values).
+        operation in float32, in the same order as a float64 one (no fused multiply-add), with tinynet's
+        float32 exp: the same bits in every backend and on every CPU. (The options' own arithmetic,
+        Adam's ``1 - beta_2``, is done in double and rounded once, as the peers do.) Input of another
+        type is converted once: float64 values are rounded to the nearest float32, and one beyond
+        float32's range (say 1e39) is refused. Its :meth:`predict`, :meth:`gradients` and :attr:`params`
+        are float32; :meth:`loss` and the recorded losses are Python floats (of float32 values).
 
     Attributes
     ----------

@@ -105,10 +105,10 @@ static inline double tn_irprop(double p, double g, double delta) {
 #define TN_VELOCITY32(m, g, momentum, learn_rate) (((momentum) * (m)) - ((learn_rate) * (g)))
 
 /* adam_first: Adam's first moment, from the last one. */
-#define TN_ADAM_FIRST32(m, g, beta_1) (((beta_1) * (m)) + ((1.0f - (beta_1)) * (g)))
+#define TN_ADAM_FIRST32(m, g, beta_1) ((((float)((beta_1))) * (m)) + (((float)((1.0 - (beta_1)))) * (g)))
 
 /* adam_second: Adam's second moment, from the last one. */
-#define TN_ADAM_SECOND32(v, g, beta_2) (((beta_2) * (v)) + ((1.0f - (beta_2)) * ((g) * (g))))
+#define TN_ADAM_SECOND32(v, g, beta_2) ((((float)((beta_2))) * (v)) + (((float)((1.0 - (beta_2)))) * ((g) * (g))))
 
 /* adam: Adam's step from the new moments, with the step's size lr_t (:func:`adam_step_sizes`). */
 #define TN_ADAM32(p, m, v, lr_t, epsilon) ((p) + (((-(lr_t)) * (m)) / (TN_SQRT((v)) + (epsilon))))
@@ -139,19 +139,19 @@ static inline float tn_irprop32(float p, float g, float delta) {
 }
 
 /* sgd: p = sgd(p, g, learn_rate). On lvalues p, m, v (floats, or vectors of them) from g, with the options o. */
-#define TN_DO_SGD32(p, m, v, g, o) do { (p) = TN_SGD32((p), (g), ((float)(o)->learn_rate)); } while (0)
+#define TN_DO_SGD32(p, m, v, g, o) do { (p) = TN_SGD32((p), (g), ((float)((o)->learn_rate))); } while (0)
 #define TN_DO_VEC_SGD32 TN_DO_SGD32
 
 /* momentum: m = velocity(m, g, momentum, learn_rate); p = p + m. On lvalues p, m, v (floats, or vectors of them) from g, with the options o. */
-#define TN_DO_MOMENTUM32(p, m, v, g, o) do { (m) = TN_VELOCITY32((m), (g), ((float)(o)->momentum), ((float)(o)->learn_rate)); (p) = ((p) + (m)); } while (0)
+#define TN_DO_MOMENTUM32(p, m, v, g, o) do { (m) = TN_VELOCITY32((m), (g), ((float)((o)->momentum)), ((float)((o)->learn_rate))); (p) = ((p) + (m)); } while (0)
 #define TN_DO_VEC_MOMENTUM32 TN_DO_MOMENTUM32
 
 /* nesterov: m = velocity(m, g, momentum, learn_rate); p = p + velocity(m, g, momentum, learn_rate). On lvalues p, m, v (floats, or vectors of them) from g, with the options o. */
-#define TN_DO_NESTEROV32(p, m, v, g, o) do { (m) = TN_VELOCITY32((m), (g), ((float)(o)->momentum), ((float)(o)->learn_rate)); (p) = ((p) + TN_VELOCITY32((m), (g), ((float)(o)->momentum), ((float)(o)->learn_rate))); } while (0)
+#define TN_DO_NESTEROV32(p, m, v, g, o) do { (m) = TN_VELOCITY32((m), (g), ((float)((o)->momentum)), ((float)((o)->learn_rate))); (p) = ((p) + TN_VELOCITY32((m), (g), ((float)((o)->momentum)), ((float)((o)->learn_rate)))); } while (0)
 #define TN_DO_VEC_NESTEROV32 TN_DO_NESTEROV32
 
 /* adam: m = adam_first(m, g, beta_1); v = adam_second(v, g, beta_2); p = adam(p, m, v, lr_t, epsilon). On lvalues p, m, v (floats, or vectors of them) from g, with the options o. */
-#define TN_DO_ADAM32(p, m, v, g, o) do { (m) = TN_ADAM_FIRST32((m), (g), ((float)(o)->beta_1)); (v) = TN_ADAM_SECOND32((v), (g), ((float)(o)->beta_2)); (p) = TN_ADAM32((p), (m), (v), ((float)(o)->lr_t), ((float)(o)->epsilon)); } while (0)
+#define TN_DO_ADAM32(p, m, v, g, o) do { (m) = TN_ADAM_FIRST32((m), (g), (o)->beta_1); (v) = TN_ADAM_SECOND32((v), (g), (o)->beta_2); (p) = TN_ADAM32((p), (m), (v), ((float)((o)->lr_t)), ((float)((o)->epsilon))); } while (0)
 #define TN_DO_VEC_ADAM32 TN_DO_ADAM32
 
 /* irprop: v = irprop_delta(v, g, m); m = irprop_gradient(g, m); p = irprop(p, m, v). On lvalues p, m, v (floats) from g, with the options o. */

@@ -427,28 +427,28 @@ cdef inline float _mean_output_error32(float y, float a, float n_out) noexcept n
 cdef inline float _sgd32(float p, float g, float learn_rate) noexcept nogil:
     # Plain SGD's step. (The per-sample kernels, which fold the learning rate into each neuron's
     # error g_i, take a weight's step as sgd(w, a_j * f'_i, g_i), a bias's as sgd(b, f'_i, g_i).)
-    return _R32(p - _R32(learn_rate * g))
+    return _R32(p - _R32(_F32(learn_rate) * g))
 
 
 cdef inline float _velocity32(float m, float g, float momentum, float learn_rate) noexcept nogil:
     # SGD's velocity from the last one, m (scikit-learn's); from the new velocity, also Nesterov's
     # step. (Per sample, velocity(v, a_j * f'_i, momentum, g_i), as for :func:`sgd`.)
-    return _R32(_R32(momentum * m) - _R32(learn_rate * g))
+    return _R32(_R32(_F32(momentum) * m) - _R32(_F32(learn_rate) * g))
 
 
-cdef inline float _adam_first32(float m, float g, float beta_1) noexcept nogil:
+cdef inline float _adam_first32(float m, float g, double beta_1) noexcept nogil:
     # Adam's first moment, from the last one.
-    return _R32(_R32(beta_1 * m) + _R32(_R32(_F32(1) - beta_1) * g))
+    return _R32(_R32(_F32(beta_1) * m) + _R32(_F32(1 - beta_1) * g))
 
 
-cdef inline float _adam_second32(float v, float g, float beta_2) noexcept nogil:
+cdef inline float _adam_second32(float v, float g, double beta_2) noexcept nogil:
     # Adam's second moment, from the last one.
-    return _R32(_R32(beta_2 * v) + _R32(_R32(_F32(1) - beta_2) * _R32(g * g)))
+    return _R32(_R32(_F32(beta_2) * v) + _R32(_F32(1 - beta_2) * _R32(g * g)))
 
 
 cdef inline float _adam32(float p, float m, float v, float lr_t, float epsilon) noexcept nogil:
     # Adam's step from the new moments, with the step's size lr_t (:func:`adam_step_sizes`).
-    return _R32(p + _R32(_R32(-lr_t * m) / _R32(_sqrt32(v) + epsilon)))
+    return _R32(p + _R32(_R32(-_F32(lr_t) * m) / _R32(_sqrt32(v) + _F32(epsilon))))
 
 
 cdef inline float _irprop_delta32(float delta, float g, float g_last) noexcept nogil:
@@ -780,14 +780,14 @@ cdef inline floating _velocity_t(floating m, floating g, floating momentum, floa
         return _velocity32(m, g, momentum, learn_rate)
 
 
-cdef inline floating _adam_first_t(floating m, floating g, floating beta_1) noexcept nogil:
+cdef inline floating _adam_first_t(floating m, floating g, double beta_1) noexcept nogil:
     if floating is double:
         return _adam_first(m, g, beta_1)
     else:
         return _adam_first32(m, g, beta_1)
 
 
-cdef inline floating _adam_second_t(floating v, floating g, floating beta_2) noexcept nogil:
+cdef inline floating _adam_second_t(floating v, floating g, double beta_2) noexcept nogil:
     if floating is double:
         return _adam_second(v, g, beta_2)
     else:

@@ -20,11 +20,14 @@ bit.
 **float32.** The same text gives every rule's float32 form (:func:`float32_tree`): each operation's
 result rounded to float32 (a call ``R(...)``) and each number written in the rule taken in float32
 (``F(...)``), the constants their float32 values (:func:`constants32`) and the helpers each backend's
-float32 ones. Rounding a float64 ``+ - * /`` or ``sqrt`` of float32 values to float32 gives float32's
-own operation (53 >= 2 * 24 + 2: the double rounding is innocuous), so the pure-Python backend
-(``R``: its ``round32``), Numba (``np.float32``), each through its ``rules32()``, and the extension
-(C's float arithmetic, written by tools/gen_rules.py) compute the same bits, those of numpy's float32
-arithmetic (tests/test_rules.py).
+float32 ones. The hyperparameters (the options of :data:`STEP_OPTIONS`) come in double and are taken
+in float32 where they are used, but their own arithmetic (Adam's ``1 - beta_2``) is done in double and
+rounded once, as numpy, scikit-learn, PyTorch and JAX do a Python float's: float32(0.001), where a
+float32 subtraction would give 1 - float32(0.999) = 0.00099998713. Rounding a float64 ``+ - * /`` or
+``sqrt`` of float32 values to float32 gives float32's own operation (53 >= 2 * 24 + 2: the double
+rounding is innocuous), so the pure-Python backend (``R``: its ``round32``), Numba (``np.float32``),
+each through its ``rules32()``, and the extension (C's float arithmetic, written by
+tools/gen_rules.py) compute the same bits, those of numpy's float32 arithmetic (tests/test_rules.py).
 
 The functions over the codes (``activate``, ``derivative``, their loops over arrays, and the check
 of the codes that every kernel makes first) are generated from :data:`ACTIVATIONS` too
@@ -445,7 +448,8 @@ def adam_step_sizes(learn_rate, beta_1, beta_2, first, count):
 
 #: This module's functions that are not per-element rules.
 _MACHINERY = ("rules", "compiled", "constants", "constants32", "dispatcher_source", "float32_tree",
-              "adam_step_sizes", "step_code", "_chain", "step_source", "kernel_options", "options_dict")
+              "float32_transform", "adam_step_sizes", "step_code", "_chain", "step_source", "kernel_options",
+              "options_dict")
 
 
 def rules():
@@ -471,22 +475,68 @@ def constants32():
 class _Float32(ast.NodeTransformer):
     """An expression's arithmetic in float32: each binary operation's result rounded, ``R(...)``, and
     each number written in it taken in float32, ``F(...)`` (the comparisons and conditions as they
-    are)."""
+    are). The hyperparameters (``hyper``: names given in double, the options of :data:`STEP_OPTIONS`)
+    are taken in float32 where they are used, ``F(beta_1)``, but an expression of hyperparameters and
+    numbers alone is computed in double and rounded once, ``F(1 - beta_2)``, as numpy, scikit-learn,
+    PyTorch and JAX compute a Python float's arithmetic before it meets a float32 array; a call passes
+    a hyperparameter on in double (its callee takes it in float32 where it uses it). ``in_double``
+    collects the hyperparameters met in such an expression (a callee's that it must be given in
+    double)."""
+
+    def __init__(self, hyper=()):
+        self.hyper = set(hyper)
+        self.in_double: set[str] = set()
+
+    def _call(self, name, node):
+        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [node], []), node)
+
+    def _of_hyperparameters(self, node):
+        """Whether an expression is arithmetic of hyperparameters (at least one) and numbers alone."""
+        names = [sub for sub in ast.walk(node) if isinstance(sub, ast.Name)]
+        return bool(names) and all(sub.id in self.hyper for sub in names) and all(
+            isinstance(sub, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.operator, ast.unaryop,
+                             ast.expr_context)) for sub in ast.walk(node))
 
     def visit_BinOp(self, node):
+        if self._of_hyperparameters(node):
+            self.in_double.update(sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name))
+            return self._call("F", node)
         self.generic_visit(node)
-        return ast.copy_location(ast.Call(ast.Name("R", ast.Load()), [node], []), node)
+        return self._call("R", node)
 
     def visit_Constant(self, node):
         if type(node.value) in (int, float):
-            return ast.copy_location(ast.Call(ast.Name("F", ast.Load()), [node], []), node)
+            return self._call("F", node)
+        return node
+
+    def visit_Name(self, node):
+        if node.id in self.hyper and isinstance(node.ctx, ast.Load):
+            return self._call("F", node)
+        return node
+
+    def visit_Call(self, node):
+        node.args = [arg if isinstance(arg, ast.Name) and arg.id in self.hyper else self.visit(arg)
+                     for arg in node.args]
         return node
 
 
-def float32_tree(tree):
+def float32_tree(tree, hyper=None):
     """A rule's syntax tree (or a step's expression's) in its float32 form (see the module's
-    docstring): a new tree, the given one untouched."""
-    return ast.fix_missing_locations(_Float32().visit(copy.deepcopy(tree)))
+    docstring): a new tree, the given one untouched. ``hyper``: the names given in double (by default,
+    for a rule its parameters among :data:`STEP_OPTIONS`, for an expression every one of them)."""
+    return float32_transform(tree, hyper)[0]
+
+
+def float32_transform(tree, hyper=None):
+    """:func:`float32_tree`'s tree, and the hyperparameters that it uses in double (in an expression
+    of hyperparameters alone, such as ``1 - beta_2``): those a caller must give it in double."""
+    if hyper is None:
+        node = tree.body[0] if isinstance(tree, ast.Module) else tree
+        params = [arg.arg for arg in node.args.args] if isinstance(node, ast.FunctionDef) else STEP_OPTIONS
+        hyper = [name for name in params if name in STEP_OPTIONS]
+    transform = _Float32(hyper)
+    result = ast.fix_missing_locations(transform.visit(copy.deepcopy(tree)))
+    return result, transform.in_double
 
 
 #: The functions generated from :data:`ACTIVATIONS` (by :func:`dispatcher_source` here, and for the
@@ -565,10 +615,11 @@ def dispatcher_source(float32=False):
       (:data:`LOSS_CODES`, :data:`OPTIMIZER_CODES`); ``check_per_sample(optimizer)``, for the
       per-sample kernels' (:data:`PER_SAMPLE_CODES`).
 
-    With ``float32``, ``step_each``'s statements are in their float32 form and the options it reads
-    (``lr_t`` too) are taken in float32 (``F``).
+    With ``float32``, ``step_each``'s statements are in their float32 form; the options it reads
+    (``lr_t`` too) go to the rules in double, which take them in float32 (``F``) where they use them
+    (see :func:`float32_tree`).
     """
-    read = "F(options['{}'])" if float32 else "options['{}']"
+    read = "options['{}']"
     known_prime = " or ".join(f"hidden == {row.code}" for row in ACTIVATIONS if row.prime is not None)
     known_value = " or ".join(f"output == {row.code}" for row in ACTIVATIONS)
     lines = ["def activate(code, s):", *_chain("value", lambda rule: [f"return {rule}(s)"]),
@@ -584,8 +635,7 @@ def dispatcher_source(float32=False):
              "def step_each(code, p, grad, m, v, options, lr_t):",
              *[line for number, step in enumerate(STEPS) for line in [
                  f"    {'if' if number == 0 else 'elif'} code == {step.code}:    # {step.name}",
-                 *[f"        {name} = {read.format(name)}" if name != "lr_t" else "        lr_t = F(lr_t)"
-                   for name in _options_of(step) if name != "lr_t" or float32],
+                 *[f"        {name} = {read.format(name)}" for name in _options_of(step) if name != "lr_t"],
                  "        for k in range(len(p)):",
                  *[f"            {line}" for line in step_source(step, _ELEMENT, float32)]]],
              "", "",

@@ -75,6 +75,7 @@ def _cython_rule(node, rules, constants, float32=False):
     """One rule as a cdef inline function (with float32, its float32 form: a float function named
     with a suffix 32, of float arguments and locals)."""
     kind, suffix = ("float", "32") if float32 else ("double", "")
+    in_double = _in_double(node) if float32 else set()     # (its hyperparameters computed on in double)
     node = _float32_tree(node) if float32 else copy.deepcopy(node)     # (the renaming edits the tree)
     args = [arg.arg for arg in node.args.args]
     body = list(node.body)
@@ -85,8 +86,8 @@ def _cython_rule(node, rules, constants, float32=False):
     local = sorted({target.id for statement in body for sub in ast.walk(statement)
                     if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
                     for target in [sub]} - set(args))
-    header = (f"cdef inline {kind} _{node.name}{suffix}({', '.join(f'{kind} {arg}' for arg in args)}) "
-              "noexcept nogil:")
+    params = ", ".join(f"{'double' if arg in in_double else kind} {arg}" for arg in args)
+    header = f"cdef inline {kind} _{node.name}{suffix}({params}) noexcept nogil:"
     if local:
         lines.append(f"    cdef {kind} {', '.join(local)}")
     rename = _Rename(rules, constants, float32)
@@ -107,6 +108,11 @@ def _module():
 def _float32_tree(node):
     """_rules.float32_tree, the one definition of the float32 forms."""
     return _module().float32_tree(node)
+
+
+def _in_double(node):
+    """The hyperparameters that a rule's float32 form takes in double (_rules.float32_transform)."""
+    return _module().float32_transform(node)[1]
 
 
 def _of_one_value(rows, kind="double", suffix=""):
@@ -164,7 +170,8 @@ def _fused_forms(rules, functions):
     type (Cython's fused type ``floating``), named with a suffix _t: the double form for doubles, the
     float32 form for floats (a choice the compiler makes, per specialisation)."""
     pieces = []
-    signatures = [(node.name, [(arg.arg, "floating") for arg in node.args.args]) for node in functions]
+    signatures = [(node.name, [(arg.arg, "double" if arg.arg in _in_double(node) else "floating")
+                               for arg in node.args.args]) for node in functions]
     signatures += [("activate", [("code", "int"), ("s", "floating")]),
                    ("derivative", [("code", "int"), ("a", "floating")])]
     for name, args in signatures:
@@ -250,17 +257,24 @@ class _C:
 
     With ``float32``, the rules' float32 forms (``functions`` from _rules.float32_tree, ``constants``
     _rules.constants32()), named with a suffix 32: floats, the numbers float literals (``F(c)``), and
-    ``R(x)`` simply ``x``, since C rounds each float operation to float."""
+    ``R(x)`` simply ``x``, since C rounds each float operation to float. The hyperparameters a rule
+    takes in double (``in_double``: rule -> names, _rules.float32_transform) are double parameters,
+    cast to float where used, ``F(beta_1)``, and an expression of them alone is computed in double and
+    cast once, ``F(1 - beta_2)``; its other hyperparameters (``learn_rate``, which the tiles give as
+    vectors) arrive in the element type. A step gives each rule its options accordingly."""
 
-    def __init__(self, functions, constants, float32=False):
+    def __init__(self, functions, constants, float32=False, in_double=None):
         self.functions = functions          # name -> syntax, of every rule
         self.constants = constants
         self.kind, self.suffix = ("float", "32") if float32 else ("double", "")
+        self.in_double = in_double or {}
+        self.doubles: set[str] = set()       # the names that are doubles where C is being written
+        self.double_mode = False             # inside F(...) of hyperparameters: double arithmetic
         self.vector = {name for name, node in functions.items() if self._is_vector(node)}
 
     def number(self, value):
-        """A number as a C literal of the element type."""
-        return repr(float(value)) + ("f" if self.suffix else "")
+        """A number as a C literal of the element type (a double inside F(...) of hyperparameters)."""
+        return repr(float(value)) + ("f" if self.suffix and not self.double_mode else "")
 
     def _is_vector(self, node):
         body = [statement for statement in node.body
@@ -318,8 +332,17 @@ class _C:
             name = node.func.id
             if name == "R":             # (float32) C rounds each float operation to float
                 return c(node.args[0])
-            if name == "F":             # (float32) a number, taken in float
-                return self.number(float(np.float32(node.args[0].value)))
+            if name == "F":             # (float32) a number, a hyperparameter or their arithmetic, in float
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant):
+                    return self.number(float(np.float32(arg.value)))
+                if isinstance(arg, ast.Name) and arg.id not in self.doubles:
+                    return c(arg)                               # given in float already
+                self.double_mode = True
+                try:
+                    return f"(({self.kind})({c(arg)}))"
+                finally:
+                    self.double_mode = False
             if name == "sqrt":
                 callee = "TN_SQRT" if macro else "sqrt" + ("f" if self.suffix else "")
             elif name in self.vector:
@@ -328,8 +351,18 @@ class _C:
                 callee = "tn_" + name + self.suffix
             else:
                 raise ValueError(f"a rule of the optimizer steps calls {name}, which C does not have")
-            return f"{callee}({', '.join(map(c, node.args))})"
+            args = [self._argument(name, i, arg, c(arg)) for i, arg in enumerate(node.args)]
+            return f"{callee}({', '.join(args)})"
         raise ValueError(f"not in the rules' subset of Python: {ast.unparse(node)}")
+
+    def _argument(self, callee, index, arg, text):
+        """Argument ``index`` (``arg``, as C ``text``) of a call of rule ``callee``: a double
+        hyperparameter stays a double where the callee takes it in double, else it is cast to the
+        element type."""
+        if not (isinstance(arg, ast.Name) and arg.id in self.doubles) or callee not in self.functions:
+            return text
+        param = self.functions[callee].args.args[index].arg
+        return text if param in self.in_double.get(callee, ()) else f"(({self.kind})({text}))"
 
     def statements(self, body, indent):
         lines = []
@@ -355,6 +388,7 @@ class _C:
     def rule(self, name):
         node = self.functions[name]
         args = [arg.arg for arg in node.args.args]
+        self.doubles = set(self.in_double.get(name, ()))
         doc = ast.get_docstring(node)
         lines = [f"/* {name}: {' '.join(doc.split())} */"] if doc else [f"/* {name} */"]
         if name in self.vector:
@@ -363,8 +397,8 @@ class _C:
             return "\n".join([*lines, f"#define TN_{name.upper()}{self.suffix}({', '.join(args)}) {text}"])
         local = sorted({sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)
                         and isinstance(sub.ctx, ast.Store)} - set(args))
-        lines.append(f"static inline {self.kind} tn_{name}{self.suffix}"
-                     f"({', '.join(f'{self.kind} {arg}' for arg in args)}) {{")
+        params = ", ".join(f"{'double' if arg in self.doubles else self.kind} {arg}" for arg in args)
+        lines.append(f"static inline {self.kind} tn_{name}{self.suffix}({params}) {{")
         if local:
             lines.append(f"    {self.kind} {', '.join(local)};")
         lines += self.statements(node.body, "    ")
@@ -388,7 +422,7 @@ def _c_header(module, functions):
         *_c_steps(module, _C({node.name: node for node in functions}, module.constants())),
         "/* --- the float32 forms (tinynet/_rules.py's docstring): the same names ending in 32 --- */",
         *_c_steps(module, _C({node.name: _float32_tree(node) for node in functions}, module.constants32(),
-                             float32=True)),
+                             float32=True, in_double={node.name: _in_double(node) for node in functions})),
         "\n".join(["/* X(NAME, CODE, A) for every step. */",
                     "#define TN_STEPS(X, A) " + " ".join(f"X({step.name.upper()}, {step.code}, A)"
                                                          for step in module.STEPS)]),
@@ -413,11 +447,12 @@ def _c_steps(module, c):
     for step in steps:
         for _, tree in parsed[step.name]:
             used += [name for name in c.called(tree) if name not in used]
-    # the options, in the element type (each a double of tn_step_options)
+    # the options, doubles of tn_step_options (the float32 forms cast each where a rule takes it in
+    # float)
     names = {"p": "(p)", "m": "(m)", "v": "(v)", "g": "(g)",
-             **{name: f"(({c.kind})(o)->{name})" if c.suffix else f"(o)->{name}"
-                for name in module.STEP_OPTIONS}}
+             **{name: f"(o)->{name}" for name in module.STEP_OPTIONS}}
     pieces = [c.rule(name) for name in used]
+    c.doubles = set(module.STEP_OPTIONS) if c.suffix else set()
     for step in steps:
         vector = all(c.vector_expression(tree) for _, tree in parsed[step.name])
         written = {target for target, _ in step.statements}
