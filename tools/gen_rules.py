@@ -29,6 +29,7 @@ import pathlib
 import sys
 
 import numpy as np
+from _generate import write_or_check
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tinynet" / "_rules.py"
@@ -524,19 +525,7 @@ def render():
 
 
 def main():
-    files = render()
-    if "--check" in sys.argv:
-        stale = [path for path, text in files.items()
-                 if not path.exists() or path.read_text(encoding="utf-8") != text]
-        for path in stale:
-            print(f"{path.relative_to(ROOT)} is not what tools/gen_rules.py writes: run it")
-        if not stale:
-            print(", ".join(str(path.relative_to(ROOT)) for path in files) + " up to date")
-        return 1 if stale else 0
-    for path, text in files.items():
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+    return write_or_check(render(), ROOT, "gen_rules.py")
 
 
 if __name__ == "__main__":
