@@ -20,6 +20,9 @@ Floating-point rules shared by all three backends (they are what makes results i
   ``-ffp-contract=off`` and without ``-ffast-math`` (see ``setup.py``), so the C compiler neither
   fuses ``a*b + c`` into one FMA instruction nor reorders anything.
 * Sums over samples are summed the way numpy sums (pairwise, 8 lanes, blocks of 128).
+* ``Network``'s kernels are written over the fused type ``floating``: float32 Networks run the float
+  specialisation, every operation in C float arithmetic (FLT_EVAL_METHOD 0 on x86-64 and aarch64),
+  the same bits as the other backends' float32 kernels.
 
 Kernels trust their inputs (validation happens once, in Python) and run without the GIL. Compiler
 directives (bounds checks off, C division) are set in ``setup.py``, in one place.

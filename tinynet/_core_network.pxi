@@ -1,6 +1,13 @@
 # Cython kernels of tinynet.Network (any layer sizes). Included by _core.pyx; mirrors
 # _python_network.py (the readable reference, whose docstring describes the parameter layout and the
 # arithmetic) and _numba_network.py function for function.
+#
+# The kernels are written once over Cython's fused type ``floating``: each is compiled for double
+# arrays (float64 Networks) and for float arrays (float32 Networks, whose other backends' kernels
+# tools/gen_float32.py writes from the float64 ones). In the float specialisation every operation is
+# C's float arithmetic: the rules' float32 forms (their ``_t`` dispatchers, _rules.pxi), float32's exp
+# and log, the tiles' float functions; a number written here that meets a float is cast to it
+# (``<floating>0.5``), and the options, doubles in the record, are rounded to float as they are read.
 
 
 def activation(int code, double x, bint prime):
@@ -97,7 +104,7 @@ cdef floating _net_output_loss(int output, int loss, const floating* y, const fl
             total += _error_squared_t(y[i], a[i])
         return <floating>0.5 * (total / n_out)
     if loss == POISSON:
-        # half the Poisson deviance: y _log_t(y / a) - y + a
+        # half the Poisson deviance: y log(y / a) - y + a
         for i in range(n_out):
             total += _poisson_deviance_t(y[i], a[i])
         return total
@@ -128,7 +135,7 @@ cdef floating _net_sample_loss(int output, int loss, const floating* y, const fl
         for i in range(n_out):
             total += _binary_cross_entropy_t(y[i], out_sums[i])
         return total / n_out
-    # categorical cross-entropy: _log_t(sum of e^s) - sum of y * s, stably
+    # categorical cross-entropy: log(sum of e^s) - sum of y * s, stably
     m = out_sums[0]
     for i in range(1, n_out):
         m = max(m, out_sums[i])
@@ -300,11 +307,12 @@ cdef void _net_train_narrow(floating* p, floating* v, const int64_t* s, Py_ssize
 # --- training: the working layout --------------------------------------------------------------
 # Training keeps the parameters (and the optimizer's state, and a batch's gradient) in a working copy
 # laid out for vector instructions: for each layer, its weights input-major (row j holds the weights
-# from input j to every neuron, padded with zeros to a stride that is a multiple of NET_VEC), then
-# its biases (one such row). A layer's sums then advance up to 32 neurons at a time in registers
-# (tn_sums, _tiles.h), each still summed over its inputs in the order j = 0, 1, ...; an update runs
-# along a row, across the neurons. The copy is made as a kernel call starts and written back before
-# each recorded loss and as it ends. The arithmetic is element by element that of the public layout.
+# from input j to every neuron, padded with zeros to a stride that is a multiple of NET_VEC doubles or
+# NET_VEC32 floats, _row_multiple), then its biases (one such row). A layer's sums then advance up to
+# 32 neurons at a time in registers (tn_sums, _tiles.h), each still summed over its inputs in the order
+# j = 0, 1, ...; an update runs along a row, across the neurons. The copy is made as a kernel call
+# starts and written back before each recorded loss and as it ends. The arithmetic is element by
+# element that of the public layout.
 
 cdef extern from "_tiles.h" nogil:
     void tn_sums(const double* wt, Py_ssize_t st, const double* a, Py_ssize_t n_in, double* out)
