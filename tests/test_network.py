@@ -215,17 +215,19 @@ def test_verbose_lines(backend, capsys):
     assert [epoch for epoch, _ in net.loss_history] == [0, 10, 20]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("sizes", [(2, 2, 1), (64, 32, 10), (7, 13, 3, 5), (784, 128, 10)])
-def test_kernel_scratch_starts_on_cache_lines(sizes):
+def test_kernel_scratch_starts_on_cache_lines(sizes, dtype):
     """The kernels' scratch and working arrays, and each of their rows, start on a cache line: at the
-    16 bytes numpy promises, half of the AVX2 accesses along a row would cross one (two accesses each)."""
+    16 bytes numpy promises, half of the AVX2 accesses along a row would cross one (two accesses each);
+    float32 networks' are float32 (rows of the working layout a multiple of 16 floats)."""
     from tinynet._codes import ALIGN, net_many_scratch, net_scratch, net_work
     from tinynet._many import _to_blocks
 
-    blocks = _to_blocks(np.arange(3 * 9, dtype=np.float64).reshape(3, 9))
-    arrays = [*net_scratch(sizes), *net_work(sizes), *net_many_scratch(sizes), blocks]
+    blocks = _to_blocks(np.arange(3 * 9, dtype=dtype).reshape(3, 9))
+    arrays = [*net_scratch(sizes, dtype), *net_work(sizes, dtype), *net_many_scratch(sizes, dtype), blocks]
     for array in arrays:
-        assert array.dtype == np.float64 and array.flags.c_contiguous
+        assert array.dtype == dtype and array.flags.c_contiguous
         assert array.ctypes.data % ALIGN == 0
         assert all(stride % ALIGN == 0 for stride in array.strides[:-1])
     assert blocks.shape == (1, 9, 16)
