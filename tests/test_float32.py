@@ -251,6 +251,29 @@ def test_train_many_of_float32_networks_trains_each_as_alone(backend, config):
                      (alone.params, alone.optimizer_state, alone.loss_history))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_train_many_of_tutorial_networks_runs_the_tutorial_kernel_as_alone(backend, dtype, monkeypatch):
+    """Network((2, 2, 1)) of sigmoid and mse, no momentum, one learning rate: train_many takes the
+    tutorial's lanes kernel (straight-line code), and each network ends as it does alone."""
+    import tinynet._many as many
+
+    calls = []
+    original = many._train_tutorial_networks_block
+    monkeypatch.setattr(many, "_train_tutorial_networks_block",
+                        lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    monkeypatch.setitem(many._KERNELS, many._train_tutorial_networks_block, ("tutorial", "train_many"))
+    X, Y = _problem((2, 2, 1), "sigmoid", n=60)
+    together = [Network((2, 2, 1), seed=seed, backend=backend, dtype=dtype) for seed in range(19)]
+    tinynet.train_many(together, X, Y, learn_rate=0.3, epochs=3, loss_every=1)
+    assert calls
+    for seed, net in enumerate(together):
+        alone = Network((2, 2, 1), seed=seed, backend="python", dtype=dtype)
+        alone.train(X, Y, learn_rate=0.3, epochs=3, loss_every=1)
+        assert net.params.dtype == np.dtype(dtype)
+        assert _same((net.params, net.optimizer_state, net.loss_history),
+                     (alone.params, alone.optimizer_state, alone.loss_history))
+
+
 def test_train_many_refuses_a_mixture_of_dtypes():
     mixed = [Network((2, 3, 1), seed=0), Network((2, 3, 1), seed=1, dtype="float32")]
     before = [net.params for net in mixed]

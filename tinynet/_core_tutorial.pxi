@@ -1,12 +1,18 @@
 # Cython kernels of the tutorial's network (OurNeuralNetwork). Included by _core.pyx; mirrors
 # _python_tutorial.py (the readable reference) and _numba_tutorial.py function for function.
+#
+# The training kernels (train, train_many and what they call) are written over the fused type
+# ``floating``: OurNeuralNetwork trains in double, and a float32 Network((2, 2, 1)) of sigmoid and mse
+# trains on their float specialisation (the other backends': tools/gen_float32.py's), every operation
+# in float. The struct of the partial derivatives holds doubles: in the float specialisation each is a
+# float's value, read back as a float (<floating>) where it is used.
 
 
-cdef inline double _feedforward_row(const double* p, double x0, double x1) noexcept nogil:
+cdef inline floating _feedforward_row(const floating* p, floating x0, floating x1) noexcept nogil:
     # The network's output o1 for one sample (x0, x1); p holds w1..w6, b1..b3.
-    cdef double h1 = _sigmoid(p[0] * x0 + p[1] * x1 + p[6])
-    cdef double h2 = _sigmoid(p[2] * x0 + p[3] * x1 + p[7])
-    return _sigmoid(p[4] * h1 + p[5] * h2 + p[8])
+    cdef floating h1 = _sigmoid_t(p[0] * x0 + p[1] * x1 + p[6])
+    cdef floating h2 = _sigmoid_t(p[2] * x0 + p[3] * x1 + p[7])
+    return _sigmoid_t(p[4] * h1 + p[5] * h2 + p[8])
 
 
 def feedforward(const double[::1] params, const double[:, ::1] data, double[::1] out):
@@ -26,25 +32,25 @@ def feedforward(const double[::1] params, const double[:, ::1] data, double[::1]
             out[i] = _feedforward_row(&params[0], data[i, 0], data[i, 1])
 
 
-cdef inline double _squared_error(const double* p, const double* data, const double* y_true,
-                                  Py_ssize_t i) noexcept nogil:
+cdef inline floating _squared_error(const floating* p, const floating* data, const floating* y_true,
+                                    Py_ssize_t i) noexcept nogil:
     # (y_true - y_pred)^2 of sample i.
-    cdef double e = y_true[i] - _feedforward_row(p, data[2 * i], data[2 * i + 1])
+    cdef floating e = y_true[i] - _feedforward_row(p, data[2 * i], data[2 * i + 1])
     return e * e
 
 
-cdef double _sum_squared_errors(const double* p, const double* data, const double* y_true,
-                                Py_ssize_t n) noexcept nogil:
+cdef floating _sum_squared_errors(const floating* p, const floating* data, const floating* y_true,
+                                  Py_ssize_t n) noexcept nogil:
     # Sum of (y_true - y_pred)^2 over all n samples, in numpy's pairwise order.
-    cdef double leaf[PW_BLOCKSIZE]
+    cdef floating leaf[PW_BLOCKSIZE]
     cdef Walk walk
     cdef Py_ssize_t lo, m, i
-    _walk_start(&walk, n, False)
+    _walk_start(&walk, n, sizeof(floating) == sizeof(float))
     while _walk_next(&walk, &lo, &m):
         for i in range(m):
             leaf[i] = _squared_error(p, data, y_true, lo + i)
         _walk_push(&walk, _pairwise_block(leaf, m))
-    return _walk_total(&walk)
+    return <floating>_walk_total(&walk)
 
 
 def mse_loss(const double[::1] params, const double[:, ::1] data, const double[::1] y_true):
@@ -75,25 +81,25 @@ cdef struct Partials:
     double d_h2_d_w3, d_h2_d_w4, d_h2_d_b2
 
 
-cdef inline Partials _backprop(const double* p, double x0, double x1, double y_true) noexcept nogil:
+cdef inline Partials _backprop(const floating* p, floating x0, floating x1, floating y_true) noexcept nogil:
     # Feedforward and backpropagation for one sample: the factors of every dL/dparameter.
-    cdef double sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred, d_o1, d_h1, d_h2
+    cdef floating sum_h1, h1, sum_h2, h2, sum_o1, o1, y_pred, d_o1, d_h1, d_h2
     cdef Partials d
     # --- Feedforward: h1 = f(w1*x0 + w2*x1 + b1), h2 likewise, o1 = f(w5*h1 + w6*h2 + b3)
     sum_h1 = p[0] * x0 + p[1] * x1 + p[6]
-    h1 = _sigmoid(sum_h1)
+    h1 = _sigmoid_t(sum_h1)
     sum_h2 = p[2] * x0 + p[3] * x1 + p[7]
-    h2 = _sigmoid(sum_h2)
+    h2 = _sigmoid_t(sum_h2)
     sum_o1 = p[4] * h1 + p[5] * h2 + p[8]
-    o1 = _sigmoid(sum_o1)
+    o1 = _sigmoid_t(sum_o1)
     y_pred = o1
     # --- Partial derivatives
     # dL/dy_pred for L = (y_true - y_pred)^2
     d.d_L_d_ypred = -2 * (y_true - y_pred)
     # f'(s) = f(s) * (1 - f(s)), with f(s) already computed
-    d_o1 = _sigmoid_prime(o1)
-    d_h1 = _sigmoid_prime(h1)
-    d_h2 = _sigmoid_prime(h2)
+    d_o1 = _sigmoid_prime_t(o1)
+    d_h1 = _sigmoid_prime_t(h1)
+    d_h2 = _sigmoid_prime_t(h2)
     # Neuron o1
     d.d_ypred_d_w5 = h1 * d_o1
     d.d_ypred_d_w6 = h2 * d_o1
@@ -111,27 +117,27 @@ cdef inline Partials _backprop(const double* p, double x0, double x1, double y_t
     return d
 
 
-cdef inline void _sgd_step(double* p, double x0, double x1, double y_true,
-                            double learn_rate) noexcept nogil:
+cdef inline void _sgd_step(floating* p, floating x0, floating x1, floating y_true,
+                            floating learn_rate) noexcept nogil:
     # One SGD step of one network on one sample: p (w1..w6, b1..b3) updated in place.
     cdef Partials d = _backprop(p, x0, x1, y_true)
     # p -= learn_rate * d_L_d_ypred * ... evaluated left to right; the common leading products are
     # computed once (the same numbers as written out in full).
-    cdef double step = learn_rate * d.d_L_d_ypred
-    cdef double step_h1 = step * d.d_ypred_d_h1
-    cdef double step_h2 = step * d.d_ypred_d_h2
+    cdef floating step = learn_rate * <floating>d.d_L_d_ypred
+    cdef floating step_h1 = step * <floating>d.d_ypred_d_h1
+    cdef floating step_h2 = step * <floating>d.d_ypred_d_h2
     # Neuron h1: w1, w2, b1
-    p[0] = p[0] - step_h1 * d.d_h1_d_w1
-    p[1] = p[1] - step_h1 * d.d_h1_d_w2
-    p[6] = p[6] - step_h1 * d.d_h1_d_b1
+    p[0] = p[0] - step_h1 * <floating>d.d_h1_d_w1
+    p[1] = p[1] - step_h1 * <floating>d.d_h1_d_w2
+    p[6] = p[6] - step_h1 * <floating>d.d_h1_d_b1
     # Neuron h2: w3, w4, b2
-    p[2] = p[2] - step_h2 * d.d_h2_d_w3
-    p[3] = p[3] - step_h2 * d.d_h2_d_w4
-    p[7] = p[7] - step_h2 * d.d_h2_d_b2
+    p[2] = p[2] - step_h2 * <floating>d.d_h2_d_w3
+    p[3] = p[3] - step_h2 * <floating>d.d_h2_d_w4
+    p[7] = p[7] - step_h2 * <floating>d.d_h2_d_b2
     # Neuron o1: w5, w6, b3
-    p[4] = p[4] - step * d.d_ypred_d_w5
-    p[5] = p[5] - step * d.d_ypred_d_w6
-    p[8] = p[8] - step * d.d_ypred_d_b3
+    p[4] = p[4] - step * <floating>d.d_ypred_d_w5
+    p[5] = p[5] - step * <floating>d.d_ypred_d_w6
+    p[8] = p[8] - step * <floating>d.d_ypred_d_b3
 
 
 def gradients(const double[::1] params, double x0, double x1, double y_true, double[::1] out):
@@ -160,7 +166,7 @@ def gradients(const double[::1] params, double x0, double x1, double y_true, dou
     out[8] = d.d_L_d_ypred * d.d_ypred_d_b3
 
 
-def train(double[:, ::1] params, const double[:, ::1] data, const double[::1] y_true,
+def train(floating[:, ::1] params, const floating[:, ::1] data, const floating[::1] y_true,
           double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
           Py_ssize_t loss_every, double[:, ::1] losses):
     """Stochastic gradient descent, one sample at a time, of one or more networks, in place.
@@ -188,14 +194,15 @@ def train(double[:, ::1] params, const double[:, ::1] data, const double[::1] y_
     cdef Py_ssize_t n = data.shape[0], n_nets = params.shape[0]
     cdef Py_ssize_t epoch, i, j
     cdef Py_ssize_t column = 0     # the next column of losses
-    cdef double* p = &params[0, 0]
-    cdef const double* x = &data[0, 0]
-    cdef const double* ys = &y_true[0]
+    cdef floating* p = &params[0, 0]
+    cdef const floating* x = &data[0, 0]
+    cdef const floating* ys = &y_true[0]
+    cdef floating rate = <floating>learn_rate
     with nogil:
         for epoch in range(epoch_start, epoch_stop):
             for i in range(n):
                 for j in range(n_nets):
-                    _sgd_step(p + 9 * j, x[2 * i], x[2 * i + 1], ys[i], learn_rate)
+                    _sgd_step(p + 9 * j, x[2 * i], x[2 * i + 1], ys[i], rate)
             if loss_every > 0 and epoch % loss_every == 0:
                 for j in range(n_nets):
                     losses[j, column] = _sum_squared_errors(p + 9 * j, x, ys, n) / n
@@ -220,39 +227,39 @@ cdef enum:
     B3 = 8 * LANES
 
 
-cdef inline void _sgd_step_lanes(double* p, double x0, double x1, double y_true,
-                                 double learn_rate) noexcept nogil:
+cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,
+                                 floating learn_rate) noexcept nogil:
     # One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane.
-    cdef double neg_sum_h1[LANES]
-    cdef double neg_sum_h2[LANES]
-    cdef double neg_sum_o1[LANES]
-    cdef double e_h1[LANES]
-    cdef double e_h2[LANES]
-    cdef double e_o1[LANES]
-    cdef double hs1[LANES]
-    cdef double hs2[LANES]
-    cdef double h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
+    cdef floating neg_sum_h1[LANES]
+    cdef floating neg_sum_h2[LANES]
+    cdef floating neg_sum_o1[LANES]
+    cdef floating e_h1[LANES]
+    cdef floating e_h2[LANES]
+    cdef floating e_o1[LANES]
+    cdef floating hs1[LANES]
+    cdef floating hs2[LANES]
+    cdef floating h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
     cdef int j
     # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise
     for j in range(LANES):
         neg_sum_h1[j] = -(p[W1 + j] * x0 + p[W2 + j] * x1 + p[B1 + j])
         neg_sum_h2[j] = -(p[W3 + j] * x0 + p[W4 + j] * x1 + p[B2 + j])
-    _exp_lanes(neg_sum_h1, e_h1)
-    _exp_lanes(neg_sum_h2, e_h2)
+    _exp_lanes_t(neg_sum_h1, e_h1)
+    _exp_lanes_t(neg_sum_h2, e_h2)
     for j in range(LANES):
-        hs1[j] = _sigmoid_from_exp(e_h1[j])
-        hs2[j] = _sigmoid_from_exp(e_h2[j])
+        hs1[j] = _sigmoid_from_exp_t(e_h1[j])
+        hs2[j] = _sigmoid_from_exp_t(e_h2[j])
         neg_sum_o1[j] = -(p[W5 + j] * hs1[j] + p[W6 + j] * hs2[j] + p[B3 + j])
-    _exp_lanes(neg_sum_o1, e_o1)
+    _exp_lanes_t(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
         h1 = hs1[j]
         h2 = hs2[j]
-        o1 = _sigmoid_from_exp(e_o1[j])
+        o1 = _sigmoid_from_exp_t(e_o1[j])
         d_L_d_ypred = -2 * (y_true - o1)
-        d_o1 = _sigmoid_prime(o1)
-        d_h1 = _sigmoid_prime(h1)
-        d_h2 = _sigmoid_prime(h2)
+        d_o1 = _sigmoid_prime_t(o1)
+        d_h1 = _sigmoid_prime_t(h1)
+        d_h2 = _sigmoid_prime_t(h2)
         step = learn_rate * d_L_d_ypred
         step_h1 = step * (p[W5 + j] * d_o1)          # step * d_ypred_d_h1
         step_h2 = step * (p[W6 + j] * d_o1)          # step * d_ypred_d_h2
@@ -267,7 +274,7 @@ cdef inline void _sgd_step_lanes(double* p, double x0, double x1, double y_true,
         p[B3 + j] = p[B3 + j] - step * d_o1
 
 
-def train_many(double[:, :, ::1] params, const double[:, ::1] data, const double[::1] y_true,
+def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const floating[::1] y_true,
                double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
                Py_ssize_t loss_every, double[:, ::1] losses):
     """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
@@ -277,17 +284,18 @@ def train_many(double[:, :, ::1] params, const double[:, ::1] data, const double
     cdef Py_ssize_t n = data.shape[0], n_blocks = params.shape[0]
     cdef Py_ssize_t epoch, i, block, j, k
     cdef Py_ssize_t column = 0     # the next column of losses
-    cdef double one[9]
-    cdef double* p
-    cdef const double* x = &data[0, 0]
-    cdef const double* ys = &y_true[0]
+    cdef floating one[9]
+    cdef floating* p
+    cdef const floating* x = &data[0, 0]
+    cdef const floating* ys = &y_true[0]
+    cdef floating rate = <floating>learn_rate
     with nogil:
         for epoch in range(epoch_start, epoch_stop):
             # Each sample steps every block in turn: the blocks are independent, so the CPU overlaps
             # one block's chain of dependent operations with the next block's.
             for i in range(n):
                 for block in range(n_blocks):
-                    _sgd_step_lanes(&params[block, 0, 0], x[2 * i], x[2 * i + 1], ys[i], learn_rate)
+                    _sgd_step_lanes(&params[block, 0, 0], x[2 * i], x[2 * i + 1], ys[i], rate)
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
                     p = &params[block, 0, 0]

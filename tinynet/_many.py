@@ -65,13 +65,30 @@ def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, los
     ``threading.Event`` on the thread pool, ends the training between two chunks when set (Ctrl-C in
     the caller's thread). Returns what :func:`_train_blocks` returns.
     """
-    kernels = load_backend(backend, "tutorial")
+    kernels = load_backend(backend, "tutorial32" if params.dtype == np.float32 else "tutorial")
 
     def train_chunk(state, *epochs_and_losses):
         kernels.train_many(state[0], data, labels, learn_rate, *epochs_and_losses)
 
     return _train_blocks(train_chunk, (_to_blocks(params),), len(params), epochs, loss_every, len(data),
                          stop)
+
+
+#: A Network((2, 2, 1))'s parameters in the tutorial's order (w1..w6, b1..b3), and back.
+_TUTORIAL_ORDER = [0, 1, 2, 3, 6, 7, 4, 5, 8]
+_NETWORK_ORDER = list(np.argsort(_TUTORIAL_ORDER))
+
+
+def _train_tutorial_networks_block(backend, params, data, labels, learn_rate, epochs, loss_every, *,
+                                   stop=None):
+    """Train some tutorial-shaped ``Network``s (sizes (2, 2, 1), sigmoid, mse; no momentum; one learning
+    rate) on the tutorial's lanes kernel (:func:`_train_tutorial_block`), as ``Network.train`` trains
+    one of them on the tutorial's kernel: the same arithmetic as the general kernel, in straight-line
+    code. ``params`` is (n_nets, 9) in Network's order, and so is what comes back."""
+    trained, histories, diverged, _ = _train_tutorial_block(
+        backend, np.ascontiguousarray(params[:, _TUTORIAL_ORDER]), data, labels, learn_rate, epochs,
+        loss_every, stop=stop)
+    return trained[:, _NETWORK_ORDER], histories, diverged, []
 
 
 def _train_network_block(backend, sizes, codes, params, velocities, data, targets, learn_rates, momenta,
@@ -102,6 +119,7 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
 
 #: Each block function's kernel: (the kernel family, the kernel's name).
 _KERNELS = {_train_tutorial_block: ("tutorial", "train_many"),
+            _train_tutorial_networks_block: ("tutorial", "train_many"),
             _train_network_block: ("network", "net_train_many")}
 
 
@@ -118,8 +136,8 @@ def _compile_here(tasks):
             continue
         seen.add(func)
         family, name = _KERNELS[func]
-        if func is _train_network_block and args[2].dtype == np.float32:     # (its params)
-            family = "network32"
+        if (args[2] if func is _train_network_block else args[0]).dtype == np.float32:   # (its params)
+            family += "32"
         if not getattr(load_backend(backend, family), name).signatures:
             stop = threading.Event()
             stop.set()
@@ -242,14 +260,22 @@ def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, l
                          "reset_optimizer() first")
     index = {id(net): i for i, net in enumerate(networks)}
     groups = []
+    labels = np.ascontiguousarray(targets[:, 0])
     for key in dict.fromkeys((net.backend, bool(momenta[index[id(net)]])) for net in networks):
-        def task(block, backend=key[0]):
+        members = [net for net in networks if (net.backend, bool(momenta[index[id(net)]])) == key]
+        rates = learn_rates[[index[id(net)] for net in members]]
+        # the tutorial's network with one learning rate and no momentum: the tutorial's lanes kernel
+        tutorial = first._is_tutorial_network() and not key[1] and bool((rates == rates[0]).all())
+
+        def task(block, backend=key[0], tutorial=tutorial):
             rows = [index[id(net)] for net in block]
+            if tutorial:
+                return (_train_tutorial_networks_block, backend, parameters_of(block), array, labels,
+                        float(learn_rates[rows[0]]), epochs, loss_every)
             return (_train_network_block, backend, first.sizes, first._kernel_codes, parameters_of(block),
                     np.array([net._moments[0] for net in block]), array, targets, learn_rates[rows],
                     momenta[rows], epochs, loss_every)
-        groups.append(([net for net in networks
-                        if (net.backend, bool(momenta[index[id(net)]])) == key], task, key[1]))
+        groups.append((members, task, key[1]))
     return groups, float(learn_rates.max())
 
 

@@ -759,8 +759,7 @@ class Network(Model):
 
         per_sample = (batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
                       and not options["nesterov"])
-        if (per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network()
-                and self._dtype == np.float64):
+        if per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network():
             # The tutorial's own network and method: its specialised kernel, the same operations.
             self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress, begin)
             return
@@ -804,7 +803,7 @@ class Network(Model):
         tutorial's straight-line code rather than the general loops. Its parameters go in the
         tutorial's order (w1..w6, b1..b3) for the run and come back in this network's, all under the
         lock (held by ``train``), so that no other call's update falls between the two copies."""
-        tutorial = load_backend(self._backend, "tutorial")
+        tutorial = load_backend(self._backend, "tutorial32" if self._dtype == np.float32 else "tutorial")
         labels = np.ascontiguousarray(targets[:, 0])
         order = [0, 1, 2, 3, 6, 7, 4, 5, 8]       # the tutorial's w1..w6, b1..b3 in this network's layout
         with self._lock:

@@ -75,7 +75,7 @@ JIT_OPTIONS: dict[str, Any] = dict(nogil=True, cache=True, fastmath=False, error
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 #: The files whose contents the Numba kernels' machine code depends on: its cache's stamp.
 SOURCES = ("_codes.py", "_exp_data.py", "_rules.py", "_numba_common.py", "_numba_tutorial.py",
-           "_numba_network.py", "_numba_network32.py")
+           "_numba_network.py", "_numba_network32.py", "_numba_tutorial32.py")
 
 
 def _stamp():

@@ -1,7 +1,11 @@
 """Write the float32 forms of Network's pure-Python and Numba kernels from their float64 source.
 
-    python tools/gen_float32.py           # writes tinynet/_python_network32.py, tinynet/_numba_network32.py
-    python tools/gen_float32.py --check   # exit 1 if either is not what this writes (the tests run it)
+    python tools/gen_float32.py           # writes tinynet/_python_network32.py, _numba_network32.py,
+                                          # _python_tutorial32.py, _numba_tutorial32.py
+    python tools/gen_float32.py --check   # exit 1 if one is not what this writes (the tests run it)
+
+(The tutorial network's training kernels too: a float32 Network((2, 2, 1)) of sigmoid and mse trains
+on them, as a float64 one trains on the float64 ones.)
 
 A float32 kernel is its float64 kernel with every operation's result rounded to float32, as the
 rules' float32 forms are (tinynet/_rules.py's docstring): the same text, transformed, so that the two
@@ -33,13 +37,17 @@ from _generate import write_or_check
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinynet"
 
-#: The kernels' entry points (their ``__all__``).
-ENTRIES = ("activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch",
-           "net_train_many")
+#: Each family's kernels' entry points: Network's (its ``__all__``), and the tutorial network's training
+#: (the float32 Network((2, 2, 1)) of sigmoid and mse trains on them, as a float64 one does).
+ENTRIES = {"network": ("activation", "net_feedforward", "net_gradient", "net_loss", "net_train",
+                       "net_train_batch", "net_train_many"),
+           "tutorial": ("train", "train_many")}
 #: The pairwise summation's walk, from each backend's common module.
 WALK = ("_pairwise_block", "_walk_start", "_walk_next", "_walk_push", "_walk_total")
 #: Fields of the options record that hold floats.
 FLOAT_OPTIONS = ("learn_rate", "momentum", "alpha", "beta_1", "beta_2", "epsilon")
+#: Arguments of the entry points given as Python floats (doubles): taken in float32 as they come in.
+FLOAT_ARGUMENTS = ("learn_rate",)
 
 BACKENDS = {
     # name: (source module, common module, output, the lines that make its names float32's)
@@ -64,11 +72,34 @@ BACKENDS = {
         "",
         "RULES = rules32()",
     ]),
+    "python-tutorial": ("_python_tutorial.py", "_python_common.py", "_python_tutorial32.py", [
+        "from ._codes import STACK_SIZE",
+        "from ._python_common import R32 as F",
+        "from ._python_common import R32 as R",
+        "from ._python_common import rules32",
+        "",
+        "RULES = rules32()",
+        "sigmoid = RULES.sigmoid",
+    ]),
+    "numba-tutorial": ("_numba_tutorial.py", "_numba_common.py", "_numba_tutorial32.py", [
+        "from ._codes import STACK_SIZE",
+        "from ._numba_common import R32 as F",
+        "from ._numba_common import R32 as R",
+        "from ._numba_common import _exp32_lanes as _exp_lanes",
+        "from ._numba_common import rules32",
+        "",
+        "RULES = rules32()",
+        "sigmoid = RULES.sigmoid",
+    ]),
 }
 
 
 class _Float32Kernel(ast.NodeTransformer):
-    """A kernel's float32 form (the module's docstring)."""
+    """A kernel's float32 form (the module's docstring); ``entries``: the entry points, whose arguments
+    given as Python floats (FLOAT_ARGUMENTS) are taken in float32 as they come in."""
+
+    def __init__(self, entries=()):
+        self.entries = set(entries)
 
     @staticmethod
     def _call(name, node):
@@ -110,11 +141,14 @@ class _Float32Kernel(ast.NodeTransformer):
         return node
 
     def visit_FunctionDef(self, node):
-        # the docstring stays a string; defaults and decorators as they are
+        # the docstring stays a string; defaults and decorators as they are; an argument given as a
+        # Python float (FLOAT_ARGUMENTS) taken in float32 first
         body = node.body
         documented = body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
         doc = body[:1] if documented else []
-        node.body = doc + [self.visit(statement) for statement in body[len(doc):]]
+        taken = [ast.parse(f"{arg.arg} = F({arg.arg})").body[0] for arg in node.args.args
+                 if arg.arg in FLOAT_ARGUMENTS and node.name in self.entries]
+        node.body = doc + taken + [self.visit(statement) for statement in body[len(doc):]]
         return node
 
 
@@ -141,8 +175,9 @@ def render_backend(name):
     common = _functions(ast.parse((PACKAGE / common_name).read_text(encoding="utf-8")))
     functions = _functions(tree)
     # the module's imports, less the names that the float32 forms replace (the overrides, the walk)
-    replaced = set(WALK) | {line.split(" as ")[-1].split(", ")[0].split()[-1] for line in overrides
-                            if " import " in line} | {"RULES"}
+    imported = {line.split(" as ")[-1].split(", ")[0].split()[-1] for line in overrides if " import " in line}
+    assigned = {line.split(" = ")[0] for line in overrides if " = " in line}
+    replaced = set(WALK) | imported | assigned
     imports = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -153,8 +188,9 @@ def render_backend(name):
     aliases = [node for node in tree.body if isinstance(node, ast.Assign)
                and isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name)
                and node.value.value.id == "RULES"]
-    kernels = _reachable(functions, ENTRIES)
-    transform = _Float32Kernel()
+    entries = ENTRIES["tutorial" if "tutorial" in name else "network"]
+    kernels = _reachable(functions, entries)
+    transform = _Float32Kernel(entries)
     pieces = [ast.unparse(transform.visit(common[walk])) for walk in WALK]
     pieces += [ast.unparse(transform.visit(functions[kernel])) for kernel in kernels]
     head = (f'"""The float32 forms of {source_name[:-3]}\'s kernels, generated by tools/gen_float32.py\n'
@@ -163,7 +199,7 @@ def render_backend(name):
             '(R), every number and float option taken in float32 (F); see the tool\'s docstring."""\n')
     lines = [head, *[ast.unparse(node) for node in imports], *overrides, "",
              *[ast.unparse(node) for node in aliases],
-             f"__all__ = {[entry for entry in ENTRIES if entry in kernels]!r}"]
+             f"__all__ = {[entry for entry in entries if entry in kernels]!r}"]
     return "\n".join(lines) + "\n\n\n" + "\n\n\n".join(pieces) + "\n"
 
 
