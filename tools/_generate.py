@@ -3,12 +3,14 @@
 import sys
 
 
-def write_or_check(files, root, tool):
+def write_or_check(files, root, tool, same=None):
     """Write ``files`` (path -> text), or with ``--check`` on the command line print which of them
-    differ from their text; returns the exit status (1 if any is stale)."""
+    differ from their text (by ``same(written, wanted)``, default: the same text); returns the exit
+    status (1 if any is stale)."""
+    same = same or (lambda written, wanted: written == wanted)
     if "--check" in sys.argv:
         stale = [path for path, text in files.items()
-                 if not path.exists() or path.read_text(encoding="utf-8") != text]
+                 if not path.exists() or not same(path.read_text(encoding="utf-8"), text)]
         for path in stale:
             print(f"{path.relative_to(root)} is not what tools/{tool} writes: run it")
         if not stale:
