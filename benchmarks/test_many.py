@@ -12,6 +12,7 @@ import pytest
 
 from tinynet import Network, OurNeuralNetwork, train_many
 from tinynet._data import synthetic_data, tutorial_data
+from tinynet._network import TUTORIAL_ORDER
 
 TUTORIAL = tutorial_data()
 STARTS = [np.random.default_rng(seed).normal(size=9) for seed in range(64)]
@@ -124,10 +125,6 @@ def test_64_networks_2000_samples(benchmark, backend, entry):
     for net in expected:
         net.train(data, y, epochs=3, verbose=False, loss_every=0)
     assert [net.params.tolist() for net in nets] == [net.params.tolist() for net in expected]
-
-
-#: Network's parameters of the tutorial's network in the tutorial's order (w1..w6, b1..b3).
-TUTORIAL_ORDER = [0, 1, 2, 3, 6, 7, 4, 5, 8]
 
 
 @pytest.mark.parametrize("entry", ["serial", "many-one-thread", "many-all-cores", "jax-vmap"])

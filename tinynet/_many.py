@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from ._backend import load_backend
 from ._codes import LANES, aligned_zeros, net_many_scratch
 from ._model import Model, hold, parameters_of, set_trained
-from ._network import Network
+from ._network import TUTORIAL_ORDER, Network
 from ._rules import OPTIMIZER_OF, kernel_options
 from ._training import run_training, warn_divergence
 from ._tutorial import OurNeuralNetwork
@@ -74,9 +74,8 @@ def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, los
                          stop)
 
 
-#: A Network((2, 2, 1))'s parameters in the tutorial's order (w1..w6, b1..b3), and back.
-_TUTORIAL_ORDER = [0, 1, 2, 3, 6, 7, 4, 5, 8]
-_NETWORK_ORDER = list(np.argsort(_TUTORIAL_ORDER))
+#: The tutorial's order of parameters back to Network's.
+_NETWORK_ORDER = list(np.argsort(TUTORIAL_ORDER))
 
 
 def _train_tutorial_networks_block(backend, params, data, labels, learn_rate, epochs, loss_every, *,
@@ -86,7 +85,7 @@ def _train_tutorial_networks_block(backend, params, data, labels, learn_rate, ep
     one of them on the tutorial's kernel: the same arithmetic as the general kernel, in straight-line
     code. ``params`` is (n_nets, 9) in Network's order, and so is what comes back."""
     trained, histories, diverged, _ = _train_tutorial_block(
-        backend, np.ascontiguousarray(params[:, _TUTORIAL_ORDER]), data, labels, learn_rate, epochs,
+        backend, np.ascontiguousarray(params[:, TUTORIAL_ORDER]), data, labels, learn_rate, epochs,
         loss_every, stop=stop)
     return trained[:, _NETWORK_ORDER], histories, diverged, []
 

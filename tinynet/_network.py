@@ -35,6 +35,9 @@ MAX_PARAMS = 2**31
 __all__ = ["Network"]
 
 INITS = ("auto", "glorot", "he", "normal")
+#: A Network((2, 2, 1))'s parameters in the tutorial's order (OurNeuralNetwork's w1..w6, b1..b3):
+#: ``net.params[TUTORIAL_ORDER]``.
+TUTORIAL_ORDER = [0, 1, 2, 3, 6, 7, 4, 5, 8]
 #: The kernels' "none" for the running losses (scikit-learn's, not recorded here) and Adam's step sizes.
 _EMPTY = np.empty(0)
 
@@ -805,7 +808,7 @@ class Network(Model):
         lock (held by ``train``), so that no other call's update falls between the two copies."""
         tutorial = load_backend(self._backend, "tutorial32" if self._dtype == np.float32 else "tutorial")
         labels = np.ascontiguousarray(targets[:, 0])
-        order = [0, 1, 2, 3, 6, 7, 4, 5, 8]       # the tutorial's w1..w6, b1..b3 in this network's layout
+        order = TUTORIAL_ORDER
         with self._lock:
             params = self._params[order].reshape(1, 9)
 

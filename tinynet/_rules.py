@@ -619,7 +619,6 @@ def dispatcher_source(float32=False):
     (``lr_t`` too) go to the rules in double, which take them in float32 (``F``) where they use them
     (see :func:`float32_tree`).
     """
-    read = "options['{}']"
     known_prime = " or ".join(f"hidden == {row.code}" for row in ACTIVATIONS if row.prime is not None)
     known_value = " or ".join(f"output == {row.code}" for row in ACTIVATIONS)
     lines = ["def activate(code, s):", *_chain("value", lambda rule: [f"return {rule}(s)"]),
@@ -635,7 +634,7 @@ def dispatcher_source(float32=False):
              "def step_each(code, p, grad, m, v, options, lr_t):",
              *[line for number, step in enumerate(STEPS) for line in [
                  f"    {'if' if number == 0 else 'elif'} code == {step.code}:    # {step.name}",
-                 *[f"        {name} = {read.format(name)}" for name in _options_of(step) if name != "lr_t"],
+                 *[f"        {name} = options['{name}']" for name in _options_of(step) if name != "lr_t"],
                  "        for k in range(len(p)):",
                  *[f"            {line}" for line in step_source(step, _ELEMENT, float32)]]],
              "", "",

@@ -175,9 +175,12 @@ def render_backend(name):
     common = _functions(ast.parse((PACKAGE / common_name).read_text(encoding="utf-8")))
     functions = _functions(tree)
     # the module's imports, less the names that the float32 forms replace (the overrides, the walk)
-    imported = {line.split(" as ")[-1].split(", ")[0].split()[-1] for line in overrides if " import " in line}
-    assigned = {line.split(" = ")[0] for line in overrides if " = " in line}
-    replaced = set(WALK) | imported | assigned
+    replaced = set(WALK)
+    for node in ast.parse("\n".join(overrides)).body:
+        if isinstance(node, ast.ImportFrom):
+            replaced |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Assign):
+            replaced |= {target.id for target in node.targets}
     imports = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
