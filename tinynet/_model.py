@@ -149,15 +149,29 @@ class Model:
     def _run_training(self, train_chunk: Callable[..., None], state: tuple[np.ndarray, ...], epochs: int,
                       loss_every: int, steps_per_epoch: int, learn_rate: float, verbose: bool,
                       progress: bool, stacklevel: int = 2,
-                      begin: Callable[[], None] | None = None) -> Outcome:
+                      begin: Callable[[], None] | None = None,
+                      after_epoch: Callable[[int], bool] | None = None,
+                      stop: threading.Event | None = None, warn: bool = True) -> Outcome:
         """The end of every ``train``, once its arguments are checked: run the kernel in chunks under
         the lock, report as it goes, record the losses, warn once if the parameters diverged.
 
         Nothing of the model changes before the reporter exists (its refusal, ``progress`` without
         tqdm, leaves the model as it was); then ``begin`` (the caller's own changes of state, if any)
         runs, under the lock. The lock is re-entrant: the reporter's output may call back into the
-        model from this thread (a stdout wrapper, a signal handler) without deadlock."""
+        model from this thread (a stdout wrapper, a signal handler) without deadlock.
+
+        ``after_epoch(epoch)``, when given, runs after every epoch (the kernel then runs one epoch at
+        a time), after the report; True stops the run there. ``stop`` (train_many's, on its thread
+        pool), when set, stops it at the end of a chunk. ``warn=False`` leaves the divergence warning
+        to the caller (train_many warns once for all its networks)."""
         reporter = Reporter(verbose, progress, epochs, steps_per_epoch)
+        report: Callable[[int, list[tuple[int, float]]], bool] = reporter
+        if after_epoch is not None or stop is not None:
+            def report(epochs_done: int, recorded: list[tuple[int, float]]) -> bool:
+                halt = reporter(epochs_done, recorded)
+                if after_epoch is not None:
+                    halt |= after_epoch(epochs_done - 1)
+                return halt or (stop is not None and stop.is_set())
         history: list[tuple[int, float]] = []
         try:
             with self._lock:
@@ -165,10 +179,10 @@ class Model:
                     begin()
                 self.loss_history = history
                 outcome = run_training(train_chunk, state, epochs, loss_every, steps_per_epoch,
-                                       [history], reporter)
+                                       [history], report, None if after_epoch is None else 1)
         finally:
             reporter.close()
-        if outcome.diverged is not None:
+        if outcome.diverged is not None and warn:
             warn_divergence(outcome.diverged, learn_rate, stacklevel=stacklevel + 1)
         return outcome
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import numbers
 import os
+import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -16,6 +18,7 @@ from ._backend import load_backend
 from ._codes import LOSSES, OUTPUT, net_scratch, net_work
 from ._model import Model
 from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, STEP_OF, adam_step_sizes, kernel_options, step_code
+from ._training import Outcome
 from ._validation import (
     as_count,
     as_features,
@@ -27,6 +30,7 @@ from ._validation import (
     in_dtype,
     network_dtype,
 )
+from ._watch import TrainingRecord, Watch, check_watch_options
 
 #: The most parameters a Network may have (16 GiB of them, 48 GiB with Adam's moments): a larger one is
 #: a mistake in its sizes, refused rather than allocated.
@@ -87,6 +91,27 @@ def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any,
     return {"optimizer": name, "alpha": alpha, **given}
 
 
+class _Plan(NamedTuple):
+    """A ``train`` call's arguments, checked (:meth:`Network._plan`)."""
+
+    data: NDArray[Any]
+    targets: NDArray[Any]
+    validation: tuple[NDArray[Any], NDArray[Any]] | None
+    learn_rate: float
+    epochs: int
+    loss_every: int
+    shuffle: bool
+    batch_size: int
+    optimizer: dict[str, Any]
+    watch: dict[str, Any]
+
+    @property
+    def stateful(self) -> bool:
+        """Whether the step keeps state (every step but plain SGD's)."""
+        return step_code(self.optimizer["optimizer"], self.optimizer["momentum"],
+                         self.optimizer["nesterov"]) != STEP_OF["sgd"].code
+
+
 class Network(Model):
     """A multilayer perceptron of any layer sizes, trained on tinynet's kernels.
 
@@ -143,6 +168,9 @@ class Network(Model):
         The network's element type, float64 or float32 (read-only).
     loss_history : list of (int, float)
         ``(epoch, loss)`` pairs recorded by the last call of :meth:`train`.
+    validation_history : list of (int, float)
+        ``(epoch, loss)`` pairs of the validation set, after every epoch of the last call of
+        :meth:`train` that had one (else empty).
     optimizer_state : dict
         A copy of the optimizer's state, which persists from one :meth:`train` to the next.
     backend : str
@@ -242,6 +270,7 @@ class Network(Model):
         self._no_weights = np.empty(0, dtype)     # the kernels' "none" for sample weights
         self._step = np.zeros(1, dtype=np.int64)
         self._optimizer: str | None = None
+        self.validation_history: list[tuple[int, float]] = []
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -316,13 +345,15 @@ class Network(Model):
         return array.tolist()
 
     def _more_state(self) -> dict[str, Any]:
-        return {"rng": self._rng.bit_generator.state, "optimizer": self._state_to_json()}
+        return {"rng": self._rng.bit_generator.state, "optimizer": self._state_to_json(),
+                "validation_history": list(self.validation_history)}
 
     def _set_more_state(self, state: dict[str, Any]) -> None:
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = state["rng"]
         if "optimizer" in state:           # pickles from before the optimizer's state have none
             self._set_state(state["optimizer"])
+        self.validation_history = list(state.get("validation_history", []))
 
     def _file_extras(self) -> dict[str, Any]:
         state = self._state_to_json()
@@ -626,7 +657,10 @@ class Network(Model):
               shuffle: bool = False, momentum: float = 0.0, verbose: bool = False,
               loss_every: int | None = 10, progress: bool = False, *, batch_size: int | None = None,
               optimizer: str = "sgd", nesterov: bool = False, alpha: float = 0.0, beta_1: float = 0.9,
-              beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
+              beta_2: float = 0.999, epsilon: float = 1e-8,
+              validation: tuple[ArrayLike, ArrayLike] | None = None, patience: int | None = None,
+              tol: float = 1e-4, restore_best: bool = False,
+              schedule: str = "constant", power_t: float = 0.5) -> TrainingRecord:
         """Train by stochastic gradient descent or Adam, one sample or one mini-batch at a time, or by
         iRPROP-, one epoch at a time.
 
@@ -688,6 +722,36 @@ class Network(Model):
             Adam's decay rates, in [0, 1).
         epsilon : float, keyword-only
             Adam's epsilon, > 0.
+        validation : (X_val, Y_val) or None, keyword-only
+            A validation set (shaped as ``X`` and ``Y``): its mean loss is computed after every epoch
+            and recorded in :attr:`validation_history` as ``(epoch, loss)`` pairs; it is the loss that
+            ``patience``, ``restore_best`` and the ``adaptive`` schedule watch. Without one they watch
+            the mean training loss, computed after every epoch (the same as ``loss_history``'s).
+        patience : int or None, keyword-only
+            Stop after this many epochs in a row in which the watched loss did not improve on its best
+            by more than ``tol``. None: never stop early. (With ``schedule="adaptive"``, the epochs
+            after which the rate is divided by 5 instead, 10 when None.)
+        tol : float, keyword-only
+            The least improvement that counts, >= 0.
+        restore_best : bool, keyword-only
+            At the end, bring back the parameters of the epoch with the lowest watched loss (the
+            optimizer's state stays that of the last epoch, as in scikit-learn).
+        schedule : {"constant", "invscaling", "adaptive", "cosine"}, keyword-only
+            The learning rate of each epoch ``e`` (from 0, in this call) of ``epochs`` over ``n``
+            samples: ``learn_rate``; ``learn_rate / (e * n + 1) ** power_t`` (scikit-learn's
+            invscaling within one fit); ``learn_rate``, divided by 5 whenever the watched loss has not
+            improved for ``patience`` epochs, stopping once it is at most 1e-6 (scikit-learn's
+            adaptive); ``learn_rate * (1 + cos(pi * e / epochs)) / 2``. For every optimizer (Adam
+            included, unlike scikit-learn).
+        power_t : float, keyword-only
+            invscaling's exponent, >= 0.
+
+        Returns
+        -------
+        TrainingRecord
+            The epochs run, why the run stopped (``"completed"``, ``"patience"`` or
+            ``"learning_rate"``), the best watched loss and its epoch (None when nothing was watched),
+            and the last epoch's learning rate.
 
         Raises
         ------
@@ -699,46 +763,105 @@ class Network(Model):
         -----
         RuntimeWarning
             Once, if the parameters become inf or NaN, naming the epoch.
+
+        Notes
+        -----
+        With a validation set, a schedule other than ``constant``, ``patience`` or ``restore_best``, the
+        kernel runs one epoch at a time (the same arithmetic: the bits do not depend on it).
         """
-        data = self._features(X)
-        targets = self._targets(Y, data.shape[0])
-        learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
-        for flag, label in ((shuffle, "shuffle"), (verbose, "verbose"), (progress, "progress")):
+        for flag, label in ((verbose, "verbose"), (progress, "progress")):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{label} must be True or False, not {type(flag).__name__}")
-        options = _optimizer_options(optimizer, momentum, nesterov, alpha, beta_1, beta_2, epsilon)
-        name = options["optimizer"]
+        data = self._features(X)
+        plan = self._plan(data, self._targets(Y, data.shape[0]), self._validation(validation),
+                          learn_rate=learn_rate, epochs=epochs, loss_every=loss_every, shuffle=shuffle,
+                          momentum=momentum, batch_size=batch_size, optimizer=optimizer, nesterov=nesterov,
+                          alpha=alpha, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, patience=patience,
+                          tol=tol, restore_best=restore_best, schedule=schedule, power_t=power_t)
+        # Everything below reads or changes the network's state: under its lock (re-entrant: the
+        # run takes it again), so that a concurrent train, reset_optimizer or params assignment
+        # waits rather than interleaving with this call's checks.
+        with self._lock:
+            self._check_optimizer(plan)
+            return self._train_locked(plan, verbose, progress)
+
+    def _validation(self, validation: Any) -> tuple[NDArray[Any], NDArray[Any]] | None:
+        """``train``'s validation set, checked: (features, targets) as the kernels take them, or None."""
+        if validation is None:
+            return None
+        if not isinstance(validation, (tuple, list)):
+            raise TypeError(f"validation must be a pair (X_val, Y_val) or None, not "
+                            f"{type(validation).__name__}")
+        if len(validation) != 2:
+            raise ValueError(f"validation must be a pair (X_val, Y_val), got {len(validation)} items")
+        data = self._features(validation[0], name="validation X")
+        return data, self._targets(validation[1], data.shape[0], name="validation Y",
+                                   data_name="validation X")
+
+    def _plan(self, data: NDArray[Any], targets: NDArray[Any],
+              validation: tuple[NDArray[Any], NDArray[Any]] | None, **options: Any) -> _Plan:
+        """``train``'s options checked against this network (TypeError or ValueError naming the one
+        refused), with its checked arrays: a plan that :meth:`_train_locked` runs. ``train_many``
+        makes one per network, so that every check happens before any network trains."""
+        learn_rate, epochs, loss_every = as_schedule(options["learn_rate"], options["epochs"],
+                                                     options["loss_every"])
+        shuffle = options["shuffle"]
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, not {type(shuffle).__name__}")
+        optimizer = _optimizer_options(options["optimizer"], options["momentum"], options["nesterov"],
+                                       options["alpha"], options["beta_1"], options["beta_2"],
+                                       options["epsilon"])
+        watch = check_watch_options(options["schedule"], options["power_t"], options["patience"],
+                                    options["tol"], options["restore_best"])
+        name = optimizer["optimizer"]
         n = data.shape[0]
         row = OPTIMIZER_OF[name]
+        batch_size = options["batch_size"]
         if batch_size is None:
             batch_size = n if row.full_batch else 1
         batch_size = as_count(batch_size, "batch_size", minimum=1)
         if row.full_batch and batch_size < n:
             raise ValueError(f"{row.label} steps on the gradient of all the samples: leave batch_size "
                              f"unset (or give {n}), got {batch_size}")
-        # every step but plain SGD's keeps state
-        stateful = step_code(name, options["momentum"], options["nesterov"]) != STEP_OF["sgd"].code
-        scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
-        # Everything below reads or changes the network's state: under its lock (re-entrant: the
-        # run takes it again), so that a concurrent train, reset_optimizer or params assignment
-        # waits rather than interleaving with this call's checks.
-        with self._lock:
-            if stateful and self._optimizer not in (None, name):
-                held = OPTIMIZER_OF[self._optimizer]
-                names = ", ".join(key for key, _, _ in held.state)
-                raise ValueError(f"this network holds {held.label}'s optimizer state ({names} and t); "
-                                 f"training it with optimizer={name!r} needs net.reset_optimizer() first")
-            self._train_locked(data, targets, learn_rate, epochs, loss_every, shuffle, verbose, progress,
-                               batch_size, options, stateful, n, scratch)
+        return _Plan(data, targets, validation, learn_rate, epochs, loss_every, bool(shuffle), batch_size,
+                     optimizer, watch)
 
-    def _train_locked(self, data: NDArray[np.float64], targets: NDArray[np.float64], learn_rate: float,
-                      epochs: int, loss_every: int, shuffle: bool, verbose: bool, progress: bool,
-                      batch_size: int, options: dict[str, Any], stateful: bool, n: int,
-                      scratch: tuple[NDArray[Any], ...]) -> None:
-        """``train`` once its arguments are checked, holding the lock. Nothing changes until the run
-        starts (``begin``): a refusal on the way (``progress`` without tqdm) leaves the network as it
-        was, its generator and optimizer state included."""
+    def _check_optimizer(self, plan: _Plan) -> None:
+        """Refuse to train with another optimizer than the one whose state the network holds (every
+        step but plain SGD's keeps state); hold the lock."""
+        name = plan.optimizer["optimizer"]
+        if plan.stateful and self._optimizer not in (None, name):
+            held = OPTIMIZER_OF[self._optimizer]
+            names = ", ".join(key for key, _, _ in held.state)
+            raise ValueError(f"this network holds {held.label}'s optimizer state ({names} and t); "
+                             f"training it with optimizer={name!r} needs net.reset_optimizer() first")
+
+    def _loss_at(self, point: NDArray[Any], data: NDArray[Any], targets: NDArray[Any]) -> float:
+        """The mean loss of checked arrays at the parameters ``point``; hold the lock."""
+        acts, _, out_sums = net_scratch(self.sizes, self._dtype)
+        return float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, acts,
+                                            out_sums))
+
+    def _train_locked(self, plan: _Plan, verbose: bool, progress: bool,
+                      stop: threading.Event | None = None, warn: bool = True) -> TrainingRecord:
+        """Run a plan of ``train``'s, holding the lock. Nothing changes until the run starts
+        (``begin``): a refusal on the way (``progress`` without tqdm) leaves the network as it was, its
+        generator and optimizer state included. ``stop`` and ``warn`` are train_many's (see
+        ``Model._run_training``)."""
+        data, targets, learn_rate, epochs, n = plan.data, plan.targets, plan.learn_rate, plan.epochs, \
+            plan.data.shape[0]
+        options = plan.optimizer
         name = options["optimizer"]
+        scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
+        history: list[tuple[int, float]] = []
+        monitor = None
+        if plan.validation is not None:
+            monitor = functools.partial(self._loss_at, data=plan.validation[0], targets=plan.validation[1])
+        elif plan.watch["patience"] is not None or plan.watch["restore_best"] \
+                or plan.watch["schedule"] == "adaptive":
+            monitor = functools.partial(self._loss_at, data=data, targets=targets)
+        watch = Watch(learn_rate, epochs, n, plan.watch, monitor, history)
+        stepwise = monitor is not None or plan.watch["schedule"] != "constant"
         # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
         # call from the network's generator, the epoch), so it does not depend on how the epochs
         # are split into kernel calls.
@@ -746,43 +869,46 @@ class Network(Model):
 
         def begin() -> None:
             nonlocal base
-            if shuffle:
+            if plan.shuffle:
                 base = int(self._rng.integers(2**63))
-            if stateful:
+            if plan.stateful:
                 if self._optimizer is None:         # a fresh state: the optimizer's initial values
                     for index, (_, initial, _) in enumerate(OPTIMIZER_OF[name].state):
                         self._moments[index] = initial
                 self._optimizer = name
+            self.validation_history = history if plan.validation is not None else []
 
         def orders(start, stop):
-            if not shuffle:
+            if not plan.shuffle:
                 return np.empty((0, 0), dtype=np.int64)
             return np.array([np.random.default_rng([base, epoch]).permutation(n)
                              for epoch in range(start, stop)], dtype=np.int64)
 
-        per_sample = (batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
-                      and not options["nesterov"])
-        if per_sample and options["momentum"] == 0.0 and not shuffle and self._is_tutorial_network():
-            # The tutorial's own network and method: its specialised kernel, the same operations.
-            self._train_as_tutorial(data, targets, learn_rate, epochs, loss_every, verbose, progress, begin)
-            return
-        if per_sample:
-            record = kernel_options(learn_rate=learn_rate, momentum=options["momentum"])
 
+        per_sample = (plan.batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
+                      and not options["nesterov"])
+        if (per_sample and options["momentum"] == 0.0 and not plan.shuffle and not stepwise
+                and self._is_tutorial_network()):
+            # The tutorial's own network and method: its specialised kernel, the same operations.
+            outcome = self._train_as_tutorial(data, targets, learn_rate, epochs, plan.loss_every, verbose,
+                                              progress, begin, stop, warn)
+            return watch.finish(self._params, outcome)
+        if per_sample:
             def train_chunk(state, start, stop, every, losses):
                 params, moments, _ = state
+                record = kernel_options(learn_rate=watch.rate_of(start), momentum=options["momentum"])
                 self._kernels.net_train(params[0], self._sizes, *self._kernel_codes, data, targets,
                                         orders(start, stop), record, moments[0], start, stop, every, losses,
                                         *scratch)
         else:
-            batches = -(-n // batch_size)
-
-            record = kernel_options(batch_size=batch_size, learn_rate=learn_rate, **options)
+            batches = -(-n // plan.batch_size)
 
             def train_chunk(state, start, stop, every, losses):
                 params, moments, step = state
+                rate = watch.rate_of(start)
+                record = kernel_options(batch_size=plan.batch_size, learn_rate=rate, **options)
                 first = int(step[0]) + 1
-                lr_t = (adam_step_sizes(learn_rate, options["beta_1"], options["beta_2"], first,
+                lr_t = (adam_step_sizes(rate, options["beta_1"], options["beta_2"], first,
                                         (stop - start) * batches) if name == "adam" else _EMPTY)
                 self._kernels.net_train_batch(
                     params[0], self._sizes, *self._kernel_codes, data, targets, self._no_weights,
@@ -790,9 +916,12 @@ class Network(Model):
                     *scratch)
 
         # The work of an epoch, in tutorial-network steps (9 parameters each), sets the chunk size.
-        self._run_training(train_chunk, (self._params.reshape(1, -1), self._moments, self._step), epochs,
-                           loss_every, n * max(1, self._params.size // 9), learn_rate, verbose, progress,
-                           stacklevel=3, begin=begin)
+        outcome = self._run_training(train_chunk, (self._params.reshape(1, -1), self._moments, self._step),
+                                     epochs, plan.loss_every, n * max(1, self._params.size // 9), learn_rate,
+                                     verbose, progress, stacklevel=3, begin=begin,
+                                     after_epoch=functools.partial(watch, params=self._params) if stepwise
+                                     else None, stop=stop, warn=warn)
+        return watch.finish(self._params, outcome)
 
     def _is_tutorial_network(self) -> bool:
         return self.sizes == (2, 2, 1) and (self.activation, self.output, self.loss_name) == (
@@ -800,7 +929,7 @@ class Network(Model):
 
     def _train_as_tutorial(self, data: NDArray[np.float64], targets: NDArray[np.float64], learn_rate: float,
                            epochs: int, loss_every: int, verbose: bool, progress: bool,
-                           begin: Callable[[], None]) -> None:
+                           begin: Callable[[], None], stop: threading.Event | None, warn: bool) -> Outcome:
         """Per-sample SGD of ``Network((2, 2, 1))`` (sigmoid, sigmoid, mse) on ``OurNeuralNetwork``'s
         kernel: the same arithmetic (``from_tutorial`` is tested to train bit for bit alike), in the
         tutorial's straight-line code rather than the general loops. Its parameters go in the
@@ -816,8 +945,9 @@ class Network(Model):
                 tutorial.train(state[0], data, labels, learn_rate, start, stop, every, losses)
 
             try:
-                self._run_training(train_chunk, (params,), epochs, loss_every, data.shape[0], learn_rate,
-                                   verbose, progress, stacklevel=4, begin=begin)
+                return self._run_training(train_chunk, (params,), epochs, loss_every, data.shape[0],
+                                          learn_rate, verbose, progress, stacklevel=4, begin=begin, stop=stop,
+                                          warn=warn)
             finally:
                 self._params[order] = params[0]
 

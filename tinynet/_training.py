@@ -53,7 +53,8 @@ def _first_bad_epoch(train_chunk, state, start, stop, n_nets):
 
 def run_training(train_chunk: Callable[..., None], state: tuple[np.ndarray, ...], epochs: int,
                  loss_every: int, steps_per_epoch: int, histories: Sequence[list[tuple[int, float]]],
-                 report: Callable[[int, list[tuple[int, float]]], Any] | None = None) -> Outcome:
+                 report: Callable[[int, list[tuple[int, float]]], Any] | None = None,
+                 chunk_epochs: int | None = None) -> Outcome:
     """Train for ``epochs`` epochs, calling the kernel in chunks.
 
     Parameters
@@ -75,6 +76,8 @@ def run_training(train_chunk: Callable[..., None], state: tuple[np.ndarray, ...]
     report : callable or None
         Called after each chunk with the number of epochs done and network 0's (epoch, loss) pairs
         recorded in the chunk. If it returns True, training stops there (early stopping).
+    chunk_epochs : int or None
+        At most this many epochs per chunk (1: the report sees every epoch); None: as the work sets.
 
     Returns
     -------
@@ -83,6 +86,8 @@ def run_training(train_chunk: Callable[..., None], state: tuple[np.ndarray, ...]
     n_nets = len(histories)
     diverged = None
     chunk = max(1, CHUNK_STEPS // max(1, steps_per_epoch))
+    if chunk_epochs is not None:
+        chunk = min(chunk, chunk_epochs)
     start = 0
     while start < epochs:
         stop = min(epochs, start + chunk)
