@@ -1,8 +1,17 @@
 """Shared fixtures: every test that takes ``backend`` runs once on each of tinynet's backends."""
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tinynet._backend import BACKENDS, load_backend
+
+# CI draws the same examples on every run (a failure there is reproducible, not a draw of luck);
+# elsewhere hypothesis explores new ones each run.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,6 +2,7 @@
 the extension, checked against float32 arithmetic written out by hand; input conversion, files, pickles,
 ONNX, and what is refused."""
 
+import copy
 import json
 import pickle
 import warnings
@@ -225,9 +226,9 @@ def test_files_and_pickles_keep_the_dtype(tmp_path):
     net.save(tmp_path / "net.json")
     document = json.loads((tmp_path / "net.json").read_text())
     assert document["version"] == 3 and document["dtype"] == "float32"
-    for copy in (Network.load(tmp_path / "net.json"), pickle.loads(pickle.dumps(net))):
-        assert copy.dtype == np.float32 and _same(copy.params, net.params)
-        assert _same(copy.optimizer_state, net.optimizer_state)
+    for restored in (Network.load(tmp_path / "net.json"), pickle.loads(pickle.dumps(net))):
+        assert restored.dtype == np.float32 and _same(restored.params, net.params)
+        assert _same(restored.optimizer_state, net.optimizer_state)
         copy.train(X, Y, epochs=1, batch_size=8, optimizer="adam")
     # a float64 network's file is as before: version 2, no dtype (older tinynets read it)
     Network((2, 1)).save(tmp_path / "net64.json")
@@ -274,12 +275,16 @@ def test_train_many_of_tutorial_networks_runs_the_tutorial_kernel_as_alone(backe
                      (alone.params, alone.optimizer_state, alone.loss_history))
 
 
-def test_train_many_refuses_a_mixture_of_dtypes():
-    mixed = [Network((2, 3, 1), seed=0), Network((2, 3, 1), seed=1, dtype="float32")]
-    before = [net.params for net in mixed]
-    with pytest.raises(ValueError, match="dtype"):
-        tinynet.train_many(mixed, np.ones((4, 2)), np.ones(4), epochs=1)
-    assert all(_same(net.params, old) for net, old in zip(mixed, before))
+def test_train_many_of_a_mixture_of_dtypes_trains_each_as_alone():
+    X, Y = np.linspace(-1, 1, 8).reshape(4, 2), np.array([0.0, 1.0, 1.0, 0.0])
+    mixed = [Network((2, 3, 1), seed=0), Network((2, 3, 1), seed=1, dtype="float32"),
+             Network((2, 3, 1), seed=2, dtype="float32")]
+    alone = [copy.deepcopy(net) for net in mixed]
+    tinynet.train_many(mixed, X, Y, epochs=5, learn_rate=[0.1, 0.2, 0.3])
+    for net, other, rate in zip(mixed, alone, [0.1, 0.2, 0.3]):
+        other.train(X, Y, epochs=5, learn_rate=rate)
+        assert net.params.dtype == other.params.dtype
+        assert net.params.tobytes() == other.params.tobytes() and net.loss_history == other.loss_history
 
 
 @pytest.mark.parametrize("activation, output", [("relu", "softmax"), ("leaky_relu", "sigmoid"),

@@ -335,7 +335,7 @@ def test_a_learning_rate_must_be_positive(backend, rate):
         net.train(X, Y, learn_rate=rate)
     with pytest.raises(ValueError, match=r"learn_rate must be > 0"):
         OurNeuralNetwork(backend=backend).train(X, Y[:, 0], learn_rate=rate)
-    with pytest.raises(ValueError, match=r"learn_rate must be > 0, got .* \(network 1\)"):
+    with pytest.raises(ValueError, match=r"network 1: learn_rate must be > 0, got "):
         train_many([Network((2, 3, 1), backend=backend), net], X, Y, learn_rate=[0.1, rate])
     assert _snapshot(net) == before
 

@@ -1,21 +1,24 @@
 """``train_many``: many networks over the same data, on all cores, stepped together in vectors on each."""
 
+import copy
 import itertools
 import numbers
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._backend import load_backend
 from ._codes import LANES, aligned_zeros, net_many_scratch
-from ._model import Model, hold, parameters_of, set_trained
+from ._model import Model, hold, parameters_of, set_trained, take_trained
 from ._network import TUTORIAL_ORDER, Network
-from ._rules import OPTIMIZER_OF, kernel_options
+from ._rules import kernel_options
 from ._training import run_training, warn_divergence
 from ._tutorial import OurNeuralNetwork
-from ._validation import as_count, as_features, as_labels, as_real, as_real_array, check_finite
+from ._validation import as_features, as_labels, as_real, as_schedule
+from ._watch import SweepSummary, TrainingRecord
 
 __all__ = ["train_many"]
 
@@ -129,8 +132,19 @@ def _compile_here(tasks):
     thread, where Ctrl-C interrupts it: on a copy of one network of its group, stopping after one chunk
     of epochs (milliseconds), its result dropped."""
     seen = set()
-    for block, task, _ in tasks:
-        func, backend, *args = task(block[:1])
+    stop = threading.Event()
+    stop.set()
+    for block, group in tasks:
+        if group.kind == "plans":
+            for net in block:
+                kernels = net._kernels
+                if net.backend != "numba" or all(kernel.signatures for kernel in (
+                        kernels.net_train, kernels.net_train_batch, kernels.net_loss)):
+                    continue
+                func, networks, plans = group.task([net])
+                func(networks, plans, stop=stop)
+            continue
+        func, backend, *args = group.task(block[:1])
         if backend != "numba" or func in seen:
             continue
         seen.add(func)
@@ -138,13 +152,12 @@ def _compile_here(tasks):
         if (args[2] if func is _train_network_block else args[0]).dtype == np.float32:   # (its params)
             family += "32"
         if not getattr(load_backend(backend, family), name).signatures:
-            stop = threading.Event()
-            stop.set()
             func(backend, *args, stop=stop)
 
 
 def _pool(n_jobs):
-    """A function that runs tasks ``(function, *arguments)`` in parallel, and its worker count.
+    """A function that runs tasks ``(function, *arguments)`` in parallel, its worker count, and
+    whether it runs them on threads.
 
     The pool is joblib's active backend (``joblib.parallel_config``), threads by default. For threads,
     a plain thread pool does the same work without joblib's 10 ms polling of results, which would
@@ -175,28 +188,7 @@ def _pool(n_jobs):
                     stop.set()
                     pool.shutdown(cancel_futures=True)
                     raise
-    return run, workers
-
-
-def _per_network(value, name, n_nets):
-    """A scalar or one value per network, as an (n_nets,) float64 array of finite numbers."""
-    if np.ndim(value) == 0:
-        return np.full(n_nets, as_real(value, name))
-    array = as_real_array(value, name)
-    if array.shape != (n_nets,):
-        raise ValueError(f"{name} must be one number, or one per network ({n_nets}), got shape "
-                         f"{array.shape}")
-    check_finite(array, name)
-    return array
-
-
-def _positive_rates(rates):
-    """The learning rates, each > 0 (as every train requires); ValueError naming the first that is not."""
-    bad = np.flatnonzero(~(np.asarray(rates) > 0))
-    if bad.size:
-        raise ValueError(f"learn_rate must be > 0, got {float(np.ravel(rates)[bad[0]])!r}"
-                         + (f" (network {bad[0]})" if np.ndim(rates) else ""))
-    return rates
+    return run, workers, isinstance(backend, ThreadingBackend)
 
 
 def _split(group, workers):
@@ -211,106 +203,211 @@ def _split(group, workers):
 _MIXED = "networks must be all OurNeuralNetwork or all Network objects, not a mixture"
 
 
-def _tutorial_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, loss_every):
+class _Group(NamedTuple):
+    """Networks trained the same way: ``kind`` "lanes" or "lanes with momentum" (stepped together on
+    a lanes kernel, ``task(block)`` making a block's task) or "plans" (each by its own plan)."""
+
+    kind: str
+    networks: list[Model]
+    task: Callable[[list[Model]], tuple[Any, ...]]
+    #: The lanes groups' epochs, and each network's learning rate (by id).
+    epochs: int = 0
+    rates: dict[int, float] = {}  # noqa: RUF012 (a NamedTuple's default, never changed)
+
+
+def _tutorial_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options, validation):
     """The checked arguments for OurNeuralNetworks: groups of networks to train together (one per
-    backend), each with a function making a block's task; and the learning rate."""
+    backend), each with a function making a block's task; no plans (None)."""
     for net in networks:
         if not isinstance(net, OurNeuralNetwork):
             raise TypeError(_MIXED)
     if np.ndim(learn_rate) != 0:
         raise ValueError("one learn_rate per network needs Network objects: OurNeuralNetworks are "
                          "trained together at one rate")
-    if np.ndim(momentum) != 0 or as_real(momentum, "momentum") != 0.0:
+    if np.ndim(options["momentum"]) != 0 or as_real(options["momentum"], "momentum") != 0.0:
         raise ValueError("momentum needs Network objects: OurNeuralNetwork trains without it")
+    given = [name for name, default in _OPTIONS.items() if name != "momentum"
+             and not (options[name] is default or (np.ndim(options[name]) == 0 and options[name] == default))]
+    if given or validation is not None:
+        raise ValueError(f"{(given or ['validation'])[0]} needs Network objects: OurNeuralNetwork trains "
+                         "by per-sample SGD with learn_rate, epochs and loss_every only")
     array = as_features(data)
     labels = as_labels(all_y_trues, array.shape[0])
-    learn_rate = _positive_rates(as_real(learn_rate, "learn_rate"))
+    learn_rate, epochs, loss_every = as_schedule(learn_rate, epochs, loss_every)
     groups = []
     for backend in dict.fromkeys(net.backend for net in networks):
         def task(block, backend=backend):
             return (_train_tutorial_block, backend, parameters_of(block), array, labels, learn_rate,
                     epochs, loss_every)
-        groups.append(([net for net in networks if net.backend == backend], task, False))
-    return groups, learn_rate
+        members = [net for net in networks if net.backend == backend]
+        groups.append(_Group("lanes", members, task, epochs, {id(net): learn_rate for net in members}))
+    return groups, None
 
 
-def _network_groups(networks, data, all_y_trues, learn_rate, momentum, epochs, loss_every):
-    """As :func:`_tutorial_groups`, for Networks of one configuration: one group per backend and
-    momentum or none."""
-    first = networks[0]
+#: train_many's options beyond the tutorial's (learn_rate, epochs, loss_every), with Network.train's
+#: defaults: each a scalar or one value per network.
+_OPTIONS = {"momentum": 0.0, "shuffle": False, "batch_size": None, "optimizer": "sgd", "nesterov": False,
+            "alpha": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "patience": None, "tol": 1e-4,
+            "restore_best": False, "schedule": "constant", "power_t": 0.5}
+
+
+def _per_network_values(value, name, n_nets):
+    """A train option as one value per network: a scalar (a number, a string, a bool or None) is
+    every network's; a sequence or array must have one value per network."""
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return [value] * n_nets, False
+    values = value.tolist() if isinstance(value, np.ndarray) else list(value)
+    if np.ndim(value) != 1 or len(values) != n_nets:
+        raise ValueError(f"{name} must be one value, or one per network ({n_nets}), got shape "
+                         f"{np.shape(value)}")
+    return values, True
+
+
+def _lanes_plan(plan):
+    """Whether a Network's plan is per-sample SGD in order, as the lanes kernel steps it (momentum or
+    none; no mini-batch, L2, Nesterov, shuffling, schedule or watch)."""
+    watch = plan.watch
+    return (plan.batch_size == 1 and plan.optimizer["optimizer"] == "sgd" and plan.optimizer["alpha"] == 0.0
+            and not plan.optimizer["nesterov"] and not plan.shuffle and plan.validation is None
+            and watch["schedule"] == "constant" and watch["patience"] is None and not watch["restore_best"])
+
+
+def _train_networks(networks, plans, *, stop=None):
+    """Train some Networks (copies of the caller's), each by its own plan, one after another, exactly
+    as its own ``train`` (the same code); a plain function, so that any joblib backend can run it.
+    Returns each network with its :class:`TrainingRecord` and the epoch it diverged in (or None).
+    ``stop`` (see :func:`_train_tutorial_block`) ends the work at the end of a chunk."""
+    results = []
+    for net, plan in zip(networks, plans):
+        with net._lock:
+            record, outcome = net._train_locked(plan, False, False, stop, warn=False)
+        results.append((net, record, outcome.diverged))
+        if stop is not None and stop.is_set():
+            break
+    return results
+
+
+def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options, validation):
+    """As :func:`_tutorial_groups`, for Networks: each network's options checked against it (its own
+    ``train``'s checks, in order, the first refusal naming the network); networks of one
+    configuration trained per sample in order go to the lanes kernel, one group per (configuration,
+    backend, epochs, loss_every, momentum or none); every other network is a group of its own,
+    trained by its plan. Returns the groups and each network's plan."""
     for net in networks:
         if not isinstance(net, Network):
             raise TypeError(_MIXED)
-        if net._config() != first._config():
-            raise ValueError(f"the Networks must share one configuration (sizes, activation, output, "
-                             f"loss, dtype): {net._config()} differs from {first._config()}")
-    array = first._features(data, name="data")
-    targets = first._targets(all_y_trues, array.shape[0], name="all_y_trues", data_name="data")
-    learn_rates = _positive_rates(_per_network(learn_rate, "learn_rate", len(networks)))
-    momenta = _per_network(momentum, "momentum", len(networks))
-    outside = np.flatnonzero((momenta < 0.0) | (momenta >= 1.0))
-    if outside.size:
-        raise ValueError(f"momentum must be in [0, 1), got {float(momenta[outside[0]])!r} for network "
-                         f"{outside[0]}")
-    held = [net for net in networks if net._optimizer not in (None, "sgd")]
-    if held:
-        raise ValueError(f"train_many trains with SGD, but network {networks.index(held[0])} holds "
-                         f"{OPTIMIZER_OF[held[0]._optimizer].label}'s optimizer state: call its "
-                         "reset_optimizer() first")
-    index = {id(net): i for i, net in enumerate(networks)}
+    n_nets = len(networks)
+    columns, varied = {}, False
+    for name, value in {"learn_rate": learn_rate, "epochs": epochs, "loss_every": loss_every,
+                        **options}.items():
+        columns[name], many = _per_network_values(value, name, n_nets)
+        varied |= many
+    position = {id(net): i for i, net in enumerate(networks)}
+    arrays = {}            # the checked data of each kind of input (features, outputs, dtype, targets)
+    plans = []
+    for index, net in enumerate(networks):
+        key = (net.sizes[0], net.sizes[-1], net.output, net.loss_name, net.dtype)
+        try:
+            if key not in arrays:
+                array = net._features(data, name="data")
+                arrays[key] = (array, net._targets(all_y_trues, array.shape[0], name="all_y_trues",
+                                                   data_name="data"), net._validation(validation))
+            plans.append(net._plan(*arrays[key], **{name: column[index] for name, column in columns.items()}))
+        except (TypeError, ValueError) as error:
+            if index == 0 and not varied:     # the options of every network: name no network
+                raise
+            raise type(error)(f"network {index}: {error}") from None
     groups = []
-    labels = np.ascontiguousarray(targets[:, 0])
-    for key in dict.fromkeys((net.backend, bool(momenta[index[id(net)]])) for net in networks):
-        members = [net for net in networks if (net.backend, bool(momenta[index[id(net)]])) == key]
-        rates = learn_rates[[index[id(net)] for net in members]]
+    lanes: dict[tuple[Any, ...], list[int]] = {}
+    planned = []
+    for index, (net, plan) in enumerate(zip(networks, plans)):
+        if _lanes_plan(plan):
+            key = (net.sizes, net.activation, net.output, net.loss_name, net.dtype, net.backend, plan.epochs,
+                   plan.loss_every,
+                   plan.optimizer["momentum"] != 0.0)
+            lanes.setdefault(key, []).append(index)
+        else:
+            planned.append(index)
+    for (*_, backend, group_epochs, group_every, momentum_on), members in lanes.items():
+        first, first_plan = networks[members[0]], plans[members[0]]
+        rates = {id(networks[i]): plans[i].learn_rate for i in members}
         # the tutorial's network with one learning rate and no momentum: the tutorial's lanes kernel
-        tutorial = first._is_tutorial_network() and not key[1] and bool((rates == rates[0]).all())
+        tutorial = first._is_tutorial_network() and not momentum_on and len(set(rates.values())) == 1
+        labels = np.ascontiguousarray(first_plan.targets[:, 0])
 
-        def task(block, backend=key[0], tutorial=tutorial):
-            rows = [index[id(net)] for net in block]
+        def task(block, backend=backend, tutorial=tutorial, first=first, first_plan=first_plan,
+                 group_epochs=group_epochs, group_every=group_every, labels=labels):
+            chosen = [plans[position[id(net)]] for net in block]
             if tutorial:
-                return (_train_tutorial_networks_block, backend, parameters_of(block), array, labels,
-                        float(learn_rates[rows[0]]), epochs, loss_every)
+                return (_train_tutorial_networks_block, backend, parameters_of(block), first_plan.data,
+                        labels, chosen[0].learn_rate, group_epochs, group_every)
             return (_train_network_block, backend, first.sizes, first._kernel_codes, parameters_of(block),
-                    np.array([net._moments[0] for net in block]), array, targets, learn_rates[rows],
-                    momenta[rows], epochs, loss_every)
-        groups.append((members, task, key[1]))
-    return groups, float(learn_rates.max())
+                    np.array([net._moments[0] for net in block]), first_plan.data, first_plan.targets,
+                    np.array([plan.learn_rate for plan in chosen]),
+                    np.array([plan.optimizer["momentum"] for plan in chosen]), group_epochs, group_every)
+        groups.append(_Group("lanes with momentum" if momentum_on else "lanes",
+                             [networks[i] for i in members], task, group_epochs, rates))
+    if planned:
+        def own_plans(block):
+            # copies, trained in the workers and taken back (take_trained) once every task is done
+            return (_train_networks, [copy.deepcopy(net) for net in block],
+                    [plans[position[id(net)]] for net in block])
+        groups.append(_Group("plans", [networks[i] for i in planned], own_plans, 0, {}))
+    return groups, plans
 
 
-def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLike,
-               n_jobs: int | None = None, *, learn_rate: float | ArrayLike = 0.1, epochs: int = 1000,
-               loss_every: int | None = 10, momentum: float | ArrayLike = 0.0) -> None:
+Each = Any      # an option's value for every network, or a sequence of one per network
+
+
+def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLike, n_jobs: int | None = None,
+               *, learn_rate: Each = 0.1, epochs: Each = 1000, loss_every: Each = 10, momentum: Each = 0.0,
+               validation: tuple[ArrayLike, ArrayLike] | None = None, shuffle: Each = False,
+               batch_size: Each = None, optimizer: Each = "sgd", nesterov: Each = False, alpha: Each = 0.0,
+               beta_1: Each = 0.9, beta_2: Each = 0.999, epsilon: Each = 1e-8, patience: Each = None,
+               tol: Each = 1e-4, restore_best: Each = False, schedule: Each = "constant",
+               power_t: Each = 0.5) -> SweepSummary:
     """Train many networks on the same data, each exactly as its own ``train`` would, in parallel.
 
-    Two levers: groups of networks are spread over worker threads (the compiled kernels release the
-    GIL), and within a group the kernel steps ``LANES`` (16) networks over each sample together, lane
-    by lane in vector instructions (the same arithmetic as each network's own). Each network ends bit
-    for bit where its own ``train`` would leave it (``net.train(data, all_y_trues, learn_rate=...,
-    epochs=..., verbose=False)``, and for a ``Network`` also ``momentum=...``, without shuffling), with
-    its own ``loss_history``.
+    Each network ends bit for bit where its own ``net.train(data, all_y_trues, ...)`` with the same
+    options would leave it: its parameters, optimizer state, generator (shuffling), ``loss_history``
+    and ``validation_history``. Every option of :meth:`Network.train` is taken, each either one value
+    for all or one per network (a sequence): seeds x learning rates x optimizers x schedules in one
+    call, networks of different sizes mixed. Each network stops on its own (``patience``); a stopped
+    network costs nothing afterwards.
+
+    Two levers: the work is spread over worker threads (the compiled kernels release the GIL), and
+    networks trained per sample in order (SGD, with or without momentum; no mini-batch, L2,
+    shuffling, schedule or validation) of one configuration are stepped ``LANES`` (16) at a time over
+    each sample, lane by lane in vector instructions (the same arithmetic as each network's own).
+    Every other network trains by its own kernels, one network per task.
 
     The pool is joblib's, so the same call runs on processes or a cluster inside
     ``joblib.parallel_config(backend=...)`` (for example ``"loky"``, or ``"dask"`` with a
-    ``dask.distributed`` client): the trained parameters come back into the caller's networks.
+    ``dask.distributed`` client): the trained networks come back into the caller's.
 
     Parameters
     ----------
     networks : sequence of OurNeuralNetwork, or sequence of Network
-        Distinct networks (any backends; networks on the same backend are trained together). Either
-        all ``OurNeuralNetwork``, or all ``Network`` of one configuration (sizes, activation, output
-        and loss; seeds, learning rates and momentum may differ).
+        Distinct networks (any backends). Either all ``OurNeuralNetwork`` (trained with
+        ``learn_rate``, ``epochs`` and ``loss_every`` only, one value for all), or all ``Network``
+        (any sizes and configurations).
     data : array_like, shape (n, 2), or (n, sizes[0]) for Networks
     all_y_trues : array_like, shape (n,), or the targets ``Network.train`` takes
     n_jobs : int or None
         Workers to use; None or -1 means every CPU (or every worker of the active joblib backend).
-    learn_rate : float, or array_like of one float per network (Networks only), default 0.1
-    epochs : int, default 1000
-    loss_every : int or None, default 10
-        As for ``train``.
-    momentum : float, or array_like of one float per network, default 0.0
-        As for :meth:`Network.train` (in [0, 1)); Networks only. Each network's velocities start from
-        its optimizer state and stay in it, as its own ``train`` keeps them.
+    learn_rate, epochs, loss_every, momentum
+        As for ``train``; for Networks, each one value or one per network.
+    validation : (X_val, Y_val) or None
+        One validation set for every network (as for :meth:`Network.train`).
+    shuffle, batch_size, optimizer, nesterov, alpha, beta_1, beta_2, epsilon, patience, tol, \
+    restore_best, schedule, power_t
+        As for :meth:`Network.train`, each one value or one per network (Networks only).
+
+    Returns
+    -------
+    SweepSummary
+        One :class:`TrainingRecord` per network, in order: the epochs run, why it stopped, its best
+        watched loss and epoch, its last learning rate (``summary.to_frame()``: a pandas DataFrame).
 
     Raises
     ------
@@ -318,10 +415,10 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
         If ``networks`` holds something other than networks of one of the two classes, or as for
         ``train``.
     ValueError
-        If a network appears twice, the Networks' configurations differ, a per-network value is
-        asked of ``OurNeuralNetwork``s, a ``Network`` holds Adam's optimizer state (train_many trains
-        with SGD: reset it first), or as for ``train``. Nothing is changed when an argument is
-        refused.
+        If a network appears twice, a per-network option has not one value per network, an option
+        other than the tutorial's is asked of ``OurNeuralNetwork``s, or as for ``train`` (a network
+        holding another optimizer's state included): the message names the network when options
+        differ between networks. Nothing is changed when an argument is refused.
 
     Warns
     -----
@@ -347,29 +444,60 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     n_jobs = None if n_jobs is None else int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs must not be 0: use a positive count, -1 for every CPU, or None")
-    epochs = as_count(epochs, "epochs")
-    loss_every = 0 if loss_every is None else as_count(loss_every, "loss_every")
-    family = _network_groups if networks and isinstance(networks[0], Network) else _tutorial_groups
-    groups, rates = family(networks, data, all_y_trues, learn_rate, momentum, epochs, loss_every)
+    options = {"momentum": momentum, "shuffle": shuffle, "batch_size": batch_size, "optimizer": optimizer,
+               "nesterov": nesterov, "alpha": alpha, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
+               "patience": patience, "tol": tol, "restore_best": restore_best, "schedule": schedule,
+               "power_t": power_t}
+    if networks and isinstance(networks[0], Network):
+        groups, plans = _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options,
+                                        validation)
+    else:
+        groups, plans = _tutorial_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options,
+                                         validation)
     if not networks:
-        return
-    run, workers = _pool(n_jobs)
-    tasks = [(block, task, momentum_on) for group, task, momentum_on in groups
-             for block in _split(group, workers)]
-
+        return SweepSummary()
+    run, workers, threads = _pool(n_jobs)
+    tasks = []
+    for group in groups:
+        if group.kind != "plans":
+            tasks += [(block, group) for block in _split(group.networks, workers)]
+        else:       # one network per task on threads (the pool balances them); a few per task elsewhere
+            size = 1 if threads else -(-len(group.networks) // (4 * workers))
+            tasks += [(group.networks[i:i + size], group) for i in range(0, len(group.networks), size)]
+    index = {id(net): i for i, net in enumerate(networks)}
+    records: list[TrainingRecord | None] = [None] * len(networks)
     diverged = []
     with hold(networks):
+        if plans is not None:
+            for net, plan in zip(networks, plans):
+                try:
+                    # as its own train checks, before any network trains
+                    net._check_optimizer(plan)  # type: ignore[attr-defined]
+                except ValueError as error:
+                    raise ValueError(f"network {index[id(net)]}: {error}") from None
         if workers > 1:
             _compile_here(tasks)
-        results = run([task(block) for block, task, _ in tasks])
-        for (block, _, momentum_on), (params, histories, epoch, rest) in zip(tasks, results):
-            for index, (net, row, history) in enumerate(zip(block, params, histories)):
-                set_trained(net, row, history)
+        results = run([group.task(block) for block, group in tasks])
+        for (block, group), result in zip(tasks, results):
+            if group.kind == "plans":           # networks trained by their own plans
+                for net, (trained, record, epoch) in zip(block, result):
+                    take_trained(net, trained)
+                    records[index[id(net)]] = record
+                    if epoch is not None:
+                        diverged.append((epoch, record.learn_rate))
+                continue
+            params, histories, epoch, rest = result
+            for row, (net, trained, history) in enumerate(zip(block, params, histories)):
+                set_trained(net, trained, history)
                 if rest:        # a Network's SGD velocities, its optimizer state when it has momentum
-                    net._moments[0] = rest[0][index]
-                    if momentum_on:
+                    net._moments[0] = rest[0][row]
+                    if group.kind == "lanes with momentum":
                         net._optimizer = "sgd"
+                    net.validation_history = []
+                records[index[id(net)]] = TrainingRecord(group.epochs, "completed", None, None,
+                                                         group.rates[id(net)])
             if epoch is not None:
-                diverged.append(epoch)
+                diverged.append((epoch, max(group.rates[id(net)] for net in block)))
     if diverged:
-        warn_divergence(min(diverged), rates, stacklevel=2)
+        warn_divergence(*min(diverged), stacklevel=2)
+    return SweepSummary(records)

@@ -783,7 +783,7 @@ class Network(Model):
         # waits rather than interleaving with this call's checks.
         with self._lock:
             self._check_optimizer(plan)
-            return self._train_locked(plan, verbose, progress)
+            return self._train_locked(plan, verbose, progress)[0]
 
     def _validation(self, validation: Any) -> tuple[NDArray[Any], NDArray[Any]] | None:
         """``train``'s validation set, checked: (features, targets) as the kernels take them, or None."""
@@ -843,11 +843,12 @@ class Network(Model):
                                             out_sums))
 
     def _train_locked(self, plan: _Plan, verbose: bool, progress: bool,
-                      stop: threading.Event | None = None, warn: bool = True) -> TrainingRecord:
+                      stop: threading.Event | None = None,
+                      warn: bool = True) -> tuple[TrainingRecord, Outcome]:
         """Run a plan of ``train``'s, holding the lock. Nothing changes until the run starts
         (``begin``): a refusal on the way (``progress`` without tqdm) leaves the network as it was, its
         generator and optimizer state included. ``stop`` and ``warn`` are train_many's (see
-        ``Model._run_training``)."""
+        ``Model._run_training``). Returns the run's record and its outcome."""
         data, targets, learn_rate, epochs, n = plan.data, plan.targets, plan.learn_rate, plan.epochs, \
             plan.data.shape[0]
         options = plan.optimizer
@@ -892,7 +893,7 @@ class Network(Model):
             # The tutorial's own network and method: its specialised kernel, the same operations.
             outcome = self._train_as_tutorial(data, targets, learn_rate, epochs, plan.loss_every, verbose,
                                               progress, begin, stop, warn)
-            return watch.finish(self._params, outcome)
+            return watch.finish(self._params, outcome), outcome
         if per_sample:
             def train_chunk(state, start, stop, every, losses):
                 params, moments, _ = state
@@ -921,7 +922,7 @@ class Network(Model):
                                      verbose, progress, stacklevel=3, begin=begin,
                                      after_epoch=functools.partial(watch, params=self._params) if stepwise
                                      else None, stop=stop, warn=warn)
-        return watch.finish(self._params, outcome)
+        return watch.finish(self._params, outcome), outcome
 
     def _is_tutorial_network(self) -> bool:
         return self.sizes == (2, 2, 1) and (self.activation, self.output, self.loss_name) == (

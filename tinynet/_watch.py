@@ -44,8 +44,6 @@ class TrainingRecord(NamedTuple):
     best_loss: float | None
     #: The learning rate of the last epoch run.
     learn_rate: float
-    #: The first epoch after which some parameter was inf or NaN, or None.
-    diverged: int | None
 
 
 class SweepSummary(list):
@@ -165,4 +163,4 @@ class Watch:
             params[...] = self.best_params
         found = self.best_epoch is not None
         return TrainingRecord(outcome.epochs, self.stopped, self.best_epoch,
-                              self.best_loss if found else None, self.rate, outcome.diverged)
+                              self.best_loss if found else None, self.rate)
