@@ -306,13 +306,14 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     arrays = {}            # the checked data of each kind of input (features, outputs, dtype, targets)
     plans = []
     for index, net in enumerate(networks):
-        key = (net.sizes[0], net.sizes[-1], net.output, net.loss_name, net.dtype)
+        kind = (net.sizes[0], net.sizes[-1], net.output, net.loss_name, net.dtype)
         try:
-            if key not in arrays:
+            if kind not in arrays:
                 array = net._features(data, name="data")
-                arrays[key] = (array, net._targets(all_y_trues, array.shape[0], name="all_y_trues",
+                arrays[kind] = (array, net._targets(all_y_trues, array.shape[0], name="all_y_trues",
                                                    data_name="data"), net._validation(validation))
-            plans.append(net._plan(*arrays[key], **{name: column[index] for name, column in columns.items()}))
+            mine = {name: column[index] for name, column in columns.items()}
+            plans.append(net._plan(*arrays[kind], **mine))
         except (TypeError, ValueError) as error:
             if index == 0 and not varied:     # the options of every network: name no network
                 raise
@@ -323,8 +324,7 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     for index, (net, plan) in enumerate(zip(networks, plans)):
         if _lanes_plan(plan):
             key = (net.sizes, net.activation, net.output, net.loss_name, net.dtype, net.backend, plan.epochs,
-                   plan.loss_every,
-                   plan.optimizer["momentum"] != 0.0)
+                   plan.loss_every, plan.optimizer["momentum"] != 0.0)
             lanes.setdefault(key, []).append(index)
         else:
             planned.append(index)
