@@ -229,7 +229,7 @@ def test_files_and_pickles_keep_the_dtype(tmp_path):
     for restored in (Network.load(tmp_path / "net.json"), pickle.loads(pickle.dumps(net))):
         assert restored.dtype == np.float32 and _same(restored.params, net.params)
         assert _same(restored.optimizer_state, net.optimizer_state)
-        copy.train(X, Y, epochs=1, batch_size=8, optimizer="adam")
+        restored.train(X, Y, epochs=1, batch_size=8, optimizer="adam")
     # a float64 network's file is as before: version 2, no dtype (older tinynets read it)
     Network((2, 1)).save(tmp_path / "net64.json")
     document = json.loads((tmp_path / "net64.json").read_text())
