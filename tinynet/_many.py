@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from ._backend import load_backend
 from ._codes import LANES, aligned_zeros, net_many_scratch
-from ._model import Model, hold, parameters_of, set_trained, take_trained
+from ._model import Model, hold, parameters_of, set_trained
 from ._network import TUTORIAL_ORDER, Network
 from ._rules import kernel_options
 from ._training import run_training, warn_divergence
@@ -349,7 +349,7 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
                              [networks[i] for i in members], task, group_epochs, rates))
     if planned:
         def own_plans(block):
-            # copies, trained in the workers and taken back (take_trained) once every task is done
+            # copies, trained in the workers and taken back (_take_state) once every task is done
             return (_train_networks, [copy.deepcopy(net) for net in block],
                     [plans[position[id(net)]] for net in block])
         groups.append(_Group("plans", [networks[i] for i in planned], own_plans, 0, {}))
@@ -481,7 +481,7 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
         for (block, group), result in zip(tasks, results):
             if group.kind == "plans":           # networks trained by their own plans
                 for net, (trained, record, epoch) in zip(block, result):
-                    take_trained(net, trained)
+                    net._take_state(trained)
                     records[index[id(net)]] = record
                     if epoch is not None:
                         diverged.append((epoch, record.learn_rate))

@@ -26,7 +26,7 @@ from ._backend import BACKENDS, resolve_backend
 from ._files import read_json, write_json
 from ._training import Outcome, Reporter, run_training, warn_divergence
 
-__all__ = ["Model", "hold", "parameters_of", "set_trained", "take_trained"]
+__all__ = ["Model", "hold", "parameters_of", "set_trained"]
 
 M = TypeVar("M", bound="Model")
 
@@ -309,12 +309,3 @@ def set_trained(model: Model, params: ArrayLike, history: list[tuple[int, float]
     model._params[:] = params
     model.loss_history = history
 
-
-def take_trained(model: Model, trained: Model) -> None:
-    """Give ``model`` the state of ``trained``, a copy of it trained elsewhere (a worker thread, another
-    process): parameters, loss history and the rest (a Network's generator, optimizer state and
-    validation history); hold ``model``'s lock."""
-    state = trained.__getstate__()
-    model._params[:] = trained._params
-    model.loss_history = list(state["loss_history"])
-    model._set_more_state(state)

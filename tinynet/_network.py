@@ -355,6 +355,26 @@ class Network(Model):
             self._set_state(state["optimizer"])
         self.validation_history = list(state.get("validation_history", []))
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
+        """A copy as a pickle round trip makes it (its own lock, the same backend, parameters,
+        optimizer state, generator and histories), array to array."""
+        with self._lock:
+            twin = self._restore(self._config(), self._params, self._backend, fallback=False)
+            twin._take_state(self)
+        return twin
+
+    def _take_state(self, other: Network) -> None:
+        """Take everything but the configuration from ``other`` (a network of this configuration, a
+        copy trained elsewhere by train_many); hold this network's lock."""
+        self._params[:] = other._params
+        self._moments[:] = other._moments
+        self._step[:] = other._step
+        self._optimizer = other._optimizer
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = other._rng.bit_generator.state
+        self.loss_history = list(other.loss_history)
+        self.validation_history = list(other.validation_history)
+
     def _file_extras(self) -> dict[str, Any]:
         state = self._state_to_json()
         for key, _, _ in OPTIMIZER_OF[state["optimizer"]].state if state["optimizer"] else ():
