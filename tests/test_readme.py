@@ -127,3 +127,17 @@ def test_readme_commands_are_the_ci_commands():
     assert '.venv/bin/pip install ".[test]" && .venv/bin/pytest' in text
     assert '.venv/bin/pip install ".[test]"\n.venv/bin/pytest\n' in ci
     assert "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/tinynet" in text
+
+
+def test_sweep_example(readme_run):
+    """The sweep stops each network on its own: every record agrees with its network's histories."""
+    namespace, text = readme_run
+    summary, nets = namespace["summary"], namespace["sweep_nets"]
+    assert len(summary) == len(nets) == 6
+    for net, record in zip(nets, summary):
+        assert len(net.validation_history) == record.epochs <= 40
+        assert record.best_loss == min(loss for _, loss in net.validation_history)
+        assert record.stopped == ("patience" if record.epochs < 40 else "completed")
+    assert any(record.stopped == "patience" for record in summary)
+    printed = [line.split() for line in text.splitlines() if line.startswith(("0 0.0", "1 0.0"))]
+    assert [(int(words[2]), words[3]) for words in printed] == [(r.epochs, r.stopped) for r in summary]
