@@ -606,11 +606,10 @@ cdef Py_ssize_t _net_forward_block(const floating* w, const int64_t* sizes, Py_s
                                    floating* sums, Py_ssize_t ss) noexcept nogil:
     # _net_forward_work for the samples first..first+nb-1 of the epoch, each into its row of room
     # (stride rs), layer by layer, four samples at a time (tn_sums4; sums: four rows ss apart).
-    cdef Py_ssize_t at = 0, woff = 0, layer, b, q, r, j, t, n_in, st
+    cdef Py_ssize_t at = 0, woff = 0, layer, b, q, r, t, n_in, st, n_x = sizes[0]
     for b in range(nb):
         t = first + b
-        for j in range(sizes[0]):
-            room[b * rs + j] = data[(order_row[t] if order_row != NULL else t) * sizes[0] + j]
+        memcpy(room + b * rs, data + (order_row[t] if order_row != NULL else t) * n_x, n_x * sizeof(floating))
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         st = _stride(sizes[layer], w)
@@ -866,8 +865,9 @@ cdef inline void _net_deltas(int code, const floating* g, const floating* a, Py_
     # A layer's deltas for one sample, delta_i = g_i * f'_i (f' from the activations a), padded with
     # zeros to the layer's stride.
     cdef Py_ssize_t i
+    _derivative_each_t(code, a, d, n_out)       # one loop per code: the derivatives in vectors
     for i in range(n_out):
-        d[i] = g[i] * _derivative_t(code, a[i])
+        d[i] = g[i] * d[i]
     for i in range(n_out, st):
         d[i] = 0.0
 

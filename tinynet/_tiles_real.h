@@ -349,15 +349,17 @@ TN_INLINE tn_vd tn_vsqrt(tn_vd x) {
  * optimizer state at m and v; the squares into *s; the step of code `step` (_rules.h's TN_DO_VEC_*),
  * which stores m and v only where it changes them. Inlined into loops whose every flag is invariant. */
 TN_INLINE void tn_update_vec(TN_REAL *TN_RESTRICT p, tn_vd g, TN_REAL *TN_RESTRICT m, TN_REAL *TN_RESTRICT v,
-                             int l2, TN_REAL alpha, TN_REAL count, int squares, tn_vd *s, int step,
-                             const tn_step_options *o) {
+                             int l2, TN_REAL alpha, TN_REAL count, TN_REAL inv, int squares, tn_vd *s,
+                             int step, const tn_step_options *o) {
     tn_vd x = tn_load(p), mk = tn_load(m), vk = tn_load(v);
     if (l2) {
         if (squares)
             *s = *s + x * x;
         g = g + tn_splat(alpha) * x;
     }
-    if (count != 1.0)
+    if (inv != 0.0)
+        g = g * tn_splat(inv);
+    else if (count != 1.0)
         g = g / tn_splat(count);
     switch (step) {
 #define TN_STEP_CASE(NAME, CODE, A)                                                                  \
@@ -378,12 +380,15 @@ TN_INLINE void tn_update_vec(TN_REAL *TN_RESTRICT p, tn_vd g, TN_REAL *TN_RESTRI
  * l2, or its bias row) in one pass over them, element by element what _net_mean_gradient, _net_squares
  * and the step do one after another in the other backends: the batch's gradient
  * g = (grad + alpha * p) / count (l2) or grad / count (the division skipped when count is 1: it changes
- * no bit); with squares, p * p (before the step) added into acc[k % TN_VEC]; then the step of code
+ * no bit; a multiplication by inv, count's reciprocal, when count is a power of two: the two are the
+ * correctly rounded value of the same real number, so the same bits, and the divider is the loop's
+ * bottleneck, with Adam's own division and square root); with squares, p * p (before the step) added into acc[k % TN_VEC]; then the step of code
  * `step`. One pass instead of four: at batch size 1 the update is most of the work, and the passes
  * over the parameters, not the arithmetic, bound it. */
 TN_INLINE void tn_update_body(TN_REAL *TN_RESTRICT p, const TN_REAL *TN_RESTRICT grad, TN_REAL *TN_RESTRICT m,
                               TN_REAL *TN_RESTRICT v, ptrdiff_t n, int l2, TN_REAL alpha, TN_REAL count,
-                              int squares, TN_REAL *TN_RESTRICT acc, int step, const tn_step_options *o) {
+                              TN_REAL inv, int squares, TN_REAL *TN_RESTRICT acc, int step,
+                              const tn_step_options *o) {
     ptrdiff_t k;
     int c;
     tn_vd s[TN_PARTS];
@@ -391,7 +396,8 @@ TN_INLINE void tn_update_body(TN_REAL *TN_RESTRICT p, const TN_REAL *TN_RESTRICT
     for (k = 0; k < n; k += TN_VEC)
         TN_EACH(c, TN_PARTS) {
             ptrdiff_t e = k + c * TN_W;
-            tn_update_vec(p + e, tn_load(grad + e), m + e, v + e, l2, alpha, count, squares, &s[c], step, o);
+            tn_update_vec(p + e, tn_load(grad + e), m + e, v + e, l2, alpha, count, inv, squares, &s[c], step,
+                          o);
         }
     TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
@@ -413,14 +419,14 @@ TN_INLINE void tn_update_outer_body(TN_REAL *TN_RESTRICT p, TN_REAL *TN_RESTRICT
             TN_EACH(c, TN_PARTS) {
                 ptrdiff_t e = j * st + k + c * TN_W;
                 tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W) * x, m + e, v + e, 1, alpha, count,
-                              squares, &s[c], step, o);
+                              0.0, squares, &s[c], step, o);
             }
     }
     for (k = 0; k < st; k += TN_VEC)
         TN_EACH(c, TN_PARTS) {
             ptrdiff_t e = n_in * st + k + c * TN_W;
-            tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W), m + e, v + e, 0, alpha, count, 0, &s[c],
-                          step, o);
+            tn_update_vec(p + e, zero + tn_load(d + k + c * TN_W), m + e, v + e, 0, alpha, count, 0.0, 0,
+                          &s[c], step, o);
         }
     TN_EACH(c, TN_PARTS) tn_store(acc + c * TN_W, s[c]);
 }
@@ -432,9 +438,12 @@ __attribute__((noinline, unused)) static void tn_update(TN_REAL *TN_RESTRICT p, 
                                                 int l2, TN_REAL alpha, TN_REAL count, int squares,
                                                 TN_REAL *TN_RESTRICT acc, int step, const tn_step_options *o) {
     tn_step_options options = *o;       /* a copy the loops can keep in registers */
+    int e;
+    /* count's reciprocal when count (> 1) is a power of two, exact (see tn_update_body); else 0 */
+    TN_REAL inv = count != 1.0 && frexp(count, &e) == 0.5 ? (TN_REAL)1.0 / count : (TN_REAL)0.0;
 #define TN_UPDATE(STEP, SQUARES)                                                                      \
-    (l2 ? tn_update_body(p, grad, m, v, n, 1, alpha, count, SQUARES, acc, STEP, &options)            \
-        : tn_update_body(p, grad, m, v, n, 0, alpha, count, 0, acc, STEP, &options))
+    (l2 ? tn_update_body(p, grad, m, v, n, 1, alpha, count, inv, SQUARES, acc, STEP, &options)       \
+        : tn_update_body(p, grad, m, v, n, 0, alpha, count, inv, 0, acc, STEP, &options))
     TN_SPECIALISED(TN_UPDATE);
 #undef TN_UPDATE
 }
