@@ -547,26 +547,30 @@ cdef void _finish_layer(int code, const floating* bias, Py_ssize_t st, Py_ssize_
                        floating* a_out) noexcept nogil:
     # A layer's sums (padding included) plus its biases, then their activations into a_out.
     cdef Py_ssize_t i, k, whole
-    cdef floating m, e, total
+    cdef floating m, total
     for k in range(st):
         sums[k] = sums[k] + bias[k]
+    # LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
+    whole = (n_out + LANES - 1) // LANES * LANES
+    if whole > st:
+        whole = n_out - n_out % LANES
     if code == SOFTMAX:
-        # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
+        # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s; the exps in vectors as above
         m = sums[0]
         for i in range(1, n_out):
             m = max(m, sums[i])
+        for i in range(n_out):
+            sums[i] = sums[i] - m
+        _exp_in_place(sums, whole)
+        for i in range(whole, n_out):
+            sums[i] = _exp_t(sums[i])
         total = 0.0
         for i in range(n_out):
-            e = _exp_t(sums[i] - m)
-            a_out[i] = e
-            total += e
+            a_out[i] = sums[i]
+            total += sums[i]
         for i in range(n_out):
             a_out[i] = a_out[i] / total
     else:
-        # LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
-        whole = (n_out + LANES - 1) // LANES * LANES
-        if whole > st:
-            whole = n_out - n_out % LANES
         _activate_lanes(code, sums, whole)
         for i in range(min(whole, n_out)):
             a_out[i] = sums[i]
