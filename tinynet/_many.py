@@ -5,7 +5,7 @@ import itertools
 import numbers
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -471,8 +471,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
         if plans is not None:
             for net, plan in zip(networks, plans):
                 try:
-                    # as its own train checks, before any network trains
-                    net._check_optimizer(plan)  # type: ignore[attr-defined]
+                    # as its own train checks, before any network trains (plans: Networks')
+                    cast(Network, net)._check_optimizer(plan)
                 except ValueError as error:
                     raise ValueError(f"network {index[id(net)]}: {error}") from None
         if workers > 1:
