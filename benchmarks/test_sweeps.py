@@ -26,7 +26,8 @@ def digits():
 
 
 def _networks(backend):
-    return [Network(SIZES, "relu", "softmax", "cross_entropy", seed=seed, backend=backend) for seed in range(64)]
+    return [Network(SIZES, "relu", "softmax", "cross_entropy", seed=seed, backend=backend)
+            for seed in range(64)]
 
 
 def make_jax_sweep(sizes, batch_size, dtype=np.float64):

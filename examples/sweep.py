@@ -76,8 +76,9 @@ def main(argv=None):
     start = time.perf_counter()
     nets, grid, summary = sweep(range(args.seeds), args.rates, args.epochs, args.patience, train, validation)
     seconds = time.perf_counter() - start
-    print(f"{len(nets)} networks ({args.seeds} seeds x {len(args.rates)} learning rates), up to {args.epochs} "
-          f"epochs, trained in {seconds:.2f} s; {sum(record.epochs for record in summary)} epochs run in all")
+    print(f"{len(nets)} networks ({args.seeds} seeds x {len(args.rates)} learning rates), up to "
+          f"{args.epochs} epochs, trained in {seconds:.2f} s; {sum(record.epochs for record in summary)} "
+          "epochs run in all")
     print(f"{'seed':>4} {'rate':>8} {'epochs':>6} {'stopped':>10} {'best epoch':>10} {'best loss':>9}")
     for (seed, rate), record in zip(grid, summary):
         print(f"{seed:>4} {rate:>8g} {record.epochs:>6} {record.stopped:>10} {record.best_epoch:>10} "
@@ -85,7 +86,8 @@ def main(argv=None):
     means = {rate: np.mean([record.best_loss for (_, r), record in zip(grid, summary) if r == rate])
              for rate in args.rates}
     best_rate = min(means, key=means.get)
-    index = min((i for i, (_, rate) in enumerate(grid) if rate == best_rate), key=lambda i: summary[i].best_loss)
+    index = min((i for i, (_, rate) in enumerate(grid) if rate == best_rate),
+                key=lambda i: summary[i].best_loss)
     accuracy = float(np.mean(nets[index].predict(X_test).argmax(axis=1) == y_test))
     print(f"best learning rate {best_rate:g} (mean best validation loss {means[best_rate]:.4f}); its best "
           f"network (seed {grid[index][0]}) has test accuracy {accuracy:.3f}")

@@ -34,7 +34,7 @@ def test_sweep_example_keeps_each_networks_best_epoch(tmp_path, capsys):
     results = sweep.main(["--seeds", "2", "--rates", "1e-3", "3e-2", "--epochs", "15", "--patience", "3",
                           "--plot", str(path)])
     _, validation, _ = sweep.load()
-    assert [seed_rate for seed_rate in results["grid"]] == [(0, 1e-3), (0, 3e-2), (1, 1e-3), (1, 3e-2)]
+    assert results["grid"] == [(0, 1e-3), (0, 3e-2), (1, 1e-3), (1, 3e-2)]
     for net, record in zip(results["nets"], results["summary"]):
         assert [epoch for epoch, _ in net.validation_history] == list(range(record.epochs))
         # restore_best: the network ends with its best epoch's weights

@@ -4,6 +4,7 @@ as its own train."""
 
 import copy
 import math
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -332,3 +333,19 @@ def test_ctrl_c_stops_a_sweep_quickly_and_changes_nothing():
     words = done.stdout.split()
     assert words[0] == "interrupted", words
     assert float(words[1]) < 1.0 and words[2] == "True"
+
+
+def test_copies_and_pickles_keep_the_validation_history():
+    X, Y = _data(20, 9)
+    net = Network((5, 6, 3), seed=1)
+    net.train(X, Y, epochs=3, optimizer="adam", shuffle=True, validation=(X, Y))
+    twin = copy.deepcopy(net)
+    assert _everything(twin) == _everything(net) and twin._lock is not net._lock
+    restored = pickle.loads(pickle.dumps(net))
+    assert _everything(restored) == _everything(net)
+    twin.train(X, Y, epochs=2, optimizer="adam", shuffle=True)      # the copy is independent
+    assert _everything(restored) == _everything(net) != _everything(twin)
+    # trained alike from here, the original and the restored pickle stay alike (generators included)
+    for one in (net, restored):
+        one.train(X, Y, epochs=2, optimizer="adam", shuffle=True, validation=(X[:5], Y[:5]))
+    assert _everything(restored) == _everything(net)
