@@ -169,8 +169,8 @@ class Network(Model):
     loss_history : list of (int, float)
         ``(epoch, loss)`` pairs recorded by the last call of :meth:`train`.
     validation_history : list of (int, float)
-        ``(epoch, loss)`` pairs of the validation set, after every epoch of the last call of
-        :meth:`train` that had one (else empty).
+        ``(epoch, loss)`` pairs of the validation set after every epoch of the last call of
+        :meth:`train` (empty when that call had none).
     optimizer_state : dict
         A copy of the optimizer's state, which persists from one :meth:`train` to the next.
     backend : str
