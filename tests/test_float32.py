@@ -300,3 +300,21 @@ def test_onnx_graph_of_a_float32_network(activation, output):
     Y = session.run(None, {"X": X})[0]
     assert Y.dtype == np.float32
     np.testing.assert_allclose(Y, net.predict(X), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sizes", [(6, 20, 17, 9, 3), (6, 33, 3), (6, 40, 24, 3)])
+def test_per_sample_training_of_wide_layers_agrees_everywhere(dtype, sizes):
+    """The per-sample kernel sends g back through a transposed copy of the layers after the first
+    where a vector holds 8 or more (floats at v3; tn_back_by_copy), kept equal to the weights by each
+    update, velocities too: several such layers, with and without momentum, give every backend's bits."""
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((40, 6)), np.eye(3)[rng.integers(0, 3, 40)]
+    for momentum in (0.0, 0.9):
+        results = []
+        for backend in ("cython", "numba", "python"):
+            net = Network(sizes, "tanh", "softmax", "cross_entropy", seed=3, backend=backend, dtype=dtype)
+            net.train(X, Y, learn_rate=0.05, epochs=3, momentum=momentum, shuffle=True, loss_every=1)
+            state = {key: np.asarray(value).tobytes() for key, value in net.optimizer_state.items()}
+            results.append((net.params.tobytes(), state, net.loss_history))
+        assert results[0] == results[1] == results[2]

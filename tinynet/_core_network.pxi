@@ -335,6 +335,13 @@ cdef extern from "_tiles.h" nogil:
     void tn_rows_update_sums(double* w, double* v, Py_ssize_t st, Py_ssize_t n_in, const double* g,
                              const double* fp, const double* a, double momentum, const double* x,
                              double* out)
+    int tn_back_by_copy()
+    void tn_back_t(const double* wt, Py_ssize_t sti, Py_ssize_t n_out, const double* g, const double* fp,
+                   double* out)
+    void tn_rows_descend_t(double* wt, Py_ssize_t sti, Py_ssize_t n_in, Py_ssize_t n_out, const double* g,
+                           const double* fp, const double* a)
+    void tn_rows_momentum_t(double* wt, double* vt, Py_ssize_t sti, Py_ssize_t n_in, Py_ssize_t n_out,
+                            const double* g, const double* fp, const double* a, double momentum)
     # the same for floats (_tiles.h: the functions of _tiles_real.h for float, named with a suffix 32)
     void tn_sums32(const float* wt, Py_ssize_t st, const float* a, Py_ssize_t n_in, float* out)
     void tn_sums432(const float* wt, Py_ssize_t st, const float* a, Py_ssize_t as_, Py_ssize_t n_in,
@@ -356,6 +363,13 @@ cdef extern from "_tiles.h" nogil:
     void tn_rows_update_sums32(float* w, float* v, Py_ssize_t st, Py_ssize_t n_in, const float* g,
                                const float* fp, const float* a, float momentum, const float* x,
                                float* out)
+    int tn_back_by_copy32()
+    void tn_back_t32(const float* wt, Py_ssize_t sti, Py_ssize_t n_out, const float* g, const float* fp,
+                     float* out)
+    void tn_rows_descend_t32(float* wt, Py_ssize_t sti, Py_ssize_t n_in, Py_ssize_t n_out, const float* g,
+                             const float* fp, const float* a)
+    void tn_rows_momentum_t32(float* wt, float* vt, Py_ssize_t sti, Py_ssize_t n_in, Py_ssize_t n_out,
+                              const float* g, const float* fp, const float* a, float momentum)
 
 
 # The tiles over the kernels' element type: the double functions for doubles, the float ones for
@@ -417,6 +431,39 @@ cdef inline void _tn_back(const floating* w, Py_ssize_t st, Py_ssize_t n_in, Py_
         tn_back(w, st, n_in, n_out, g, fp, out)
     else:
         tn_back32(w, st, n_in, n_out, g, fp, out)
+
+
+cdef inline bint _tn_back_by_copy(const floating* like) noexcept nogil:
+    # Whether the per-sample kernel keeps a transposed copy of the layers after the first, for arrays
+    # of like's type (tn_back_by_copy).
+    if floating is double:
+        return tn_back_by_copy()
+    else:
+        return tn_back_by_copy32()
+
+
+cdef inline void _tn_back_t(const floating* wt, Py_ssize_t sti, Py_ssize_t n_out, const floating* g,
+                            const floating* fp, floating* out) noexcept nogil:
+    if floating is double:
+        tn_back_t(wt, sti, n_out, g, fp, out)
+    else:
+        tn_back_t32(wt, sti, n_out, g, fp, out)
+
+
+cdef inline void _tn_rows_t(floating* wt, floating* vt, Py_ssize_t sti, Py_ssize_t n_in, Py_ssize_t n_out,
+                            const floating* g, const floating* fp, const floating* a,
+                            floating momentum) noexcept nogil:
+    # The transposed copy's update: tn_rows_momentum_t when vt is not NULL, else tn_rows_descend_t.
+    if floating is double:
+        if vt != NULL:
+            tn_rows_momentum_t(wt, vt, sti, n_in, n_out, g, fp, a, momentum)
+        else:
+            tn_rows_descend_t(wt, sti, n_in, n_out, g, fp, a)
+    else:
+        if vt != NULL:
+            tn_rows_momentum_t32(wt, vt, sti, n_in, n_out, g, fp, a, momentum)
+        else:
+            tn_rows_descend_t32(wt, sti, n_in, n_out, g, fp, a)
 
 
 cdef inline void _tn_rows_descend(floating* w, Py_ssize_t st, Py_ssize_t n_in, const floating* g,
@@ -634,7 +681,8 @@ cdef Py_ssize_t _net_forward_block(const floating* w, const int64_t* sizes, Py_s
     return at
 
 
-cdef void _net_backward_work(floating* w, floating* v, floating momentum, const int64_t* s, Py_ssize_t n_layers,
+cdef void _net_backward_work(floating* w, floating* v, floating* wt, floating* vt, Py_ssize_t t_end,
+                             floating momentum, const int64_t* s, Py_ssize_t n_layers,
                              Py_ssize_t n_acts, Py_ssize_t total_work, int hidden, int fp_output,
                              const floating* a, floating* g, floating* g_prev, floating* fp, floating* gpad,
                              const floating* x_next, floating* first) noexcept nogil:
@@ -642,9 +690,12 @@ cdef void _net_backward_work(floating* w, floating* v, floating momentum, const 
     # _net_output_g, which folds in the learning rate): each weight takes its term g_i * (a_j * f'_i)
     # (a bias g_i * f'_i), subtracted, or with momentum through its velocity in v; the previous layer's
     # g_j = sum over i of g_i * (w_ij * f'_i), in the order i = 0, 1, ..., from the weights before this
-    # update (tn_back). When x_next is not NULL, the first layer's update also computes the
-    # next sample's sums of that layer into first (tn_rows_update_sums), from the updated rows.
-    cdef Py_ssize_t woff = total_work, a_end = n_acts
+    # update (tn_back), or when wt is not NULL from the layers' transposed copy in wt (ending at t_end;
+    # _transposed's layout) along its rows (tn_back_t), which each update keeps equal to the working
+    # rows (tn_rows_*_t; with momentum, through the velocities' copy in vt). When x_next is not NULL,
+    # the first layer's update also computes the next sample's sums of that layer into first
+    # (tn_rows_update_sums), from the updated rows.
+    cdef Py_ssize_t woff = total_work, a_end = n_acts, toff = t_end, sti = 0
     cdef Py_ssize_t layer, i, n_in, n_out, st, a_out, a_in
     cdef int code
     cdef floating* wl
@@ -666,7 +717,13 @@ cdef void _net_backward_work(floating* w, floating* v, floating momentum, const 
         for i in range(n_out, st):
             gpad[i] = 0.0
             fp[i] = 0.0
-        if layer > 1:
+        if layer > 1 and wt != NULL:
+            sti = _stride(n_in, w)
+            toff -= n_out * sti
+            _tn_back_t(wt + toff, sti, n_out, gpad, fp, g_prev)
+            _tn_rows_t(wt + toff, vt + toff if momentum != 0.0 else NULL, sti, n_in, n_out, gpad, fp,
+                       a + a_in, momentum)
+        elif layer > 1:
             _tn_back(wl, st, n_in, n_out, gpad, fp, g_prev)
         # the update, row by row through registers
         if momentum != 0.0:
@@ -715,7 +772,9 @@ def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int ou
     cdef floating* v = &work[1, 0]
     cdef floating* a = &acts[0]
     cdef const int64_t* s = &sizes[0]
-    cdef Py_ssize_t total_work = _work_size(s, n_layers, w)
+    cdef Py_ssize_t total_work = _work_size(s, n_layers, w), t_end = 0
+    cdef bint by_copy = _tn_back_by_copy(w)
+    cdef floating* wt = &work[2, 0] if by_copy else NULL
     cdef bint narrow = True, ready
     cdef Py_ssize_t layer, following
     for layer in range(1, n_layers + 1):
@@ -730,8 +789,12 @@ def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int ou
                               &grads[0, 0], &grads[1, 0], &out_sums[0])
         else:
             _to_working(p, s, n_layers, w)
+            if by_copy:     # the layers after the first transposed too (work[2]; their velocities', work[3])
+                t_end = _transposed(w, s, n_layers, wt)
             if momentum != 0.0:
                 _to_working(&velocity[0], s, n_layers, v)
+                if by_copy:
+                    _transposed(v, s, n_layers, &work[3, 0])
             ready = False        # whether rows[3] holds the first layer's sums of the coming sample
             for epoch in range(epoch_start, epoch_stop):
                 for t in range(n):
@@ -747,8 +810,9 @@ def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int ou
                         following = order[epoch + 1 - epoch_start, 0] if order.shape[0] > 0 else 0
                     else:
                         following = -1
-                    _net_backward_work(w, v, momentum, s, n_layers, acts.shape[0], total_work, hidden,
-                                       fp_output, a, &grads[0, 0], &grads[1, 0], &rows[1, 0],
+                    _net_backward_work(w, v, wt, &work[3, 0], t_end, momentum, s, n_layers,
+                                       acts.shape[0], total_work, hidden, fp_output, a, &grads[0, 0],
+                                       &grads[1, 0], &rows[1, 0],
                                        &rows[2, 0], &data[following, 0] if following >= 0 else NULL,
                                        &rows[3, 0])
                     ready = following >= 0

@@ -22,6 +22,9 @@
  *     or with fp NULL (g the deltas) out[j] = g[0] * w[j][0] + g[1] * w[j][1] + ..., summed left to
  *     right; TN_W rows at a time, each block of their terms transposed (tn_transpose) so that the
  *     rows' sums advance side by side in one vector.
+ * tn_back_t, tn_rows_descend_t, tn_rows_momentum_t: tn_back and the updates on a transposed copy of
+ *     the weights (neuron-major rows), which the per-sample kernel keeps for the layers after the
+ *     first: backpropagation along rows, without transposes.
  * tn_squares: the squares of the weights, summed into TN_VEC partial sums (acc[k % TN_VEC]), for the
  *     L2 term of scikit-learn's reported loss.
  * tn_update: the batch kernels' whole update of a layer's parameters in one pass (the batch's gradient
@@ -226,6 +229,10 @@
 #define tn_update_outer_body tn_update_outer_body32
 #define tn_update            tn_update32
 #define tn_update_outer      tn_update_outer32
+#define tn_back_t            tn_back_t32
+#define tn_back_by_copy      tn_back_by_copy32
+#define tn_rows_descend_t    tn_rows_descend_t32
+#define tn_rows_momentum_t   tn_rows_momentum_t32
 #include "_tiles_real.h"
 #undef tn_vd
 #undef tn_vi
@@ -254,6 +261,10 @@
 #undef tn_update_outer_body
 #undef tn_update
 #undef tn_update_outer
+#undef tn_back_t
+#undef tn_back_by_copy
+#undef tn_rows_descend_t
+#undef tn_rows_momentum_t
 #undef TN_REAL
 #undef TN_LANE_INT
 #undef TN_SFX
