@@ -48,7 +48,7 @@ def test_the_harness_covers_every_case(host):
     lines = host.splitlines()
     names = {line.split()[0] for line in lines}
     functions = {"sums", "sums4", "grad", "back", "descend", "momentum", "update_sums", "squares", "update",
-                 "update_outer"}
+                 "update_outer", "back_t", "descend_t", "momentum_t"}
     assert names == functions | {name + "32" for name in functions}       # of doubles and of floats
     assert len(lines) == len({line.rsplit(" ", 1)[0] for line in lines}) > 4000
 

@@ -194,15 +194,39 @@ static void T(run)(void) {
                 report(NAME(update_sums), st, n_in, variant);
             }
 
+            /* the transposed copy (rows of stride st): n_in rows of its n_col columns (all but the padding's) */
+            {
+                ptrdiff_t n_col = st - (ptrdiff_t)(seed % 8);
+                T(fill)(w, n, seed + 15);
+                T(fill)(g, MAX_ST, seed + 16);
+                T(fill)(fp, MAX_ST, seed + 17);
+                T(fill)(a, st, seed + 18);
+                for (variant = 0; variant < 2; variant++) {     /* one row or n_in */
+                    T(tn_back_t)(w, st, variant ? n_in : 1, g, fp, out);
+                    T(mix)(out, st);
+                    report(NAME(back_t), st, n_in, variant);
+                }
+                T(tn_rows_descend_t)(w, st, n_col, n_in, g, fp, a);
+                T(mix)(w, n);
+                report(NAME(descend_t), st, n_in, 0);
+                T(fill)(v, n, seed + 19);
+                T(tn_rows_momentum_t)(w, v, st, n_col, n_in, g, fp, a, 0.9);
+                T(mix)(w, n);
+                T(mix)(v, n);
+                report(NAME(momentum_t), st, n_in, 0);
+            }
+
             memset(acc, 0, sizeof acc);
             T(fill)(w, n, seed);
             T(tn_squares)(w, n, acc);
             T(mix)(acc, VEC);
             report(NAME(squares), st, n_in, 0);
 
-            for (variant = 0; variant < 4 * N_STEPS; variant++) {   /* l2, count, every step */
-                int l2 = variant & 1, step = steps[variant >> 2];
-                REAL count = variant & 2 ? 3.0 : 1.0;
+            for (variant = 0; variant < 6 * N_STEPS; variant++) {   /* l2, count, every step */
+                /* a count of 1 (no division), 3, or 4 (a power of two: the vectors multiply by 1/4) */
+                static const REAL counts[] = {1.0, 3.0, 4.0};
+                int l2 = variant & 1, step = steps[variant / 6];
+                REAL count = counts[(variant >> 1) % 3];
                 T(fill)(w, (n_in + 1) * st, seed);
                 T(fill)(grad, (n_in + 1) * st, seed + 10);
                 T(fill)(m, (n_in + 1) * st, seed + 11);
