@@ -154,7 +154,9 @@ def net_work(sizes: Sequence[int],
         each layer, its weights input-major (a row per input, of the layer's stride: its width rounded
         up to a multiple of :func:`row_multiple`, the padding zero), then its biases (one such row); and the
         weights of the layers after the first transposed, neuron-major (a row per neuron, of its
-        input's stride), through which the batch kernels send g back.
+        input's stride), through which the batch kernels send g back (row 4), and the per-sample
+        kernel too where its vectors hold 8 or more (rows 2 and 3: the weights' and the velocities'
+        copies, kept equal to the working rows).
     rows : ndarray of the dtype, shape (4, largest stride)
         A layer's sums (of up to four samples), and its activations' derivatives.
     room : ndarray of the dtype, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride, rounded
