@@ -230,6 +230,7 @@
 #define tn_update            tn_update32
 #define tn_update_outer      tn_update_outer32
 #define tn_back_t            tn_back_t32
+#define tn_back_t_tile       tn_back_t_tile32
 #define tn_back_by_copy      tn_back_by_copy32
 #define tn_rows_descend_t    tn_rows_descend_t32
 #define tn_rows_momentum_t   tn_rows_momentum_t32
@@ -262,6 +263,7 @@
 #undef tn_update
 #undef tn_update_outer
 #undef tn_back_t
+#undef tn_back_t_tile
 #undef tn_back_by_copy
 #undef tn_rows_descend_t
 #undef tn_rows_momentum_t

@@ -461,7 +461,47 @@ __attribute__((noinline, unused)) static void tn_update_outer(TN_REAL *TN_RESTRI
 #undef TN_UPDATE_OUTER
 }
 
+/* nv vectors of columns (a constant) of tn_back_t (the per-sample kernel's transposed copy: see
+ * tn_back_by_copy, after the plain loops), their sums in registers across the rows i. */
+TN_INLINE void tn_back_t_tile(const TN_REAL *TN_RESTRICT wt, ptrdiff_t sti, ptrdiff_t n_out,
+                              const TN_REAL *TN_RESTRICT g, const TN_REAL *TN_RESTRICT fp,
+                              TN_REAL *TN_RESTRICT out, const int nv) {
+    ptrdiff_t i;
+    int c;
+    tn_vd s[TN_SUMS_V], gi = tn_splat(g[0]), fi = tn_splat(fp[0]);
+    TN_EACH(c, nv) s[c] = gi * (tn_load(wt + c * TN_W) * fi);
+    for (i = 1; i < n_out; i++) {
+        gi = tn_splat(g[i]);
+        fi = tn_splat(fp[i]);
+        TN_EACH(c, nv) s[c] = s[c] + gi * (tn_load(wt + i * sti + c * TN_W) * fi);
+    }
+    TN_EACH(c, nv) tn_store(out + c * TN_W, s[c]);
+}
+
+static inline void tn_back_t(const TN_REAL *TN_RESTRICT wt, ptrdiff_t sti, ptrdiff_t n_out,
+                             const TN_REAL *TN_RESTRICT g, const TN_REAL *TN_RESTRICT fp,
+                             TN_REAL *TN_RESTRICT out) {
+#define TN_BACK_T_AT(col, nv) tn_back_t_tile(wt + (col), sti, n_out, g, fp, out + (col), (nv))
+    TN_TILES(sti, TN_SUMS_V, TN_BACK_T_AT);
+#undef TN_BACK_T_AT
+}
+
+
 #else
+
+static inline void tn_back_t(const TN_REAL *TN_RESTRICT wt, ptrdiff_t sti, ptrdiff_t n_out,
+                             const TN_REAL *TN_RESTRICT g, const TN_REAL *TN_RESTRICT fp,
+                             TN_REAL *TN_RESTRICT out) {
+    ptrdiff_t i, j;
+    for (j = 0; j < sti; j++)
+        out[j] = g[0] * (wt[j] * fp[0]);
+    for (i = 1; i < n_out; i++) {
+        const TN_REAL gi = g[i], fi = fp[i], *TN_RESTRICT row = wt + i * sti;
+        for (j = 0; j < sti; j++)
+            out[j] = out[j] + gi * (row[j] * fi);
+    }
+}
+
 
 
 
@@ -591,19 +631,6 @@ static void tn_rows_update_sums(TN_REAL *w, TN_REAL *v, ptrdiff_t st, ptrdiff_t 
  * (v4's 8 doubles and 16 floats take the copy too, unmeasured: no AVX-512 machine at hand.) */
 static inline int tn_back_by_copy(void) {
     return TN_W >= 8;
-}
-
-static inline void tn_back_t(const TN_REAL *TN_RESTRICT wt, ptrdiff_t sti, ptrdiff_t n_out,
-                             const TN_REAL *TN_RESTRICT g, const TN_REAL *TN_RESTRICT fp,
-                             TN_REAL *TN_RESTRICT out) {
-    ptrdiff_t i, j;
-    for (j = 0; j < sti; j++)
-        out[j] = g[0] * (wt[j] * fp[0]);
-    for (i = 1; i < n_out; i++) {
-        const TN_REAL gi = g[i], fi = fp[i], *TN_RESTRICT row = wt + i * sti;
-        for (j = 0; j < sti; j++)
-            out[j] = out[j] + gi * (row[j] * fi);
-    }
 }
 
 static inline void tn_rows_descend_t(TN_REAL *TN_RESTRICT wt, ptrdiff_t sti, ptrdiff_t n_in, ptrdiff_t n_out,
