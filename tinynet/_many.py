@@ -1,6 +1,7 @@
 """``train_many``: many networks over the same data, on all cores, stepped together in vectors on each."""
 
 import copy
+import inspect
 import itertools
 import numbers
 import threading
@@ -245,10 +246,10 @@ def _tutorial_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every
 
 
 #: train_many's options beyond the tutorial's (learn_rate, epochs, loss_every), with Network.train's
-#: defaults: each a scalar or one value per network.
-_OPTIONS = {"momentum": 0.0, "shuffle": False, "batch_size": None, "optimizer": "sgd", "nesterov": False,
-            "alpha": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "patience": None, "tol": 1e-4,
-            "restore_best": False, "schedule": "constant", "power_t": 0.5}
+#: defaults (from its signature): each a scalar or one value per network.
+_OPTIONS = {name: parameter.default for name, parameter in inspect.signature(Network.train).parameters.items()
+            if name in ("momentum", "shuffle", "batch_size", "optimizer", "nesterov", "alpha", "beta_1",
+                        "beta_2", "epsilon", "patience", "tol", "restore_best", "schedule", "power_t")}
 
 
 def _per_network_values(value, name, n_nets):
@@ -265,11 +266,8 @@ def _per_network_values(value, name, n_nets):
 
 def _lanes_plan(plan):
     """Whether a Network's plan is per-sample SGD in order, as the lanes kernel steps it (momentum or
-    none; no mini-batch, L2, Nesterov, shuffling, schedule or watch)."""
-    watch = plan.watch
-    return (plan.batch_size == 1 and plan.optimizer["optimizer"] == "sgd" and plan.optimizer["alpha"] == 0.0
-            and not plan.optimizer["nesterov"] and not plan.shuffle and plan.validation is None
-            and watch["schedule"] == "constant" and watch["patience"] is None and not watch["restore_best"])
+    none; no shuffling, schedule or watched loss)."""
+    return plan.per_sample and not plan.shuffle and not plan.stepwise
 
 
 def _train_networks(networks, plans, *, stop=None):

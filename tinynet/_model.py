@@ -308,4 +308,3 @@ def set_trained(model: Model, params: ArrayLike, history: list[tuple[int, float]
     """Store a model's trained parameters and loss history; hold its lock."""
     model._params[:] = params
     model.loss_history = history
-

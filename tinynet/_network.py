@@ -20,8 +20,11 @@ from ._model import Model
 from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, STEP_OF, adam_step_sizes, kernel_options, step_code
 from ._training import Outcome
 from ._validation import (
+    as_choice,
     as_count,
     as_features,
+    as_flag,
+    as_nonnegative,
     as_real,
     as_real_array,
     as_schedule,
@@ -46,19 +49,6 @@ TUTORIAL_ORDER = [0, 1, 2, 3, 6, 7, 4, 5, 8]
 _EMPTY = np.empty(0)
 
 
-def _choice(value: Any, options: Any, name: str) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, options))}")
-    return value
-
-
-def _alpha(alpha: Any) -> float:
-    value = as_real(alpha, "alpha")
-    if value < 0.0:
-        raise ValueError(f"alpha must be at least 0, got {value!r}")
-    return value
-
-
 #: ``train``'s defaults of the options that not every optimizer takes (``_rules.Optimizer.options``).
 _OPTION_DEFAULTS = {"momentum": 0.0, "nesterov": False, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}
 
@@ -67,13 +57,12 @@ def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any,
                        epsilon: Any) -> dict[str, Any]:
     """``train``'s optimizer options, checked: TypeError or ValueError naming the one refused (an
     option its optimizer does not take, given another value than its default, included)."""
-    name = _choice(optimizer, OPTIMIZER_OF, "optimizer")
+    name = as_choice(optimizer, OPTIMIZER_OF, "optimizer")
     momentum = as_real(momentum, "momentum")
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"nesterov must be True or False, not {type(nesterov).__name__}")
-    alpha = _alpha(alpha)
+    nesterov = as_flag(nesterov, "nesterov")
+    alpha = as_nonnegative(alpha, "alpha")
     beta_1, beta_2 = as_real(beta_1, "beta_1"), as_real(beta_2, "beta_2")
     for value, label in ((beta_1, "beta_1"), (beta_2, "beta_2")):
         if not 0.0 <= value < 1.0:
@@ -81,7 +70,7 @@ def _optimizer_options(optimizer: Any, momentum: Any, nesterov: Any, alpha: Any,
     epsilon = as_real(epsilon, "epsilon")
     if not epsilon > 0.0:
         raise ValueError(f"epsilon must be greater than 0, got {epsilon!r}")
-    given = {"momentum": momentum, "nesterov": bool(nesterov), "beta_1": beta_1, "beta_2": beta_2,
+    given = {"momentum": momentum, "nesterov": nesterov, "beta_1": beta_1, "beta_2": beta_2,
              "epsilon": epsilon}
     row = OPTIMIZER_OF[name]
     for option, value in given.items():
@@ -110,6 +99,26 @@ class _Plan(NamedTuple):
         """Whether the step keeps state (every step but plain SGD's)."""
         return step_code(self.optimizer["optimizer"], self.optimizer["momentum"],
                          self.optimizer["nesterov"]) != STEP_OF["sgd"].code
+
+    @property
+    def per_sample(self) -> bool:
+        """Whether it is per-sample SGD (momentum or none; no mini-batch, L2 or Nesterov): the
+        per-sample kernels' step, the learning rate folded into g."""
+        options = self.optimizer
+        return (self.batch_size == 1 and options["optimizer"] == "sgd" and options["alpha"] == 0.0
+                and not options["nesterov"])
+
+    @property
+    def watches_loss(self) -> bool:
+        """Whether a loss is computed after every epoch: the validation set's, or for patience,
+        restore_best or the adaptive schedule the training set's."""
+        return (self.validation is not None or self.watch["patience"] is not None
+                or self.watch["restore_best"] or self.watch["schedule"] == "adaptive")
+
+    @property
+    def stepwise(self) -> bool:
+        """Whether the kernel runs one epoch at a time: a watched loss, or a rate that changes."""
+        return self.watches_loss or self.watch["schedule"] != "constant"
 
 
 class Network(Model):
@@ -212,7 +221,7 @@ class Network(Model):
     def __init__(self, sizes: ArrayLike, activation: str = "sigmoid", output: str = "sigmoid",
                  loss: str = "mse", init: str = "auto", seed: int | None = None,
                  backend: str | None = None, dtype: Any = "float64") -> None:
-        _choice(init, INITS, "init")
+        as_choice(init, INITS, "init")
         if seed is not None and (isinstance(seed, (bool, np.bool_))
                                  or not isinstance(seed, numbers.Integral)):
             raise TypeError(f"seed must be an integer or None, not {type(seed).__name__}")
@@ -246,9 +255,9 @@ class Network(Model):
                              f"tinynet's limit of {MAX_PARAMS:,}")
         layer_sizes = tuple(int(size) for size in sizes_array)
         dtype = network_dtype(config.get("dtype", "float64"))
-        activation = _choice(config["activation"], HIDDEN, "activation")
-        output = _choice(config["output"], OUTPUT, "output")
-        loss_name = _choice(config["loss"], LOSSES, "loss")
+        activation = as_choice(config["activation"], HIDDEN, "activation")
+        output = as_choice(config["output"], OUTPUT, "output")
+        loss_name = as_choice(config["loss"], LOSSES, "loss")
         if loss_name == "cross_entropy" and output == "identity":
             raise ValueError("loss 'cross_entropy' needs a 'sigmoid' or 'softmax' output, not 'identity'")
         if output == "softmax" and layer_sizes[-1] < 2:
@@ -574,10 +583,8 @@ class Network(Model):
         """
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
-        acts, _, out_sums = net_scratch(self.sizes, self._dtype)
         with self._lock:
-            return float(self._kernels.net_loss(self._params, self._sizes, *self._kernel_codes, data,
-                                                targets, acts, out_sums))
+            return self._loss_at(self._params, data, targets)
 
     def gradients(self, X: ArrayLike, Y: ArrayLike,
                   alpha: float = 0.0) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
@@ -606,7 +613,7 @@ class Network(Model):
         """
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
-        return self._layer_views(self._gradient(data, targets, _alpha(alpha), self._params))
+        return self._layer_views(self._gradient(data, targets, as_nonnegative(alpha, "alpha"), self._params))
 
     def loss_and_gradient(self, X: ArrayLike, Y: ArrayLike, alpha: float = 0.0,
                           params: ArrayLike | None = None) -> tuple[float, NDArray[np.float64]]:
@@ -634,17 +641,15 @@ class Network(Model):
         """
         data = self._features(X)
         targets = self._targets(Y, data.shape[0])
-        alpha = _alpha(alpha)
+        alpha = as_nonnegative(alpha, "alpha")
         point = self._params if params is None else contiguous_writeable(self._check_params(params))
         return self._loss_and_gradient(data, targets, alpha, point)
 
     def _loss_and_gradient(self, data: NDArray[np.float64], targets: NDArray[np.float64], alpha: float,
                            point: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         """:meth:`loss_and_gradient` of checked arrays."""
-        acts, _, out_sums = net_scratch(self.sizes, self._dtype)
         with self._lock:
-            loss = float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, acts,
-                                                out_sums))
+            loss = self._loss_at(point, data, targets)
         if alpha:
             squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self._layer_views(point)[0])
             loss += alpha * squares / (2 * data.shape[0])
@@ -789,9 +794,7 @@ class Network(Model):
         With a validation set, a schedule other than ``constant``, ``patience`` or ``restore_best``, the
         kernel runs one epoch at a time (the same arithmetic: the bits do not depend on it).
         """
-        for flag, label in ((verbose, "verbose"), (progress, "progress")):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{label} must be True or False, not {type(flag).__name__}")
+        verbose, progress = as_flag(verbose, "verbose"), as_flag(progress, "progress")
         data = self._features(X)
         plan = self._plan(data, self._targets(Y, data.shape[0]), self._validation(validation),
                           learn_rate=learn_rate, epochs=epochs, loss_every=loss_every, shuffle=shuffle,
@@ -825,9 +828,7 @@ class Network(Model):
         makes one per network, so that every check happens before any network trains."""
         learn_rate, epochs, loss_every = as_schedule(options["learn_rate"], options["epochs"],
                                                      options["loss_every"])
-        shuffle = options["shuffle"]
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be True or False, not {type(shuffle).__name__}")
+        shuffle = as_flag(options["shuffle"], "shuffle")
         optimizer = _optimizer_options(options["optimizer"], options["momentum"], options["nesterov"],
                                        options["alpha"], options["beta_1"], options["beta_2"],
                                        options["epsilon"])
@@ -843,7 +844,7 @@ class Network(Model):
         if row.full_batch and batch_size < n:
             raise ValueError(f"{row.label} steps on the gradient of all the samples: leave batch_size "
                              f"unset (or give {n}), got {batch_size}")
-        return _Plan(data, targets, validation, learn_rate, epochs, loss_every, bool(shuffle), batch_size,
+        return _Plan(data, targets, validation, learn_rate, epochs, loss_every, shuffle, batch_size,
                      optimizer, watch)
 
     def _check_optimizer(self, plan: _Plan) -> None:
@@ -876,13 +877,10 @@ class Network(Model):
         scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
         history: list[tuple[int, float]] = []
         monitor = None
-        if plan.validation is not None:
-            monitor = functools.partial(self._loss_at, data=plan.validation[0], targets=plan.validation[1])
-        elif plan.watch["patience"] is not None or plan.watch["restore_best"] \
-                or plan.watch["schedule"] == "adaptive":
-            monitor = functools.partial(self._loss_at, data=data, targets=targets)
+        if plan.watches_loss:
+            watched = plan.validation if plan.validation is not None else (data, targets)
+            monitor = functools.partial(self._loss_at, data=watched[0], targets=watched[1])
         watch = Watch(learn_rate, epochs, n, plan.watch, monitor, history)
-        stepwise = monitor is not None or plan.watch["schedule"] != "constant"
         # Shuffling: each epoch's order comes from a generator seeded by (a number drawn once per
         # call from the network's generator, the epoch), so it does not depend on how the epochs
         # are split into kernel calls.
@@ -905,16 +903,13 @@ class Network(Model):
             return np.array([np.random.default_rng([base, epoch]).permutation(n)
                              for epoch in range(start, stop)], dtype=np.int64)
 
-
-        per_sample = (plan.batch_size == 1 and name == "sgd" and options["alpha"] == 0.0
-                      and not options["nesterov"])
-        if (per_sample and options["momentum"] == 0.0 and not plan.shuffle and not stepwise
+        if (plan.per_sample and options["momentum"] == 0.0 and not plan.shuffle and not plan.stepwise
                 and self._is_tutorial_network()):
             # The tutorial's own network and method: its specialised kernel, the same operations.
             outcome = self._train_as_tutorial(data, targets, learn_rate, epochs, plan.loss_every, verbose,
                                               progress, begin, stop, warn)
             return watch.finish(self._params, outcome), outcome
-        if per_sample:
+        if plan.per_sample:
             def train_chunk(state, start, stop, every, losses):
                 params, moments, _ = state
                 record = kernel_options(learn_rate=watch.rate_of(start), momentum=options["momentum"])
@@ -940,8 +935,8 @@ class Network(Model):
         outcome = self._run_training(train_chunk, (self._params.reshape(1, -1), self._moments, self._step),
                                      epochs, plan.loss_every, n * max(1, self._params.size // 9), learn_rate,
                                      verbose, progress, stacklevel=3, begin=begin,
-                                     after_epoch=functools.partial(watch, params=self._params) if stepwise
-                                     else None, stop=stop, warn=warn)
+                                     after_epoch=functools.partial(watch, params=self._params)
+                                     if plan.stepwise else None, stop=stop, warn=warn)
         return watch.finish(self._params, outcome), outcome
 
     def _is_tutorial_network(self) -> bool:

@@ -627,7 +627,7 @@ static void tn_rows_update_sums(TN_REAL *w, TN_REAL *v, ptrdiff_t st, ptrdiff_t 
  *     the same values: the copy stays equal, bit for bit. */
 /* Whether the per-sample kernel keeps that copy, rather than sending g back through the working rows
  * (tn_back's TN_W x TN_W transposes): where a vector holds 8 or more. Measured on Zen 3 (v3) at
- * (64, 32, 10), per sample: the copy took 0.91x the time with 8 floats a vector, 1.07x with 4 doubles.
+ * (64, 32, 10), per sample: the copy took 0.89x the time with 8 floats a vector, 1.09x with 4 doubles.
  * (v4's 8 doubles and 16 floats take the copy too, unmeasured: no AVX-512 machine at hand.) */
 static inline int tn_back_by_copy(void) {
     return TN_W >= 8;

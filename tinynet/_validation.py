@@ -223,6 +223,28 @@ def as_real(value, name):
     return result
 
 
+def as_nonnegative(value, name):
+    """``as_real``, and ValueError unless at least 0 (an L2 penalty, a tolerance, an exponent)."""
+    result = as_real(value, name)
+    if result < 0.0:
+        raise ValueError(f"{name} must be at least 0, got {result!r}")
+    return result
+
+
+def as_flag(value, name):
+    """True or False (numpy's too) as a Python bool; TypeError for anything else (1, "yes", None)."""
+    if not _is_bool(value):
+        raise TypeError(f"{name} must be True or False, not {type(value).__name__}")
+    return bool(value)
+
+
+def as_choice(value, options, name):
+    """One of ``options``' names; ValueError naming them all otherwise."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"unknown {name} {value!r}: choose one of {', '.join(map(repr, options))}")
+    return value
+
+
 #: The largest count a kernel takes (a C ``Py_ssize_t`` / ``int64``): larger ones are refused here,
 #: alike for every backend, rather than overflowing in one and running in another.
 COUNT_MAX = 2**63 - 1

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._training import Outcome
-from ._validation import as_count, as_real
+from ._validation import as_choice, as_count, as_flag, as_nonnegative
 
 __all__ = ["SCHEDULES", "SweepSummary", "TrainingRecord", "Watch", "check_watch_options"]
 
@@ -70,20 +70,10 @@ class SweepSummary(list):
 def check_watch_options(schedule: Any, power_t: Any, patience: Any, tol: Any,
                         restore_best: Any) -> dict[str, Any]:
     """The watch's options of ``train``, checked: TypeError or ValueError naming the one refused."""
-    if not isinstance(schedule, str) or schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}: choose one of {', '.join(map(repr, SCHEDULES))}")
-    power_t = as_real(power_t, "power_t")
-    if not power_t >= 0.0:
-        raise ValueError(f"power_t must be at least 0, got {power_t!r}")
-    if patience is not None:
-        patience = as_count(patience, "patience", minimum=1)
-    tol = as_real(tol, "tol")
-    if not tol >= 0.0:
-        raise ValueError(f"tol must be at least 0, got {tol!r}")
-    if not isinstance(restore_best, (bool, np.bool_)):
-        raise TypeError(f"restore_best must be True or False, not {type(restore_best).__name__}")
-    return {"schedule": schedule, "power_t": power_t, "patience": patience, "tol": tol,
-            "restore_best": bool(restore_best)}
+    return {"schedule": as_choice(schedule, SCHEDULES, "schedule"),
+            "power_t": as_nonnegative(power_t, "power_t"),
+            "patience": None if patience is None else as_count(patience, "patience", minimum=1),
+            "tol": as_nonnegative(tol, "tol"), "restore_best": as_flag(restore_best, "restore_best")}
 
 
 class Watch:
