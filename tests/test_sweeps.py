@@ -226,6 +226,27 @@ def test_a_refusal_names_the_network_whose_options_differ():
     assert [_everything(net) for net in nets] == before
 
 
+def test_options_equal_in_value_but_not_in_kind_are_checked_network_by_network():
+    # train_many checks one plan per kind of network and options; 1 == True and hash(1) == hash(True),
+    # yet shuffle=1 is refused where shuffle=True is taken, so the second network's is checked apart.
+    X, Y = _data(20, 6)
+    nets = [Network((5, 6, 3), seed=seed) for seed in range(3)]
+    before = [_everything(net) for net in nets]
+    with pytest.raises(TypeError, match="network 2: shuffle must be True or False, not int"):
+        train_many(nets, X, Y, epochs=1, shuffle=[True, True, 1])
+    with pytest.raises(TypeError, match="network 1: nesterov must be True or False, not float"):
+        train_many(nets, X, Y, epochs=1, momentum=0.5, nesterov=[False, 0.0, False])
+    # a value that does not hash is checked for its network alone, as any other
+    with pytest.raises(ValueError, match=r"network 1: unknown schedule \{\}"):
+        train_many(nets, X, Y, epochs=1, schedule=["constant", {}, "constant"])
+    assert [_everything(net) for net in nets] == before
+    # the same options, given once or network by network, train alike (one plan or three)
+    twins = [Network((5, 6, 3), seed=seed) for seed in range(3)]
+    train_many(nets, X, Y, epochs=2, learn_rate=0.05, shuffle=True)
+    train_many(twins, X, Y, epochs=2, learn_rate=[0.05, np.float64(0.05), 0.05], shuffle=[True] * 3)
+    assert [_everything(net) for net in nets] == [_everything(net) for net in twins]
+
+
 def test_tutorial_networks_take_the_tutorial_options_only():
     nets = [OurNeuralNetwork(), OurNeuralNetwork()]
     before = [net.params.tobytes() for net in nets]

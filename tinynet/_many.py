@@ -4,6 +4,7 @@ import copy
 import inspect
 import itertools
 import numbers
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, cast
@@ -156,15 +157,35 @@ def _compile_here(tasks):
             func(backend, *args, stop=stop)
 
 
+#: tinynet's worker threads, one pool per worker count, kept between calls: starting threads costs
+#: 0.1-1 ms a call (a thread's start waits for the GIL that the caller's other workers hold), as much as
+#: the whole training of some sweeps. A forked child starts without them.
+_THREAD_POOLS: dict[int, Any] = {}
+_THREAD_POOLS_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):      # POSIX
+    os.register_at_fork(after_in_child=_THREAD_POOLS.clear)
+
+
+def _thread_pool(workers):
+    """The kept pool of ``workers`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _THREAD_POOLS_LOCK:
+        pool = _THREAD_POOLS.get(workers)
+        if pool is None:
+            pool = _THREAD_POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinynet")
+        return pool
+
+
 def _pool(n_jobs):
     """A function that runs tasks ``(function, *arguments)`` in parallel, its worker count, and
     whether it runs them on threads.
 
     The pool is joblib's active backend (``joblib.parallel_config``), threads by default. For threads,
-    a plain thread pool does the same work without joblib's 10 ms polling of results, which would
-    dominate jobs of a few milliseconds.
+    tinynet's own kept thread pool does the same work without joblib's 10 ms polling of results, which
+    would dominate jobs of a few milliseconds.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait
 
     import joblib  # here, not at import time: it takes longer to import than tinynet itself
     from joblib.parallel import ThreadingBackend, get_active_backend
@@ -181,14 +202,18 @@ def _pool(n_jobs):
     else:
         def run(tasks):
             stop = threading.Event()
-            with ThreadPoolExecutor(min(workers, len(tasks))) as pool:
-                try:
-                    return list(pool.map(lambda task: task[0](*task[1:], stop=stop), tasks))
-                except KeyboardInterrupt:
-                    # The workers stop at the end of their chunk (milliseconds), not of their run.
-                    stop.set()
-                    pool.shutdown(cancel_futures=True)
-                    raise
+            pool = _thread_pool(workers)
+            futures = [pool.submit(func, *args, stop=stop) for func, *args in tasks]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                # Ctrl-C (or a task's error): the tasks not begun are dropped, the running ones stop at
+                # the end of their chunk (milliseconds), not of their run; then the error goes on.
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                wait(futures)
+                raise
     return run, workers, isinstance(backend, ThreadingBackend)
 
 
@@ -295,13 +320,20 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
         if not isinstance(net, Network):
             raise TypeError(_MIXED)
     n_nets = len(networks)
-    columns, varied = {}, False
+    columns, varying = {}, []
     for name, value in {"learn_rate": learn_rate, "epochs": epochs, "loss_every": loss_every,
                         **options}.items():
         columns[name], many = _per_network_values(value, name, n_nets)
-        varied |= many
+        if many:
+            varying.append(columns[name])
     position = {id(net): i for i, net in enumerate(networks)}
     arrays = {}            # the checked data of each kind of input (features, outputs, dtype, targets)
+    # A plan depends on the network only through its kind of input (Network._plan reads nothing else
+    # of it), so networks of one kind given the same options share one: a sweep of many networks
+    # checks its options once, not once per network (15 us each). The options given one per network
+    # key by type, value and repr, so that 1 and True (equal, one hash) or 0.0 and -0.0 are checked
+    # apart; a value that does not hash is checked for its network alone.
+    shared: dict[tuple[Any, ...], Any] = {}
     plans = []
     for index, net in enumerate(networks):
         kind = (net.sizes[0], net.sizes[-1], net.output, net.loss_name, net.dtype)
@@ -310,10 +342,19 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
                 array = net._features(data, name="data")
                 arrays[kind] = (array, net._targets(all_y_trues, array.shape[0], name="all_y_trues",
                                                    data_name="data"), net._validation(validation))
-            mine = {name: column[index] for name, column in columns.items()}
-            plans.append(net._plan(*arrays[kind], **mine))
+            key: tuple[Any, ...] | None = (kind, *((type(column[index]), column[index], repr(column[index]))
+                                                  for column in varying))
+            try:
+                plan = shared.get(key)
+            except TypeError:
+                key, plan = None, None
+            if plan is None:
+                plan = net._plan(*arrays[kind], **{name: column[index] for name, column in columns.items()})
+                if key is not None:
+                    shared[key] = plan
+            plans.append(plan)
         except (TypeError, ValueError) as error:
-            if index == 0 and not varied:     # the options of every network: name no network
+            if index == 0 and not varying:     # the options of every network: name no network
                 raise
             raise type(error)(f"network {index}: {error}") from None
     groups = []
