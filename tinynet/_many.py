@@ -342,15 +342,14 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
                 array = net._features(data, name="data")
                 arrays[kind] = (array, net._targets(all_y_trues, array.shape[0], name="all_y_trues",
                                                    data_name="data"), net._validation(validation))
-            key: tuple[Any, ...] | None = (kind, *((type(column[index]), column[index], repr(column[index]))
-                                                  for column in varying))
+            key = (kind, *((type(column[index]), column[index], repr(column[index])) for column in varying))
             try:
-                plan = shared.get(key)
+                plan, hashable = shared.get(key), True
             except TypeError:
-                key, plan = None, None
+                plan, hashable = None, False
             if plan is None:
                 plan = net._plan(*arrays[kind], **{name: column[index] for name, column in columns.items()})
-                if key is not None:
+                if hashable:
                     shared[key] = plan
             plans.append(plan)
         except (TypeError, ValueError) as error:
