@@ -7,12 +7,22 @@ pure-Python backend, "serial" training of many networks) to the terminal report 
 """
 
 import contextlib
+import os
 
-import numpy as np
-import pytest
+# $TINYNET_CPU forces the extension's level, to measure what a CPU of that level gets (v2 or v3 on an
+# AVX2 or AVX-512 machine): Numba, which compiles for the host, is then compiled for the same x86-64
+# level (LLVM's CPU names), set here before Numba is first imported, so that the "numba" entries are
+# what that CPU would get too. $NUMBA_CPU_NAME, if set, is left as it is.
+_FORCED = os.environ.get("TINYNET_CPU", "").strip()
+if _FORCED in ("v2", "v3", "v4") and "NUMBA_CPU_NAME" not in os.environ:
+    os.environ["NUMBA_CPU_NAME"] = f"x86-64-{_FORCED}"
+    os.environ.setdefault("NUMBA_CPU_FEATURES", "")
 
-from tinynet import available_backends
-from tinynet._backend import BACKENDS, load_backend, runnable_levels, using_level
+import numpy as np  # noqa: E402  (after the environment is set)
+import pytest  # noqa: E402
+
+from tinynet import available_backends  # noqa: E402
+from tinynet._backend import BACKENDS, load_backend, runnable_levels, using_level  # noqa: E402
 
 BASELINES = ("numpy", "python", "serial", "plain-c", "sklearn", "sklearn-1-thread", "float64")
 
