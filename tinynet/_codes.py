@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 __all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
            "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "NET_VEC32", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "aligned_zeros",
-           "net_many_scratch", "net_scratch", "net_work", "row_multiple"]
+           "aligned_zeros_many", "net_many_scratch", "net_scratch", "net_work", "row_multiple"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
@@ -73,12 +73,25 @@ ALIGN = 64
 def aligned_zeros(shape: int | Sequence[int], dtype: Any = np.float64) -> NDArray[Any]:
     """A C-contiguous array of zeros (float64, or ``dtype``) whose first element sits on an
     ``ALIGN``-byte boundary: a view into a slightly larger buffer."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    size = math.prod(shape)
+    return aligned_zeros_many([shape], dtype)[0]
+
+
+def aligned_zeros_many(shapes: Sequence[int | Sequence[int]],
+                       dtype: Any = np.float64) -> tuple[NDArray[Any], ...]:
+    """:func:`aligned_zeros` of each shape, all views into one buffer, each starting on an
+    ``ALIGN``-byte boundary: one allocation and one look at its address (``ctypes.data``, 3-4 us, the
+    most of an allocation's cost) for the several scratch arrays of a kernel call."""
     itemsize = np.dtype(dtype).itemsize
-    buffer = np.zeros(size + ALIGN // itemsize, dtype=dtype)
+    line = ALIGN // itemsize
+    whole = [(shape,) if isinstance(shape, int) else tuple(shape) for shape in shapes]
+    sizes = [math.prod(shape) for shape in whole]
+    buffer = np.zeros(sum(_round_up(size, line) for size in sizes) + line, dtype=dtype)
     start = (-buffer.ctypes.data % ALIGN) // itemsize
-    return buffer[start:start + size].reshape(shape)
+    arrays = []
+    for shape, size in zip(whole, sizes):
+        arrays.append(buffer[start:start + size].reshape(shape))
+        start += _round_up(size, line)
+    return tuple(arrays)
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -113,8 +126,8 @@ def net_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[
     out_sums : ndarray of the dtype, shape (sizes[-1],)
         The output layer's sums (pre-activations), from which the losses are computed stably.
     """
-    return (aligned_zeros(sum(sizes), dtype), aligned_zeros((2, _whole_lines(max(sizes), dtype)), dtype),
-            aligned_zeros(sizes[-1], dtype))
+    return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any]]",
+                aligned_zeros_many([sum(sizes), (2, _whole_lines(max(sizes), dtype)), sizes[-1]], dtype))
 
 
 def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any],
@@ -132,8 +145,9 @@ def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDA
         One network's parameters, activations and output sums, to compute its loss.
     """
     n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
-    return (aligned_zeros((sum(sizes), LANES), dtype), aligned_zeros((2, max(sizes), LANES), dtype),
-            aligned_zeros((sizes[-1], LANES), dtype), aligned_zeros(n_params + sum(sizes) + sizes[-1], dtype))
+    return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]", aligned_zeros_many(
+        [(sum(sizes), LANES), (2, max(sizes), LANES), (sizes[-1], LANES), n_params + sum(sizes) + sizes[-1]],
+        dtype))
 
 
 #: Samples whose gradients the compiled batch kernels compute together (their activations, g and
@@ -168,5 +182,6 @@ def net_work(sizes: Sequence[int],
     strides = [_round_up(n_out, row_multiple(dtype)) for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
     transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
-    room = aligned_zeros((BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides), dtype)), dtype)
-    return aligned_zeros((5, max(size, transposed)), dtype), aligned_zeros((4, max(strides)), dtype), room
+    return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any]]", aligned_zeros_many(
+        [(5, max(size, transposed)), (4, max(strides)),
+         (BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides), dtype))], dtype))
