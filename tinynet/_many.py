@@ -335,8 +335,11 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     # apart; a value that does not hash is checked for its network alone.
     shared: dict[tuple[Any, ...], Any] = {}
     plans = []
+    configs = []        # each network's configuration and backend
     for index, net in enumerate(networks):
-        kind = (net.sizes[0], net.sizes[-1], net.output, net.loss_name, net.dtype)
+        sizes, output, loss, dtype = net.sizes, net.output, net.loss_name, net.dtype
+        configs.append((sizes, net.activation, output, loss, dtype, net.backend))
+        kind = (sizes[0], sizes[-1], output, loss, dtype)
         try:
             if kind not in arrays:
                 array = net._features(data, name="data")
@@ -359,11 +362,11 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     groups = []
     lanes: dict[tuple[Any, ...], list[int]] = {}
     planned = []
-    for index, (net, plan) in enumerate(zip(networks, plans)):
-        if _lanes_plan(plan):
-            key = (net.sizes, net.activation, net.output, net.loss_name, net.dtype, net.backend, plan.epochs,
-                   plan.loss_every, plan.optimizer["momentum"] != 0.0)
-            lanes.setdefault(key, []).append(index)
+    in_lanes = {id(plan): _lanes_plan(plan) for plan in {id(plan): plan for plan in plans}.values()}
+    for index, (config, plan) in enumerate(zip(configs, plans)):
+        if in_lanes[id(plan)]:
+            lanes.setdefault((*config, plan.epochs, plan.loss_every, plan.optimizer["momentum"] != 0.0),
+                             []).append(index)
         else:
             planned.append(index)
     for (*_, backend, group_epochs, group_every, momentum_on), members in lanes.items():

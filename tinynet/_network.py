@@ -875,7 +875,6 @@ class Network(Model):
             plan.data.shape[0]
         options = plan.optimizer
         name = options["optimizer"]
-        scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
         history: list[tuple[int, float]] = []
         monitor = None
         if plan.watches_loss:
@@ -910,6 +909,7 @@ class Network(Model):
             outcome = self._train_as_tutorial(data, targets, learn_rate, epochs, plan.loss_every, verbose,
                                               progress, begin, stop, warn)
             return watch.finish(self._params, outcome), outcome
+        scratch = (*net_scratch(self.sizes, self._dtype), *net_work(self.sizes, self._dtype))
         if plan.per_sample:
             def train_chunk(state, start, stop, every, losses):
                 params, moments, _ = state
