@@ -113,3 +113,38 @@ def test_mlp_classifier(benchmark, monkeypatch, digits, sklearn_fit, setting, en
         difference = _max_relative_difference(model, sklearn_fit(setting))
         benchmark.extra_info["max_relative_difference"] = difference
         assert difference <= 1e-9
+
+
+@pytest.mark.parametrize("entry", ["cython", *lower_levels(), "numba", "sklearn", "sklearn-1-thread"])
+def test_mlp_classifier_float32(benchmark, monkeypatch, digits, entry):
+    """test_mlp_classifier's defaults (Adam, batch 200) with float32 ``X``: both estimators train in
+    float32 (their ``coefs_`` stay float32), tinynet on its float32 kernels, scikit-learn on its float32
+    BLAS. Not bit for bit (scikit-learn's BLAS sums in its own order, with FMA): the weights must agree
+    within float32's precision grown over 20 epochs, 1e-4 of the largest (recorded in extra_info)."""
+    X, y = digits
+    X = X.astype(np.float32)
+    setting = "defaults (adam, batch 200)"
+    benchmark.group = f"digits (64, 100, 10), float32 X, {setting}: {EPOCHS} epochs, MLPClassifier"
+    benchmark.extra_info["samples"] = len(X) * EPOCHS
+    name, level = backend_of(entry)
+    if not entry.startswith("sklearn"):
+        monkeypatch.setenv("TINYNET_BACKEND", name)
+
+    def train():
+        if entry == "sklearn-1-thread":
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1):
+                return _fit(entry, setting, X, y)
+        with level():
+            return _fit(entry, setting, X, y)
+
+    train()                                            # compile / warm up
+    ours, theirs = ROUNDS[setting]
+    model = benchmark.pedantic(train, rounds=theirs if entry.startswith("sklearn") else ours, iterations=1)
+    assert model.n_iter_ == EPOCHS
+    assert all(coef.dtype == np.float32 for coef in model.coefs_)
+    if not entry.startswith("sklearn"):
+        difference = _max_relative_difference(model, _fit("sklearn", setting, X, y))
+        benchmark.extra_info["max_relative_difference"] = difference
+        assert difference <= 1e-4
