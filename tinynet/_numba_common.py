@@ -31,6 +31,7 @@ kernels are therefore cached under a stamp of every file they depend on (:data:`
 import functools
 import hashlib
 import math
+import operator
 import os
 from typing import Any
 
@@ -38,7 +39,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import caching
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, models, overload, register_model
 
 from . import _rules
 from ._codes import LANES, PW_BLOCKSIZE, STACK_SIZE
@@ -143,6 +144,148 @@ def _bitcast(source, target, llvm_type):
             return None
         return target(source), lambda context, builder, sig, args: builder.bitcast(args[0], llvm_type)
     return intrinsic(typer)
+
+
+# --- vectors of a kernel's floats: the register tiles of _tiles.h, for the Network kernels ----------
+# LLVM's loop vectoriser keeps a tile's running sums in memory between the rows (and checks at run
+# time, before every inner loop, that Numba's arrays do not overlap); a value of LLVM vector type
+# (<4 x double>, <8 x float>: 32 bytes, one AVX register) stays in a register. Its operations are IEEE
+# multiplications, additions and subtractions lane by lane, with no fast-math flag (never fused into
+# an FMA nor reordered): each lane computes, rounded as in the scalar code, what the scalar code
+# computes for its element; a float32 vector's lanes round each result to float32, as R does.
+
+#: The floats in a kernel's vector: 4 doubles; 8 floats for the float32 kernels (which import VW32 as
+#: VW, tools/gen_float32.py). NET_VEC and NET_VEC32 are two vectors each.
+VW = 4
+VW32 = 8
+
+
+class _VectorType(types.Type):
+    """Numba's type of ``count`` floats of Numba type ``dtype`` in one LLVM vector value."""
+
+    def __init__(self, dtype, count):
+        self.dtype, self.count = dtype, count
+        super().__init__(name=f"{dtype}x{count}")
+
+
+f64x4 = _VectorType(types.float64, VW)
+f32x8 = _VectorType(types.float32, VW32)
+#: A kernel's vector type, by its floats' Numba type.
+_VECTORS = {types.float64: f64x4, types.float32: f32x8}
+_LLVM_FLOATS = {types.float64: ir.DoubleType(), types.float32: ir.FloatType()}
+
+
+def _llvm_vector(vector):
+    return ir.VectorType(_LLVM_FLOATS[vector.dtype], vector.count)
+
+
+@register_model(_VectorType)
+class _VectorModel(models.PrimitiveModel):
+    """A vector is its LLVM vector value (a register), not a structure in memory."""
+
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _llvm_vector(fe_type))
+
+
+def _vector_array(array, index):
+    """The vector type of a 1-D C-contiguous array of a kernel's floats indexed by an integer, or None."""
+    if (isinstance(array, types.Array) and array.dtype in _VECTORS and array.ndim == 1
+            and array.layout == "C" and isinstance(index, types.Integer)):
+        return _VECTORS[array.dtype]
+    return None
+
+
+def _element_pointer(context, builder, sig, args):
+    """A pointer to element args[1] of the array args[0], as a pointer to the array's vector type."""
+    arrty = sig.args[0]
+    data = context.make_array(arrty)(context, builder, args[0]).data
+    vector = _llvm_vector(_VECTORS[arrty.dtype])
+    return builder.bitcast(builder.gep(data, [args[1]]), vector.as_pointer())
+
+
+def _vload(typingctx, array, index):
+    """array[index:index + VW] as a vector (array: 1-D, C-contiguous; no bounds check)."""
+    vector = _vector_array(array, index)
+    if vector is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        load = builder.load(_element_pointer(context, builder, sig, args))
+        load.align = vector.dtype.bitwidth // 8          # aligned as an element, not as the vector
+        return load
+    return vector(array, index), codegen
+
+
+def _vstore(typingctx, array, index, value):
+    """array[index:index + VW] = value, a vector of the array's floats (no bounds check)."""
+    if _vector_array(array, index) is None or value != _VECTORS[array.dtype]:
+        return None
+
+    def codegen(context, builder, sig, args):
+        store = builder.store(args[2], _element_pointer(context, builder, sig, args))
+        store.align = array.dtype.bitwidth // 8
+        return context.get_dummy_value()
+    return types.none(array, index, value), codegen
+
+
+def _vsplat(typingctx, x):
+    """A vector of x in every lane (x: a float64, or a float32 for a float32 vector)."""
+    vector = _VECTORS.get(x)
+    if vector is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        # x into lane 0, then lane 0 shuffled into every lane
+        undefined = ir.Constant(_llvm_vector(vector), ir.Undefined)
+        one = builder.insert_element(undefined, args[0], ir.Constant(ir.IntType(32), 0))
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.count), [0] * vector.count)
+        return builder.shuffle_vector(one, undefined, zeros)
+    return vector(x), codegen
+
+
+# (typed Any: mypy would take an intrinsic's typing function's signature for its callers')
+vload: Any = intrinsic(_vload)
+vstore: Any = intrinsic(_vstore)
+vsplat: Any = intrinsic(_vsplat)
+
+
+def _lanewise(name):
+    """An intrinsic of two vectors of one type: LLVM's instruction ``name`` (fmul, fadd, fsub)."""
+    def typer(typingctx, a, b):
+        if not isinstance(a, _VectorType) or a != b:
+            return None
+        return a(a, b), lambda context, builder, sig, args: getattr(builder, name)(args[0], args[1])
+    return intrinsic(typer)
+
+
+#: a * b, a + b, a - b lane by lane (IEEE, each rounded to the lanes' type; no FMA).
+vmul: Any = _lanewise("fmul")
+vadd: Any = _lanewise("fadd")
+vsub: Any = _lanewise("fsub")
+
+
+# ... and as Python's operators on two vectors of one type, so that the rules of _rules.py (sgd,
+# velocity: written once for every backend) take vectors as they take numbers: a tile steps a vector
+# of weights by the same rule, lane by lane, as the scalar code steps one.
+@overload(operator.mul, inline="always")
+def _vector_mul(a, b):
+    if isinstance(a, _VectorType) and a == b:
+        return lambda a, b: vmul(a, b)
+    return None
+
+
+@overload(operator.add, inline="always")
+def _vector_add(a, b):
+    if isinstance(a, _VectorType) and a == b:
+        return lambda a, b: vadd(a, b)
+    return None
+
+
+@overload(operator.sub, inline="always")
+def _vector_sub(a, b):
+    if isinstance(a, _VectorType) and a == b:
+        return lambda a, b: vsub(a, b)
+    return None
 
 
 #: The bits of a float64, as an int64; the float64 with the bits of an int64.
@@ -321,9 +464,17 @@ tanh = RULES.tanh
 
 
 # float32's helpers, as _python_common's: computed in float64, rounded to float32 once.
-@jit(inline="always")
 def _round32(x):
+    """x rounded to float32 (the float32 rules' R and F); a vector of float32 lanes as it is (each
+    lane's operation has rounded it already). Compiled through its overload below."""
     return np.float32(x)
+
+
+@overload(_round32, inline="always")
+def _round32_typed(x):
+    if isinstance(x, _VectorType):
+        return lambda x: x
+    return lambda x: np.float32(x)
 
 
 @jit(inline="always")

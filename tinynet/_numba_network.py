@@ -30,6 +30,7 @@ from ._codes import (
 )
 from ._numba_common import (
     RULES,
+    VW,
     _exp_lanes,
     _pairwise_block,
     _walk_next,
@@ -38,6 +39,11 @@ from ._numba_common import (
     _walk_total,
     exp,
     jit,
+    vadd,
+    vload,
+    vmul,
+    vsplat,
+    vstore,
 )
 
 __all__ = ["activation", "net_feedforward", "net_gradient", "net_loss", "net_train", "net_train_batch",
@@ -303,7 +309,7 @@ def _net_backward(params, velocity, momentum, sizes, hidden, fp_output, acts, g,
 # for each layer, its weights input-major (row j: the weights from input j to every neuron, padded
 # with zeros to a stride that is a multiple of NET_VEC), then its biases (one such row). A layer's
 # sums advance along the rows, across the neurons (each still summed over its inputs in the order
-# j = 0, 1, ...), which LLVM vectorises; an update runs along a row too.
+# j = 0, 1, ...), in vectors (the register tiles below); an update runs along a row too.
 
 @jit
 def _stride(n_out):
@@ -352,30 +358,149 @@ def _from_working(work, sizes, p):
         woff += (n_in + 1) * st
 
 
+# --- the register tiles (_tiles.h's, with Numba's vectors of _numba_common.py) ------------------------
+# A vector holds VW floats of a row (4 doubles; 8 floats in the float32 kernels), a stride is two or
+# more vectors (NET_VEC = 2 * VW). A tile's sums stay in registers from the first row to the last, so
+# each is read and written once per tile rather than once per row; each lane sums its own column in
+# the order j = 0, 1, ..., as the scalar loop does.
+
+@jit(inline="always")
+def _sums_tile8(wt, st, a, n_in, out, c):
+    """_sums' columns c to c + 8 * VW: eight vectors of sums, in registers across the rows."""
+    x = vsplat(a[0])
+    s0 = vmul(vload(wt, c), x)
+    s1 = vmul(vload(wt, c + VW), x)
+    s2 = vmul(vload(wt, c + 2 * VW), x)
+    s3 = vmul(vload(wt, c + 3 * VW), x)
+    s4 = vmul(vload(wt, c + 4 * VW), x)
+    s5 = vmul(vload(wt, c + 5 * VW), x)
+    s6 = vmul(vload(wt, c + 6 * VW), x)
+    s7 = vmul(vload(wt, c + 7 * VW), x)
+    for j in range(1, n_in):
+        x = vsplat(a[j])
+        r = j * st + c
+        s0 = vadd(s0, vmul(vload(wt, r), x))
+        s1 = vadd(s1, vmul(vload(wt, r + VW), x))
+        s2 = vadd(s2, vmul(vload(wt, r + 2 * VW), x))
+        s3 = vadd(s3, vmul(vload(wt, r + 3 * VW), x))
+        s4 = vadd(s4, vmul(vload(wt, r + 4 * VW), x))
+        s5 = vadd(s5, vmul(vload(wt, r + 5 * VW), x))
+        s6 = vadd(s6, vmul(vload(wt, r + 6 * VW), x))
+        s7 = vadd(s7, vmul(vload(wt, r + 7 * VW), x))
+    vstore(out, c, s0)
+    vstore(out, c + VW, s1)
+    vstore(out, c + 2 * VW, s2)
+    vstore(out, c + 3 * VW, s3)
+    vstore(out, c + 4 * VW, s4)
+    vstore(out, c + 5 * VW, s5)
+    vstore(out, c + 6 * VW, s6)
+    vstore(out, c + 7 * VW, s7)
+
+
+@jit(inline="always")
+def _sums_tile4(wt, st, a, n_in, out, c):
+    """_sums' columns c to c + 4 * VW: four vectors of sums."""
+    x = vsplat(a[0])
+    s0 = vmul(vload(wt, c), x)
+    s1 = vmul(vload(wt, c + VW), x)
+    s2 = vmul(vload(wt, c + 2 * VW), x)
+    s3 = vmul(vload(wt, c + 3 * VW), x)
+    for j in range(1, n_in):
+        x = vsplat(a[j])
+        r = j * st + c
+        s0 = vadd(s0, vmul(vload(wt, r), x))
+        s1 = vadd(s1, vmul(vload(wt, r + VW), x))
+        s2 = vadd(s2, vmul(vload(wt, r + 2 * VW), x))
+        s3 = vadd(s3, vmul(vload(wt, r + 3 * VW), x))
+    vstore(out, c, s0)
+    vstore(out, c + VW, s1)
+    vstore(out, c + 2 * VW, s2)
+    vstore(out, c + 3 * VW, s3)
+
+
+@jit(inline="always")
+def _sums_tile2(wt, st, a, n_in, out, c):
+    """_sums' columns c to c + 2 * VW (NET_VEC): two vectors of sums."""
+    x = vsplat(a[0])
+    s0 = vmul(vload(wt, c), x)
+    s1 = vmul(vload(wt, c + VW), x)
+    for j in range(1, n_in):
+        x = vsplat(a[j])
+        r = j * st + c
+        s0 = vadd(s0, vmul(vload(wt, r), x))
+        s1 = vadd(s1, vmul(vload(wt, r + VW), x))
+    vstore(out, c, s0)
+    vstore(out, c + VW, s1)
+
+
 @jit
 def _sums(wt, st, a, n_in, out):
-    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h):
-    along the rows, four inputs at a time (four additions in a register between memory trips)."""
-    first = wt[0:st]
-    a0 = a[0]
-    for k in range(st):
-        out[k] = first[k] * a0
-    j = 1
-    while j + 4 <= n_in:
-        r0 = wt[j * st:(j + 1) * st]
-        r1 = wt[(j + 1) * st:(j + 2) * st]
-        r2 = wt[(j + 2) * st:(j + 3) * st]
-        r3 = wt[(j + 3) * st:(j + 4) * st]
-        x0, x1, x2, x3 = a[j], a[j + 1], a[j + 2], a[j + 3]
-        for k in range(st):
-            out[k] = out[k] + r0[k] * x0 + r1[k] * x1 + r2[k] * x2 + r3[k] * x3
-        j += 4
-    while j < n_in:
-        row = wt[j * st:(j + 1) * st]
-        aj = a[j]
-        for k in range(st):
-            out[k] = out[k] + row[k] * aj
-        j += 1
+    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h), for
+    k < st (the stride, a multiple of NET_VEC): a tile of columns at a time, the widest that fits (eight
+    vectors, then four, then two), its sums in registers across the rows."""
+    c = 0
+    while c + 8 * VW <= st:
+        _sums_tile8(wt, st, a, n_in, out, c)
+        c += 8 * VW
+    if c + 4 * VW <= st:
+        _sums_tile4(wt, st, a, n_in, out, c)
+        c += 4 * VW
+    if c + 2 * VW <= st:
+        _sums_tile2(wt, st, a, n_in, out, c)
+
+
+@jit(inline="always")
+def _descend_tile4(wl, st, n_in, a, g, fp, c):
+    """_rows_descend's columns c to c + 4 * VW of every weight row: w[j][k] = sgd(w[j][k], a[j] * fp[k],
+    g[k]), the rule on vectors (w[j][k] - g[k] * (a[j] * fp[k]) in each lane), with g's and fp's four
+    vectors held in registers down the rows."""
+    g0 = vload(g, c)
+    g1 = vload(g, c + VW)
+    g2 = vload(g, c + 2 * VW)
+    g3 = vload(g, c + 3 * VW)
+    f0 = vload(fp, c)
+    f1 = vload(fp, c + VW)
+    f2 = vload(fp, c + 2 * VW)
+    f3 = vload(fp, c + 3 * VW)
+    for j in range(n_in):
+        x = vsplat(a[j])
+        r = j * st + c
+        vstore(wl, r, _sgd(vload(wl, r), vmul(x, f0), g0))
+        vstore(wl, r + VW, _sgd(vload(wl, r + VW), vmul(x, f1), g1))
+        vstore(wl, r + 2 * VW, _sgd(vload(wl, r + 2 * VW), vmul(x, f2), g2))
+        vstore(wl, r + 3 * VW, _sgd(vload(wl, r + 3 * VW), vmul(x, f3), g3))
+
+
+@jit(inline="always")
+def _descend_tile2(wl, st, n_in, a, g, fp, c):
+    """_descend_tile4's update of the columns c to c + 2 * VW (NET_VEC): two vectors."""
+    g0 = vload(g, c)
+    g1 = vload(g, c + VW)
+    f0 = vload(fp, c)
+    f1 = vload(fp, c + VW)
+    for j in range(n_in):
+        x = vsplat(a[j])
+        r = j * st + c
+        vstore(wl, r, _sgd(vload(wl, r), vmul(x, f0), g0))
+        vstore(wl, r + VW, _sgd(vload(wl, r + VW), vmul(x, f1), g1))
+
+
+@jit
+def _rows_descend(wl, st, n_in, n_out, a, g, fp):
+    """Plain SGD's per-sample step of a layer in the working layout wl: each weight
+    w[j][k] = sgd(w[j][k], a[j] * fp[k], g[k]), then each bias sgd(b[k], fp[k], g[k]) (g folds in the
+    learning rate). The weights down the rows, four vectors of columns at a time (_descend_tile4), then
+    two, across the whole stride st (tn_rows_descend of _tiles.h): g and fp come padded with zeros from
+    n_out to st, so that the padding stays zero (0 - 0 * (a[j] * 0))."""
+    c = 0
+    while c + 4 * VW <= st:
+        _descend_tile4(wl, st, n_in, a, g, fp, c)
+        c += 4 * VW
+    if c < st:
+        _descend_tile2(wl, st, n_in, a, g, fp, c)
+    bias = wl[n_in * st:n_in * st + n_out]
+    for i in range(n_out):
+        bias[i] = _sgd(bias[i], fp[i], g[i])
 
 
 @jit
@@ -456,6 +581,10 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
         _derivative_each(code, acts[a_out:a_out + n_out], fp[:n_out])
+        # g and f'_i padded with zeros to the stride, for the vectors of the update (_rows_descend)
+        for i in range(n_out, st):
+            g[i] = 0.0
+            fp[i] = 0.0
         if layer > 1:
             j = 0
             while j + 4 <= n_in:
@@ -499,33 +628,11 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
                 vbias[i] = _velocity(vbias[i], fp[i], momentum, g[i])
                 bias[i] += vbias[i]
         else:
-            # four rows at a time (g_i and f'_i loaded once for the four)
-            j = 0
-            while j + 4 <= n_in:
-                x0, x1, x2, x3 = acts[a_in + j], acts[a_in + j + 1], acts[a_in + j + 2], acts[a_in + j + 3]
-                r0 = wl[j * st:j * st + n_out]
-                r1 = wl[(j + 1) * st:(j + 1) * st + n_out]
-                r2 = wl[(j + 2) * st:(j + 2) * st + n_out]
-                r3 = wl[(j + 3) * st:(j + 3) * st + n_out]
-                for i in range(n_out):
-                    gi, fi = g[i], fp[i]
-                    r0[i] = _sgd(r0[i], x0 * fi, gi)
-                    r1[i] = _sgd(r1[i], x1 * fi, gi)
-                    r2[i] = _sgd(r2[i], x2 * fi, gi)
-                    r3[i] = _sgd(r3[i], x3 * fi, gi)
-                j += 4
-            while j < n_in:
-                aj = acts[a_in + j]
-                row = wl[j * st:j * st + n_out]
-                for i in range(n_out):
-                    row[i] = _sgd(row[i], aj * fp[i], g[i])
-                j += 1
-            bias = wl[n_in * st:n_in * st + n_out]
-            for i in range(n_out):
-                bias[i] = _sgd(bias[i], fp[i], g[i])
+            _rows_descend(wl, st, n_in, n_out, acts[a_in:a_in + n_in], g, fp)
         if layer == 1 and x_next.shape[0] > 0:
             # the next sample's sums of the first layer, from its updated rows (fused with the update
-            # in the Cython kernel; here a pass of their own, with the same arithmetic)
+            # in the Cython kernel; here a pass of their own, with the same arithmetic: fused, the
+            # tile's sums and updates do not fit in the registers together, measured slower)
             _sums(wl, st, x_next, n_in, first)
         g, g_prev = g_prev, g
         a_end = a_out

@@ -6,10 +6,11 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 import math
 import numpy as np
 from ._codes import ADAM, CROSS_ENTROPY, EXP, IDENTITY, LANES, MSE, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR
-from ._numba_common import jit
+from ._numba_common import jit, vadd, vload, vmul, vsplat, vstore
 from ._codes import NET_VEC32 as NET_VEC, STACK_SIZE
 from ._numba_common import R32 as F
 from ._numba_common import R32 as R
+from ._numba_common import VW32 as VW
 from ._numba_common import _exp32_lanes as _exp_lanes
 from ._numba_common import _log32
 from ._numba_common import exp32 as exp
@@ -378,30 +379,143 @@ def _from_working(work, sizes, p):
         woff = R(woff + R(R(n_in + 1) * st))
 
 
+@jit(inline='always')
+def _sums_tile8(wt, st, a, n_in, out, c):
+    """_sums' columns c to c + 8 * VW: eight vectors of sums, in registers across the rows."""
+    x = vsplat(a[0])
+    s0 = vmul(vload(wt, c), x)
+    s1 = vmul(vload(wt, R(c + VW)), x)
+    s2 = vmul(vload(wt, R(c + R(2 * VW))), x)
+    s3 = vmul(vload(wt, R(c + R(3 * VW))), x)
+    s4 = vmul(vload(wt, R(c + R(4 * VW))), x)
+    s5 = vmul(vload(wt, R(c + R(5 * VW))), x)
+    s6 = vmul(vload(wt, R(c + R(6 * VW))), x)
+    s7 = vmul(vload(wt, R(c + R(7 * VW))), x)
+    for j in range(1, n_in):
+        x = vsplat(a[j])
+        r = R(R(j * st) + c)
+        s0 = vadd(s0, vmul(vload(wt, r), x))
+        s1 = vadd(s1, vmul(vload(wt, R(r + VW)), x))
+        s2 = vadd(s2, vmul(vload(wt, R(r + R(2 * VW))), x))
+        s3 = vadd(s3, vmul(vload(wt, R(r + R(3 * VW))), x))
+        s4 = vadd(s4, vmul(vload(wt, R(r + R(4 * VW))), x))
+        s5 = vadd(s5, vmul(vload(wt, R(r + R(5 * VW))), x))
+        s6 = vadd(s6, vmul(vload(wt, R(r + R(6 * VW))), x))
+        s7 = vadd(s7, vmul(vload(wt, R(r + R(7 * VW))), x))
+    vstore(out, c, s0)
+    vstore(out, R(c + VW), s1)
+    vstore(out, R(c + R(2 * VW)), s2)
+    vstore(out, R(c + R(3 * VW)), s3)
+    vstore(out, R(c + R(4 * VW)), s4)
+    vstore(out, R(c + R(5 * VW)), s5)
+    vstore(out, R(c + R(6 * VW)), s6)
+    vstore(out, R(c + R(7 * VW)), s7)
+
+
+@jit(inline='always')
+def _sums_tile4(wt, st, a, n_in, out, c):
+    """_sums' columns c to c + 4 * VW: four vectors of sums."""
+    x = vsplat(a[0])
+    s0 = vmul(vload(wt, c), x)
+    s1 = vmul(vload(wt, R(c + VW)), x)
+    s2 = vmul(vload(wt, R(c + R(2 * VW))), x)
+    s3 = vmul(vload(wt, R(c + R(3 * VW))), x)
+    for j in range(1, n_in):
+        x = vsplat(a[j])
+        r = R(R(j * st) + c)
+        s0 = vadd(s0, vmul(vload(wt, r), x))
+        s1 = vadd(s1, vmul(vload(wt, R(r + VW)), x))
+        s2 = vadd(s2, vmul(vload(wt, R(r + R(2 * VW))), x))
+        s3 = vadd(s3, vmul(vload(wt, R(r + R(3 * VW))), x))
+    vstore(out, c, s0)
+    vstore(out, R(c + VW), s1)
+    vstore(out, R(c + R(2 * VW)), s2)
+    vstore(out, R(c + R(3 * VW)), s3)
+
+
+@jit(inline='always')
+def _sums_tile2(wt, st, a, n_in, out, c):
+    """_sums' columns c to c + 2 * VW (NET_VEC): two vectors of sums."""
+    x = vsplat(a[0])
+    s0 = vmul(vload(wt, c), x)
+    s1 = vmul(vload(wt, R(c + VW)), x)
+    for j in range(1, n_in):
+        x = vsplat(a[j])
+        r = R(R(j * st) + c)
+        s0 = vadd(s0, vmul(vload(wt, r), x))
+        s1 = vadd(s1, vmul(vload(wt, R(r + VW)), x))
+    vstore(out, c, s0)
+    vstore(out, R(c + VW), s1)
+
+
 @jit
 def _sums(wt, st, a, n_in, out):
-    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h):
-    along the rows, four inputs at a time (four additions in a register between memory trips)."""
-    first = wt[0:st]
-    a0 = a[0]
-    for k in range(st):
-        out[k] = R(first[k] * a0)
-    j = 1
-    while R(j + 4) <= n_in:
-        r0 = wt[R(j * st):R(R(j + 1) * st)]
-        r1 = wt[R(R(j + 1) * st):R(R(j + 2) * st)]
-        r2 = wt[R(R(j + 2) * st):R(R(j + 3) * st)]
-        r3 = wt[R(R(j + 3) * st):R(R(j + 4) * st)]
-        x0, x1, x2, x3 = (a[j], a[R(j + 1)], a[R(j + 2)], a[R(j + 3)])
-        for k in range(st):
-            out[k] = R(R(R(R(out[k] + R(r0[k] * x0)) + R(r1[k] * x1)) + R(r2[k] * x2)) + R(r3[k] * x3))
-        j = R(j + 4)
-    while j < n_in:
-        row = wt[R(j * st):R(R(j + 1) * st)]
-        aj = a[j]
-        for k in range(st):
-            out[k] = R(out[k] + R(row[k] * aj))
-        j = R(j + 1)
+    """out[k] = a[0] * wt[k] + a[1] * wt[st + k] + ..., summed left to right (tn_sums of _tiles.h), for
+    k < st (the stride, a multiple of NET_VEC): a tile of columns at a time, the widest that fits (eight
+    vectors, then four, then two), its sums in registers across the rows."""
+    c = 0
+    while R(c + R(8 * VW)) <= st:
+        _sums_tile8(wt, st, a, n_in, out, c)
+        c = R(c + R(8 * VW))
+    if R(c + R(4 * VW)) <= st:
+        _sums_tile4(wt, st, a, n_in, out, c)
+        c = R(c + R(4 * VW))
+    if R(c + R(2 * VW)) <= st:
+        _sums_tile2(wt, st, a, n_in, out, c)
+
+
+@jit(inline='always')
+def _descend_tile4(wl, st, n_in, a, g, fp, c):
+    """_rows_descend's columns c to c + 4 * VW of every weight row: w[j][k] = sgd(w[j][k], a[j] * fp[k],
+    g[k]), the rule on vectors (w[j][k] - g[k] * (a[j] * fp[k]) in each lane), with g's and fp's four
+    vectors held in registers down the rows."""
+    g0 = vload(g, c)
+    g1 = vload(g, R(c + VW))
+    g2 = vload(g, R(c + R(2 * VW)))
+    g3 = vload(g, R(c + R(3 * VW)))
+    f0 = vload(fp, c)
+    f1 = vload(fp, R(c + VW))
+    f2 = vload(fp, R(c + R(2 * VW)))
+    f3 = vload(fp, R(c + R(3 * VW)))
+    for j in range(n_in):
+        x = vsplat(a[j])
+        r = R(R(j * st) + c)
+        vstore(wl, r, _sgd(vload(wl, r), vmul(x, f0), g0))
+        vstore(wl, R(r + VW), _sgd(vload(wl, R(r + VW)), vmul(x, f1), g1))
+        vstore(wl, R(r + R(2 * VW)), _sgd(vload(wl, R(r + R(2 * VW))), vmul(x, f2), g2))
+        vstore(wl, R(r + R(3 * VW)), _sgd(vload(wl, R(r + R(3 * VW))), vmul(x, f3), g3))
+
+
+@jit(inline='always')
+def _descend_tile2(wl, st, n_in, a, g, fp, c):
+    """_descend_tile4's update of the columns c to c + 2 * VW (NET_VEC): two vectors."""
+    g0 = vload(g, c)
+    g1 = vload(g, R(c + VW))
+    f0 = vload(fp, c)
+    f1 = vload(fp, R(c + VW))
+    for j in range(n_in):
+        x = vsplat(a[j])
+        r = R(R(j * st) + c)
+        vstore(wl, r, _sgd(vload(wl, r), vmul(x, f0), g0))
+        vstore(wl, R(r + VW), _sgd(vload(wl, R(r + VW)), vmul(x, f1), g1))
+
+
+@jit
+def _rows_descend(wl, st, n_in, n_out, a, g, fp):
+    """Plain SGD's per-sample step of a layer in the working layout wl: each weight
+    w[j][k] = sgd(w[j][k], a[j] * fp[k], g[k]), then each bias sgd(b[k], fp[k], g[k]) (g folds in the
+    learning rate). The weights down the rows, four vectors of columns at a time (_descend_tile4), then
+    two, across the whole stride st (tn_rows_descend of _tiles.h): g and fp come padded with zeros from
+    n_out to st, so that the padding stays zero (0 - 0 * (a[j] * 0))."""
+    c = 0
+    while R(c + R(4 * VW)) <= st:
+        _descend_tile4(wl, st, n_in, a, g, fp, c)
+        c = R(c + R(4 * VW))
+    if c < st:
+        _descend_tile2(wl, st, n_in, a, g, fp, c)
+    bias = wl[R(n_in * st):R(R(n_in * st) + n_out)]
+    for i in range(n_out):
+        bias[i] = _sgd(bias[i], fp[i], g[i])
 
 
 @jit
@@ -479,6 +593,9 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
         a_in = R(a_out - n_in)
         code = fp_output if layer == n_layers else hidden
         _derivative_each(code, acts[a_out:R(a_out + n_out)], fp[:n_out])
+        for i in range(n_out, st):
+            g[i] = F(0.0)
+            fp[i] = F(0.0)
         if layer > 1:
             j = 0
             while R(j + 4) <= n_in:
@@ -522,29 +639,7 @@ def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, act
                 vbias[i] = _velocity(vbias[i], fp[i], momentum, g[i])
                 bias[i] = R(bias[i] + vbias[i])
         else:
-            j = 0
-            while R(j + 4) <= n_in:
-                x0, x1, x2, x3 = (acts[R(a_in + j)], acts[R(R(a_in + j) + 1)], acts[R(R(a_in + j) + 2)], acts[R(R(a_in + j) + 3)])
-                r0 = wl[R(j * st):R(R(j * st) + n_out)]
-                r1 = wl[R(R(j + 1) * st):R(R(R(j + 1) * st) + n_out)]
-                r2 = wl[R(R(j + 2) * st):R(R(R(j + 2) * st) + n_out)]
-                r3 = wl[R(R(j + 3) * st):R(R(R(j + 3) * st) + n_out)]
-                for i in range(n_out):
-                    gi, fi = (g[i], fp[i])
-                    r0[i] = _sgd(r0[i], R(x0 * fi), gi)
-                    r1[i] = _sgd(r1[i], R(x1 * fi), gi)
-                    r2[i] = _sgd(r2[i], R(x2 * fi), gi)
-                    r3[i] = _sgd(r3[i], R(x3 * fi), gi)
-                j = R(j + 4)
-            while j < n_in:
-                aj = acts[R(a_in + j)]
-                row = wl[R(j * st):R(R(j * st) + n_out)]
-                for i in range(n_out):
-                    row[i] = _sgd(row[i], R(aj * fp[i]), g[i])
-                j = R(j + 1)
-            bias = wl[R(n_in * st):R(R(n_in * st) + n_out)]
-            for i in range(n_out):
-                bias[i] = _sgd(bias[i], fp[i], g[i])
+            _rows_descend(wl, st, n_in, n_out, acts[a_in:R(a_in + n_in)], g, fp)
         if layer == 1 and x_next.shape[0] > 0:
             _sums(wl, st, x_next, n_in, first)
         g, g_prev = (g_prev, g)

@@ -22,7 +22,9 @@ summation's walk, which the losses use, taken from the backend's common module):
 * the rules are their float32 forms (the backend's ``rules32()``), ``exp`` is ``exp32`` (Numba's
   ``_exp_lanes`` ``_exp32_lanes``), ``log`` float32's, and ``NET_VEC`` is ``NET_VEC32``: the rows'
   strides and the squares' partial sums of float32 kernels follow the extension's float tiles (16
-  floats).
+  floats); Numba's ``VW`` is ``VW32``, the floats in one of its vectors (8 floats, where 4 doubles),
+  whose intrinsics (``vload``, ``vmul``, ...) take float32 arrays and values as they take float64
+  ones: calls, which R leaves alone, whose lanes round each result to float32.
 
 A float32 ``+ - * /`` or ``sqrt`` of float32 values rounds exactly as the same operation done in
 double and rounded to float32 (53 >= 2 * 24 + 2), so each ``R(a op b)`` is float32's own operation.
@@ -65,6 +67,7 @@ BACKENDS = {
         "from ._codes import NET_VEC32 as NET_VEC, STACK_SIZE",
         "from ._numba_common import R32 as F",
         "from ._numba_common import R32 as R",
+        "from ._numba_common import VW32 as VW",
         "from ._numba_common import _exp32_lanes as _exp_lanes",
         "from ._numba_common import _log32",
         "from ._numba_common import exp32 as exp",
