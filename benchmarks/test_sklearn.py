@@ -74,6 +74,31 @@ def _max_relative_difference(model, reference):
     return float(np.max(np.abs(mine - theirs)) / np.max(np.abs(theirs)))
 
 
+def _timed_fit(benchmark, monkeypatch, entry, setting, X, y):
+    """The benchmark of an entry's fit of ``setting`` (fitted once untimed first); the fitted model,
+    every epoch run. tinynet's backend goes through $TINYNET_BACKEND; "sklearn-1-thread" runs
+    scikit-learn under threadpoolctl's one thread."""
+    benchmark.extra_info["samples"] = len(X) * EPOCHS
+    name, level = backend_of(entry)
+    if not entry.startswith("sklearn"):
+        monkeypatch.setenv("TINYNET_BACKEND", name)
+
+    def train():
+        if entry == "sklearn-1-thread":
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1):
+                return _fit(entry, setting, X, y)
+        with level():
+            return _fit(entry, setting, X, y)
+
+    train()                                            # compile / warm up
+    ours, theirs = ROUNDS[setting]
+    model = benchmark.pedantic(train, rounds=theirs if entry.startswith("sklearn") else ours, iterations=1)
+    assert model.n_iter_ == EPOCHS
+    return model
+
+
 @pytest.mark.parametrize("entry", ["cython", *lower_levels(), "numba", "sklearn", "sklearn-1-thread"])
 @pytest.mark.parametrize("setting", list(SETTINGS))
 def test_mlp_classifier(benchmark, monkeypatch, digits, sklearn_fit, setting, entry):
@@ -91,24 +116,7 @@ def test_mlp_classifier(benchmark, monkeypatch, digits, sklearn_fit, setting, en
     is the extension's best level here, "cython-v2" (...) a lower one."""
     X, y = digits
     benchmark.group = f"digits (64, 100, 10), {setting}: {EPOCHS} epochs, MLPClassifier against scikit-learn"
-    benchmark.extra_info["samples"] = len(X) * EPOCHS
-    name, level = backend_of(entry)
-    if not entry.startswith("sklearn"):
-        monkeypatch.setenv("TINYNET_BACKEND", name)
-
-    def train():
-        if entry == "sklearn-1-thread":
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1):
-                return _fit(entry, setting, X, y)
-        with level():
-            return _fit(entry, setting, X, y)
-
-    train()                                            # compile / warm up
-    ours, theirs = ROUNDS[setting]
-    model = benchmark.pedantic(train, rounds=theirs if entry.startswith("sklearn") else ours, iterations=1)
-    assert model.n_iter_ == EPOCHS
+    model = _timed_fit(benchmark, monkeypatch, entry, setting, X, y)
     if not entry.startswith("sklearn"):
         difference = _max_relative_difference(model, sklearn_fit(setting))
         benchmark.extra_info["max_relative_difference"] = difference
@@ -125,24 +133,7 @@ def test_mlp_classifier_float32(benchmark, monkeypatch, digits, entry):
     X = X.astype(np.float32)
     setting = "defaults (adam, batch 200)"
     benchmark.group = f"digits (64, 100, 10), float32 X, {setting}: {EPOCHS} epochs, MLPClassifier"
-    benchmark.extra_info["samples"] = len(X) * EPOCHS
-    name, level = backend_of(entry)
-    if not entry.startswith("sklearn"):
-        monkeypatch.setenv("TINYNET_BACKEND", name)
-
-    def train():
-        if entry == "sklearn-1-thread":
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1):
-                return _fit(entry, setting, X, y)
-        with level():
-            return _fit(entry, setting, X, y)
-
-    train()                                            # compile / warm up
-    ours, theirs = ROUNDS[setting]
-    model = benchmark.pedantic(train, rounds=theirs if entry.startswith("sklearn") else ours, iterations=1)
-    assert model.n_iter_ == EPOCHS
+    model = _timed_fit(benchmark, monkeypatch, entry, setting, X, y)
     assert all(coef.dtype == np.float32 for coef in model.coefs_)
     if not entry.startswith("sklearn"):
         difference = _max_relative_difference(model, _fit("sklearn", setting, X, y))
