@@ -503,7 +503,7 @@ def _rows_descend(wl, st, n_in, n_out, a, g, fp):
         bias[i] = _sgd(bias[i], fp[i], g[i])
 
 
-@jit
+@jit(inline="always")
 def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
     """A layer's sums (padding included) plus its biases, then their activations into a_out (lanes:
     two rows of LANES)."""
@@ -533,7 +533,7 @@ def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
             a_out[i] = _activate(code, sums[i])
 
 
-@jit
+@jit(inline="always")
 def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
     """_net_forward on the working layout w (sums: a row of the largest stride; lanes: two rows of
     LANES). The first layer's sums come ready in first when it is not empty (computed by the
@@ -560,7 +560,7 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
     return at
 
 
-@jit
+@jit(inline="always")
 def _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, acts, g, g_prev, fp, x_next,
                        first):
     """net_train's step back through the layers, last first, from the output layer's g (which folds
