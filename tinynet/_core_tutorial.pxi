@@ -227,35 +227,6 @@ cdef enum:
     B3 = 8 * LANES
 
 
-cdef inline floating _neg_sum_lane(const floating* p, int w_a, int w_b, int b, int j, floating x0,
-                                   floating x1) noexcept nogil:
-    # -(w_a * x0 + w_b * x1 + b) of lane j of a block: a neuron's sum, negated for e^(-s).
-    return -(p[w_a + j] * x0 + p[w_b + j] * x1 + p[b + j])
-
-
-cdef inline void _update_lane(floating* p, int j, floating h1, floating h2, floating e_o1, floating x0,
-                              floating x1, floating y_true, floating learn_rate) noexcept nogil:
-    # The partial derivatives and updates of lane j of a block (_sgd_step's), from its weights before
-    # this sample's update, its hidden outputs h1, h2 and e^(-s) of its output neuron.
-    cdef floating o1 = _sigmoid_from_exp_t(e_o1)
-    cdef floating d_L_d_ypred = -2 * (y_true - o1)
-    cdef floating d_o1 = _sigmoid_prime_t(o1)
-    cdef floating d_h1 = _sigmoid_prime_t(h1)
-    cdef floating d_h2 = _sigmoid_prime_t(h2)
-    cdef floating step = learn_rate * d_L_d_ypred
-    cdef floating step_h1 = step * (p[W5 + j] * d_o1)          # step * d_ypred_d_h1
-    cdef floating step_h2 = step * (p[W6 + j] * d_o1)          # step * d_ypred_d_h2
-    p[W1 + j] = p[W1 + j] - step_h1 * (x0 * d_h1)
-    p[W2 + j] = p[W2 + j] - step_h1 * (x1 * d_h1)
-    p[B1 + j] = p[B1 + j] - step_h1 * d_h1
-    p[W3 + j] = p[W3 + j] - step_h2 * (x0 * d_h2)
-    p[W4 + j] = p[W4 + j] - step_h2 * (x1 * d_h2)
-    p[B2 + j] = p[B2 + j] - step_h2 * d_h2
-    p[W5 + j] = p[W5 + j] - step * (h1 * d_o1)
-    p[W6 + j] = p[W6 + j] - step * (h2 * d_o1)
-    p[B3 + j] = p[B3 + j] - step * d_o1
-
-
 cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,
                                  floating learn_rate) noexcept nogil:
     # One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane.
@@ -267,59 +238,40 @@ cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating
     cdef floating e_o1[LANES]
     cdef floating hs1[LANES]
     cdef floating hs2[LANES]
+    cdef floating h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
     cdef int j
     # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise
     for j in range(LANES):
-        neg_sum_h1[j] = _neg_sum_lane(p, W1, W2, B1, j, x0, x1)
-        neg_sum_h2[j] = _neg_sum_lane(p, W3, W4, B2, j, x0, x1)
+        neg_sum_h1[j] = -(p[W1 + j] * x0 + p[W2 + j] * x1 + p[B1 + j])
+        neg_sum_h2[j] = -(p[W3 + j] * x0 + p[W4 + j] * x1 + p[B2 + j])
     _exp_lanes_t(neg_sum_h1, e_h1)
     _exp_lanes_t(neg_sum_h2, e_h2)
     for j in range(LANES):
         hs1[j] = _sigmoid_from_exp_t(e_h1[j])
         hs2[j] = _sigmoid_from_exp_t(e_h2[j])
-        neg_sum_o1[j] = _neg_sum_lane(p, W5, W6, B3, j, hs1[j], hs2[j])
+        neg_sum_o1[j] = -(p[W5 + j] * hs1[j] + p[W6 + j] * hs2[j] + p[B3 + j])
     _exp_lanes_t(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
-        _update_lane(p, j, hs1[j], hs2[j], e_o1[j], x0, x1, y_true, learn_rate)
-
-
-cdef inline void _sgd_step_lanes2(floating* p, floating* q, floating x0, floating x1, floating y_true,
-                                  floating learn_rate) noexcept nogil:
-    # _sgd_step_lanes of two blocks at once (p's lanes, then q's at [LANES + j] of the local arrays).
-    # A step is one long chain of dependent operations (sums, exp, division, again for the output, then
-    # the updates): two blocks side by side give the core two independent chains to overlap, where one
-    # block of floats (two AVX2 vectors) leaves it waiting (Zen 3, v3, 64 float32 networks: 12% faster;
-    # doubles, four vectors a block already, neither faster nor slower).
-    cdef floating neg_sum_h1[2 * LANES]
-    cdef floating neg_sum_h2[2 * LANES]
-    cdef floating neg_sum_o1[2 * LANES]
-    cdef floating e_h1[2 * LANES]
-    cdef floating e_h2[2 * LANES]
-    cdef floating e_o1[2 * LANES]
-    cdef floating hs1[2 * LANES]
-    cdef floating hs2[2 * LANES]
-    cdef int j
-    for j in range(LANES):
-        neg_sum_h1[j] = _neg_sum_lane(p, W1, W2, B1, j, x0, x1)
-        neg_sum_h2[j] = _neg_sum_lane(p, W3, W4, B2, j, x0, x1)
-        neg_sum_h1[LANES + j] = _neg_sum_lane(q, W1, W2, B1, j, x0, x1)
-        neg_sum_h2[LANES + j] = _neg_sum_lane(q, W3, W4, B2, j, x0, x1)
-    _exp_lanes_t(neg_sum_h1, e_h1)
-    _exp_lanes_t(neg_sum_h2, e_h2)
-    _exp_lanes_t(&neg_sum_h1[LANES], &e_h1[LANES])
-    _exp_lanes_t(&neg_sum_h2[LANES], &e_h2[LANES])
-    for j in range(2 * LANES):
-        hs1[j] = _sigmoid_from_exp_t(e_h1[j])
-        hs2[j] = _sigmoid_from_exp_t(e_h2[j])
-    for j in range(LANES):
-        neg_sum_o1[j] = _neg_sum_lane(p, W5, W6, B3, j, hs1[j], hs2[j])
-        neg_sum_o1[LANES + j] = _neg_sum_lane(q, W5, W6, B3, j, hs1[LANES + j], hs2[LANES + j])
-    _exp_lanes_t(neg_sum_o1, e_o1)
-    _exp_lanes_t(&neg_sum_o1[LANES], &e_o1[LANES])
-    for j in range(LANES):
-        _update_lane(p, j, hs1[j], hs2[j], e_o1[j], x0, x1, y_true, learn_rate)
-        _update_lane(q, j, hs1[LANES + j], hs2[LANES + j], e_o1[LANES + j], x0, x1, y_true, learn_rate)
+        h1 = hs1[j]
+        h2 = hs2[j]
+        o1 = _sigmoid_from_exp_t(e_o1[j])
+        d_L_d_ypred = -2 * (y_true - o1)
+        d_o1 = _sigmoid_prime_t(o1)
+        d_h1 = _sigmoid_prime_t(h1)
+        d_h2 = _sigmoid_prime_t(h2)
+        step = learn_rate * d_L_d_ypred
+        step_h1 = step * (p[W5 + j] * d_o1)          # step * d_ypred_d_h1
+        step_h2 = step * (p[W6 + j] * d_o1)          # step * d_ypred_d_h2
+        p[W1 + j] = p[W1 + j] - step_h1 * (x0 * d_h1)
+        p[W2 + j] = p[W2 + j] - step_h1 * (x1 * d_h1)
+        p[B1 + j] = p[B1 + j] - step_h1 * d_h1
+        p[W3 + j] = p[W3 + j] - step_h2 * (x0 * d_h2)
+        p[W4 + j] = p[W4 + j] - step_h2 * (x1 * d_h2)
+        p[B2 + j] = p[B2 + j] - step_h2 * d_h2
+        p[W5 + j] = p[W5 + j] - step * (h1 * d_o1)
+        p[W6 + j] = p[W6 + j] - step * (h2 * d_o1)
+        p[B3 + j] = p[B3 + j] - step * d_o1
 
 
 def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const floating[::1] y_true,
@@ -339,15 +291,11 @@ def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const fl
     cdef floating rate = <floating>learn_rate
     with nogil:
         for epoch in range(epoch_start, epoch_stop):
-            # Each sample steps every pair of blocks in turn (an odd count's last block alone): the
-            # blocks are independent, so the CPU overlaps one pair's chain of dependent operations
-            # with the next pair's too.
+            # Each sample steps every block in turn: the blocks are independent, so the CPU overlaps
+            # one block's chain of dependent operations with the next block's.
             for i in range(n):
-                for block in range(0, n_blocks - 1, 2):
-                    _sgd_step_lanes2(&params[block, 0, 0], &params[block + 1, 0, 0], x[2 * i], x[2 * i + 1],
-                                     ys[i], rate)
-                if n_blocks % 2:
-                    _sgd_step_lanes(&params[n_blocks - 1, 0, 0], x[2 * i], x[2 * i + 1], ys[i], rate)
+                for block in range(n_blocks):
+                    _sgd_step_lanes(&params[block, 0, 0], x[2 * i], x[2 * i + 1], ys[i], rate)
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
                     p = &params[block, 0, 0]
