@@ -57,13 +57,15 @@ def _fit(entry, setting, X, y):
 
 @pytest.fixture(scope="module")
 def sklearn_fit(digits):
-    """scikit-learn's own fit of a setting, once per module: the weights tinynet's fits must match."""
+    """scikit-learn's own fit of a setting (float64 X, or X of ``dtype``), once per module: the weights
+    tinynet's fits must match."""
     fits = {}
 
-    def fit(setting):
-        if setting not in fits:
-            fits[setting] = _fit("sklearn", setting, *digits)
-        return fits[setting]
+    def fit(setting, dtype=np.float64):
+        if (setting, dtype) not in fits:
+            X, y = digits
+            fits[setting, dtype] = _fit("sklearn", setting, X.astype(dtype), y)
+        return fits[setting, dtype]
     return fit
 
 
@@ -124,7 +126,7 @@ def test_mlp_classifier(benchmark, monkeypatch, digits, sklearn_fit, setting, en
 
 
 @pytest.mark.parametrize("entry", ["cython", *lower_levels(), "numba", "sklearn", "sklearn-1-thread"])
-def test_mlp_classifier_float32(benchmark, monkeypatch, digits, entry):
+def test_mlp_classifier_float32(benchmark, monkeypatch, digits, sklearn_fit, entry):
     """test_mlp_classifier's defaults (Adam, batch 200) with float32 ``X``: both estimators train in
     float32 (their ``coefs_`` stay float32), tinynet on its float32 kernels, scikit-learn on its float32
     BLAS. Not bit for bit (scikit-learn's BLAS sums in its own order, with FMA): the weights must agree
@@ -136,6 +138,6 @@ def test_mlp_classifier_float32(benchmark, monkeypatch, digits, entry):
     model = _timed_fit(benchmark, monkeypatch, entry, setting, X, y)
     assert all(coef.dtype == np.float32 for coef in model.coefs_)
     if not entry.startswith("sklearn"):
-        difference = _max_relative_difference(model, _fit("sklearn", setting, X, y))
+        difference = _max_relative_difference(model, sklearn_fit(setting, np.float32))
         benchmark.extra_info["max_relative_difference"] = difference
         assert difference <= 1e-4

@@ -334,6 +334,7 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     # key by type, value and repr, so that 1 and True (equal, one hash) or 0.0 and -0.0 are checked
     # apart; a value that does not hash is checked for its network alone.
     shared: dict[tuple[Any, ...], Any] = {}
+    in_lanes: dict[int, bool] = {}      # whether each plan (by id) goes to the lanes kernels
     plans = []
     configs = []        # each network's configuration and backend
     for index, net in enumerate(networks):
@@ -352,6 +353,7 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
                 plan, hashable = None, False
             if plan is None:
                 plan = net._plan(*arrays[kind], **{name: column[index] for name, column in columns.items()})
+                in_lanes[id(plan)] = _lanes_plan(plan)
                 if hashable:
                     shared[key] = plan
             plans.append(plan)
@@ -362,7 +364,6 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     groups = []
     lanes: dict[tuple[Any, ...], list[int]] = {}
     planned = []
-    in_lanes = {id(plan): _lanes_plan(plan) for plan in {id(plan): plan for plan in plans}.values()}
     for index, (config, plan) in enumerate(zip(configs, plans)):
         if in_lanes[id(plan)]:
             lanes.setdefault((*config, plan.epochs, plan.loss_every, plan.optimizer["momentum"] != 0.0),
