@@ -48,6 +48,7 @@ cdef int SQUARED_ERROR = _codes.SQUARED_ERROR
 cdef int POISSON = _codes.POISSON
 cdef double LOG_EPS = _codes.LOG_EPS
 cdef int ADAM = _codes.ADAM
+cdef Py_ssize_t NARROW = _codes.NARROW
 
 # C arrays need their sizes when the extension is compiled: the values of tinynet._codes, checked
 # when it is imported.

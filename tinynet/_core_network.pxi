@@ -237,8 +237,8 @@ cdef inline void _net_backward(floating* p, floating* v, floating momentum, cons
                                Py_ssize_t n_layers, Py_ssize_t n_params, Py_ssize_t n_acts, int hidden,
                                int fp_output, const floating* a, floating* g, floating* g_prev) noexcept nogil:
     # net_train's step back through the layers on the public layout (see _python_network.net_train),
-    # for networks whose every layer is narrower than a vector: there the working layout's vectors
-    # would be mostly padding.
+    # for networks whose every layer has fewer than NARROW neurons (_codes.NARROW): there the working
+    # layout's vectors would be mostly padding.
     cdef Py_ssize_t p_end = n_params, a_end = n_acts
     cdef Py_ssize_t layer, i, j, n_in, n_out, w0, b0, a_in, a_out, row
     cdef int code
@@ -778,10 +778,10 @@ def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int ou
     cdef bint narrow = True, ready
     cdef Py_ssize_t layer, following
     for layer in range(1, n_layers + 1):
-        narrow = narrow and s[layer] < _row_multiple(w)
+        narrow = narrow and s[layer] < NARROW
     with nogil:
         if narrow:
-            # every layer narrower than a vector: the public layout, the tutorial's loops
+            # every layer narrower than NARROW: the public layout, the tutorial's loops
             _net_train_narrow(p, &velocity[0], s, n_layers, params.shape[0], acts.shape[0], hidden, output,
                               loss, &data[0, 0], &targets[0, 0], n, &order[0, 0] if order.shape[0] > 0
                               else NULL, n if order.shape[0] > 0 else 0, learn_rate, momentum, epoch_start,

@@ -21,6 +21,7 @@ from ._codes import (
     IDENTITY,
     LANES,
     MSE,
+    NARROW,
     NET_VEC,
     POISSON,
     PW_BLOCKSIZE,
@@ -265,7 +266,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 @jit(inline="always")
 def _net_backward(params, velocity, momentum, sizes, hidden, fp_output, acts, g, g_prev):
     """net_train's step back through the layers on the public layout (see
-    ``_python_network.net_train``), for networks whose every layer is narrower than a vector."""
+    ``_python_network.net_train``), for networks whose every layer has fewer than NARROW neurons."""
     n_layers = len(sizes) - 1
     p_end = params.shape[0]     # where the layer's parameters end in params
     a_end = acts.shape[0]       # where the layer's activations end in acts
@@ -657,9 +658,9 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, options
     column = 0     # the next column of losses
     narrow = True
     for layer in range(1, len(sizes)):
-        narrow = narrow and sizes[layer] < NET_VEC
+        narrow = narrow and sizes[layer] < NARROW
     if narrow:
-        # every layer narrower than a vector: the public layout, the tutorial's loops
+        # every layer narrower than NARROW: the public layout, the tutorial's loops
         for epoch in range(epoch_start, epoch_stop):
             for t in range(n):
                 sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t

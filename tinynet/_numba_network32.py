@@ -5,7 +5,7 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 
 import math
 import numpy as np
-from ._codes import ADAM, CROSS_ENTROPY, EXP, IDENTITY, LANES, MSE, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR
+from ._codes import ADAM, CROSS_ENTROPY, EXP, IDENTITY, LANES, MSE, NARROW, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR
 from ._numba_common import jit, vadd, vload, vmul, vsplat, vstore
 from ._codes import NET_VEC32 as NET_VEC, STACK_SIZE
 from ._numba_common import R32 as F
@@ -295,7 +295,7 @@ def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 @jit(inline='always')
 def _net_backward(params, velocity, momentum, sizes, hidden, fp_output, acts, g, g_prev):
     """net_train's step back through the layers on the public layout (see
-    ``_python_network.net_train``), for networks whose every layer is narrower than a vector."""
+    ``_python_network.net_train``), for networks whose every layer has fewer than NARROW neurons."""
     n_layers = R(len(sizes) - 1)
     p_end = params.shape[0]
     a_end = acts.shape[0]
@@ -664,7 +664,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, options
     column = 0
     narrow = True
     for layer in range(1, len(sizes)):
-        narrow = narrow and sizes[layer] < NET_VEC
+        narrow = narrow and sizes[layer] < NARROW
     if narrow:
         for epoch in range(epoch_start, epoch_stop):
             for t in range(n):
