@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 __all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
            "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "NET_VEC32", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "aligned_zeros",
-           "aligned_zeros_many", "net_many_scratch", "net_scratch", "net_work", "row_multiple"]
+           "aligned_zeros_many", "net_many_scratch", "net_room", "net_scratch", "net_work", "row_multiple"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
@@ -135,7 +135,11 @@ def net_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[
         The output layer's sums (pre-activations), from which the losses are computed stably.
     """
     return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any]]",
-                aligned_zeros_many([sum(sizes), (2, _whole_lines(max(sizes), dtype)), sizes[-1]], dtype))
+                aligned_zeros_many(_scratch_shapes(sizes, dtype), dtype))
+
+
+def _scratch_shapes(sizes: Sequence[int], dtype: Any) -> list[Any]:
+    return [sum(sizes), (2, _whole_lines(max(sizes), dtype)), sizes[-1]]
 
 
 def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any],
@@ -164,8 +168,8 @@ def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDA
 BATCH_ROWS = 64
 
 
-def net_work(sizes: Sequence[int],
-             dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+def net_work(sizes: Sequence[int], dtype: Any = np.float64,
+             batch_rows: int = BATCH_ROWS) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """The working room of the compiled ``Network`` training kernels (zeros, float64 or the network's
     ``dtype``; the pure-Python ones ignore it).
 
@@ -181,15 +185,28 @@ def net_work(sizes: Sequence[int],
         copies, kept equal to the working rows).
     rows : ndarray of the dtype, shape (4, largest stride)
         A layer's sums (of up to four samples), and its activations' derivatives.
-    room : ndarray of the dtype, shape (BATCH_ROWS, sum(sizes) + 2 * max(sizes) + largest stride, rounded
-        up to whole cache lines)
-        For each of a block of samples: its activations, its g and the previous layer's, its deltas.
+    room : ndarray of the dtype, shape (batch_rows, sum(sizes) + 2 * max(sizes) + largest stride,
+        rounded up to whole cache lines)
+        For each of a block of samples (``BATCH_ROWS`` for the batch kernels; the per-sample kernel
+        uses none): its activations, its g and the previous layer's, its deltas.
 
     Every array starts on a cache line (``aligned_zeros``), and so does each of its rows.
     """
+    return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any]]",
+                aligned_zeros_many(_work_shapes(sizes, dtype, batch_rows), dtype))
+
+
+def _work_shapes(sizes: Sequence[int], dtype: Any, batch_rows: int) -> list[Any]:
     strides = [_round_up(n_out, row_multiple(dtype)) for n_out in sizes[1:]]
     size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
     transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
-    return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any]]", aligned_zeros_many(
-        [(5, max(size, transposed)), (4, max(strides)),
-         (BATCH_ROWS, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides), dtype))], dtype))
+    return [(5, max(size, transposed)), (4, max(strides)),
+            (batch_rows, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides), dtype))]
+
+
+def net_room(sizes: Sequence[int], dtype: Any = np.float64,
+             batch_rows: int = BATCH_ROWS) -> tuple[NDArray[Any], ...]:
+    """:func:`net_scratch`'s three arrays and :func:`net_work`'s three, in that order (the last six
+    arguments of the ``Network`` training kernels), from one allocation: ``batch_rows=0`` for the
+    per-sample kernel, which uses no room."""
+    return aligned_zeros_many(_scratch_shapes(sizes, dtype) + _work_shapes(sizes, dtype, batch_rows), dtype)

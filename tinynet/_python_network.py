@@ -34,8 +34,7 @@ from ._codes import (
     SIGMOID,
     SOFTMAX,
     SQUARED_ERROR,
-    net_scratch,
-    net_work,
+    net_room,
 )
 from ._python_common import (
     RULES,
@@ -623,7 +622,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
         _check_per_sample(code)
     n_blocks, _, lanes = params.shape
     no_order = np.empty((0, 0), dtype=np.int64)
-    scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))
+    scratch = net_room(sizes.tolist(), batch_rows=0)
     for block in range(n_blocks):
         for lane in range(lanes):
             # Each network as its own array, trained alone, then put back (after a whole epoch even

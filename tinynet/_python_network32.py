@@ -5,7 +5,7 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 
 import numpy as np
 from . import _rules
-from ._codes import ADAM, CROSS_ENTROPY, IDENTITY, MSE, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR, net_scratch, net_work
+from ._codes import ADAM, CROSS_ENTROPY, IDENTITY, MSE, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR, net_room
 from ._codes import NET_VEC32 as NET_VEC, STACK_SIZE
 from ._python_common import R32 as F
 from ._python_common import R32 as R
@@ -629,7 +629,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
         _check_per_sample(code)
     n_blocks, _, lanes = params.shape
     no_order = np.empty((0, 0), dtype=np.int64)
-    scratch = (*net_scratch(sizes.tolist()), *net_work(sizes.tolist()))
+    scratch = net_room(sizes.tolist(), batch_rows=0)
     for block in range(n_blocks):
         for lane in range(lanes):
             one, one_velocity = (params[block, :, lane].copy(), velocity[block, :, lane].copy())

@@ -67,16 +67,22 @@ def _nullable_frame(value, array, name):
 
 
 def check_finite(array, name):
+    """ValueError naming the first value of ``array`` that is NaN or inf, if any. Returns the array's
+    least and greatest values (Python floats) where it computed them to tell (arrays of more than 4096
+    values), else None."""
     # Small arrays: one quick ufunc. Large ones: min and max, which see every NaN and inf without a
     # temporary the size of the array (and, unlike a sum, cannot overflow and warn).
+    extremes = None
     if array.size <= 4096:
         finite = bool(np.isfinite(array).all())
     else:
-        finite = math.isfinite(array.min()) and math.isfinite(array.max())
+        extremes = float(array.min()), float(array.max())
+        finite = math.isfinite(extremes[0]) and math.isfinite(extremes[1])
     if not finite:
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         index = ", ".join(map(str, where))
         raise ValueError(f"{name} must be finite, but {name}[{index}] is {float(array[where])!r}")
+    return extremes
 
 
 #: From here up (in magnitude) a float64 rounds to inf in float32: halfway between float32's largest
@@ -96,14 +102,15 @@ def network_dtype(dtype):
     return result
 
 
-def in_dtype(array, dtype, name):
+def in_dtype(array, dtype, name, extremes=None):
     """A checked float64 ``array`` in a network's ``dtype``: as it is for float64; for float32, each
     value rounded to the nearest float32, and ValueError if one is beyond float32's range (it would
-    round to inf)."""
+    round to inf). ``extremes``: the array's least and greatest values, if known (check_finite's)."""
     if dtype == np.float64 or array.dtype == dtype:
         return array
     if array.size:
-        largest = max(-float(array.min()), float(array.max()))
+        lo, hi = extremes if extremes is not None else (float(array.min()), float(array.max()))
+        largest = max(-lo, hi)
         if largest >= FLOAT32_INF_EDGE:
             where = tuple(int(i) for i in np.argwhere(np.abs(array) >= FLOAT32_INF_EDGE)[0])
             index = ", ".join(map(str, where))
@@ -151,8 +158,7 @@ def as_features(data, name="data", allow_empty=False, columns=2, dtype=np.float6
                          f"got shape {array.shape}{hint}")
     if array.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty: it needs at least one sample, got shape {array.shape}")
-    check_finite(array, name)
-    return contiguous_writeable(in_dtype(array, dtype, name))
+    return contiguous_writeable(in_dtype(array, dtype, name, check_finite(array, name)))
 
 
 def _is_float32(data, dtype):

@@ -83,8 +83,7 @@ from ._codes import (
     SOFTMAX,
     SQUARED_ERROR,
     TANH,
-    net_scratch,
-    net_work,
+    net_room,
 )
 from ._rules import adam_step_sizes, kernel_options
 
@@ -171,7 +170,7 @@ class _Kernels:
         # the output activation fixed at initialisation, the loss as the parameter says now (their
         # gradient is the output's error either way, as in scikit-learn)
         self.codes = (_HIDDEN[model.activation], _OUTPUT[model.out_activation_], _LOSSES[model.loss])
-        self.scratch = (*net_scratch(list(sizes), self.dtype), *net_work(list(sizes), self.dtype))
+        self.scratch = net_room(list(sizes), self.dtype)
         self.no_weights = np.empty(0, self.dtype)
 
 
