@@ -67,7 +67,9 @@ NET_VEC32 = 16
 #: floats) is still mostly padding. Measured per sample on Zen 3 (v3), plain loops against vectors:
 #: float32 (2, 4, 1) 153 against 207 ns, (2, 6, 1) 195 against 210, (2, 8, 1) 205 against 204,
 #: (4, 15, 3) 384 against 269, (64, 8, 10) 539 against 409, (32, 15, 15, 2) 909 against 531; float64
-#: (2, 4, 4, 1) 220 against 240.
+#: (2, 4, 4, 1) 220 against 240. At v2 (4 floats a vector), float32: (64, 8, 10) 583-628 against
+#: 525-581 ns, (32, 15, 15, 2) 984 against 716, (4, 15, 3) 349-667 against 337-586, but (2, 8, 1)
+#: 190-354 against 237-428: at v2 the plain loops still win at the smallest of these networks.
 NARROW = 8
 
 
