@@ -185,6 +185,29 @@ def test_validation_history_is_the_last_calls():
     assert net.validation_history == []
 
 
+@pytest.mark.parametrize("sizes, options", [
+    ((2, 2, 1), {}),                            # the tutorial's lanes kernel
+    ((2, 3, 1), {}),                            # the general lanes kernel
+    ((2, 3, 1), {"momentum": 0.9}),             # the same, with momentum
+    ((2, 3, 1), {"optimizer": "adam"}),         # its own plan
+])
+def test_a_sweep_without_validation_clears_the_last_calls_history(backend, sizes, options):
+    """A network trained with a validation set, then in a sweep without one: the sweep leaves its
+    validation history empty, as its own train does, whichever kernel trains it."""
+    rng = np.random.default_rng(2)
+    X, y = rng.random((20, 2)), rng.random(20)
+    nets = [Network(sizes, seed=seed, backend=backend) for seed in range(3)]
+    for net in nets:
+        net.train(X, y, epochs=2, validation=(X[:5], y[:5]), **options)
+        assert len(net.validation_history) == 2
+    alone = [copy.deepcopy(net) for net in nets]
+    train_many(nets, X, y, epochs=3, n_jobs=1, **options)
+    for net, other in zip(nets, alone):
+        other.train(X, y, epochs=3, **options)
+        assert net.validation_history == other.validation_history == []
+        assert _everything(net) == _everything(other)
+
+
 @pytest.mark.parametrize("option, value, error, pattern", [
     ("validation", (np.ones((3, 4)), np.ones((3, 3))), ValueError, "validation X must be 2-D with 5 columns"),
     ("validation", (np.ones((3, 5)), np.ones((2, 3))), ValueError, "validation Y has 2 rows"),

@@ -105,9 +105,14 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
     """
     kernels = load_backend(backend, "network32" if params.dtype == np.float32 else "network")
     sizes = np.array(sizes, dtype=np.int64)
-    # each network's options record, in blocks of LANES as its parameters
-    options = _padded(np.concatenate([kernel_options(learn_rate=float(rate), momentum=float(momentum))
-                                      for rate, momentum in zip(learn_rates, momenta)]))
+    # each network's options record, in blocks of LANES as its parameters: one record made for each
+    # distinct (learning rate, momentum), by their bits (joining 64 records one by one took 0.6 ms)
+    made: dict[tuple[str, str], int] = {}
+    rows = [made.setdefault((rate.hex(), momentum.hex()), len(made))
+            for rate, momentum in zip(learn_rates.tolist(), momenta.tolist())]
+    records = np.concatenate([kernel_options(learn_rate=float.fromhex(rate), momentum=float.fromhex(momentum))
+                              for rate, momentum in made])
+    options = _padded(records[rows])
     scratch = net_many_scratch(sizes.tolist(), params.dtype)
 
     def train_chunk(state, *epochs_and_losses):
@@ -280,7 +285,7 @@ _OPTIONS = {name: parameter.default for name, parameter in inspect.signature(Net
 def _per_network_values(value, name, n_nets):
     """A train option as one value per network: a scalar (a number, a string, a bool or None) is
     every network's; a sequence or array must have one value per network."""
-    if isinstance(value, str) or np.ndim(value) == 0:
+    if value is None or isinstance(value, (str, int, float, np.generic)) or np.ndim(value) == 0:
         return [value] * n_nets, False
     values = value.tolist() if isinstance(value, np.ndarray) else list(value)
     if np.ndim(value) != 1 or len(values) != n_nets:
@@ -310,12 +315,14 @@ def _train_networks(networks, plans, *, stop=None):
     return results
 
 
-def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options, validation):
+def _network_groups(networks, position, data, all_y_trues, learn_rate, epochs, loss_every, options,
+                    validation):
     """As :func:`_tutorial_groups`, for Networks: each network's options checked against it (its own
     ``train``'s checks, in order, the first refusal naming the network); networks of one
     configuration trained per sample in order go to the lanes kernel, one group per (configuration,
     backend, epochs, loss_every, momentum or none); every other network is a group of its own,
-    trained by its plan. Returns the groups and each network's plan."""
+    trained by its plan. ``position`` is each network's index, by id. Returns the groups and each
+    network's plan."""
     for net in networks:
         if not isinstance(net, Network):
             raise TypeError(_MIXED)
@@ -326,7 +333,6 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
         columns[name], many = _per_network_values(value, name, n_nets)
         if many:
             varying.append(columns[name])
-    position = {id(net): i for i, net in enumerate(networks)}
     arrays = {}            # the checked data of each kind of input (features, outputs, dtype, targets)
     # A plan depends on the network only through its kind of input (Network._plan reads nothing else
     # of it), so networks of one kind given the same options share one: a sweep of many networks
@@ -334,26 +340,31 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
     # key by type, value and repr, so that 1 and True (equal, one hash) or 0.0 and -0.0 are checked
     # apart; a value that does not hash is checked for its network alone.
     shared: dict[tuple[Any, ...], Any] = {}
-    in_lanes: dict[int, bool] = {}      # whether each plan (by id) goes to the lanes kernels
     plans = []
-    configs = []        # each network's configuration and backend
+    # Each network's group: the networks of one configuration and one plan go to the same one (a lanes
+    # kernel's, or the group of networks trained by their own plans), found once per pair.
+    lanes: dict[tuple[Any, ...], list[int]] = {}
+    planned: list[int] = []
+    group_of: dict[tuple[Any, ...], list[int]] = {}
     for index, net in enumerate(networks):
-        sizes, output, loss, dtype = net.sizes, net.output, net.loss_name, net.dtype
-        configs.append((sizes, net.activation, output, loss, dtype, net.backend))
+        # (the attributes behind the read-only properties sizes, activation, ..., read directly: this
+        # loop runs once per network of a sweep)
+        sizes, output, loss, dtype = net._layer_sizes, net._output, net._loss_name, net._dtype
+        config = (sizes, net._activation, output, loss, dtype, net._backend)
         kind = (sizes[0], sizes[-1], output, loss, dtype)
         try:
             if kind not in arrays:
                 array = net._features(data, name="data")
                 arrays[kind] = (array, net._targets(all_y_trues, array.shape[0], name="all_y_trues",
                                                    data_name="data"), net._validation(validation))
-            key = (kind, *((type(column[index]), column[index], repr(column[index])) for column in varying))
+            key = (kind, *((type(column[index]), column[index], repr(column[index])) for column in varying)) \
+                if varying else kind
             try:
                 plan, hashable = shared.get(key), True
             except TypeError:
                 plan, hashable = None, False
             if plan is None:
                 plan = net._plan(*arrays[kind], **{name: column[index] for name, column in columns.items()})
-                in_lanes[id(plan)] = _lanes_plan(plan)
                 if hashable:
                     shared[key] = plan
             plans.append(plan)
@@ -361,15 +372,13 @@ def _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every,
             if index == 0 and not varying:     # the options of every network: name no network
                 raise
             raise type(error)(f"network {index}: {error}") from None
+        slot = (config, id(plan))           # (plans holds every plan until the end: ids stay distinct)
+        members = group_of.get(slot)
+        if members is None:
+            members = group_of[slot] = planned if not _lanes_plan(plan) else lanes.setdefault(
+                (*config, plan.epochs, plan.loss_every, plan.optimizer["momentum"] != 0.0), [])
+        members.append(index)
     groups = []
-    lanes: dict[tuple[Any, ...], list[int]] = {}
-    planned = []
-    for index, (config, plan) in enumerate(zip(configs, plans)):
-        if in_lanes[id(plan)]:
-            lanes.setdefault((*config, plan.epochs, plan.loss_every, plan.optimizer["momentum"] != 0.0),
-                             []).append(index)
-        else:
-            planned.append(index)
     for (*_, backend, group_epochs, group_every, momentum_on), members in lanes.items():
         first, first_plan = networks[members[0]], plans[members[0]]
         rates = {id(networks[i]): plans[i].learn_rate for i in members}
@@ -478,7 +487,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
         if not isinstance(net, (OurNeuralNetwork, Network)):
             raise TypeError(f"networks must hold OurNeuralNetwork or Network objects, not "
                             f"{type(net).__name__}")
-    if len({id(net) for net in networks}) != len(networks):
+    index = {id(net): i for i, net in enumerate(networks)}
+    if len(index) != len(networks):
         raise ValueError("networks must be distinct: the same network appears more than once")
     if n_jobs is not None and (isinstance(n_jobs, (bool, np.bool_))
                                or not isinstance(n_jobs, numbers.Integral)):
@@ -491,8 +501,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
                "patience": patience, "tol": tol, "restore_best": restore_best, "schedule": schedule,
                "power_t": power_t}
     if networks and isinstance(networks[0], Network):
-        groups, plans = _network_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options,
-                                        validation)
+        groups, plans = _network_groups(networks, index, data, all_y_trues, learn_rate, epochs, loss_every,
+                                        options, validation)
     else:
         groups, plans = _tutorial_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options,
                                          validation)
@@ -506,17 +516,19 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
         else:       # one network per task on threads (the pool balances them); a few per task elsewhere
             size = 1 if threads else -(-len(group.networks) // (4 * workers))
             tasks += [(group.networks[i:i + size], group) for i in range(0, len(group.networks), size)]
-    index = {id(net): i for i, net in enumerate(networks)}
     records: list[TrainingRecord | None] = [None] * len(networks)
     diverged = []
     with hold(networks):
         if plans is not None:
-            for net, plan in zip(networks, plans):
-                try:
-                    # as its own train checks, before any network trains (plans: Networks')
-                    cast(Network, net)._check_optimizer(plan)
-                except ValueError as error:
-                    raise ValueError(f"network {index[id(net)]}: {error}") from None
+            # as its own train checks, before any network trains (plans: Networks'); only a step that
+            # keeps state can meet another's (a shared plan's answer found once)
+            stateful = {key for key, plan in {id(plan): plan for plan in plans}.items() if plan.stateful}
+            for i, (net, plan) in enumerate(zip(networks, plans)):
+                if id(plan) in stateful:
+                    try:
+                        cast(Network, net)._check_optimizer(plan)
+                    except ValueError as error:
+                        raise ValueError(f"network {i}: {error}") from None
         if workers > 1:
             _compile_here(tasks)
         results = run([group.task(block) for block, group in tasks])
@@ -529,15 +541,20 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
                         diverged.append((epoch, record.learn_rate))
                 continue
             params, histories, epoch, rest = result
+            made: dict[float, TrainingRecord] = {}      # the records, one per learning rate (immutable)
             for row, (net, trained, history) in enumerate(zip(block, params, histories)):
                 set_trained(net, trained, history)
+                if plans is not None:       # a Network: as its train leaves it, without validation
+                    net.validation_history = []
                 if rest:        # a Network's SGD velocities, its optimizer state when it has momentum
                     net._moments[0] = rest[0][row]
                     if group.kind == "lanes with momentum":
                         net._optimizer = "sgd"
-                    net.validation_history = []
-                records[index[id(net)]] = TrainingRecord(group.epochs, "completed", None, None,
-                                                         group.rates[id(net)])
+                rate = group.rates[id(net)]
+                record = made.get(rate)
+                if record is None:
+                    record = made[rate] = TrainingRecord(group.epochs, "completed", None, None, rate)
+                records[index[id(net)]] = record
             if epoch is not None:
                 diverged.append((epoch, max(group.rates[id(net)] for net in block)))
     if diverged:
