@@ -1,4 +1,4 @@
-"""Many networks at once: two threads, and train_many's two levers (threads, and 16 networks stepped
+"""Many networks at once: two threads, and train_many's two levers (threads, and 32 networks stepped
 together in vector instructions), against JAX's way (jax.vmap); tutorial networks and Networks.
 
 Every entry of a group does the same work from the same starting weights; "serial" is the baseline

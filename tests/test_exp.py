@@ -53,8 +53,8 @@ def test_backends_agree_bit_for_bit(results):
 
 
 def test_backends_agree_at_every_length_and_position():
-    # The compiled array kernels work LANES values at a time, then the rest one by one: every length
-    # around those blocks, with special values (inf, NaN, overflow, subnormal results) anywhere.
+    # The compiled array kernels work EXP_LANES (16) values at a time, then the rest one by one: every
+    # length around those blocks, with special values (inf, NaN, overflow, subnormal results) anywhere.
     rng = np.random.default_rng(7)
     specials = np.array([np.inf, -np.inf, np.nan, 709.9, -745.0, 1e6, -0.0])
     for n in range(1, 50):

@@ -21,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "IDENTITY", "LANES", "LOG_EPS",
+__all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "EXP_LANES", "IDENTITY", "LANES", "LOG_EPS",
            "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "NET_VEC32", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "aligned_zeros",
            "aligned_zeros_many", "net_many_scratch", "net_room", "net_scratch", "net_work", "row_multiple"]
@@ -51,11 +51,16 @@ LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
 PW_BLOCKSIZE = 128
 #: Room for the pairwise summation's pending ranges and partial sums: ample for any n below 2**63.
 STACK_SIZE = 128
-#: Networks stepped together, lane by lane, by ``train_many``'s kernel: two AVX-512 vectors of doubles
-#: per operation, so that the CPU overlaps independent chains of operations (measured: 8 lanes, 8.2-8.6
-#: ns per network-step; 16, 6.7; 32, 6.1-6.8). The block of parameters is (9, LANES): parameter k of
-#: lane j at [k, j].
-LANES = 16
+#: Networks stepped together, lane by lane, by ``train_many``'s kernels: four AVX2 vectors of doubles
+#: per operation (two of AVX-512), eight of floats, so that the CPU overlaps independent chains of
+#: operations. The block of parameters is (9, LANES): parameter k of lane j at [k, j]. (Measured on
+#: Zen 3, v3, 64 networks in one process against 16 lanes: the tutorial's network in float32 0.82x the
+#: time, in float64 0.94-0.99x; (2, 3, 1) 0.76x and 0.84x; (2, 16, 16, 1) 0.84x and 0.88x; 20 networks
+#: of (2, 3, 1), in float64, 0.81x. On AVX-512 in float64: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
+LANES = 32
+#: Values through the vectorised exp at a time: a layer's exps in the per-sample kernels (into the
+#: padding of its row, whose stride is a multiple of 16 floats or 8 doubles), and a block's LANES.
+EXP_LANES = 16
 #: In the ``Network`` training kernels' working layout each layer's rows are padded to a multiple of
 #: this many doubles (one AVX-512 vector); their sums advance up to 32 neurons at a time in registers.
 NET_VEC = 8

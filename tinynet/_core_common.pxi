@@ -83,16 +83,17 @@ def exp(double x):
 
 
 cdef inline void _exp_lanes(const double* x, double* out) noexcept nogil:
-    # out[j] = _exp(x[j]) for the LANES lanes of train_many's kernels: the common path in every lane
-    # (vectorised, with a branch-free integer OR of the lanes it does not serve, which the compiler
-    # may reassociate, unlike a sum of doubles), then the special path in the lanes that need it, if any.
+    # out[j] = _exp(x[j]) for EXP_LANES values (part of a block's lanes in train_many's kernels, of a
+    # layer's sums in the per-sample ones): the common path in every lane (vectorised, with a
+    # branch-free integer OR of the lanes it does not serve, which the compiler may reassociate, unlike
+    # a sum of doubles), then the special path in the lanes that need it, if any.
     cdef int j
     cdef int unserved = 0
-    for j in range(LANES):
+    for j in range(EXP_LANES):
         out[j] = _exp_common(x[j])
         unserved |= not (fabs(x[j]) <= EXP_FAST_BOUND)        # 1 for NaN
     if unserved:
-        for j in range(LANES):
+        for j in range(EXP_LANES):
             if not (-EXP_FAST_BOUND <= x[j] <= EXP_FAST_BOUND):
                 out[j] = _exp_special(x[j])
 
@@ -114,8 +115,8 @@ def exp_array(const double[::1] values, double[::1] out):
     """``out[i] = exp(values[i])`` for float64 arrays of one length (``out`` not ``values``)."""
     cdef Py_ssize_t i, k, n = values.shape[0]
     cdef int j
-    cdef double x[LANES]
-    cdef double e[LANES]
+    cdef double x[EXP_LANES]
+    cdef double e[EXP_LANES]
     cdef const double* v
     cdef double* o
     if n == 0:
@@ -123,16 +124,16 @@ def exp_array(const double[::1] values, double[::1] out):
     v = &values[0]
     o = &out[0]
     with nogil:
-        # LANES values at a time through _exp_lanes, in local arrays (which the compiler knows nothing
+        # EXP_LANES values at a time through _exp_lanes, in local arrays (which the compiler knows nothing
         # else touches, so it turns the loops into vector instructions; over the arrays themselves it
         # does not), then the rest one by one: the same values as _exp, element by element.
-        for k in range(n // LANES):
-            for j in range(LANES):
-                x[j] = v[k * LANES + j]
+        for k in range(n // EXP_LANES):
+            for j in range(EXP_LANES):
+                x[j] = v[k * EXP_LANES + j]
             _exp_lanes(x, e)
-            for j in range(LANES):
-                o[k * LANES + j] = e[j]
-        for i in range(n - n % LANES, n):
+            for j in range(EXP_LANES):
+                o[k * EXP_LANES + j] = e[j]
+        for i in range(n - n % EXP_LANES, n):
             o[i] = _exp(v[i])
 
 
@@ -204,15 +205,15 @@ cdef inline float _sqrt32(float x) noexcept nogil:
 
 
 cdef inline void _exp32_lanes(const float* x, float* out) noexcept nogil:
-    # out[j] = _exp32(x[j]) for LANES lanes, as _exp_lanes: the common path in every lane (vectorised;
+    # out[j] = _exp32(x[j]) for EXP_LANES values, as _exp_lanes: the common path in every lane (vectorised;
     # which lanes it does not serve, OR-ed branch-free), then the special path where needed.
     cdef int j
     cdef int unserved = 0
-    for j in range(LANES):
+    for j in range(EXP_LANES):
         out[j] = _exp32_common(x[j])
         unserved |= (x[j] < -EXP32_FAST_BOUND) | (x[j] > EXP32_OVERFLOW) | (x[j] != x[j])
     if unserved:
-        for j in range(LANES):
+        for j in range(EXP_LANES):
             if not (-EXP32_FAST_BOUND <= x[j] <= EXP32_OVERFLOW):
                 out[j] = _exp32_special(x[j])
 
@@ -245,8 +246,8 @@ def exp32_array(const float[::1] values, float[::1] out):
     """``out[i] = exp32(values[i])`` for float32 arrays of one length (``out`` not ``values``)."""
     cdef Py_ssize_t i, k, n = values.shape[0]
     cdef int j
-    cdef float x[LANES]
-    cdef float e[LANES]
+    cdef float x[EXP_LANES]
+    cdef float e[EXP_LANES]
     cdef const float* v
     cdef float* o
     if n == 0:
@@ -254,14 +255,14 @@ def exp32_array(const float[::1] values, float[::1] out):
     v = &values[0]
     o = &out[0]
     with nogil:
-        # as exp_array: LANES values at a time through _exp32_lanes, then the rest one by one
-        for k in range(n // LANES):
-            for j in range(LANES):
-                x[j] = v[k * LANES + j]
+        # as exp_array: EXP_LANES values at a time through _exp32_lanes, then the rest one by one
+        for k in range(n // EXP_LANES):
+            for j in range(EXP_LANES):
+                x[j] = v[k * EXP_LANES + j]
             _exp32_lanes(x, e)
-            for j in range(LANES):
-                o[k * LANES + j] = e[j]
-        for i in range(n - n % LANES, n):
+            for j in range(EXP_LANES):
+                o[k * EXP_LANES + j] = e[j]
+        for i in range(n - n % EXP_LANES, n):
             o[i] = _exp32(v[i])
 
 

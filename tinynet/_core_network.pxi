@@ -503,23 +503,24 @@ cdef inline floating _pairwise_partials(floating* acc, Py_ssize_t n) noexcept no
 
 
 cdef inline void _exp_in_place(floating* x, Py_ssize_t m) noexcept nogil:
-    # x[k] = _exp_t(x[k]) for k < m, m a multiple of LANES: LANES values at a time through _exp_lanes_t
-    # (whose loops of constant trip count the compiler turns into vector instructions).
+    # x[k] = _exp_t(x[k]) for k < m, m a multiple of EXP_LANES: EXP_LANES values at a time through
+    # _exp_lanes_t (whose loops of constant trip count the compiler turns into vector instructions).
     cdef Py_ssize_t k
     cdef int lane
-    cdef floating y[LANES]
-    cdef floating e[LANES]
-    for k in range(m // LANES):
-        for lane in range(LANES):
-            y[lane] = x[k * LANES + lane]
+    cdef floating y[EXP_LANES]
+    cdef floating e[EXP_LANES]
+    for k in range(m // EXP_LANES):
+        for lane in range(EXP_LANES):
+            y[lane] = x[k * EXP_LANES + lane]
         _exp_lanes_t(y, e)
-        for lane in range(LANES):
-            x[k * LANES + lane] = e[lane]
+        for lane in range(EXP_LANES):
+            x[k * EXP_LANES + lane] = e[lane]
 
 
 cdef inline void _activate_lanes(int code, floating* s, Py_ssize_t m) noexcept nogil:
-    # s[k] = _activate_t(code, s[k]) for k < m (a layer's sums, every lane: m a multiple of LANES), in
-    # place: the sigmoid's and exp's exps LANES at a time, every other rule through _activate_each_t.
+    # s[k] = _activate_t(code, s[k]) for k < m (a layer's sums, every lane: m a multiple of EXP_LANES),
+    # in place: the sigmoid's and exp's exps EXP_LANES at a time, every other rule through
+    # _activate_each_t.
     cdef Py_ssize_t k
     if code == SIGMOID:
         # _sigmoid(s) = _sigmoid_from_exp(_exp(-s))
@@ -597,10 +598,10 @@ cdef void _finish_layer(int code, const floating* bias, Py_ssize_t st, Py_ssize_
     cdef floating m, total
     for k in range(st):
         sums[k] = sums[k] + bias[k]
-    # LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
-    whole = (n_out + LANES - 1) // LANES * LANES
+    # EXP_LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
+    whole = (n_out + EXP_LANES - 1) // EXP_LANES * EXP_LANES
     if whole > st:
-        whole = n_out - n_out % LANES
+        whole = n_out - n_out % EXP_LANES
     if code == SOFTMAX:
         # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s; the exps in vectors as above
         m = sums[0]

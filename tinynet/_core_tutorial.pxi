@@ -212,8 +212,9 @@ def train(floating[:, ::1] params, const floating[:, ::1] data, const floating[:
 # --- train_many: LANES networks stepped together, lane by lane --------------------------------------
 # A block holds LANES networks structure-of-arrays: parameter k (w1..w6, b1..b3 as k = 0..8) of lane j
 # at p[k * LANES + j]. Every loop over the lanes below does the arithmetic of _sgd_step, lane by lane,
-# with a constant trip count and no branch, so the compiler turns it into vector instructions (8 lanes
-# in one AVX-512 register); exp's rare special path is taken afterwards, lane by lane, where needed.
+# with a constant trip count and no branch, so the compiler turns it into vector instructions (4 lanes
+# of doubles in an AVX2 register, 8 of floats); exp's rare special path is taken afterwards, lane by
+# lane, where needed.
 
 cdef enum:
     W1 = 0 * LANES
@@ -225,6 +226,13 @@ cdef enum:
     B1 = 6 * LANES
     B2 = 7 * LANES
     B3 = 8 * LANES
+
+
+cdef inline void _exp_block_t(const floating* x, floating* out) noexcept nogil:
+    # out[j] = _exp_t(x[j]) for a block's LANES lanes, EXP_LANES at a time.
+    cdef int h
+    for h in range(LANES // EXP_LANES):
+        _exp_lanes_t(x + h * EXP_LANES, out + h * EXP_LANES)
 
 
 cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,
@@ -244,13 +252,13 @@ cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating
     for j in range(LANES):
         neg_sum_h1[j] = -(p[W1 + j] * x0 + p[W2 + j] * x1 + p[B1 + j])
         neg_sum_h2[j] = -(p[W3 + j] * x0 + p[W4 + j] * x1 + p[B2 + j])
-    _exp_lanes_t(neg_sum_h1, e_h1)
-    _exp_lanes_t(neg_sum_h2, e_h2)
+    _exp_block_t(neg_sum_h1, e_h1)
+    _exp_block_t(neg_sum_h2, e_h2)
     for j in range(LANES):
         hs1[j] = _sigmoid_from_exp_t(e_h1[j])
         hs2[j] = _sigmoid_from_exp_t(e_h2[j])
         neg_sum_o1[j] = -(p[W5 + j] * hs1[j] + p[W6 + j] * hs2[j] + p[B3 + j])
-    _exp_lanes_t(neg_sum_o1, e_o1)
+    _exp_block_t(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
         h1 = hs1[j]

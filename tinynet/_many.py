@@ -428,7 +428,7 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
 
     Two levers: the work is spread over worker threads (the compiled kernels release the GIL), and
     networks trained per sample in order (SGD, with or without momentum; no mini-batch, L2,
-    shuffling, schedule or validation) of one configuration are stepped ``LANES`` (16) at a time over
+    shuffling, schedule or validation) of one configuration are stepped ``LANES`` (32) at a time over
     each sample, lane by lane in vector instructions (the same arithmetic as each network's own).
     Every other network trains by its own kernels, one network per task.
 

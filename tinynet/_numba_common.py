@@ -42,7 +42,7 @@ from numba.core import caching
 from numba.extending import intrinsic, models, overload, register_model
 
 from . import _rules
-from ._codes import LANES, PW_BLOCKSIZE, STACK_SIZE
+from ._codes import EXP_LANES, PW_BLOCKSIZE, STACK_SIZE
 from ._exp_data import (
     C2,
     C3,
@@ -360,11 +360,12 @@ def _exp_special(x):
 
 @jit(inline="always")
 def _exp_lanes(x, out):
-    """out[j] = exp(x[j]) for the LANES lanes of train_many's kernels: the common path in every lane,
-    then the special path in the lanes that need it."""
-    for j in range(LANES):
+    """out[j] = exp(x[j]) for EXP_LANES values (part of a block's lanes in train_many's kernels, of a
+    layer's sums in the per-sample ones): the common path in every lane, then the special path in the
+    lanes that need it."""
+    for j in range(EXP_LANES):
         out[j] = _exp_common(x[j])
-    for j in range(LANES):
+    for j in range(EXP_LANES):
         if not (-FAST_BOUND <= x[j] <= FAST_BOUND):
             out[j] = _exp_special(x[j])
 
@@ -426,11 +427,11 @@ def exp32(x):
 
 @jit(inline="always")
 def _exp32_lanes(x, out):
-    """out[j] = exp32(x[j]) for LANES lanes, as :func:`_exp_lanes` does exp's (the float32 kernels'
-    sigmoid and exp a row of lanes at a time)."""
-    for j in range(LANES):
+    """out[j] = exp32(x[j]) for EXP_LANES values, as :func:`_exp_lanes` does exp's (the float32 kernels'
+    sigmoid and exp EXP_LANES values at a time)."""
+    for j in range(EXP_LANES):
         out[j] = _exp32_common(x[j])
-    for j in range(LANES):
+    for j in range(EXP_LANES):
         if not (-FAST32_BOUND <= x[j] <= OVERFLOW32):
             out[j] = _exp32_special(x[j])
 

@@ -18,6 +18,7 @@ from ._codes import (
     ADAM,
     CROSS_ENTROPY,
     EXP,
+    EXP_LANES,
     IDENTITY,
     LANES,
     MSE,
@@ -507,7 +508,7 @@ def _rows_descend(wl, st, n_in, n_out, a, g, fp):
 @jit(inline="always")
 def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
     """A layer's sums (padding included) plus its biases, then their activations into a_out (lanes:
-    two rows of LANES)."""
+    two rows of at least EXP_LANES)."""
     for k in range(st):
         sums[k] = sums[k] + bias[k]
     if code == SOFTMAX:
@@ -523,11 +524,11 @@ def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
         for i in range(n_out):
             a_out[i] = a_out[i] / total
     else:
-        # LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
-        whole = (n_out + LANES - 1) // LANES * LANES
+        # EXP_LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
+        whole = (n_out + EXP_LANES - 1) // EXP_LANES * EXP_LANES
         if whole > st:
-            whole = n_out - n_out % LANES
-        _activate_lanes(code, sums[:whole].reshape((whole // LANES, LANES)), lanes[0], lanes[1])
+            whole = n_out - n_out % EXP_LANES
+        _activate_lanes(code, sums[:whole].reshape((whole // EXP_LANES, EXP_LANES)), lanes[0], lanes[1])
         for i in range(min(whole, n_out)):
             a_out[i] = sums[i]
         for i in range(whole, n_out):
@@ -1022,15 +1023,16 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, op
 
 @jit(inline="always")
 def _exp_in_place(x, y, e):
-    """x[k] = exp(x[k]) for every element of the (n, LANES) array x: a row at a time through
-    _exp_lanes (y and e: scratch rows)."""
+    """x[k] = exp(x[k]) for every element of the (n, nl) array x (nl a multiple of EXP_LANES): EXP_LANES
+    values at a time through _exp_lanes (y and e: scratch rows)."""
     nl = x.shape[1]
     for k in range(x.shape[0]):
-        for lane in range(nl):
-            y[lane] = x[k, lane]
-        _exp_lanes(y, e)
-        for lane in range(nl):
-            x[k, lane] = e[lane]
+        for h in range(0, nl, EXP_LANES):
+            for lane in range(EXP_LANES):
+                y[lane] = x[k, h + lane]
+            _exp_lanes(y, e)
+            for lane in range(EXP_LANES):
+                x[k, h + lane] = e[lane]
 
 
 @jit(inline="always")

@@ -7,7 +7,7 @@ arithmetic. The JIT options and floating-point rules are those of ``_numba_commo
 
 import numpy as np
 
-from ._codes import LANES, PW_BLOCKSIZE
+from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE
 from ._numba_common import (
     RULES,
     _exp_lanes,
@@ -217,6 +217,13 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
 # p is a block: parameter k (w1..w6, b1..b3 as k = 0..8) of lane j at p[k, j].
 
 @jit(inline="always")
+def _exp_block(x, out):
+    """out[j] = exp(x[j]) for a block's LANES lanes, EXP_LANES at a time."""
+    for h in range(LANES // EXP_LANES):
+        _exp_lanes(x[h * EXP_LANES:], out[h * EXP_LANES:])
+
+
+@jit(inline="always")
 def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
     """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
     neg_sum_h1, neg_sum_h2, neg_sum_o1 = scratch[0], scratch[1], scratch[2]
@@ -226,13 +233,13 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
     for j in range(LANES):
         neg_sum_h1[j] = -(w1[j] * x0 + w2[j] * x1 + b1[j])
         neg_sum_h2[j] = -(w3[j] * x0 + w4[j] * x1 + b2[j])
-    _exp_lanes(neg_sum_h1, e_h1)
-    _exp_lanes(neg_sum_h2, e_h2)
+    _exp_block(neg_sum_h1, e_h1)
+    _exp_block(neg_sum_h2, e_h2)
     for j in range(LANES):
         hs1[j] = sigmoid_from_exp(e_h1[j])
         hs2[j] = sigmoid_from_exp(e_h2[j])
         neg_sum_o1[j] = -(w5[j] * hs1[j] + w6[j] * hs2[j] + b3[j])
-    _exp_lanes(neg_sum_o1, e_o1)
+    _exp_block(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
         h1 = hs1[j]

@@ -4,7 +4,7 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 (R), every number and float option taken in float32 (F); see the tool's docstring."""
 
 import numpy as np
-from ._codes import LANES, PW_BLOCKSIZE
+from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE
 from ._numba_common import jit
 from ._numba_network32 import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total
 from ._numba_common import R32 as F
@@ -133,6 +133,13 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
 
 
 @jit(inline='always')
+def _exp_block(x, out):
+    """out[j] = exp(x[j]) for a block's LANES lanes, EXP_LANES at a time."""
+    for h in range(R(LANES // EXP_LANES)):
+        _exp_lanes(x[R(h * EXP_LANES):], out[R(h * EXP_LANES):])
+
+
+@jit(inline='always')
 def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
     """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
     neg_sum_h1, neg_sum_h2, neg_sum_o1 = (scratch[0], scratch[1], scratch[2])
@@ -141,13 +148,13 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
     for j in range(LANES):
         neg_sum_h1[j] = -R(R(R(w1[j] * x0) + R(w2[j] * x1)) + b1[j])
         neg_sum_h2[j] = -R(R(R(w3[j] * x0) + R(w4[j] * x1)) + b2[j])
-    _exp_lanes(neg_sum_h1, e_h1)
-    _exp_lanes(neg_sum_h2, e_h2)
+    _exp_block(neg_sum_h1, e_h1)
+    _exp_block(neg_sum_h2, e_h2)
     for j in range(LANES):
         hs1[j] = sigmoid_from_exp(e_h1[j])
         hs2[j] = sigmoid_from_exp(e_h2[j])
         neg_sum_o1[j] = -R(R(R(w5[j] * hs1[j]) + R(w6[j] * hs2[j])) + b3[j])
-    _exp_lanes(neg_sum_o1, e_o1)
+    _exp_block(neg_sum_o1, e_o1)
     for j in range(LANES):
         h1 = hs1[j]
         h2 = hs2[j]
