@@ -51,9 +51,9 @@ LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
 PW_BLOCKSIZE = 128
 #: Room for the pairwise summation's pending ranges and partial sums: ample for any n below 2**63.
 STACK_SIZE = 128
-#: Networks stepped together, lane by lane, by ``train_many``'s kernels: four AVX2 vectors of doubles
-#: per operation (two of AVX-512), eight of floats, so that the CPU overlaps independent chains of
-#: operations. The block of parameters is (9, LANES): parameter k of lane j at [k, j]. (Measured on
+#: Networks stepped together, lane by lane, by ``train_many``'s kernels: eight AVX2 vectors of doubles
+#: per operation (four of AVX-512), four of floats (two), so that the CPU overlaps independent chains
+#: of operations. The block of parameters is (9, LANES): parameter k of lane j at [k, j]. (Measured on
 #: Zen 3, v3, 64 networks in one process against 16 lanes: the tutorial's network in float32 0.82x the
 #: time, in float64 0.94-0.99x; (2, 3, 1) 0.76x and 0.84x; (2, 16, 16, 1) 0.84x and 0.88x; 20 networks
 #: of (2, 3, 1), in float64, 0.81x. On AVX-512 in float64: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
