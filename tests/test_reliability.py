@@ -115,7 +115,7 @@ def test_train_many_equals_alone_where_exp_takes_its_special_path(backend):
     rng = np.random.default_rng(8)
     data = rng.uniform(-2000, 2000, size=(30, 2))
     y = (data[:, 0] > 0).astype(float)
-    # three blocks of 16, the third padded
+    # 40 networks: whole blocks of LANES and a padded one (at 32 lanes, one of each)
     nets = [_net(backend, seed) for seed in range(40)]
     expected = _alone(nets, data, y, epochs=20, loss_every=3)
     train_many(nets, data, y, epochs=20, loss_every=3, n_jobs=1)
