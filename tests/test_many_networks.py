@@ -174,3 +174,25 @@ def test_tutorial_networks_refuse_per_network_rates_and_momentum():
     with pytest.raises(ValueError, match="momentum needs Network"):
         train_many(nets, X2, Y2, momentum=0.5)
     assert [net.params.tobytes() for net in nets] == before
+
+
+@pytest.mark.parametrize("sizes", [(2, 2, 1), (2, 3, 1)], ids=str)
+def test_the_pure_python_kernels_train_no_padding(monkeypatch, sizes):
+    """The pure-Python kernels train each lane as a network of its own, so their blocks hold exactly
+    the networks given (the compiled kernels' are padded to LANES, stepped together in vectors): five
+    networks are five trainings, not LANES, and each still ends as its own train leaves it."""
+    import tinynet._python_network as network_kernels
+    import tinynet._python_tutorial as tutorial_kernels
+
+    trained = []
+    train, net_train = tutorial_kernels.train, network_kernels.net_train
+    monkeypatch.setattr(tutorial_kernels, "train", lambda nets, *rest: (trained.append(len(nets)),
+                                                                       train(nets, *rest))[1])
+    monkeypatch.setattr(network_kernels, "net_train", lambda *args: (trained.append(1), net_train(*args))[1])
+    X, y = _data(12, 1)
+    together, alone = _nets(dict(sizes=sizes), "python", 5), _nets(dict(sizes=sizes), "python", 5)
+    train_many(together, X, y, epochs=3, loss_every=1, n_jobs=1)
+    assert sum(trained) == 5
+    for net in alone:
+        net.train(X, y, epochs=3, loss_every=1)
+    assert [_bits(net) for net in together] == [_bits(net) for net in alone]

@@ -24,19 +24,26 @@ from ._watch import SweepSummary, TrainingRecord
 
 __all__ = ["train_many"]
 
-def _padded(rows):
-    """One row per network, padded to a whole number of blocks of LANES with copies of the first row
-    (networks that are trained and dropped): (n_blocks, LANES, ...)."""
-    n_blocks = -(-len(rows) // LANES)
-    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * LANES - len(rows), axis=0)])
-    return padded.reshape(n_blocks, LANES, *rows.shape[1:])
+def _block_lanes(backend, n_nets):
+    """The lanes of a backend's blocks for n_nets networks: LANES for the compiled kernels, which step
+    a block's lanes together in vectors; for the pure-Python ones, which train each lane as a network
+    of its own (padding would be pure waste there), one block of exactly the networks."""
+    return n_nets if backend == "python" else LANES
 
 
-def _to_blocks(rows):
-    """(n_nets, k) rows as (n_blocks, k, LANES) blocks of their dtype, structure-of-arrays, padded as
-    _padded pads, on a cache line (see _codes.ALIGN: the kernels step each block's LANES lanes in whole
+def _padded(rows, lanes=LANES):
+    """One row per network, padded to a whole number of blocks of ``lanes`` with copies of the first
+    row (networks that are trained and dropped): (n_blocks, lanes, ...)."""
+    n_blocks = -(-len(rows) // lanes)
+    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * lanes - len(rows), axis=0)])
+    return padded.reshape(n_blocks, lanes, *rows.shape[1:])
+
+
+def _to_blocks(rows, lanes=LANES):
+    """(n_nets, k) rows as (n_blocks, k, lanes) blocks of their dtype, structure-of-arrays, padded as
+    _padded pads, on a cache line (see _codes.ALIGN: the kernels step each block's lanes in whole
     vectors)."""
-    padded = _padded(rows).transpose(0, 2, 1)
+    padded = _padded(rows, lanes).transpose(0, 2, 1)
     blocks = aligned_zeros(padded.shape, rows.dtype)
     blocks[...] = padded
     return blocks
@@ -44,8 +51,8 @@ def _to_blocks(rows):
 
 def _from_blocks(blocks, n_nets):
     """The first n_nets networks' rows of ``_to_blocks``'s blocks."""
-    n_blocks, k, _ = blocks.shape
-    return blocks.transpose(0, 2, 1).reshape(n_blocks * LANES, k)[:n_nets]
+    n_blocks, k, lanes = blocks.shape
+    return blocks.transpose(0, 2, 1).reshape(n_blocks * lanes, k)[:n_nets]
 
 
 def _train_blocks(train_chunk, state, n_nets, epochs, loss_every, steps_per_epoch, stop):
@@ -54,7 +61,7 @@ def _train_blocks(train_chunk, state, n_nets, epochs, loss_every, steps_per_epoc
     Returns the trained parameters, each network's loss history, the epoch of divergence (or None) and
     the rest of the trained state (each array as the parameters, network by network).
     """
-    n_lanes = state[0].shape[0] * LANES
+    n_lanes = state[0].shape[0] * state[0].shape[2]
     histories: list[list[tuple[int, float]]] = [[] for _ in range(n_lanes)]
     outcome = run_training(train_chunk, state, epochs, loss_every, steps_per_epoch * n_lanes, histories,
                            None if stop is None else lambda *_: stop.is_set())
@@ -66,17 +73,17 @@ def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, los
     """Train some ``OurNeuralNetwork``s together; a plain function of arrays, so that any joblib
     backend can run it.
 
-    ``params`` is (n_nets, 9). The networks go to the kernel in blocks of ``LANES``. ``stop``, a
-    ``threading.Event`` on the thread pool, ends the training between two chunks when set (Ctrl-C in
-    the caller's thread). Returns what :func:`_train_blocks` returns.
+    ``params`` is (n_nets, 9). The networks go to the kernel in blocks (:func:`_block_lanes`).
+    ``stop``, a ``threading.Event`` on the thread pool, ends the training between two chunks when set
+    (Ctrl-C in the caller's thread). Returns what :func:`_train_blocks` returns.
     """
     kernels = load_backend(backend, "tutorial32" if params.dtype == np.float32 else "tutorial")
 
     def train_chunk(state, *epochs_and_losses):
         kernels.train_many(state[0], data, labels, learn_rate, *epochs_and_losses)
 
-    return _train_blocks(train_chunk, (_to_blocks(params),), len(params), epochs, loss_every, len(data),
-                         stop)
+    blocks = _to_blocks(params, _block_lanes(backend, len(params)))
+    return _train_blocks(train_chunk, (blocks,), len(params), epochs, loss_every, len(data), stop)
 
 
 #: The tutorial's order of parameters back to Network's.
@@ -105,14 +112,15 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
     """
     kernels = load_backend(backend, "network32" if params.dtype == np.float32 else "network")
     sizes = np.array(sizes, dtype=np.int64)
-    # each network's options record, in blocks of LANES as its parameters: one record made for each
+    # each network's options record, in blocks as its parameters: one record made for each
     # distinct (learning rate, momentum), by their bits (joining 64 records one by one took 0.6 ms)
     made: dict[tuple[str, str], int] = {}
     rows = [made.setdefault((rate.hex(), momentum.hex()), len(made))
             for rate, momentum in zip(learn_rates.tolist(), momenta.tolist())]
     records = np.concatenate([kernel_options(learn_rate=float.fromhex(rate), momentum=float.fromhex(momentum))
                               for rate, momentum in made])
-    options = _padded(records[rows])
+    lanes = _block_lanes(backend, len(params))
+    options = _padded(records[rows], lanes)
     scratch = net_many_scratch(sizes.tolist(), params.dtype)
 
     def train_chunk(state, *epochs_and_losses):
@@ -120,9 +128,9 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
         kernels.net_train_many(blocks, sizes, *codes, data, targets, options, velocity, *epochs_and_losses,
                                *scratch)
 
-    blocks = _to_blocks(params)
+    state = (_to_blocks(params, lanes), _to_blocks(velocities, lanes))
     # The work of an epoch in tutorial-network steps (9 parameters each), as Network.train counts it.
-    return _train_blocks(train_chunk, (blocks, _to_blocks(velocities)), len(params), epochs, loss_every,
+    return _train_blocks(train_chunk, state, len(params), epochs, loss_every,
                          len(data) * max(1, params.shape[1] // 9), stop)
 
 
