@@ -56,7 +56,9 @@ STACK_SIZE = 128
 #: of operations. The block of parameters is (9, LANES): parameter k of lane j at [k, j]. (Measured on
 #: Zen 3, v3, 64 networks in one process against 16 lanes: the tutorial's network in float32 0.82x the
 #: time, in float64 0.94-0.99x; (2, 3, 1) 0.76x and 0.84x; (2, 16, 16, 1) 0.84x and 0.88x; 20 networks
-#: of (2, 3, 1), in float64, 0.81x. On AVX-512 in float64: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
+#: of (2, 3, 1), in float64, 0.81x. At v2, forced, in separate processes: (2, 3, 1) 0.79x and 0.84x,
+#: (2, 16, 16, 1) 0.89x and 0.94x, the tutorial's network even. On AVX-512 in float64, an earlier
+#: session: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
 LANES = 32
 #: Values through the vectorised exp at a time: a layer's exps in the per-sample kernels (into the
 #: padding of its row, whose stride is a multiple of 16 floats or 8 doubles), and a block's LANES.

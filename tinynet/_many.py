@@ -528,15 +528,12 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     diverged = []
     with hold(networks):
         if plans is not None:
-            # as its own train checks, before any network trains (plans: Networks'); only a step that
-            # keeps state can meet another's (a shared plan's answer found once)
-            stateful = {key for key, plan in {id(plan): plan for plan in plans}.items() if plan.stateful}
             for i, (net, plan) in enumerate(zip(networks, plans)):
-                if id(plan) in stateful:
-                    try:
-                        cast(Network, net)._check_optimizer(plan)
-                    except ValueError as error:
-                        raise ValueError(f"network {i}: {error}") from None
+                try:
+                    # as its own train checks, before any network trains (plans: Networks')
+                    cast(Network, net)._check_optimizer(plan)
+                except ValueError as error:
+                    raise ValueError(f"network {i}: {error}") from None
         if workers > 1:
             _compile_here(tasks)
         results = run([group.task(block) for block, group in tasks])

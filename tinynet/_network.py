@@ -852,7 +852,9 @@ class Network(Model):
         """Refuse to train with another optimizer than the one whose state the network holds (every
         step but plain SGD's keeps state); hold the lock."""
         name = plan.optimizer["optimizer"]
-        if plan.stateful and self._optimizer not in (None, name):
+        # (the state held first: it is None or the plan's optimizer for most networks, and train_many
+        # checks every network of a sweep, while plan.stateful works out the step's code)
+        if self._optimizer not in (None, name) and plan.stateful:
             held = OPTIMIZER_OF[self._optimizer]
             names = ", ".join(key for key, _, _ in held.state)
             raise ValueError(f"this network holds {held.label}'s optimizer state ({names} and t); "
