@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import tinynet
 from tinynet import Network
 from tinynet._backend import runnable_levels, using_level
-from tinynet._codes import LANES
+from tinynet._codes import lanes
 
 F = np.float32
 
@@ -245,7 +245,8 @@ def test_files_and_pickles_keep_the_dtype(tmp_path):
 def test_train_many_of_float32_networks_trains_each_as_alone(backend, config):
     sizes, _, output, _ = config
     X, Y = _problem(sizes, output)
-    count = LANES + 3 if backend != "python" else 5     # a block of LANES and a padded one (compiled)
+    # compiled: a whole block (of lanes(float32), twice float64's) and a padded one
+    count = lanes(np.float32) + 3 if backend != "python" else 5
     rates = np.linspace(0.01, 0.1, count)
     together = [Network(*config, seed=seed, backend=backend, dtype="float32") for seed in range(count)]
     tinynet.train_many(together, X, Y, learn_rate=rates, momentum=0.5, epochs=3, loss_every=1)

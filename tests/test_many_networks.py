@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tinynet
 from tinynet import Network, OurNeuralNetwork, train_many
 from tinynet._backend import BACKENDS
 from tinynet._codes import LANES
@@ -196,3 +197,35 @@ def test_the_pure_python_kernels_train_no_padding(monkeypatch, sizes):
     for net in alone:
         net.train(X, y, epochs=3, loss_every=1)
     assert [_bits(net) for net in together] == [_bits(net) for net in alone]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("backend", [name for name in BACKENDS if name != "python"])
+def test_the_compiled_lanes_kernels_refuse_a_block_of_another_width(backend, dtype):
+    """The compiled lanes kernels step blocks of ``_codes.lanes(dtype)`` networks (twice as many floats
+    as doubles); a block of another width, which only a bug of train_many's could hand them, is
+    refused before a step, not read and written past its end."""
+    from tinynet._backend import load_backend
+    from tinynet._codes import lanes, net_many_scratch
+    from tinynet._rules import kernel_options
+
+    if backend not in tinynet.available_backends():
+        pytest.skip(f"the {backend!r} backend does not load here")
+    suffix = "32" if dtype == np.float32 else ""
+    tutorial, network = load_backend(backend, "tutorial" + suffix), load_backend(backend, "network" + suffix)
+    net = Network((2, 3, 1), seed=0, dtype=dtype)
+    X, y = _data(4, 1)
+    X, y = X.astype(dtype), y.astype(dtype)
+    assert lanes(np.float32) == 2 * lanes(np.float64)
+    for width in (lanes(dtype) // 2, 2 * lanes(dtype)):
+        blocks = np.zeros((1, 9, width), dtype=dtype)
+        with pytest.raises(ValueError, match="another width"):
+            tutorial.train_many(blocks, X, y, 0.1, 0, 1, 0, np.empty((width, 1)))
+        assert not blocks.any()
+        blocks = np.repeat(net.params[None, :, None], width, axis=2)
+        options = np.repeat(kernel_options(learn_rate=0.1), width).reshape(1, width)
+        with pytest.raises(ValueError, match="another width"):
+            network.net_train_many(blocks, net._sizes, *net._kernel_codes, X, y[:, None], options,
+                                   np.zeros_like(blocks), 0, 1, 0, np.empty((width, 1)),
+                                   *net_many_scratch(net.sizes, dtype))
+        assert (blocks == net.params[:, None]).all()

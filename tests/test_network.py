@@ -221,14 +221,15 @@ def test_kernel_scratch_starts_on_cache_lines(sizes, dtype):
     """The kernels' scratch and working arrays, and each of their rows, start on a cache line: at the
     16 bytes numpy promises, half of the AVX2 accesses along a row would cross one (two accesses each);
     float32 networks' are float32 (rows of the working layout a multiple of 16 floats)."""
-    from tinynet._codes import ALIGN, LANES, net_many_scratch, net_scratch, net_work
+    from tinynet._codes import ALIGN, lanes, net_many_scratch, net_scratch, net_work
     from tinynet._many import _to_blocks
 
-    blocks = _to_blocks(np.arange(3 * 9, dtype=dtype).reshape(3, 9))
+    blocks = _to_blocks(np.arange(3 * 9, dtype=dtype).reshape(3, 9), lanes(dtype))
     arrays = [*net_scratch(sizes, dtype), *net_work(sizes, dtype), *net_many_scratch(sizes, dtype), blocks]
     for array in arrays:
         assert array.dtype == dtype and array.flags.c_contiguous
         assert array.ctypes.data % ALIGN == 0
         assert all(stride % ALIGN == 0 for stride in array.strides[:-1])
-    assert blocks.shape == (1, 9, LANES)
+    assert blocks.shape == (1, 9, lanes(dtype))
+    assert net_many_scratch(sizes, dtype)[0].shape == (sum(sizes), lanes(dtype))
     assert blocks[0, :, :3].T.tolist() == np.arange(27.0).reshape(3, 9).tolist()

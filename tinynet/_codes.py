@@ -51,15 +51,20 @@ LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
 PW_BLOCKSIZE = 128
 #: Room for the pairwise summation's pending ranges and partial sums: ample for any n below 2**63.
 STACK_SIZE = 128
-#: Networks stepped together, lane by lane, by ``train_many``'s kernels: eight AVX2 vectors of doubles
-#: per operation (four of AVX-512), four of floats (two), so that the CPU overlaps independent chains
-#: of operations. The block of parameters is (9, LANES): parameter k of lane j at [k, j]. (Measured on
-#: Zen 3, v3, 64 networks in one process against 16 lanes: the tutorial's network in float32 0.82x the
-#: time, in float64 0.94-0.99x; (2, 3, 1) 0.76x and 0.84x; (2, 16, 16, 1) 0.84x and 0.88x; 20 networks
-#: of (2, 3, 1), in float64, 0.81x. At v2, forced, in separate processes: (2, 3, 1) 0.79x and 0.84x,
-#: (2, 16, 16, 1) 0.89x and 0.94x, the tutorial's network even. On AVX-512 in float64, an earlier
-#: session: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
+#: Float64 networks stepped together, lane by lane, by ``train_many``'s compiled kernels: eight AVX2
+#: vectors per operation (four of AVX-512), so that the CPU overlaps independent chains of operations.
+#: The block of parameters is (9, LANES): parameter k of lane j at [k, j]. (Measured on Zen 3, v3, 64
+#: networks in one process against 16 lanes: the tutorial's network in float32 0.82x the time (then
+#: with 32 lanes too), in float64 0.94-0.99x; (2, 3, 1) 0.76x and 0.84x; (2, 16, 16, 1) 0.84x and
+#: 0.88x; 20 networks of (2, 3, 1), in float64, 0.81x. At v2, forced, in separate processes: (2, 3, 1)
+#: 0.79x and 0.84x, (2, 16, 16, 1) 0.89x and 0.94x, the tutorial's network even. On AVX-512 in
+#: float64, an earlier session: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
 LANES = 32
+#: ... and float32 networks' blocks twice as many, in as many vectors (a float is half a double: eight
+#: AVX2 vectors of floats). (Measured on Zen 3, v3, 64 float32 tutorial networks, 2,000 samples x 3
+#: epochs on one thread: 6.4-7.0 ns per network-step against 9.8-10.2 with 32 lanes, whose blocks of
+#: four vectors left the float32 kernel slower than the float64 one.)
+LANES32 = 64
 #: Values through the vectorised exp at a time: a layer's exps in the per-sample kernels (into the
 #: padding of its row, whose stride is a multiple of 16 floats or 8 doubles), and a block's LANES.
 EXP_LANES = 16
@@ -128,6 +133,12 @@ def row_multiple(dtype: Any) -> int:
     return NET_VEC32 if np.dtype(dtype) == np.float32 else NET_VEC
 
 
+def lanes(dtype: Any) -> int:
+    """The networks in one of ``train_many``'s blocks on the compiled kernels: ``LANES`` of float64
+    networks, ``LANES32`` of float32 ones (the same vectors either way)."""
+    return LANES32 if np.dtype(dtype) == np.float32 else LANES
+
+
 def net_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any],
                                                                       NDArray[Any]]:
     """The scratch room of the Network kernels, allocated once per call, outside the kernels (float64,
@@ -153,22 +164,22 @@ def _scratch_shapes(sizes: Sequence[int], dtype: Any) -> list[Any]:
 
 def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[Any], NDArray[Any],
                                                                            NDArray[Any], NDArray[Any]]:
-    """The scratch room of ``net_train_many``: :func:`net_scratch`'s arrays for a block of ``LANES``
-    networks, structure-of-arrays (element k of lane l at ``[k, l]``), and room for one network
+    """The scratch room of ``net_train_many``: :func:`net_scratch`'s arrays for a block of
+    :func:`lanes` networks, structure-of-arrays (element k of lane l at ``[k, l]``), and room for one network
     (float64, or the networks' ``dtype``).
 
     Returns
     -------
-    acts : ndarray of the dtype, shape (sum(sizes), LANES)
-    grads : ndarray of the dtype, shape (2, max(sizes), LANES)
-    out_sums : ndarray of the dtype, shape (sizes[-1], LANES)
+    acts : ndarray of the dtype, shape (sum(sizes), lanes)
+    grads : ndarray of the dtype, shape (2, max(sizes), lanes)
+    out_sums : ndarray of the dtype, shape (sizes[-1], lanes)
     single : ndarray of the dtype, shape (n_params + sum(sizes) + sizes[-1],)
         One network's parameters, activations and output sums, to compute its loss.
     """
     n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
+    n = lanes(dtype)
     return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]", aligned_zeros_many(
-        [(sum(sizes), LANES), (2, max(sizes), LANES), (sizes[-1], LANES), n_params + sum(sizes) + sizes[-1]],
-        dtype))
+        [(sum(sizes), n), (2, max(sizes), n), (sizes[-1], n), n_params + sum(sizes) + sizes[-1]], dtype))
 
 
 #: Samples whose gradients the compiled batch kernels compute together (their activations, g and

@@ -242,6 +242,23 @@ cdef inline void _exp_lanes_t(const floating* x, floating* out) noexcept nogil:
         _exp32_lanes(x, out)
 
 
+cdef inline Py_ssize_t _lanes(const floating* like) noexcept nogil:
+    # The networks of a train_many block of like's type: LANES doubles or LANES32 floats (_codes.lanes),
+    # a constant once the compiler has inlined this, so that the loops over a block's lanes have a
+    # constant trip count (and the local arrays of a block's values are LANES32 long in either type).
+    if floating is float:
+        return LANES32
+    else:
+        return LANES
+
+
+cdef inline void _check_lanes(Py_ssize_t given, Py_ssize_t lanes):
+    # A block of another width than the kernel's (a bug of the caller's: _many builds the blocks) would
+    # be read and written past its end: refused instead.
+    if given != lanes:
+        raise ValueError(f"a block of another width ({given} networks) than this kernel steps ({lanes})")
+
+
 def exp32_array(const float[::1] values, float[::1] out):
     """``out[i] = exp32(values[i])`` for float32 arrays of one length (``out`` not ``values``)."""
     cdef Py_ssize_t i, k, n = values.shape[0]

@@ -1200,9 +1200,10 @@ def net_gradient(const floating[::1] params, const int64_t[::1] sizes, int hidde
     return objective
 
 
-# --- net_train_many: LANES networks of one configuration stepped together, lane by lane -------------
-# A block holds LANES networks structure-of-arrays: element k of a network's flat array (parameters,
-# velocities, activations, g, output sums) of lane l at [k * LANES + l]. Every loop over the lanes
+# --- net_train_many: networks of one configuration stepped together, lane by lane -------------------
+# A block holds nl networks structure-of-arrays (nl = _lanes(p): LANES in float64, LANES32 in float32):
+# element k of a network's flat array (parameters, velocities, activations, g, output sums) of lane l
+# at [k * nl + l]. Every loop over the lanes
 # below does net_train's arithmetic in every lane, with a constant trip count, so the compiler turns it
 # into vector instructions. The per-lane factors are first copied into local arrays, which the compiler
 # knows no store can change.
@@ -1212,57 +1213,58 @@ cdef Py_ssize_t _net_forward_lanes(const floating* p, const int64_t* sizes, Py_s
                                    floating* out_sums) noexcept nogil:
     # _net_forward in every lane of a block, on the same sample x: a layer's sums first, then its
     # activations in one pass.
+    cdef Py_ssize_t nl = _lanes(p)
     cdef Py_ssize_t at = 0, offset = 0, out_at, biases, layer, i, j, k, n_in, n_out
     cdef int code, lane
-    cdef floating s[LANES]
-    cdef floating m[LANES]
-    cdef floating total[LANES]
+    cdef floating s[LANES32]
+    cdef floating m[LANES32]
+    cdef floating total[LANES32]
     cdef const floating* a
     cdef const floating* w
     cdef floating* a_out
     for j in range(sizes[0]):
-        for lane in range(LANES):
-            acts[j * LANES + lane] = x[j]
+        for lane in range(nl):
+            acts[j * nl + lane] = x[j]
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         n_out = sizes[layer]
         out_at = at + n_in
         biases = offset + n_out * n_in
         code = hidden if layer < n_layers else output
-        a = acts + at * LANES
-        a_out = acts + out_at * LANES
+        a = acts + at * nl
+        a_out = acts + out_at * nl
         for i in range(n_out):
-            w = p + (offset + i * n_in) * LANES
-            for lane in range(LANES):
+            w = p + (offset + i * n_in) * nl
+            for lane in range(nl):
                 s[lane] = w[lane] * a[lane]
             for j in range(1, n_in):
-                for lane in range(LANES):
-                    s[lane] += w[j * LANES + lane] * a[j * LANES + lane]
-            for lane in range(LANES):
-                a_out[i * LANES + lane] = s[lane] + p[(biases + i) * LANES + lane]
+                for lane in range(nl):
+                    s[lane] += w[j * nl + lane] * a[j * nl + lane]
+            for lane in range(nl):
+                a_out[i * nl + lane] = s[lane] + p[(biases + i) * nl + lane]
         if layer == n_layers:
-            for k in range(n_out * LANES):
+            for k in range(n_out * nl):
                 out_sums[k] = a_out[k]
         if code == SOFTMAX:
             # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s, in every lane
-            for lane in range(LANES):
+            for lane in range(nl):
                 m[lane] = out_sums[lane]
                 total[lane] = 0.0
             for i in range(1, n_out):
-                for lane in range(LANES):
-                    m[lane] = max(m[lane], out_sums[i * LANES + lane])
+                for lane in range(nl):
+                    m[lane] = max(m[lane], out_sums[i * nl + lane])
             for i in range(n_out):
-                for lane in range(LANES):
-                    a_out[i * LANES + lane] = out_sums[i * LANES + lane] - m[lane]
-            _exp_in_place(a_out, n_out * LANES)
+                for lane in range(nl):
+                    a_out[i * nl + lane] = out_sums[i * nl + lane] - m[lane]
+            _exp_in_place(a_out, n_out * nl)
             for i in range(n_out):
-                for lane in range(LANES):
-                    total[lane] += a_out[i * LANES + lane]
+                for lane in range(nl):
+                    total[lane] += a_out[i * nl + lane]
             for i in range(n_out):
-                for lane in range(LANES):
-                    a_out[i * LANES + lane] = a_out[i * LANES + lane] / total[lane]
+                for lane in range(nl):
+                    a_out[i * nl + lane] = a_out[i * nl + lane] / total[lane]
         else:
-            _activate_lanes(code, a_out, n_out * LANES)
+            _activate_lanes(code, a_out, n_out * nl)
         at = out_at
         offset = biases + n_out
     return at
@@ -1274,20 +1276,21 @@ cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const flo
                           const floating* x, const floating* y, floating* a, floating* g, floating* g_prev,
                           floating* out_sums) noexcept nogil:
     # One step of net_train, on the sample (x, y), in every lane of a block.
+    cdef Py_ssize_t nl = _lanes(p)
     cdef Py_ssize_t n_out_net = s[n_layers]
     cdef Py_ssize_t at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, p_end, a_end
     cdef int code, fp_output, lane
-    cdef floating lr[LANES]
-    cdef floating mom[LANES]
-    cdef floating fp[LANES]
-    cdef floating gi[LANES]
-    cdef floating dot[LANES]
+    cdef floating lr[LANES32]
+    cdef floating mom[LANES32]
+    cdef floating fp[LANES32]
+    cdef floating gi[LANES32]
+    cdef floating dot[LANES32]
     cdef floating wj, term
     cdef floating* w
     cdef floating* vw
     cdef const floating* ain
     cdef floating* swap
-    for lane in range(LANES):
+    for lane in range(nl):
         lr[lane] = learn_rate[lane]
         mom[lane] = momentum[lane]
     at = _net_forward_lanes(p, s, n_layers, hidden, output, x, a, out_sums)
@@ -1295,20 +1298,20 @@ cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const flo
     # --- Output layer: g_i = learn_rate * dL/da_i and f'_i (or dL/ds_i and 1)
     if loss == MSE:
         for i in range(n_out_net):
-            for lane in range(LANES):
-                g[i * LANES + lane] = lr[lane] * _mse_gradient_t(y[i], a[(at + i) * LANES + lane], n_out_net)
+            for lane in range(nl):
+                g[i * nl + lane] = lr[lane] * _mse_gradient_t(y[i], a[(at + i) * nl + lane], n_out_net)
         if output == SOFTMAX:
             # through the softmax: dL/ds_i = a_i * (dL/da_i - sum_j dL/da_j * a_j)
-            for lane in range(LANES):
+            for lane in range(nl):
                 dot[lane] = 0.0
             for j in range(n_out_net):
-                for lane in range(LANES):
-                    dot[lane] += (_mse_gradient_t(y[j], a[(at + j) * LANES + lane], n_out_net)
-                                  * a[(at + j) * LANES + lane])
+                for lane in range(nl):
+                    dot[lane] += (_mse_gradient_t(y[j], a[(at + j) * nl + lane], n_out_net)
+                                  * a[(at + j) * nl + lane])
             for i in range(n_out_net):
-                for lane in range(LANES):
-                    g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane]
-                                                * (_mse_gradient_t(y[i], a[(at + i) * LANES + lane], n_out_net)
+                for lane in range(nl):
+                    g[i * nl + lane] = lr[lane] * (a[(at + i) * nl + lane]
+                                                * (_mse_gradient_t(y[i], a[(at + i) * nl + lane], n_out_net)
                                                    - dot[lane]))
             fp_output = IDENTITY
         else:
@@ -1317,11 +1320,11 @@ cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const flo
         # cross-entropy with its own output: dL/ds_i = (a_i - y_i) (/ n_out for sigmoid's mean)
         for i in range(n_out_net):
             if output == SIGMOID:
-                for lane in range(LANES):
-                    g[i * LANES + lane] = lr[lane] * _mean_output_error_t(y[i], a[(at + i) * LANES + lane], n_out_net)
+                for lane in range(nl):
+                    g[i * nl + lane] = lr[lane] * _mean_output_error_t(y[i], a[(at + i) * nl + lane], n_out_net)
             else:
-                for lane in range(LANES):
-                    g[i * LANES + lane] = lr[lane] * (a[(at + i) * LANES + lane] - y[i])
+                for lane in range(nl):
+                    g[i * nl + lane] = lr[lane] * (a[(at + i) * nl + lane] - y[i])
         fp_output = IDENTITY
 
     # --- Back through the layers, last first
@@ -1335,47 +1338,47 @@ cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const flo
         a_out = a_end - n_out
         a_in = a_out - n_in
         code = fp_output if layer == n_layers else hidden
-        ain = a + a_in * LANES
+        ain = a + a_in * nl
         for i in range(n_out):
-            _derivative_each_t(code, a + (a_out + i) * LANES, fp, LANES)
-            for lane in range(LANES):
-                gi[lane] = g[i * LANES + lane]
-            w = p + (w0 + i * n_in) * LANES
+            _derivative_each_t(code, a + (a_out + i) * nl, fp, nl)
+            for lane in range(nl):
+                gi[lane] = g[i * nl + lane]
+            w = p + (w0 + i * n_in) * nl
             if layer > 1 and not use_momentum:
                 # the previous layer's g, from the weights before this update, and the update, in
                 # one pass over the row
                 for j in range(n_in):
-                    for lane in range(LANES):
-                        wj = w[j * LANES + lane]
+                    for lane in range(nl):
+                        wj = w[j * nl + lane]
                         term = gi[lane] * (wj * fp[lane])
-                        g_prev[j * LANES + lane] = term if i == 0 else g_prev[j * LANES + lane] + term
-                        w[j * LANES + lane] = _sgd_t(wj, ain[j * LANES + lane] * fp[lane], gi[lane])
-                for lane in range(LANES):
-                    p[(b0 + i) * LANES + lane] = _sgd_t(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
+                        g_prev[j * nl + lane] = term if i == 0 else g_prev[j * nl + lane] + term
+                        w[j * nl + lane] = _sgd_t(wj, ain[j * nl + lane] * fp[lane], gi[lane])
+                for lane in range(nl):
+                    p[(b0 + i) * nl + lane] = _sgd_t(p[(b0 + i) * nl + lane], fp[lane], gi[lane])
                 continue
             if layer > 1:
                 # the previous layer's g, from the weights before this update
                 for j in range(n_in):
-                    for lane in range(LANES):
-                        term = gi[lane] * (w[j * LANES + lane] * fp[lane])
-                        g_prev[j * LANES + lane] = term if i == 0 else g_prev[j * LANES + lane] + term
+                    for lane in range(nl):
+                        term = gi[lane] * (w[j * nl + lane] * fp[lane])
+                        g_prev[j * nl + lane] = term if i == 0 else g_prev[j * nl + lane] + term
             if use_momentum:
-                vw = v + (w0 + i * n_in) * LANES
+                vw = v + (w0 + i * n_in) * nl
                 for j in range(n_in):
-                    for lane in range(LANES):
-                        vw[j * LANES + lane] = _velocity_t(vw[j * LANES + lane], ain[j * LANES + lane] * fp[lane],
+                    for lane in range(nl):
+                        vw[j * nl + lane] = _velocity_t(vw[j * nl + lane], ain[j * nl + lane] * fp[lane],
                                                          mom[lane], gi[lane])
-                        w[j * LANES + lane] += vw[j * LANES + lane]
-                for lane in range(LANES):
-                    v[(b0 + i) * LANES + lane] = _velocity_t(v[(b0 + i) * LANES + lane], fp[lane], mom[lane],
+                        w[j * nl + lane] += vw[j * nl + lane]
+                for lane in range(nl):
+                    v[(b0 + i) * nl + lane] = _velocity_t(v[(b0 + i) * nl + lane], fp[lane], mom[lane],
                                                            gi[lane])
-                    p[(b0 + i) * LANES + lane] += v[(b0 + i) * LANES + lane]
+                    p[(b0 + i) * nl + lane] += v[(b0 + i) * nl + lane]
             else:
                 for j in range(n_in):
-                    for lane in range(LANES):
-                        w[j * LANES + lane] = _sgd_t(w[j * LANES + lane], ain[j * LANES + lane] * fp[lane], gi[lane])
-                for lane in range(LANES):
-                    p[(b0 + i) * LANES + lane] = _sgd_t(p[(b0 + i) * LANES + lane], fp[lane], gi[lane])
+                    for lane in range(nl):
+                        w[j * nl + lane] = _sgd_t(w[j * nl + lane], ain[j * nl + lane] * fp[lane], gi[lane])
+                for lane in range(nl):
+                    p[(b0 + i) * nl + lane] = _sgd_t(p[(b0 + i) * nl + lane], fp[lane], gi[lane])
         swap = g
         g = g_prev
         g_prev = swap
@@ -1389,7 +1392,8 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
                    floating[:, :, ::1] velocity, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
                    Py_ssize_t loss_every, double[:, ::1] losses, floating[:, ::1] acts,
                    floating[:, :, ::1] grads, floating[:, ::1] out_sums, floating[::1] single):
-    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+    """:func:`net_train` for blocks of networks of one configuration, stepped together (``LANES``
+    float64 networks a block, ``LANES32`` float32 ones: ``_codes.lanes``).
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
@@ -1398,10 +1402,13 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
     cdef Py_ssize_t epoch, t, block, lane, k
-    cdef floating learn_rate[LANES]
-    cdef floating momentum[LANES]     # a block's, from its networks' options records
+    cdef Py_ssize_t nl = _lanes(&params[0, 0, 0])
+    cdef floating learn_rate[LANES32]
+    cdef floating momentum[LANES32]     # a block's, from its networks' options records
+    _check_lanes(params.shape[2], nl)
+    _check_lanes(options.shape[1], nl)
     for block in range(n_blocks):
-        for lane in range(LANES):
+        for lane in range(nl):
             _check_per_sample(options[block, lane].optimizer)
     cdef Py_ssize_t column = 0     # the next column of losses
     cdef bint use_momentum
@@ -1411,7 +1418,7 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
             for t in range(n):
                 for block in range(n_blocks):
                     use_momentum = False
-                    for lane in range(LANES):
+                    for lane in range(nl):
                         learn_rate[lane] = <floating>options[block, lane].learn_rate
                         momentum[lane] = <floating>options[block, lane].momentum
                         use_momentum = use_momentum or momentum[lane] != 0.0
@@ -1421,10 +1428,10 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
                                     &grads[0, 0, 0], &grads[1, 0, 0], &out_sums[0, 0])
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
-                    for lane in range(LANES):
+                    for lane in range(nl):
                         for k in range(n_params):
                             single[k] = params[block, k, lane]
-                        losses[block * LANES + lane, column] = _net_mean_loss(
+                        losses[block * nl + lane, column] = _net_mean_loss(
                             &single[0], s, n_layers, hidden, output, loss, &data[0, 0], &targets[0, 0], n,
                             &single[n_params], &single[n_params + n_acts])
                 column += 1

@@ -209,58 +209,59 @@ def train(floating[:, ::1] params, const floating[:, ::1] data, const floating[:
                 column += 1
 
 
-# --- train_many: LANES networks stepped together, lane by lane --------------------------------------
-# A block holds LANES networks structure-of-arrays: parameter k (w1..w6, b1..b3 as k = 0..8) of lane j
-# at p[k * LANES + j]. Every loop over the lanes below does the arithmetic of _sgd_step, lane by lane,
-# with a constant trip count and no branch, so the compiler turns it into vector instructions (4 lanes
-# of doubles in an AVX2 register, 8 of floats); exp's rare special path is taken afterwards, lane by
-# lane, where needed.
+# --- train_many: a block of networks stepped together, lane by lane -------------------------------
+# A block holds nl networks structure-of-arrays (nl = _lanes(p): LANES in float64, LANES32 in float32):
+# parameter k (w1..w6, b1..b3 as k = 0..8) of lane j at p[k * nl + j]. Every loop over the lanes below
+# does the arithmetic of _sgd_step, lane by lane, with a constant trip count and no branch, so the
+# compiler turns it into vector instructions (4 lanes of doubles in an AVX2 register, 8 of floats);
+# exp's rare special path is taken afterwards, lane by lane, where needed.
 
-cdef enum:
-    W1 = 0 * LANES
-    W2 = 1 * LANES
-    W3 = 2 * LANES
-    W4 = 3 * LANES
-    W5 = 4 * LANES
-    W6 = 5 * LANES
-    B1 = 6 * LANES
-    B2 = 7 * LANES
-    B3 = 8 * LANES
+cdef enum:     # the parameters' rows in a block
+    W1 = 0
+    W2 = 1
+    W3 = 2
+    W4 = 3
+    W5 = 4
+    W6 = 5
+    B1 = 6
+    B2 = 7
+    B3 = 8
 
 
 cdef inline void _exp_block_t(const floating* x, floating* out) noexcept nogil:
-    # out[j] = _exp_t(x[j]) for a block's LANES lanes, EXP_LANES at a time.
+    # out[j] = _exp_t(x[j]) for a block's lanes, EXP_LANES at a time.
     cdef int h
-    for h in range(LANES // EXP_LANES):
+    for h in range(_lanes(x) // EXP_LANES):
         _exp_lanes_t(x + h * EXP_LANES, out + h * EXP_LANES)
 
 
 cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,
                                  floating learn_rate) noexcept nogil:
-    # One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane.
-    cdef floating neg_sum_h1[LANES]
-    cdef floating neg_sum_h2[LANES]
-    cdef floating neg_sum_o1[LANES]
-    cdef floating e_h1[LANES]
-    cdef floating e_h2[LANES]
-    cdef floating e_o1[LANES]
-    cdef floating hs1[LANES]
-    cdef floating hs2[LANES]
+    # One SGD step of the block's networks on one sample (x0, x1): _sgd_step in every lane.
+    cdef Py_ssize_t nl = _lanes(p)
+    cdef floating neg_sum_h1[LANES32]
+    cdef floating neg_sum_h2[LANES32]
+    cdef floating neg_sum_o1[LANES32]
+    cdef floating e_h1[LANES32]
+    cdef floating e_h2[LANES32]
+    cdef floating e_o1[LANES32]
+    cdef floating hs1[LANES32]
+    cdef floating hs2[LANES32]
     cdef floating h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
     cdef int j
     # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise
-    for j in range(LANES):
-        neg_sum_h1[j] = -(p[W1 + j] * x0 + p[W2 + j] * x1 + p[B1 + j])
-        neg_sum_h2[j] = -(p[W3 + j] * x0 + p[W4 + j] * x1 + p[B2 + j])
+    for j in range(nl):
+        neg_sum_h1[j] = -(p[W1 * nl + j] * x0 + p[W2 * nl + j] * x1 + p[B1 * nl + j])
+        neg_sum_h2[j] = -(p[W3 * nl + j] * x0 + p[W4 * nl + j] * x1 + p[B2 * nl + j])
     _exp_block_t(neg_sum_h1, e_h1)
     _exp_block_t(neg_sum_h2, e_h2)
-    for j in range(LANES):
+    for j in range(nl):
         hs1[j] = _sigmoid_from_exp_t(e_h1[j])
         hs2[j] = _sigmoid_from_exp_t(e_h2[j])
-        neg_sum_o1[j] = -(p[W5 + j] * hs1[j] + p[W6 + j] * hs2[j] + p[B3 + j])
+        neg_sum_o1[j] = -(p[W5 * nl + j] * hs1[j] + p[W6 * nl + j] * hs2[j] + p[B3 * nl + j])
     _exp_block_t(neg_sum_o1, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
-    for j in range(LANES):
+    for j in range(nl):
         h1 = hs1[j]
         h2 = hs2[j]
         o1 = _sigmoid_from_exp_t(e_o1[j])
@@ -269,23 +270,24 @@ cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating
         d_h1 = _sigmoid_prime_t(h1)
         d_h2 = _sigmoid_prime_t(h2)
         step = learn_rate * d_L_d_ypred
-        step_h1 = step * (p[W5 + j] * d_o1)          # step * d_ypred_d_h1
-        step_h2 = step * (p[W6 + j] * d_o1)          # step * d_ypred_d_h2
-        p[W1 + j] = p[W1 + j] - step_h1 * (x0 * d_h1)
-        p[W2 + j] = p[W2 + j] - step_h1 * (x1 * d_h1)
-        p[B1 + j] = p[B1 + j] - step_h1 * d_h1
-        p[W3 + j] = p[W3 + j] - step_h2 * (x0 * d_h2)
-        p[W4 + j] = p[W4 + j] - step_h2 * (x1 * d_h2)
-        p[B2 + j] = p[B2 + j] - step_h2 * d_h2
-        p[W5 + j] = p[W5 + j] - step * (h1 * d_o1)
-        p[W6 + j] = p[W6 + j] - step * (h2 * d_o1)
-        p[B3 + j] = p[B3 + j] - step * d_o1
+        step_h1 = step * (p[W5 * nl + j] * d_o1)          # step * d_ypred_d_h1
+        step_h2 = step * (p[W6 * nl + j] * d_o1)          # step * d_ypred_d_h2
+        p[W1 * nl + j] = p[W1 * nl + j] - step_h1 * (x0 * d_h1)
+        p[W2 * nl + j] = p[W2 * nl + j] - step_h1 * (x1 * d_h1)
+        p[B1 * nl + j] = p[B1 * nl + j] - step_h1 * d_h1
+        p[W3 * nl + j] = p[W3 * nl + j] - step_h2 * (x0 * d_h2)
+        p[W4 * nl + j] = p[W4 * nl + j] - step_h2 * (x1 * d_h2)
+        p[B2 * nl + j] = p[B2 * nl + j] - step_h2 * d_h2
+        p[W5 * nl + j] = p[W5 * nl + j] - step * (h1 * d_o1)
+        p[W6 * nl + j] = p[W6 * nl + j] - step * (h2 * d_o1)
+        p[B3 * nl + j] = p[B3 * nl + j] - step * d_o1
 
 
 def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const floating[::1] y_true,
                double learn_rate, Py_ssize_t epoch_start, Py_ssize_t epoch_stop,
                Py_ssize_t loss_every, double[:, ::1] losses):
-    """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
+    """:func:`train` for blocks of networks stepped together, structure-of-arrays (``LANES`` float64
+    networks a block, ``LANES32`` float32 ones: ``_codes.lanes``).
 
     The arguments are those of ``_python_tutorial.train_many``; see its docstring.
     """
@@ -297,6 +299,8 @@ def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const fl
     cdef const floating* x = &data[0, 0]
     cdef const floating* ys = &y_true[0]
     cdef floating rate = <floating>learn_rate
+    cdef Py_ssize_t nl = _lanes(x)
+    _check_lanes(params.shape[2], nl)
     with nogil:
         for epoch in range(epoch_start, epoch_stop):
             # Each sample steps every block in turn: the blocks are independent, so the CPU overlaps
@@ -307,8 +311,8 @@ def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const fl
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
                     p = &params[block, 0, 0]
-                    for j in range(LANES):
+                    for j in range(nl):
                         for k in range(9):
-                            one[k] = p[k * LANES + j]
-                        losses[block * LANES + j, column] = _sum_squared_errors(one, x, ys, n) / n
+                            one[k] = p[k * nl + j]
+                        losses[block * nl + j, column] = _sum_squared_errors(one, x, ys, n) / n
                 column += 1

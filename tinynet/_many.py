@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._backend import load_backend
-from ._codes import LANES, aligned_zeros, net_many_scratch
+from ._codes import aligned_zeros, lanes, net_many_scratch
 from ._model import Model, hold, parameters_of, set_trained
 from ._network import TUTORIAL_ORDER, Network
 from ._rules import kernel_options
@@ -24,14 +24,15 @@ from ._watch import SweepSummary, TrainingRecord
 
 __all__ = ["train_many"]
 
-def _block_lanes(backend, n_nets):
-    """The lanes of a backend's blocks for n_nets networks: LANES for the compiled kernels, which step
-    a block's lanes together in vectors; for the pure-Python ones, which train each lane as a network
-    of its own (padding would be pure waste there), one block of exactly the networks."""
-    return n_nets if backend == "python" else LANES
+def _block_lanes(backend, n_nets, dtype):
+    """The lanes of a backend's blocks for n_nets networks of a dtype: ``_codes.lanes(dtype)`` for the
+    compiled kernels, which step a block's lanes together in vectors; for the pure-Python ones, which
+    train each lane as a network of its own (padding would be pure waste there), one block of exactly
+    the networks."""
+    return n_nets if backend == "python" else lanes(dtype)
 
 
-def _padded(rows, lanes=LANES):
+def _padded(rows, lanes):
     """One row per network, padded to a whole number of blocks of ``lanes`` with copies of the first
     row (networks that are trained and dropped): (n_blocks, lanes, ...)."""
     n_blocks = -(-len(rows) // lanes)
@@ -39,7 +40,7 @@ def _padded(rows, lanes=LANES):
     return padded.reshape(n_blocks, lanes, *rows.shape[1:])
 
 
-def _to_blocks(rows, lanes=LANES):
+def _to_blocks(rows, lanes):
     """(n_nets, k) rows as (n_blocks, k, lanes) blocks of their dtype, structure-of-arrays, padded as
     _padded pads, on a cache line (see _codes.ALIGN: the kernels step each block's lanes in whole
     vectors)."""
@@ -82,7 +83,7 @@ def _train_tutorial_block(backend, params, data, labels, learn_rate, epochs, los
     def train_chunk(state, *epochs_and_losses):
         kernels.train_many(state[0], data, labels, learn_rate, *epochs_and_losses)
 
-    blocks = _to_blocks(params, _block_lanes(backend, len(params)))
+    blocks = _to_blocks(params, _block_lanes(backend, len(params), params.dtype))
     return _train_blocks(train_chunk, (blocks,), len(params), epochs, loss_every, len(data), stop)
 
 
@@ -119,8 +120,8 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
             for rate, momentum in zip(learn_rates.tolist(), momenta.tolist())]
     records = np.concatenate([kernel_options(learn_rate=float.fromhex(rate), momentum=float.fromhex(momentum))
                               for rate, momentum in made])
-    lanes = _block_lanes(backend, len(params))
-    options = _padded(records[rows], lanes)
+    n_lanes = _block_lanes(backend, len(params), params.dtype)
+    options = _padded(records[rows], n_lanes)
     scratch = net_many_scratch(sizes.tolist(), params.dtype)
 
     def train_chunk(state, *epochs_and_losses):
@@ -128,7 +129,7 @@ def _train_network_block(backend, sizes, codes, params, velocities, data, target
         kernels.net_train_many(blocks, sizes, *codes, data, targets, options, velocity, *epochs_and_losses,
                                *scratch)
 
-    state = (_to_blocks(params, lanes), _to_blocks(velocities, lanes))
+    state = (_to_blocks(params, n_lanes), _to_blocks(velocities, n_lanes))
     # The work of an epoch in tutorial-network steps (9 parameters each), as Network.train counts it.
     return _train_blocks(train_chunk, state, len(params), epochs, loss_every,
                          len(data) * max(1, params.shape[1] // 9), stop)
@@ -230,12 +231,12 @@ def _pool(n_jobs):
     return run, workers, isinstance(backend, ThreadingBackend)
 
 
-def _split(group, workers):
-    """A group's networks as one part per worker (at most), in whole blocks of LANES (so that only the
-    last part's last block is padded); a list of index ranges."""
-    n_blocks = -(-len(group) // LANES)
+def _split(group, workers, size):
+    """A group's networks as one part per worker (at most), in whole blocks of ``size`` (the lanes of
+    their kernel's blocks, so that only the last part's last block is padded); a list of index ranges."""
+    n_blocks = -(-len(group) // size)
     count = min(workers, n_blocks)
-    bounds = [min(len(group), LANES * (n_blocks * i // count)) for i in range(count + 1)]
+    bounds = [min(len(group), size * (n_blocks * i // count)) for i in range(count + 1)]
     return [group[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
@@ -249,9 +250,10 @@ class _Group(NamedTuple):
     kind: str
     networks: list[Model]
     task: Callable[[list[Model]], tuple[Any, ...]]
-    #: The lanes groups' epochs, and each network's learning rate (by id).
+    #: The lanes groups' epochs, each network's learning rate (by id), and the networks' dtype.
     epochs: int = 0
     rates: dict[int, float] = {}  # noqa: RUF012 (a NamedTuple's default, never changed)
+    dtype: Any = np.float64
 
 
 def _tutorial_groups(networks, data, all_y_trues, learn_rate, epochs, loss_every, options, validation):
@@ -405,7 +407,7 @@ def _network_groups(networks, position, data, all_y_trues, learn_rate, epochs, l
                     np.array([plan.learn_rate for plan in chosen]),
                     np.array([plan.optimizer["momentum"] for plan in chosen]), group_epochs, group_every)
         groups.append(_Group("lanes with momentum" if momentum_on else "lanes",
-                             [networks[i] for i in members], task, group_epochs, rates))
+                             [networks[i] for i in members], task, group_epochs, rates, first.dtype))
     if planned:
         def own_plans(block):
             # copies, trained in the workers and taken back (_take_state) once every task is done
@@ -436,8 +438,8 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
 
     Two levers: the work is spread over worker threads (the compiled kernels release the GIL), and
     networks trained per sample in order (SGD, with or without momentum; no mini-batch, L2,
-    shuffling, schedule or validation) of one configuration are stepped ``LANES`` (32) at a time over
-    each sample, lane by lane in vector instructions (the same arithmetic as each network's own).
+    shuffling, schedule or validation) of one configuration are stepped 32 at a time (64 in float32)
+    over each sample, lane by lane in vector instructions (the same arithmetic as each network's own).
     Every other network trains by its own kernels, one network per task.
 
     The pool is joblib's, so the same call runs on processes or a cluster inside
@@ -520,7 +522,7 @@ def train_many(networks: Iterable[Model], data: ArrayLike, all_y_trues: ArrayLik
     tasks = []
     for group in groups:
         if group.kind != "plans":
-            tasks += [(block, group) for block in _split(group.networks, workers)]
+            tasks += [(block, group) for block in _split(group.networks, workers, lanes(group.dtype))]
         else:       # one network per task on threads (the pool balances them); a few per task elsewhere
             size = 1 if threads else -(-len(group.networks) // (4 * workers))
             tasks += [(group.networks[i:i + size], group) for i in range(0, len(group.networks), size)]

@@ -1216,13 +1216,16 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
 @jit
 def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start,
                    epoch_stop, loss_every, losses, acts, grads, out_sums, single):
-    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+    """:func:`net_train` for blocks of ``LANES`` networks of one configuration (``LANES32`` in its
+    float32 form), stepped together.
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
     _check_codes(hidden, output)
     _check_loss(loss)
     n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
+    if params.shape[2] != LANES or options.shape[1] != LANES:      # (a caller's bug, as the extension)
+        raise ValueError("a block of another width than this kernel steps")
     # each network's learning rate and momentum, from its options record, read once before the loops
     # (the extension reads a block's from the records as it steps it, into C arrays on its stack)
     learn_rate = np.empty((n_blocks, LANES))

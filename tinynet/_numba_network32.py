@@ -5,9 +5,9 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 
 import math
 import numpy as np
-from ._codes import ADAM, CROSS_ENTROPY, EXP, EXP_LANES, IDENTITY, LANES, MSE, NARROW, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR
+from ._codes import ADAM, CROSS_ENTROPY, EXP, EXP_LANES, IDENTITY, MSE, NARROW, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR
 from ._numba_common import jit, vadd, vload, vmul, vsplat, vstore
-from ._codes import NET_VEC32 as NET_VEC, STACK_SIZE
+from ._codes import LANES32 as LANES, NET_VEC32 as NET_VEC, STACK_SIZE
 from ._numba_common import R32 as F
 from ._numba_common import R32 as R
 from ._numba_common import VW32 as VW
@@ -1177,13 +1177,16 @@ def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, out
 
 @jit
 def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
-    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+    """:func:`net_train` for blocks of ``LANES`` networks of one configuration (``LANES32`` in its
+    float32 form), stepped together.
 
     The arguments are those of ``_python_network.net_train_many``; see its docstring.
     """
     _check_codes(hidden, output)
     _check_loss(loss)
     n, n_blocks, n_params = (data.shape[0], params.shape[0], params.shape[1])
+    if params.shape[2] != LANES or options.shape[1] != LANES:
+        raise ValueError('a block of another width than this kernel steps')
     learn_rate = np.empty((n_blocks, LANES))
     momentum = np.empty((n_blocks, LANES))
     for block in range(n_blocks):

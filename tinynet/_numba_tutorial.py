@@ -265,11 +265,14 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
 
 @jit
 def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
-    """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
+    """:func:`train` for blocks of ``LANES`` networks stepped together (``LANES32`` in its float32
+    form), structure-of-arrays.
 
     The arguments are those of ``_python_tutorial.train_many``; see its docstring.
     """
     n, n_blocks = data.shape[0], params.shape[0]
+    if params.shape[2] != LANES:        # (a caller's bug, refused as the extension does)
+        raise ValueError("a block of another width than this kernel steps")
     scratch = np.empty((8, LANES))
     one = np.empty(9)
     column = 0     # the next column of losses

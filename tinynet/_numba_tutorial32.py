@@ -4,9 +4,10 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 (R), every number and float option taken in float32 (F); see the tool's docstring."""
 
 import numpy as np
-from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE
+from ._codes import EXP_LANES, PW_BLOCKSIZE
 from ._numba_common import jit
 from ._numba_network32 import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total
+from ._codes import LANES32 as LANES
 from ._numba_common import R32 as F
 from ._numba_common import R32 as R
 from ._numba_common import _exp32_lanes as _exp_lanes
@@ -179,12 +180,15 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
 
 @jit
 def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
-    """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
+    """:func:`train` for blocks of ``LANES`` networks stepped together (``LANES32`` in its float32
+    form), structure-of-arrays.
 
     The arguments are those of ``_python_tutorial.train_many``; see its docstring.
     """
     learn_rate = F(learn_rate)
     n, n_blocks = (data.shape[0], params.shape[0])
+    if params.shape[2] != LANES:
+        raise ValueError('a block of another width than this kernel steps')
     scratch = np.empty((8, LANES))
     one = np.empty(9)
     column = 0

@@ -598,28 +598,29 @@ def net_gradient(params, sizes, hidden, output, loss, data, targets, weights, op
 
 
 def net_train_many(params, sizes, hidden, output, loss, data, targets, options, velocity, epoch_start, epoch_stop, loss_every, losses, acts, grads, out_sums, single):
-    """:func:`net_train` for blocks of ``LANES`` networks of one configuration, stepped together.
+    """:func:`net_train` for blocks of ``lanes`` networks of one configuration, stepped together.
 
     The compiled kernels step a block's networks over each sample lane by lane, in vector
     instructions; here each network is simply trained as :func:`net_train` trains it (samples in
-    order), which gives the same numbers.
+    order), which gives the same numbers. (The compiled kernels take blocks of ``_codes.lanes(dtype)``
+    networks; any number here.)
 
     Parameters
     ----------
-    params : ndarray of float64, shape (n_blocks, n_params, LANES), C-contiguous
+    params : ndarray of float64, shape (n_blocks, n_params, lanes), C-contiguous
         Block b's network l has its parameter k at ``params[b, k, l]``; updated in place.
     sizes, hidden, output, loss, data, targets
         As for :func:`net_train`.
-    options : ndarray of ``_rules.KERNEL_OPTIONS``, shape (n_blocks, LANES)
+    options : ndarray of ``_rules.KERNEL_OPTIONS``, shape (n_blocks, lanes)
         Each network's options record, as for :func:`net_train`. A block's networks all have
         momentum or all have none (the caller groups them so): the compiled kernels take the
         momentum path for a whole block.
-    velocity : ndarray of float64, shape (n_blocks, n_params, LANES)
+    velocity : ndarray of float64, shape (n_blocks, n_params, lanes)
         Laid out as ``params``; updated in place.
     epoch_start, epoch_stop, loss_every
         As for :func:`net_train`.
-    losses : ndarray of float64, shape (n_blocks * LANES, m)
-        Network l of block b records its losses in row ``b * LANES + l``.
+    losses : ndarray of float64, shape (n_blocks * lanes, m)
+        Network l of block b records its losses in row ``b * lanes + l``.
     acts, grads, out_sums, single
         Scratch (``_codes.net_many_scratch``).
     """

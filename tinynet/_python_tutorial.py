@@ -222,20 +222,21 @@ def train(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every,
 
 
 def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_every, losses):
-    """:func:`train` for blocks of ``LANES`` networks stepped together, structure-of-arrays.
+    """:func:`train` for blocks of ``lanes`` networks stepped together, structure-of-arrays.
 
     The compiled kernels step a block's networks lane by lane in vector instructions; here each
-    network is simply trained as :func:`train` trains it, which gives the same numbers.
+    network is simply trained as :func:`train` trains it, which gives the same numbers. (The compiled
+    kernels take blocks of ``_codes.lanes(dtype)`` networks; any number here.)
 
     Parameters
     ----------
-    params : ndarray of float64, shape (n_blocks, 9, LANES), C-contiguous
+    params : ndarray of float64, shape (n_blocks, 9, lanes), C-contiguous
         Block b's network j has its parameter k (w1..w6, b1..b3) at ``params[b, k, j]``; updated in
         place.
     data, y_true, learn_rate, epoch_start, epoch_stop, loss_every
         As for :func:`train`.
-    losses : ndarray of float64, shape (n_blocks * LANES, m)
-        Network j of block b records its losses in row ``b * LANES + j``.
+    losses : ndarray of float64, shape (n_blocks * lanes, m)
+        Network j of block b records its losses in row ``b * lanes + j``.
     """
     n_blocks, n_params, lanes = params.shape
     nets = params.transpose(0, 2, 1).reshape(n_blocks * lanes, n_params).copy()

@@ -22,7 +22,8 @@ summation's walk, which the losses use, taken from the backend's common module):
 * the rules are their float32 forms (the backend's ``rules32()``), ``exp`` is ``exp32`` (Numba's
   ``_exp_lanes`` ``_exp32_lanes``), ``log`` float32's, and ``NET_VEC`` is ``NET_VEC32``: the rows'
   strides and the squares' partial sums of float32 kernels follow the extension's float tiles (16
-  floats); Numba's ``VW`` is ``VW32``, the floats in one of its vectors (8 floats, where 4 doubles),
+  floats), and Numba's ``LANES`` (train_many's blocks) ``LANES32``, twice as many networks in as
+  many vectors; Numba's ``VW`` is ``VW32``, the floats in one of its vectors (8 floats, where 4 doubles),
   whose intrinsics (``vload``, ``vmul``, ...) take float32 arrays and values as they take float64
   ones: calls, which R leaves alone, whose lanes round each result to float32.
 
@@ -64,7 +65,7 @@ BACKENDS = {
         "RULES = rules32()",
     ]),
     "numba": ("_numba_network.py", "_numba_common.py", "_numba_network32.py", [
-        "from ._codes import NET_VEC32 as NET_VEC, STACK_SIZE",
+        "from ._codes import LANES32 as LANES, NET_VEC32 as NET_VEC, STACK_SIZE",
         "from ._numba_common import R32 as F",
         "from ._numba_common import R32 as R",
         "from ._numba_common import VW32 as VW",
@@ -86,6 +87,7 @@ BACKENDS = {
     ]),
     "numba-tutorial": ("_numba_tutorial.py", "_numba_common.py", "_numba_tutorial32.py", [
         "from ._numba_network32 import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total",
+        "from ._codes import LANES32 as LANES",
         "from ._numba_common import R32 as F",
         "from ._numba_common import R32 as R",
         "from ._numba_common import _exp32_lanes as _exp_lanes",
