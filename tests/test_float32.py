@@ -245,7 +245,7 @@ def test_files_and_pickles_keep_the_dtype(tmp_path):
 def test_train_many_of_float32_networks_trains_each_as_alone(backend, config):
     sizes, _, output, _ = config
     X, Y = _problem(sizes, output)
-    # compiled: a whole block (of lanes(float32), twice float64's) and a padded one
+    # compiled: a whole block (of the float32 kernels' width) and a padded one
     count = lanes(np.float32) + 3 if backend != "python" else 5
     rates = np.linspace(0.01, 0.1, count)
     together = [Network(*config, seed=seed, backend=backend, dtype="float32") for seed in range(count)]

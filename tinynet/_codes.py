@@ -60,11 +60,15 @@ STACK_SIZE = 128
 #: 0.79x and 0.84x, (2, 16, 16, 1) 0.89x and 0.94x, the tutorial's network even. On AVX-512 in
 #: float64, an earlier session: 16 lanes 6.7 ns per network-step, 32 6.1-6.8.)
 LANES = 32
-#: ... and float32 networks' blocks twice as many, in as many vectors (a float is half a double: eight
-#: AVX2 vectors of floats). (Measured on Zen 3, v3, 64 float32 tutorial networks, 2,000 samples x 3
-#: epochs on one thread: 6.4-7.0 ns per network-step against 9.8-10.2 with 32 lanes, whose blocks of
-#: four vectors left the float32 kernel slower than the float64 one.)
-LANES32 = 64
+#: ... and float32 networks' blocks (their kernels' width: the extension's and Numba's float32 kernels
+#: step LANES32 networks a block; _many builds the blocks by ``lanes(dtype)``). As many networks as in
+#: float64, which is half as many vectors (four AVX2 vectors of floats). Twice as many was measured and
+#: not taken: on Zen 3, v3, one process alternating the two builds, 64 networks, 2,000 x 3, 64 lanes
+#: took 0.90-0.94x the time of 32 on one thread ((2, 2, 1), (2, 3, 1), (2, 16, 16, 1)), but 64
+#: networks then make one block, which leaves the second core idle: 1.09x, 1.27x and 1.60x the time on
+#: both cores; with 128 networks on both cores 1.10x, 0.91x, 0.93x. To take the gain without the loss,
+#: the kernels would have to take either width and train_many choose by the networks per worker.
+LANES32 = 32
 #: Values through the vectorised exp at a time: a layer's exps in the per-sample kernels (into the
 #: padding of its row, whose stride is a multiple of 16 floats or 8 doubles), and a block's LANES.
 EXP_LANES = 16

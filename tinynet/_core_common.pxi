@@ -245,7 +245,7 @@ cdef inline void _exp_lanes_t(const floating* x, floating* out) noexcept nogil:
 cdef inline Py_ssize_t _lanes(const floating* like) noexcept nogil:
     # The networks of a train_many block of like's type: LANES doubles or LANES32 floats (_codes.lanes),
     # a constant once the compiler has inlined this, so that the loops over a block's lanes have a
-    # constant trip count (and the local arrays of a block's values are LANES32 long in either type).
+    # constant trip count (and the local arrays of a block's values are the longer of the two).
     if floating is float:
         return LANES32
     else:

@@ -1216,9 +1216,9 @@ cdef Py_ssize_t _net_forward_lanes(const floating* p, const int64_t* sizes, Py_s
     cdef Py_ssize_t nl = _lanes(p)
     cdef Py_ssize_t at = 0, offset = 0, out_at, biases, layer, i, j, k, n_in, n_out
     cdef int code, lane
-    cdef floating s[LANES32]
-    cdef floating m[LANES32]
-    cdef floating total[LANES32]
+    cdef floating s[MAX_LANES]
+    cdef floating m[MAX_LANES]
+    cdef floating total[MAX_LANES]
     cdef const floating* a
     cdef const floating* w
     cdef floating* a_out
@@ -1280,11 +1280,11 @@ cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const flo
     cdef Py_ssize_t n_out_net = s[n_layers]
     cdef Py_ssize_t at, layer, i, j, n_in, n_out, w0, b0, a_in, a_out, p_end, a_end
     cdef int code, fp_output, lane
-    cdef floating lr[LANES32]
-    cdef floating mom[LANES32]
-    cdef floating fp[LANES32]
-    cdef floating gi[LANES32]
-    cdef floating dot[LANES32]
+    cdef floating lr[MAX_LANES]
+    cdef floating mom[MAX_LANES]
+    cdef floating fp[MAX_LANES]
+    cdef floating gi[MAX_LANES]
+    cdef floating dot[MAX_LANES]
     cdef floating wj, term
     cdef floating* w
     cdef floating* vw
@@ -1403,8 +1403,8 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
     cdef Py_ssize_t epoch, t, block, lane, k
     cdef Py_ssize_t nl = _lanes(&params[0, 0, 0])
-    cdef floating learn_rate[LANES32]
-    cdef floating momentum[LANES32]     # a block's, from its networks' options records
+    cdef floating learn_rate[MAX_LANES]
+    cdef floating momentum[MAX_LANES]     # a block's, from its networks' options records
     _check_lanes(params.shape[2], nl)
     _check_lanes(options.shape[1], nl)
     for block in range(n_blocks):

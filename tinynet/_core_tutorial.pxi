@@ -239,14 +239,14 @@ cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating
                                  floating learn_rate) noexcept nogil:
     # One SGD step of the block's networks on one sample (x0, x1): _sgd_step in every lane.
     cdef Py_ssize_t nl = _lanes(p)
-    cdef floating neg_sum_h1[LANES32]
-    cdef floating neg_sum_h2[LANES32]
-    cdef floating neg_sum_o1[LANES32]
-    cdef floating e_h1[LANES32]
-    cdef floating e_h2[LANES32]
-    cdef floating e_o1[LANES32]
-    cdef floating hs1[LANES32]
-    cdef floating hs2[LANES32]
+    cdef floating neg_sum_h1[MAX_LANES]
+    cdef floating neg_sum_h2[MAX_LANES]
+    cdef floating neg_sum_o1[MAX_LANES]
+    cdef floating e_h1[MAX_LANES]
+    cdef floating e_h2[MAX_LANES]
+    cdef floating e_o1[MAX_LANES]
+    cdef floating hs1[MAX_LANES]
+    cdef floating hs2[MAX_LANES]
     cdef floating h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
     cdef int j
     # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise

@@ -22,8 +22,8 @@ summation's walk, which the losses use, taken from the backend's common module):
 * the rules are their float32 forms (the backend's ``rules32()``), ``exp`` is ``exp32`` (Numba's
   ``_exp_lanes`` ``_exp32_lanes``), ``log`` float32's, and ``NET_VEC`` is ``NET_VEC32``: the rows'
   strides and the squares' partial sums of float32 kernels follow the extension's float tiles (16
-  floats), and Numba's ``LANES`` (train_many's blocks) ``LANES32``, twice as many networks in as
-  many vectors; Numba's ``VW`` is ``VW32``, the floats in one of its vectors (8 floats, where 4 doubles),
+  floats), and Numba's ``LANES`` (train_many's blocks) ``LANES32`` (float32's, ``_codes.lanes``);
+  Numba's ``VW`` is ``VW32``, the floats in one of its vectors (8 floats, where 4 doubles),
   whose intrinsics (``vload``, ``vmul``, ...) take float32 arrays and values as they take float64
   ones: calls, which R leaves alone, whose lanes round each result to float32.
 
