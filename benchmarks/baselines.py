@@ -325,7 +325,8 @@ _scripted = {}
 def make_mlp_torchscript(sizes, activation, output, loss):
     """TorchScript: a scripted per-sample loop, autograd for the gradients, float64, one thread.
 
-    TorchScript is deprecated in torch 2.x but still runs (torch 2.13), and stays the fastest ordinary
+    TorchScript is deprecated in torch 2.x but still runs (torch 2.13; 2.14 warns, FutureWarning, and
+    runs it as before), and stays the fastest ordinary
     form measured: on test_network's two configs (1,000 x 5) ~72-77 us a step, against ~125-145 us for the
     same loop in eager PyTorch (addmv, torch's loss functions, backward() or autograd.grad, add_), so
     there is no eager make_mlp_torch.
@@ -335,7 +336,9 @@ def make_mlp_torchscript(sizes, activation, output, loss):
     torch.set_num_threads(1)
     if "loop" not in _scripted:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)   # TorchScript is deprecated in 2.x
+            # TorchScript is deprecated in 2.x (a DeprecationWarning; from 2.14 a FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
             _scripted["loop"] = torch.jit.script(_torchscript_loop)
     run = _scripted["loop"]
     codes = CODES[activation], CODES[output], CODES[loss]
