@@ -139,7 +139,7 @@ def row_multiple(dtype: Any) -> int:
 
 def lanes(dtype: Any) -> int:
     """The networks in one of ``train_many``'s blocks on the compiled kernels: ``LANES`` of float64
-    networks, ``LANES32`` of float32 ones (the same vectors either way)."""
+    networks, ``LANES32`` of float32 ones (the width that their kernels were compiled for)."""
     return LANES32 if np.dtype(dtype) == np.float32 else LANES
 
 

@@ -32,19 +32,19 @@ def _block_lanes(backend, n_nets, dtype):
     return n_nets if backend == "python" else lanes(dtype)
 
 
-def _padded(rows, lanes):
-    """One row per network, padded to a whole number of blocks of ``lanes`` with copies of the first
-    row (networks that are trained and dropped): (n_blocks, lanes, ...)."""
-    n_blocks = -(-len(rows) // lanes)
-    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * lanes - len(rows), axis=0)])
-    return padded.reshape(n_blocks, lanes, *rows.shape[1:])
+def _padded(rows, width):
+    """One row per network, padded to a whole number of blocks of ``width`` with copies of the first
+    row (networks that are trained and dropped): (n_blocks, width, ...)."""
+    n_blocks = -(-len(rows) // width)
+    padded = np.concatenate([rows, np.repeat(rows[:1], n_blocks * width - len(rows), axis=0)])
+    return padded.reshape(n_blocks, width, *rows.shape[1:])
 
 
-def _to_blocks(rows, lanes):
-    """(n_nets, k) rows as (n_blocks, k, lanes) blocks of their dtype, structure-of-arrays, padded as
+def _to_blocks(rows, width):
+    """(n_nets, k) rows as (n_blocks, k, width) blocks of their dtype, structure-of-arrays, padded as
     _padded pads, on a cache line (see _codes.ALIGN: the kernels step each block's lanes in whole
     vectors)."""
-    padded = _padded(rows, lanes).transpose(0, 2, 1)
+    padded = _padded(rows, width).transpose(0, 2, 1)
     blocks = aligned_zeros(padded.shape, rows.dtype)
     blocks[...] = padded
     return blocks
