@@ -1203,10 +1203,9 @@ def net_gradient(const floating[::1] params, const int64_t[::1] sizes, int hidde
 # --- net_train_many: networks of one configuration stepped together, lane by lane -------------------
 # A block holds nl networks structure-of-arrays (nl = _lanes(p): LANES in float64, LANES32 in float32):
 # element k of a network's flat array (parameters, velocities, activations, g, output sums) of lane l
-# at [k * nl + l]. Every loop over the lanes
-# below does net_train's arithmetic in every lane, with a constant trip count, so the compiler turns it
-# into vector instructions. The per-lane factors are first copied into local arrays, which the compiler
-# knows no store can change.
+# at [k * nl + l]. Every loop over the lanes below does net_train's arithmetic in every lane, with a
+# constant trip count, so the compiler turns it into vector instructions. The per-lane factors are first
+# copied into local arrays, which the compiler knows no store can change.
 
 cdef Py_ssize_t _net_forward_lanes(const floating* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
                                    int output, const floating* x, floating* acts,
