@@ -257,10 +257,14 @@ def test_train_many_of_float32_networks_trains_each_as_alone(backend, config):
                      (alone.params, alone.optimizer_state, alone.loss_history))
 
 
+@pytest.mark.parametrize("n", [5, 60, 300])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_train_many_of_tutorial_networks_runs_the_tutorial_kernel_as_alone(backend, dtype, monkeypatch):
+def test_train_many_of_tutorial_networks_runs_the_tutorial_kernel_as_alone(backend, dtype, n, monkeypatch):
     """Network((2, 2, 1)) of sigmoid and mse, no momentum, one learning rate: train_many takes the
-    tutorial's lanes kernel (straight-line code), and each network ends as it does alone."""
+    tutorial's lanes kernel (straight-line code), and each network ends as it does alone, its losses
+    included (summed for the whole block at once in the extension: 5 samples make a leaf shorter than
+    numpy's eight running sums, 300 several leaves whose sums the walk adds, rounded to float32 in
+    float32)."""
     import tinynet._many as many
 
     calls = []
@@ -268,7 +272,7 @@ def test_train_many_of_tutorial_networks_runs_the_tutorial_kernel_as_alone(backe
     monkeypatch.setattr(many, "_train_tutorial_networks_block",
                         lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
     monkeypatch.setitem(many._KERNELS, many._train_tutorial_networks_block, ("tutorial", "train_many"))
-    X, Y = _problem((2, 2, 1), "sigmoid", n=60)
+    X, Y = _problem((2, 2, 1), "sigmoid", n=n)
     together = [Network((2, 2, 1), seed=seed, backend=backend, dtype=dtype) for seed in range(19)]
     tinynet.train_many(together, X, Y, learn_rate=0.3, epochs=3, loss_every=1)
     assert calls

@@ -235,21 +235,18 @@ cdef inline void _exp_block_t(const floating* x, floating* out) noexcept nogil:
         _exp_lanes_t(x + h * EXP_LANES, out + h * EXP_LANES)
 
 
-cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,
-                                 floating learn_rate) noexcept nogil:
-    # One SGD step of the block's networks on one sample (x0, x1): _sgd_step in every lane.
+cdef inline void _feedforward_lanes(const floating* p, floating x0, floating x1, floating* hs1,
+                                    floating* hs2, floating* e_o1) noexcept nogil:
+    # The block's networks on one sample (x0, x1), _feedforward_row in every lane: the sums of h1 and
+    # h2, then f(s) = 1 / (1 + e^(-s)) (_sigmoid_t's arithmetic) into hs1 and hs2, then o1's e^(-s)
+    # into e_o1 (o1 = _sigmoid_from_exp_t(e_o1[j])).
     cdef Py_ssize_t nl = _lanes(p)
     cdef floating neg_sum_h1[MAX_LANES]
     cdef floating neg_sum_h2[MAX_LANES]
     cdef floating neg_sum_o1[MAX_LANES]
     cdef floating e_h1[MAX_LANES]
     cdef floating e_h2[MAX_LANES]
-    cdef floating e_o1[MAX_LANES]
-    cdef floating hs1[MAX_LANES]
-    cdef floating hs2[MAX_LANES]
-    cdef floating h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
     cdef int j
-    # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise
     for j in range(nl):
         neg_sum_h1[j] = -(p[W1 * nl + j] * x0 + p[W2 * nl + j] * x1 + p[B1 * nl + j])
         neg_sum_h2[j] = -(p[W3 * nl + j] * x0 + p[W4 * nl + j] * x1 + p[B2 * nl + j])
@@ -260,6 +257,93 @@ cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating
         hs2[j] = _sigmoid_from_exp_t(e_h2[j])
         neg_sum_o1[j] = -(p[W5 * nl + j] * hs1[j] + p[W6 * nl + j] * hs2[j] + p[B3 * nl + j])
     _exp_block_t(neg_sum_o1, e_o1)
+
+
+cdef inline void _squared_errors_lanes(const floating* p, floating x0, floating x1, floating y_true,
+                                       floating* out) noexcept nogil:
+    # (y_true - y_pred)^2 of one sample in every lane of the block: _squared_error's arithmetic.
+    cdef floating hs1[MAX_LANES]
+    cdef floating hs2[MAX_LANES]
+    cdef floating e_o1[MAX_LANES]
+    cdef floating e
+    cdef int j
+    _feedforward_lanes(p, x0, x1, hs1, hs2, e_o1)
+    for j in range(_lanes(p)):
+        e = y_true - _sigmoid_from_exp_t(e_o1[j])
+        out[j] = e * e
+
+
+cdef void _sum_squared_errors_lanes(const floating* p, const floating* data, const floating* y_true,
+                                    Py_ssize_t n, floating* out) noexcept nogil:
+    # _sum_squared_errors of every network of the block at once (lane j's into out[j]), in vectors
+    # across the lanes: each lane's terms summed in numpy's pairwise order as _sum_squared_errors sums
+    # them. One walk serves every lane (the leaves are the same); its sums are kept per lane in
+    # sums, where each of the walk's additions of its last two sums is repeated, lane by lane.
+    cdef Py_ssize_t nl = _lanes(p)
+    cdef double sums[STACK_SIZE][MAX_LANES]
+    cdef floating r[8][MAX_LANES]
+    cdef floating v[MAX_LANES]
+    cdef floating total[MAX_LANES]
+    cdef Walk walk
+    cdef Py_ssize_t lo, m, i, q, c, pushed = 0
+    cdef bint more
+    cdef int j
+    _walk_start(&walk, n, sizeof(floating) == sizeof(float))
+    while True:
+        more = _walk_next(&walk, &lo, &m)
+        for c in range(pushed, walk.counts[1], -1):      # the additions _walk_next just did
+            for j in range(nl):
+                sums[c - 2][j] = sums[c - 2][j] + sums[c - 1][j]
+                if floating is float:
+                    sums[c - 2][j] = <float>sums[c - 2][j]
+        if not more:
+            break
+        # the leaf lo .. lo+m-1 in each lane, as _pairwise_block sums it
+        if m < 8:
+            for j in range(nl):
+                total[j] = 0.0
+            for i in range(m):
+                _squared_errors_lanes(p, data[2 * (lo + i)], data[2 * (lo + i) + 1], y_true[lo + i], v)
+                for j in range(nl):
+                    total[j] += v[j]
+        else:
+            for q in range(8):
+                _squared_errors_lanes(p, data[2 * (lo + q)], data[2 * (lo + q) + 1], y_true[lo + q], r[q])
+            i = 8
+            while i < m - m % 8:
+                for q in range(8):
+                    _squared_errors_lanes(p, data[2 * (lo + i + q)], data[2 * (lo + i + q) + 1],
+                                          y_true[lo + i + q], v)
+                    for j in range(nl):
+                        r[q][j] += v[j]
+                i += 8
+            for j in range(nl):
+                total[j] = (((r[0][j] + r[1][j]) + (r[2][j] + r[3][j]))
+                            + ((r[4][j] + r[5][j]) + (r[6][j] + r[7][j])))
+            while i < m:
+                _squared_errors_lanes(p, data[2 * (lo + i)], data[2 * (lo + i) + 1], y_true[lo + i], v)
+                for j in range(nl):
+                    total[j] += v[j]
+                i += 1
+        _walk_push(&walk, 0.0)                           # (the walk's own sums: unused)
+        pushed = walk.counts[1]
+        for j in range(nl):
+            sums[pushed - 1][j] = total[j]
+    for j in range(nl):
+        out[j] = <floating>sums[0][j]
+
+
+cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,
+                                 floating learn_rate) noexcept nogil:
+    # One SGD step of the block's networks on one sample (x0, x1): _sgd_step in every lane.
+    cdef Py_ssize_t nl = _lanes(p)
+    cdef floating e_o1[MAX_LANES]
+    cdef floating hs1[MAX_LANES]
+    cdef floating hs2[MAX_LANES]
+    cdef floating h1, h2, o1, d_L_d_ypred, d_o1, d_h1, d_h2, step, step_h1, step_h2
+    cdef int j
+    # --- Feedforward
+    _feedforward_lanes(p, x0, x1, hs1, hs2, e_o1)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(nl):
         h1 = hs1[j]
@@ -292,10 +376,9 @@ def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const fl
     The arguments are those of ``_python_tutorial.train_many``; see its docstring.
     """
     cdef Py_ssize_t n = data.shape[0], n_blocks = params.shape[0]
-    cdef Py_ssize_t epoch, i, block, j, k
+    cdef Py_ssize_t epoch, i, block, j
     cdef Py_ssize_t column = 0     # the next column of losses
-    cdef floating one[9]
-    cdef floating* p
+    cdef floating sums[MAX_LANES]
     cdef const floating* x = &data[0, 0]
     cdef const floating* ys = &y_true[0]
     cdef floating rate = <floating>learn_rate
@@ -310,9 +393,7 @@ def train_many(floating[:, :, ::1] params, const floating[:, ::1] data, const fl
                     _sgd_step_lanes(&params[block, 0, 0], x[2 * i], x[2 * i + 1], ys[i], rate)
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
-                    p = &params[block, 0, 0]
+                    _sum_squared_errors_lanes(&params[block, 0, 0], x, ys, n, sums)
                     for j in range(nl):
-                        for k in range(9):
-                            one[k] = p[k * nl + j]
-                        losses[block * nl + j, column] = _sum_squared_errors(one, x, ys, n) / n
+                        losses[block * nl + j, column] = sums[j] / n
                 column += 1
