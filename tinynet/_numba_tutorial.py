@@ -7,7 +7,7 @@ arithmetic. The JIT options and floating-point rules are those of ``_numba_commo
 
 import numpy as np
 
-from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE
+from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE, STACK_SIZE
 from ._numba_common import (
     RULES,
     _exp_lanes,
@@ -224,12 +224,13 @@ def _exp_block(x, out):
 
 
 @jit(inline="always")
-def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
-    """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
+def _feedforward_lanes(p, x0, x1, scratch):
+    """The block's LANES networks on one sample (x0, x1), _feedforward_row in every lane: the sums of
+    h1 and h2, then f(s) = 1 / (1 + e^(-s)) (sigmoid's arithmetic) into scratch[6] and scratch[7] (hs1,
+    hs2), then o1's e^(-s) into scratch[5] (e_o1; o1 = sigmoid_from_exp(e_o1[j]))."""
     neg_sum_h1, neg_sum_h2, neg_sum_o1 = scratch[0], scratch[1], scratch[2]
     e_h1, e_h2, e_o1, hs1, hs2 = scratch[3], scratch[4], scratch[5], scratch[6], scratch[7]
     w1, w2, w3, w4, w5, w6, b1, b2, b3 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
-    # --- Feedforward: the sums of h1 and h2, then f(s) = 1 / (1 + e^(-s)), then o1 likewise
     for j in range(LANES):
         neg_sum_h1[j] = -(w1[j] * x0 + w2[j] * x1 + b1[j])
         neg_sum_h2[j] = -(w3[j] * x0 + w4[j] * x1 + b2[j])
@@ -240,6 +241,80 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
         hs2[j] = sigmoid_from_exp(e_h2[j])
         neg_sum_o1[j] = -(w5[j] * hs1[j] + w6[j] * hs2[j] + b3[j])
     _exp_block(neg_sum_o1, e_o1)
+
+
+@jit(inline="always")
+def _squared_errors_lanes(p, x0, x1, y_true, out, scratch):
+    """(y_true - y_pred)^2 of one sample in every lane of the block: _squared_error's arithmetic."""
+    _feedforward_lanes(p, x0, x1, scratch)
+    e_o1 = scratch[5]
+    for j in range(LANES):
+        e = y_true - sigmoid_from_exp(e_o1[j])
+        out[j] = e * e
+
+
+@jit
+def _sum_squared_errors_lanes(p, data, y_true, n, out, scratch):
+    """_sum_squared_errors of every network of the block at once (lane j's into out[j]), in vectors
+    across the lanes: each lane's terms summed in numpy's pairwise order as _sum_squared_errors sums
+    them. One walk serves every lane (the leaves are the same); its sums are kept per lane in
+    ``sums``, where each of the walk's additions of its last two sums is repeated, lane by lane."""
+    sums = np.empty((STACK_SIZE, LANES))
+    r = np.empty((8, LANES))
+    v = np.empty(LANES)
+    total = np.empty(LANES)
+    walk = _walk_start(n)
+    counts = walk[2]
+    pushed = 0
+    while True:
+        more, lo, m = _walk_next(walk)
+        for c in range(pushed, counts[1], -1):      # the additions _walk_next just did
+            for j in range(LANES):
+                sums[c - 2, j] = sums[c - 2, j] + sums[c - 1, j]
+        if not more:
+            break
+        # the leaf lo .. lo+m-1 in each lane, as _pairwise_block sums it
+        if m < 8:
+            for j in range(LANES):
+                total[j] = 0.0
+            for i in range(m):
+                _squared_errors_lanes(p, data[lo + i, 0], data[lo + i, 1], y_true[lo + i], v, scratch)
+                for j in range(LANES):
+                    total[j] += v[j]
+        else:
+            for q in range(8):
+                _squared_errors_lanes(p, data[lo + q, 0], data[lo + q, 1], y_true[lo + q], r[q], scratch)
+            i = 8
+            while i < m - m % 8:
+                for q in range(8):
+                    _squared_errors_lanes(p, data[lo + i + q, 0], data[lo + i + q, 1], y_true[lo + i + q],
+                                          v, scratch)
+                    for j in range(LANES):
+                        r[q, j] += v[j]
+                i += 8
+            for j in range(LANES):
+                total[j] = (((r[0, j] + r[1, j]) + (r[2, j] + r[3, j]))
+                            + ((r[4, j] + r[5, j]) + (r[6, j] + r[7, j])))
+            while i < m:
+                _squared_errors_lanes(p, data[lo + i, 0], data[lo + i, 1], y_true[lo + i], v, scratch)
+                for j in range(LANES):
+                    total[j] += v[j]
+                i += 1
+        _walk_push(walk, 0.0)                       # (the walk's own sums: unused)
+        pushed = counts[1]
+        for j in range(LANES):
+            sums[pushed - 1, j] = total[j]
+    for j in range(LANES):
+        out[j] = sums[0, j]
+
+
+@jit(inline="always")
+def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
+    """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
+    e_o1, hs1, hs2 = scratch[5], scratch[6], scratch[7]
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    # --- Feedforward
+    _feedforward_lanes(p, x0, x1, scratch)
     # --- Partial derivatives and updates, from the weights before this sample's update
     for j in range(LANES):
         h1 = hs1[j]
@@ -274,7 +349,7 @@ def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_e
     if params.shape[2] != LANES:        # (a caller's bug, refused as the extension does)
         raise ValueError("a block of another width than this kernel steps")
     scratch = np.empty((8, LANES))
-    one = np.empty(9)
+    sums = np.empty(LANES)
     column = 0     # the next column of losses
     for epoch in range(epoch_start, epoch_stop):
         # Each sample steps every block in turn: the blocks are independent, so the CPU overlaps
@@ -284,8 +359,7 @@ def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_e
                 _sgd_step_lanes(params[block], data[i, 0], data[i, 1], y_true[i], learn_rate, scratch)
         if loss_every > 0 and epoch % loss_every == 0:
             for block in range(n_blocks):
+                _sum_squared_errors_lanes(params[block], data, y_true, n, sums, scratch)
                 for j in range(LANES):
-                    for k in range(9):
-                        one[k] = params[block, k, j]
-                    losses[block * LANES + j, column] = _sum_squared_errors(one, data, y_true, n) / n
+                    losses[block * LANES + j, column] = sums[j] / n
             column += 1

@@ -4,7 +4,7 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 (R), every number and float option taken in float32 (F); see the tool's docstring."""
 
 import numpy as np
-from ._codes import EXP_LANES, PW_BLOCKSIZE
+from ._codes import EXP_LANES, PW_BLOCKSIZE, STACK_SIZE
 from ._numba_common import jit
 from ._numba_network32 import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total
 from ._codes import LANES32 as LANES
@@ -141,8 +141,10 @@ def _exp_block(x, out):
 
 
 @jit(inline='always')
-def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
-    """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
+def _feedforward_lanes(p, x0, x1, scratch):
+    """The block's LANES networks on one sample (x0, x1), _feedforward_row in every lane: the sums of
+    h1 and h2, then f(s) = 1 / (1 + e^(-s)) (sigmoid's arithmetic) into scratch[6] and scratch[7] (hs1,
+    hs2), then o1's e^(-s) into scratch[5] (e_o1; o1 = sigmoid_from_exp(e_o1[j]))."""
     neg_sum_h1, neg_sum_h2, neg_sum_o1 = (scratch[0], scratch[1], scratch[2])
     e_h1, e_h2, e_o1, hs1, hs2 = (scratch[3], scratch[4], scratch[5], scratch[6], scratch[7])
     w1, w2, w3, w4, w5, w6, b1, b2, b3 = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8])
@@ -156,6 +158,76 @@ def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
         hs2[j] = sigmoid_from_exp(e_h2[j])
         neg_sum_o1[j] = -R(R(R(w5[j] * hs1[j]) + R(w6[j] * hs2[j])) + b3[j])
     _exp_block(neg_sum_o1, e_o1)
+
+
+@jit(inline='always')
+def _squared_errors_lanes(p, x0, x1, y_true, out, scratch):
+    """(y_true - y_pred)^2 of one sample in every lane of the block: _squared_error's arithmetic."""
+    _feedforward_lanes(p, x0, x1, scratch)
+    e_o1 = scratch[5]
+    for j in range(LANES):
+        e = R(y_true - sigmoid_from_exp(e_o1[j]))
+        out[j] = R(e * e)
+
+
+@jit
+def _sum_squared_errors_lanes(p, data, y_true, n, out, scratch):
+    """_sum_squared_errors of every network of the block at once (lane j's into out[j]), in vectors
+    across the lanes: each lane's terms summed in numpy's pairwise order as _sum_squared_errors sums
+    them. One walk serves every lane (the leaves are the same); its sums are kept per lane in
+    ``sums``, where each of the walk's additions of its last two sums is repeated, lane by lane."""
+    sums = np.empty((STACK_SIZE, LANES))
+    r = np.empty((8, LANES))
+    v = np.empty(LANES)
+    total = np.empty(LANES)
+    walk = _walk_start(n)
+    counts = walk[2]
+    pushed = 0
+    while True:
+        more, lo, m = _walk_next(walk)
+        for c in range(pushed, counts[1], -1):
+            for j in range(LANES):
+                sums[R(c - 2), j] = R(sums[R(c - 2), j] + sums[R(c - 1), j])
+        if not more:
+            break
+        if m < 8:
+            for j in range(LANES):
+                total[j] = F(0.0)
+            for i in range(m):
+                _squared_errors_lanes(p, data[R(lo + i), 0], data[R(lo + i), 1], y_true[R(lo + i)], v, scratch)
+                for j in range(LANES):
+                    total[j] = R(total[j] + v[j])
+        else:
+            for q in range(8):
+                _squared_errors_lanes(p, data[R(lo + q), 0], data[R(lo + q), 1], y_true[R(lo + q)], r[q], scratch)
+            i = 8
+            while i < R(m - R(m % 8)):
+                for q in range(8):
+                    _squared_errors_lanes(p, data[R(R(lo + i) + q), 0], data[R(R(lo + i) + q), 1], y_true[R(R(lo + i) + q)], v, scratch)
+                    for j in range(LANES):
+                        r[q, j] = R(r[q, j] + v[j])
+                i = R(i + 8)
+            for j in range(LANES):
+                total[j] = R(R(R(r[0, j] + r[1, j]) + R(r[2, j] + r[3, j])) + R(R(r[4, j] + r[5, j]) + R(r[6, j] + r[7, j])))
+            while i < m:
+                _squared_errors_lanes(p, data[R(lo + i), 0], data[R(lo + i), 1], y_true[R(lo + i)], v, scratch)
+                for j in range(LANES):
+                    total[j] = R(total[j] + v[j])
+                i = R(i + 1)
+        _walk_push(walk, F(0.0))
+        pushed = counts[1]
+        for j in range(LANES):
+            sums[R(pushed - 1), j] = total[j]
+    for j in range(LANES):
+        out[j] = sums[0, j]
+
+
+@jit(inline='always')
+def _sgd_step_lanes(p, x0, x1, y_true, learn_rate, scratch):
+    """One SGD step of the block's LANES networks on one sample (x0, x1): _sgd_step in every lane."""
+    e_o1, hs1, hs2 = (scratch[5], scratch[6], scratch[7])
+    w1, w2, w3, w4, w5, w6, b1, b2, b3 = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8])
+    _feedforward_lanes(p, x0, x1, scratch)
     for j in range(LANES):
         h1 = hs1[j]
         h2 = hs2[j]
@@ -190,7 +262,7 @@ def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_e
     if params.shape[2] != LANES:
         raise ValueError('a block of another width than this kernel steps')
     scratch = np.empty((8, LANES))
-    one = np.empty(9)
+    sums = np.empty(LANES)
     column = 0
     for epoch in range(epoch_start, epoch_stop):
         for i in range(n):
@@ -198,8 +270,7 @@ def train_many(params, data, y_true, learn_rate, epoch_start, epoch_stop, loss_e
                 _sgd_step_lanes(params[block], data[i, 0], data[i, 1], y_true[i], learn_rate, scratch)
         if loss_every > 0 and R(epoch % loss_every) == 0:
             for block in range(n_blocks):
+                _sum_squared_errors_lanes(params[block], data, y_true, n, sums, scratch)
                 for j in range(LANES):
-                    for k in range(9):
-                        one[k] = params[block, k, j]
-                    losses[R(R(block * LANES) + j), column] = R(_sum_squared_errors(one, data, y_true, n) / n)
+                    losses[R(R(block * LANES) + j), column] = R(sums[j] / n)
             column = R(column + 1)
