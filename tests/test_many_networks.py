@@ -64,6 +64,27 @@ def test_each_network_as_its_own_train(backend, config):
     assert together[0].params.tolist() != _nets(config, backend, 1)[0].params.tolist()
 
 
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n", [5, 300])
+def test_the_losses_of_a_block_as_alone(backend, dtype, n):
+    # The compiled kernels sum the losses of a block's networks all at once, in vectors across its
+    # lanes: over 5 samples (a leaf shorter than numpy's eight running sums) and over 300 (several
+    # leaves, whose sums the walk adds; rounded to float32 in float32), each network's losses are
+    # those of its own train, bit for bit, on the general kernel and on the tutorial network's.
+    for config in (dict(sizes=(2, 3, 1)), dict(sizes=(2, 2, 1)),
+                   dict(sizes=(2, 4, 3), activation="relu", output="softmax", loss="cross_entropy")):
+        X, Y = _data(n, config["sizes"][-1])
+        count = tinynet._codes.lanes(dtype) + 3
+        together = [Network(seed=seed, backend=backend, dtype=dtype, **config) for seed in range(count)]
+        alone = [Network(seed=seed, backend=backend, dtype=dtype, **config) for seed in range(count)]
+        train_many(together, X, Y, learn_rate=0.05, epochs=3, loss_every=1)
+        for net in alone:
+            net.train(X, Y, learn_rate=0.05, epochs=3, loss_every=1)
+        assert [_bits(net) for net in together] == [_bits(net) for net in alone]
+        assert len(together[0].loss_history) == 3
+
+
 def test_backends_agree():
     X, Y = _data(40, 3)
     config = CONFIGS[1]

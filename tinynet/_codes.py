@@ -178,7 +178,9 @@ def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDA
     grads : ndarray of the dtype, shape (2, max(sizes), lanes)
     out_sums : ndarray of the dtype, shape (sizes[-1], lanes)
     single : ndarray of the dtype, shape (n_params + sum(sizes) + sizes[-1],)
-        One network's parameters, activations and output sums, to compute its loss.
+        Room for one network: the compiled kernels, which compute the losses of a block's networks
+        together, copy each network's output activations and output sums into it (2 * sizes[-1])
+        for its loss of one sample.
     """
     n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
     n = lanes(dtype)

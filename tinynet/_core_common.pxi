@@ -384,6 +384,84 @@ cdef inline double _walk_total(Walk* walk) noexcept nogil:
     return walk.sums[0]
 
 
+# The walk for a block's lanes at once (train_many's kernels, whose networks' losses are sums over
+# the same samples): one walk over the leaves, which are the same for every lane, and each lane's sums
+# beside the walk's, where every addition that the walk makes of its last two sums is repeated lane by
+# lane (rounded to float as the walk's). The leaves' terms: values[t * lanes + lane], t < m.
+
+cdef struct LaneWalk:
+    Walk walk
+    double sums[STACK_SIZE][MAX_LANES]
+    Py_ssize_t level        # the walk's sums the lanes' match (its count when last brought level)
+    Py_ssize_t lanes
+
+
+cdef inline void _lane_walk_start(LaneWalk* walk, Py_ssize_t n, bint single, Py_ssize_t lanes) noexcept nogil:
+    # _walk_start for every lane of a block of this many.
+    _walk_start(&walk.walk, n, single)
+    walk.level = 0
+    walk.lanes = lanes
+
+
+cdef inline bint _lane_walk_next(LaneWalk* walk, Py_ssize_t* lo, Py_ssize_t* m) noexcept nogil:
+    # _walk_next, its additions repeated in every lane.
+    cdef bint more = _walk_next(&walk.walk, lo, m)
+    cdef Py_ssize_t c, lane
+    for c in range(walk.level, walk.walk.counts[1], -1):
+        for lane in range(walk.lanes):
+            walk.sums[c - 2][lane] = walk.sums[c - 2][lane] + walk.sums[c - 1][lane]
+            if walk.walk.single:
+                walk.sums[c - 2][lane] = <float>walk.sums[c - 2][lane]
+    walk.level = walk.walk.counts[1]
+    return more
+
+
+cdef inline void _lane_walk_push(LaneWalk* walk, const floating* leaf_sums) noexcept nogil:
+    # _walk_push of each lane's leaf sum.
+    cdef Py_ssize_t lane
+    _walk_push(&walk.walk, 0.0)     # (the walk's own sums: unused)
+    walk.level = walk.walk.counts[1]
+    for lane in range(walk.lanes):
+        walk.sums[walk.level - 1][lane] = leaf_sums[lane]
+
+
+cdef inline void _lane_walk_total(LaneWalk* walk, floating* out) noexcept nogil:
+    # _walk_total of each lane, in the terms' type.
+    cdef Py_ssize_t lane
+    for lane in range(walk.lanes):
+        out[lane] = <floating>walk.sums[0][lane]
+
+
+cdef inline void _pairwise_block_lanes(const floating* values, Py_ssize_t m, floating* out) noexcept nogil:
+    # _pairwise_block of each lane of a block (values[t * lanes + lane], t < m <= 128) into out[lane].
+    cdef Py_ssize_t nl = _lanes(values)
+    cdef floating r[8][MAX_LANES]
+    cdef Py_ssize_t i, q, lane
+    if m < 8:
+        for lane in range(nl):
+            out[lane] = 0.0
+        for i in range(m):
+            for lane in range(nl):
+                out[lane] += values[i * nl + lane]
+        return
+    for q in range(8):
+        for lane in range(nl):
+            r[q][lane] = values[q * nl + lane]
+    i = 8
+    while i < m - m % 8:
+        for q in range(8):
+            for lane in range(nl):
+                r[q][lane] += values[(i + q) * nl + lane]
+        i += 8
+    for lane in range(nl):
+        out[lane] = ((r[0][lane] + r[1][lane]) + (r[2][lane] + r[3][lane])) + \
+            ((r[4][lane] + r[5][lane]) + (r[6][lane] + r[7][lane]))
+    while i < m:
+        for lane in range(nl):
+            out[lane] += values[i * nl + lane]
+        i += 1
+
+
 def pairwise_sum(const double[::1] values):
     """Sum of ``values`` (n >= 1 of them) in numpy's pairwise order (a test hook over the walk)."""
     cdef Walk walk

@@ -1269,6 +1269,37 @@ cdef Py_ssize_t _net_forward_lanes(const floating* p, const int64_t* sizes, Py_s
     return at
 
 
+cdef void _net_mean_loss_lanes(const floating* p, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                               int output, int loss, const floating* data, const floating* targets,
+                               Py_ssize_t n, floating* acts, floating* out_sums, floating* one,
+                               floating* out) noexcept nogil:
+    # _net_mean_loss of every network of a block at once (lane j's into out[j]): each sample's forward
+    # pass in vectors across the lanes (_net_forward_lanes), its loss lane by lane (_net_sample_loss,
+    # from the lane's output activations and sums, copied into one: n_out of each), the losses summed
+    # in numpy's pairwise order in vectors across the lanes.
+    cdef Py_ssize_t nl = _lanes(p)
+    cdef floating leaf[PW_BLOCKSIZE * MAX_LANES]
+    cdef floating total[MAX_LANES]
+    cdef LaneWalk walk
+    cdef Py_ssize_t lo, m, t, at, i, lane, n_in = sizes[0], n_out = sizes[n_layers]
+    _lane_walk_start(&walk, n, sizeof(floating) == sizeof(float), nl)
+    while _lane_walk_next(&walk, &lo, &m):
+        for t in range(m):
+            at = _net_forward_lanes(p, sizes, n_layers, hidden, output, data + (lo + t) * n_in, acts,
+                                    out_sums)
+            for lane in range(nl):
+                for i in range(n_out):
+                    one[i] = acts[(at + i) * nl + lane]
+                    one[n_out + i] = out_sums[i * nl + lane]
+                leaf[t * nl + lane] = _net_sample_loss(output, loss, targets + (lo + t) * n_out, one,
+                                                       one + n_out, n_out)
+        _pairwise_block_lanes(leaf, m, total)
+        _lane_walk_push(&walk, total)
+    _lane_walk_total(&walk, out)
+    for lane in range(nl):
+        out[lane] = out[lane] / n
+
+
 cdef void _net_step_lanes(floating* p, floating* v, bint use_momentum, const floating* learn_rate,
                           const floating* momentum, const int64_t* s, Py_ssize_t n_layers,
                           Py_ssize_t n_params, Py_ssize_t n_acts, int hidden, int output, int loss,
@@ -1400,10 +1431,11 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
     _check_loss(loss)
     cdef Py_ssize_t n = data.shape[0], n_layers = sizes.shape[0] - 1, n_blocks = params.shape[0]
     cdef Py_ssize_t n_params = params.shape[1], n_acts = acts.shape[0]
-    cdef Py_ssize_t epoch, t, block, lane, k
+    cdef Py_ssize_t epoch, t, block, lane
     cdef Py_ssize_t nl = _lanes(&params[0, 0, 0])
     cdef floating learn_rate[MAX_LANES]
     cdef floating momentum[MAX_LANES]     # a block's, from its networks' options records
+    cdef floating block_losses[MAX_LANES]
     _check_lanes(params.shape[2], nl)
     _check_lanes(options.shape[1], nl)
     for block in range(n_blocks):
@@ -1427,10 +1459,9 @@ def net_train_many(floating[:, :, ::1] params, const int64_t[::1] sizes, int hid
                                     &grads[0, 0, 0], &grads[1, 0, 0], &out_sums[0, 0])
             if loss_every > 0 and epoch % loss_every == 0:
                 for block in range(n_blocks):
+                    _net_mean_loss_lanes(&params[block, 0, 0], s, n_layers, hidden, output, loss, &data[0, 0],
+                                         &targets[0, 0], n, &acts[0, 0], &out_sums[0, 0], &single[0],
+                                         block_losses)
                     for lane in range(nl):
-                        for k in range(n_params):
-                            single[k] = params[block, k, lane]
-                        losses[block * nl + lane, column] = _net_mean_loss(
-                            &single[0], s, n_layers, hidden, output, loss, &data[0, 0], &targets[0, 0], n,
-                            &single[n_params], &single[n_params + n_acts])
+                        losses[block * nl + lane, column] = block_losses[lane]
                 column += 1

@@ -275,62 +275,21 @@ cdef inline void _squared_errors_lanes(const floating* p, floating x0, floating 
 
 cdef void _sum_squared_errors_lanes(const floating* p, const floating* data, const floating* y_true,
                                     Py_ssize_t n, floating* out) noexcept nogil:
-    # _sum_squared_errors of every network of the block at once (lane j's into out[j]), in vectors
-    # across the lanes: each lane's terms summed in numpy's pairwise order as _sum_squared_errors sums
-    # them. One walk serves every lane (the leaves are the same); its sums are kept per lane in
-    # sums, where each of the walk's additions of its last two sums is repeated, lane by lane.
+    # _sum_squared_errors of every network of the block at once (lane j's into out[j]): each lane's
+    # terms in numpy's pairwise order, in vectors across the lanes.
     cdef Py_ssize_t nl = _lanes(p)
-    cdef double sums[STACK_SIZE][MAX_LANES]
-    cdef floating r[8][MAX_LANES]
-    cdef floating v[MAX_LANES]
+    cdef floating leaf[PW_BLOCKSIZE * MAX_LANES]
     cdef floating total[MAX_LANES]
-    cdef Walk walk
-    cdef Py_ssize_t lo, m, i, q, c, pushed = 0
-    cdef bint more
-    cdef int j
-    _walk_start(&walk, n, sizeof(floating) == sizeof(float))
-    while True:
-        more = _walk_next(&walk, &lo, &m)
-        for c in range(pushed, walk.counts[1], -1):      # the additions _walk_next just did
-            for j in range(nl):
-                sums[c - 2][j] = sums[c - 2][j] + sums[c - 1][j]
-                if floating is float:
-                    sums[c - 2][j] = <float>sums[c - 2][j]
-        if not more:
-            break
-        # the leaf lo .. lo+m-1 in each lane, as _pairwise_block sums it
-        if m < 8:
-            for j in range(nl):
-                total[j] = 0.0
-            for i in range(m):
-                _squared_errors_lanes(p, data[2 * (lo + i)], data[2 * (lo + i) + 1], y_true[lo + i], v)
-                for j in range(nl):
-                    total[j] += v[j]
-        else:
-            for q in range(8):
-                _squared_errors_lanes(p, data[2 * (lo + q)], data[2 * (lo + q) + 1], y_true[lo + q], r[q])
-            i = 8
-            while i < m - m % 8:
-                for q in range(8):
-                    _squared_errors_lanes(p, data[2 * (lo + i + q)], data[2 * (lo + i + q) + 1],
-                                          y_true[lo + i + q], v)
-                    for j in range(nl):
-                        r[q][j] += v[j]
-                i += 8
-            for j in range(nl):
-                total[j] = (((r[0][j] + r[1][j]) + (r[2][j] + r[3][j]))
-                            + ((r[4][j] + r[5][j]) + (r[6][j] + r[7][j])))
-            while i < m:
-                _squared_errors_lanes(p, data[2 * (lo + i)], data[2 * (lo + i) + 1], y_true[lo + i], v)
-                for j in range(nl):
-                    total[j] += v[j]
-                i += 1
-        _walk_push(&walk, 0.0)                           # (the walk's own sums: unused)
-        pushed = walk.counts[1]
-        for j in range(nl):
-            sums[pushed - 1][j] = total[j]
-    for j in range(nl):
-        out[j] = <floating>sums[0][j]
+    cdef LaneWalk walk
+    cdef Py_ssize_t lo, m, i
+    _lane_walk_start(&walk, n, sizeof(floating) == sizeof(float), nl)
+    while _lane_walk_next(&walk, &lo, &m):
+        for i in range(m):
+            _squared_errors_lanes(p, data[2 * (lo + i)], data[2 * (lo + i) + 1], y_true[lo + i],
+                                  leaf + i * nl)
+        _pairwise_block_lanes(leaf, m, total)
+        _lane_walk_push(&walk, total)
+    _lane_walk_total(&walk, out)
 
 
 cdef inline void _sgd_step_lanes(floating* p, floating x0, floating x1, floating y_true,

@@ -42,7 +42,7 @@ from numba.core import caching
 from numba.extending import intrinsic, models, overload, register_model
 
 from . import _rules
-from ._codes import EXP_LANES, PW_BLOCKSIZE, STACK_SIZE
+from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE, STACK_SIZE
 from ._exp_data import (
     C2,
     C3,
@@ -618,6 +618,77 @@ def _walk_push(walk, leaf_sum):
 def _walk_total(walk):
     """The sum of all the terms, once :func:`_walk_next` has said there are no more leaves."""
     return walk[1][0]
+
+
+# The walk for a block's LANES lanes at once (train_many's kernels, whose networks' losses are sums
+# over the same samples): one walk over the leaves, which are the same for every lane, and each lane's
+# sums beside the walk's, where every addition that the walk makes of its last two sums is repeated
+# lane by lane. The leaves' terms: values[t, lane], t < m.
+
+@jit
+def _lane_walk_start(n):
+    """:func:`_walk_start` for every lane of a block: (the walk, the lanes' sums, the count of the
+    walk's sums that the lanes' match)."""
+    return _walk_start(n), np.zeros((STACK_SIZE, LANES)), np.zeros(1, np.int64)
+
+
+@jit
+def _lane_walk_next(walk):
+    """:func:`_walk_next`, its additions repeated in every lane."""
+    base, sums, level = walk
+    more, lo, m = _walk_next(base)
+    counts = base[2]
+    for c in range(level[0], counts[1], -1):
+        for lane in range(LANES):
+            sums[c - 2, lane] = sums[c - 2, lane] + sums[c - 1, lane]
+    level[0] = counts[1]
+    return more, lo, m
+
+
+@jit
+def _lane_walk_push(walk, leaf_sums):
+    """:func:`_walk_push` of each lane's leaf sum."""
+    base, sums, level = walk
+    _walk_push(base, 0.0)       # (the walk's own sums: unused)
+    level[0] = base[2][1]
+    for lane in range(LANES):
+        sums[level[0] - 1, lane] = leaf_sums[lane]
+
+
+@jit
+def _lane_walk_total(walk, out):
+    """:func:`_walk_total` of each lane, into out."""
+    for lane in range(LANES):
+        out[lane] = walk[1][0, lane]
+
+
+@jit
+def _pairwise_block_lanes(values, m, out):
+    """:func:`_pairwise_block` of each lane of a block (values[t, lane], t < m <= 128) into out[lane]."""
+    r = np.empty((8, LANES))
+    if m < 8:
+        for lane in range(LANES):
+            out[lane] = 0.0
+        for i in range(m):
+            for lane in range(LANES):
+                out[lane] += values[i, lane]
+        return
+    for q in range(8):
+        for lane in range(LANES):
+            r[q, lane] = values[q, lane]
+    i = 8
+    while i < m - m % 8:
+        for q in range(8):
+            for lane in range(LANES):
+                r[q, lane] += values[i + q, lane]
+        i += 8
+    for lane in range(LANES):
+        out[lane] = ((r[0, lane] + r[1, lane]) + (r[2, lane] + r[3, lane])) + \
+            ((r[4, lane] + r[5, lane]) + (r[6, lane] + r[7, lane]))
+    while i < m:
+        for lane in range(LANES):
+            out[lane] += values[i, lane]
+        i += 1
 
 
 @jit

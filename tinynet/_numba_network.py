@@ -34,7 +34,12 @@ from ._numba_common import (
     RULES,
     VW,
     _exp_lanes,
+    _lane_walk_next,
+    _lane_walk_push,
+    _lane_walk_start,
+    _lane_walk_total,
     _pairwise_block,
+    _pairwise_block_lanes,
     _walk_next,
     _walk_push,
     _walk_start,
@@ -1114,6 +1119,34 @@ def _net_forward_lanes(p, sizes, hidden, output, x, acts, out_sums, lanes):
 
 
 @jit
+def _net_mean_loss_lanes(p, sizes, hidden, output, loss, data, targets, acts, out_sums, one, out, lanes):
+    """_net_mean_loss of every network of a block at once (lane j's into out[j]): each sample's forward
+    pass in vectors across the lanes (_net_forward_lanes), its loss lane by lane (_net_sample_loss,
+    from the lane's output activations and sums, copied into one: n_out of each), the losses summed in
+    numpy's pairwise order in vectors across the lanes."""
+    n, n_out = data.shape[0], sizes[len(sizes) - 1]
+    leaf = np.empty((PW_BLOCKSIZE, LANES))
+    total = np.empty(LANES)
+    walk = _lane_walk_start(n)
+    more, lo, m = _lane_walk_next(walk)
+    while more:
+        for t in range(m):
+            at = _net_forward_lanes(p, sizes, hidden, output, data[lo + t], acts, out_sums, lanes)
+            for lane in range(LANES):
+                for i in range(n_out):
+                    one[i] = acts[at + i, lane]
+                    one[n_out + i] = out_sums[i, lane]
+                leaf[t, lane] = _net_sample_loss(output, loss, targets[lo + t], one[:n_out], one[n_out:],
+                                                 n_out)
+        _pairwise_block_lanes(leaf, m, total)
+        _lane_walk_push(walk, total)
+        more, lo, m = _lane_walk_next(walk)
+    _lane_walk_total(walk, out)
+    for lane in range(LANES):
+        out[lane] = out[lane] / n
+
+
+@jit
 def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, output, loss, x, y, acts,
                     grads, out_sums, lanes):
     """One step of net_train, on the sample (x, y), in every lane of a block (lanes: scratch rows)."""
@@ -1223,7 +1256,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
     """
     _check_codes(hidden, output)
     _check_loss(loss)
-    n, n_blocks, n_params = data.shape[0], params.shape[0], params.shape[1]
+    n, n_blocks = data.shape[0], params.shape[0]
     if params.shape[2] != LANES or options.shape[1] != LANES:      # (a caller's bug, as the extension)
         raise ValueError("a block of another width than this kernel steps")
     # each network's learning rate and momentum, from its options record, read once before the loops
@@ -1235,8 +1268,8 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
             _check_per_sample(options[block, lane].optimizer)
             learn_rate[block, lane] = options[block, lane].learn_rate
             momentum[block, lane] = options[block, lane].momentum
-    n_acts = acts.shape[0]
     lanes = np.empty((10, LANES))
+    block_losses = np.empty(LANES)
     column = 0     # the next column of losses
     for epoch in range(epoch_start, epoch_stop):
         for t in range(n):
@@ -1249,10 +1282,8 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
                                 grads, out_sums, lanes)
         if loss_every > 0 and epoch % loss_every == 0:
             for block in range(n_blocks):
+                _net_mean_loss_lanes(params[block], sizes, hidden, output, loss, data, targets, acts,
+                                     out_sums, single, block_losses, lanes)
                 for lane in range(LANES):
-                    for k in range(n_params):
-                        single[k] = params[block, k, lane]
-                    losses[block * LANES + lane, column] = _net_mean_loss(
-                        single[:n_params], sizes, hidden, output, loss, data, targets,
-                        single[n_params:n_params + n_acts], single[n_params + n_acts:])
+                    losses[block * LANES + lane, column] = block_losses[lane]
             column += 1

@@ -118,6 +118,71 @@ def _walk_total(walk):
 
 
 @jit
+def _lane_walk_start(n):
+    """:func:`_walk_start` for every lane of a block: (the walk, the lanes' sums, the count of the
+    walk's sums that the lanes' match)."""
+    return (_walk_start(n), np.zeros((STACK_SIZE, LANES)), np.zeros(1, np.int64))
+
+
+@jit
+def _lane_walk_next(walk):
+    """:func:`_walk_next`, its additions repeated in every lane."""
+    base, sums, level = walk
+    more, lo, m = _walk_next(base)
+    counts = base[2]
+    for c in range(level[0], counts[1], -1):
+        for lane in range(LANES):
+            sums[R(c - 2), lane] = R(sums[R(c - 2), lane] + sums[R(c - 1), lane])
+    level[0] = counts[1]
+    return (more, lo, m)
+
+
+@jit
+def _lane_walk_push(walk, leaf_sums):
+    """:func:`_walk_push` of each lane's leaf sum."""
+    base, sums, level = walk
+    _walk_push(base, F(0.0))
+    level[0] = base[2][1]
+    for lane in range(LANES):
+        sums[R(level[0] - 1), lane] = leaf_sums[lane]
+
+
+@jit
+def _lane_walk_total(walk, out):
+    """:func:`_walk_total` of each lane, into out."""
+    for lane in range(LANES):
+        out[lane] = walk[1][0, lane]
+
+
+@jit
+def _pairwise_block_lanes(values, m, out):
+    """:func:`_pairwise_block` of each lane of a block (values[t, lane], t < m <= 128) into out[lane]."""
+    r = np.empty((8, LANES))
+    if m < 8:
+        for lane in range(LANES):
+            out[lane] = F(0.0)
+        for i in range(m):
+            for lane in range(LANES):
+                out[lane] = R(out[lane] + values[i, lane])
+        return
+    for q in range(8):
+        for lane in range(LANES):
+            r[q, lane] = values[q, lane]
+    i = 8
+    while i < R(m - R(m % 8)):
+        for q in range(8):
+            for lane in range(LANES):
+                r[q, lane] = R(r[q, lane] + values[R(i + q), lane])
+        i = R(i + 8)
+    for lane in range(LANES):
+        out[lane] = R(R(R(r[0, lane] + r[1, lane]) + R(r[2, lane] + r[3, lane])) + R(R(r[4, lane] + r[5, lane]) + R(r[6, lane] + r[7, lane])))
+    while i < m:
+        for lane in range(LANES):
+            out[lane] = R(out[lane] + values[i, lane])
+        i = R(i + 1)
+
+
+@jit
 def activation(code, x, prime):
     """Activation ``code``'s f(x), or with ``prime`` its f'(x) (see ``_python_network.activation``)."""
     if prime:
@@ -1087,6 +1152,33 @@ def _net_forward_lanes(p, sizes, hidden, output, x, acts, out_sums, lanes):
 
 
 @jit
+def _net_mean_loss_lanes(p, sizes, hidden, output, loss, data, targets, acts, out_sums, one, out, lanes):
+    """_net_mean_loss of every network of a block at once (lane j's into out[j]): each sample's forward
+    pass in vectors across the lanes (_net_forward_lanes), its loss lane by lane (_net_sample_loss,
+    from the lane's output activations and sums, copied into one: n_out of each), the losses summed in
+    numpy's pairwise order in vectors across the lanes."""
+    n, n_out = (data.shape[0], sizes[R(len(sizes) - 1)])
+    leaf = np.empty((PW_BLOCKSIZE, LANES))
+    total = np.empty(LANES)
+    walk = _lane_walk_start(n)
+    more, lo, m = _lane_walk_next(walk)
+    while more:
+        for t in range(m):
+            at = _net_forward_lanes(p, sizes, hidden, output, data[R(lo + t)], acts, out_sums, lanes)
+            for lane in range(LANES):
+                for i in range(n_out):
+                    one[i] = acts[R(at + i), lane]
+                    one[R(n_out + i)] = out_sums[i, lane]
+                leaf[t, lane] = _net_sample_loss(output, loss, targets[R(lo + t)], one[:n_out], one[n_out:], n_out)
+        _pairwise_block_lanes(leaf, m, total)
+        _lane_walk_push(walk, total)
+        more, lo, m = _lane_walk_next(walk)
+    _lane_walk_total(walk, out)
+    for lane in range(LANES):
+        out[lane] = R(out[lane] / n)
+
+
+@jit
 def _net_step_lanes(p, v, use_momentum, learn_rate, momentum, sizes, hidden, output, loss, x, y, acts, grads, out_sums, lanes):
     """One step of net_train, on the sample (x, y), in every lane of a block (lanes: scratch rows)."""
     n_layers = R(len(sizes) - 1)
@@ -1184,7 +1276,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
     """
     _check_codes(hidden, output)
     _check_loss(loss)
-    n, n_blocks, n_params = (data.shape[0], params.shape[0], params.shape[1])
+    n, n_blocks = (data.shape[0], params.shape[0])
     if params.shape[2] != LANES or options.shape[1] != LANES:
         raise ValueError('a block of another width than this kernel steps')
     learn_rate = np.empty((n_blocks, LANES))
@@ -1194,8 +1286,8 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
             _check_per_sample(options[block, lane].optimizer)
             learn_rate[block, lane] = F(options[block, lane].learn_rate)
             momentum[block, lane] = F(options[block, lane].momentum)
-    n_acts = acts.shape[0]
     lanes = np.empty((10, LANES))
+    block_losses = np.empty(LANES)
     column = 0
     for epoch in range(epoch_start, epoch_stop):
         for t in range(n):
@@ -1206,8 +1298,7 @@ def net_train_many(params, sizes, hidden, output, loss, data, targets, options, 
                 _net_step_lanes(params[block], velocity[block], use_momentum, learn_rate[block], momentum[block], sizes, hidden, output, loss, data[t], targets[t], acts, grads, out_sums, lanes)
         if loss_every > 0 and R(epoch % loss_every) == 0:
             for block in range(n_blocks):
+                _net_mean_loss_lanes(params[block], sizes, hidden, output, loss, data, targets, acts, out_sums, single, block_losses, lanes)
                 for lane in range(LANES):
-                    for k in range(n_params):
-                        single[k] = params[block, k, lane]
-                    losses[R(R(block * LANES) + lane), column] = _net_mean_loss(single[:n_params], sizes, hidden, output, loss, data, targets, single[n_params:R(n_params + n_acts)], single[R(n_params + n_acts):])
+                    losses[R(R(block * LANES) + lane), column] = block_losses[lane]
             column = R(column + 1)

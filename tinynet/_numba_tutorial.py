@@ -7,11 +7,16 @@ arithmetic. The JIT options and floating-point rules are those of ``_numba_commo
 
 import numpy as np
 
-from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE, STACK_SIZE
+from ._codes import EXP_LANES, LANES, PW_BLOCKSIZE
 from ._numba_common import (
     RULES,
     _exp_lanes,
+    _lane_walk_next,
+    _lane_walk_push,
+    _lane_walk_start,
+    _lane_walk_total,
     _pairwise_block,
+    _pairwise_block_lanes,
     _walk_next,
     _walk_push,
     _walk_start,
@@ -255,57 +260,19 @@ def _squared_errors_lanes(p, x0, x1, y_true, out, scratch):
 
 @jit
 def _sum_squared_errors_lanes(p, data, y_true, n, out, scratch):
-    """_sum_squared_errors of every network of the block at once (lane j's into out[j]), in vectors
-    across the lanes: each lane's terms summed in numpy's pairwise order as _sum_squared_errors sums
-    them. One walk serves every lane (the leaves are the same); its sums are kept per lane in
-    ``sums``, where each of the walk's additions of its last two sums is repeated, lane by lane."""
-    sums = np.empty((STACK_SIZE, LANES))
-    r = np.empty((8, LANES))
-    v = np.empty(LANES)
+    """_sum_squared_errors of every network of the block at once (lane j's into out[j]): each lane's
+    terms in numpy's pairwise order, in vectors across the lanes."""
+    leaf = np.empty((PW_BLOCKSIZE, LANES))
     total = np.empty(LANES)
-    walk = _walk_start(n)
-    counts = walk[2]
-    pushed = 0
-    while True:
-        more, lo, m = _walk_next(walk)
-        for c in range(pushed, counts[1], -1):      # the additions _walk_next just did
-            for j in range(LANES):
-                sums[c - 2, j] = sums[c - 2, j] + sums[c - 1, j]
-        if not more:
-            break
-        # the leaf lo .. lo+m-1 in each lane, as _pairwise_block sums it
-        if m < 8:
-            for j in range(LANES):
-                total[j] = 0.0
-            for i in range(m):
-                _squared_errors_lanes(p, data[lo + i, 0], data[lo + i, 1], y_true[lo + i], v, scratch)
-                for j in range(LANES):
-                    total[j] += v[j]
-        else:
-            for q in range(8):
-                _squared_errors_lanes(p, data[lo + q, 0], data[lo + q, 1], y_true[lo + q], r[q], scratch)
-            i = 8
-            while i < m - m % 8:
-                for q in range(8):
-                    _squared_errors_lanes(p, data[lo + i + q, 0], data[lo + i + q, 1], y_true[lo + i + q],
-                                          v, scratch)
-                    for j in range(LANES):
-                        r[q, j] += v[j]
-                i += 8
-            for j in range(LANES):
-                total[j] = (((r[0, j] + r[1, j]) + (r[2, j] + r[3, j]))
-                            + ((r[4, j] + r[5, j]) + (r[6, j] + r[7, j])))
-            while i < m:
-                _squared_errors_lanes(p, data[lo + i, 0], data[lo + i, 1], y_true[lo + i], v, scratch)
-                for j in range(LANES):
-                    total[j] += v[j]
-                i += 1
-        _walk_push(walk, 0.0)                       # (the walk's own sums: unused)
-        pushed = counts[1]
-        for j in range(LANES):
-            sums[pushed - 1, j] = total[j]
-    for j in range(LANES):
-        out[j] = sums[0, j]
+    walk = _lane_walk_start(n)
+    more, lo, m = _lane_walk_next(walk)
+    while more:
+        for i in range(m):
+            _squared_errors_lanes(p, data[lo + i, 0], data[lo + i, 1], y_true[lo + i], leaf[i], scratch)
+        _pairwise_block_lanes(leaf, m, total)
+        _lane_walk_push(walk, total)
+        more, lo, m = _lane_walk_next(walk)
+    _lane_walk_total(walk, out)
 
 
 @jit(inline="always")

@@ -4,9 +4,11 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 (R), every number and float option taken in float32 (F); see the tool's docstring."""
 
 import numpy as np
-from ._codes import EXP_LANES, PW_BLOCKSIZE, STACK_SIZE
+from ._codes import EXP_LANES, PW_BLOCKSIZE
 from ._numba_common import jit
 from ._numba_network32 import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total
+from ._numba_network32 import _lane_walk_next, _lane_walk_push, _lane_walk_start, _lane_walk_total
+from ._numba_network32 import _pairwise_block_lanes
 from ._codes import LANES32 as LANES
 from ._numba_common import R32 as F
 from ._numba_common import R32 as R
@@ -172,54 +174,19 @@ def _squared_errors_lanes(p, x0, x1, y_true, out, scratch):
 
 @jit
 def _sum_squared_errors_lanes(p, data, y_true, n, out, scratch):
-    """_sum_squared_errors of every network of the block at once (lane j's into out[j]), in vectors
-    across the lanes: each lane's terms summed in numpy's pairwise order as _sum_squared_errors sums
-    them. One walk serves every lane (the leaves are the same); its sums are kept per lane in
-    ``sums``, where each of the walk's additions of its last two sums is repeated, lane by lane."""
-    sums = np.empty((STACK_SIZE, LANES))
-    r = np.empty((8, LANES))
-    v = np.empty(LANES)
+    """_sum_squared_errors of every network of the block at once (lane j's into out[j]): each lane's
+    terms in numpy's pairwise order, in vectors across the lanes."""
+    leaf = np.empty((PW_BLOCKSIZE, LANES))
     total = np.empty(LANES)
-    walk = _walk_start(n)
-    counts = walk[2]
-    pushed = 0
-    while True:
-        more, lo, m = _walk_next(walk)
-        for c in range(pushed, counts[1], -1):
-            for j in range(LANES):
-                sums[R(c - 2), j] = R(sums[R(c - 2), j] + sums[R(c - 1), j])
-        if not more:
-            break
-        if m < 8:
-            for j in range(LANES):
-                total[j] = F(0.0)
-            for i in range(m):
-                _squared_errors_lanes(p, data[R(lo + i), 0], data[R(lo + i), 1], y_true[R(lo + i)], v, scratch)
-                for j in range(LANES):
-                    total[j] = R(total[j] + v[j])
-        else:
-            for q in range(8):
-                _squared_errors_lanes(p, data[R(lo + q), 0], data[R(lo + q), 1], y_true[R(lo + q)], r[q], scratch)
-            i = 8
-            while i < R(m - R(m % 8)):
-                for q in range(8):
-                    _squared_errors_lanes(p, data[R(R(lo + i) + q), 0], data[R(R(lo + i) + q), 1], y_true[R(R(lo + i) + q)], v, scratch)
-                    for j in range(LANES):
-                        r[q, j] = R(r[q, j] + v[j])
-                i = R(i + 8)
-            for j in range(LANES):
-                total[j] = R(R(R(r[0, j] + r[1, j]) + R(r[2, j] + r[3, j])) + R(R(r[4, j] + r[5, j]) + R(r[6, j] + r[7, j])))
-            while i < m:
-                _squared_errors_lanes(p, data[R(lo + i), 0], data[R(lo + i), 1], y_true[R(lo + i)], v, scratch)
-                for j in range(LANES):
-                    total[j] = R(total[j] + v[j])
-                i = R(i + 1)
-        _walk_push(walk, F(0.0))
-        pushed = counts[1]
-        for j in range(LANES):
-            sums[R(pushed - 1), j] = total[j]
-    for j in range(LANES):
-        out[j] = sums[0, j]
+    walk = _lane_walk_start(n)
+    more, lo, m = _lane_walk_next(walk)
+    while more:
+        for i in range(m):
+            _squared_errors_lanes(p, data[R(lo + i), 0], data[R(lo + i), 1], y_true[R(lo + i)], leaf[i], scratch)
+        _pairwise_block_lanes(leaf, m, total)
+        _lane_walk_push(walk, total)
+        more, lo, m = _lane_walk_next(walk)
+    _lane_walk_total(walk, out)
 
 
 @jit(inline='always')

@@ -47,6 +47,9 @@ ENTRIES = {"network": ("activation", "net_feedforward", "net_gradient", "net_los
            "tutorial": ("train", "train_many")}
 #: The pairwise summation's walk, from each backend's common module.
 WALK = ("_pairwise_block", "_walk_start", "_walk_next", "_walk_push", "_walk_total")
+#: The walk for a block's lanes at once, Numba's (train_many's kernels: the pure-Python backend has none).
+LANE_WALK = ("_lane_walk_start", "_lane_walk_next", "_lane_walk_push", "_lane_walk_total",
+             "_pairwise_block_lanes")
 #: Fields of the options record that hold floats.
 FLOAT_OPTIONS = ("learn_rate", "momentum", "alpha", "beta_1", "beta_2", "epsilon")
 #: Arguments of the entry points given as Python floats (doubles): taken in float32 as they come in.
@@ -87,6 +90,8 @@ BACKENDS = {
     ]),
     "numba-tutorial": ("_numba_tutorial.py", "_numba_common.py", "_numba_tutorial32.py", [
         "from ._numba_network32 import _pairwise_block, _walk_next, _walk_push, _walk_start, _walk_total",
+        "from ._numba_network32 import _lane_walk_next, _lane_walk_push, _lane_walk_start, _lane_walk_total",
+        "from ._numba_network32 import _pairwise_block_lanes",
         "from ._codes import LANES32 as LANES",
         "from ._numba_common import R32 as F",
         "from ._numba_common import R32 as R",
@@ -180,7 +185,8 @@ def render_backend(name):
     common = _functions(ast.parse((PACKAGE / common_name).read_text(encoding="utf-8")))
     functions = _functions(tree)
     # the module's imports, less the names that the float32 forms replace (the overrides, the walk)
-    replaced = set(WALK)
+    walks = WALK + (LANE_WALK if name.startswith("numba") else ())
+    replaced = set(walks)
     for node in ast.parse("\n".join(overrides)).body:
         if isinstance(node, ast.ImportFrom):
             replaced |= {alias.asname or alias.name for alias in node.names}
@@ -200,7 +206,7 @@ def render_backend(name):
     kernels = _reachable(functions, entries)
     transform = _Float32Kernel(entries)
     # the walk's float32 forms: written into the network module, imported from it by the tutorial's
-    walk = [] if "tutorial" in name else WALK
+    walk = [] if "tutorial" in name else walks
     pieces = [ast.unparse(transform.visit(common[function])) for function in walk]
     pieces += [ast.unparse(transform.visit(functions[kernel])) for kernel in kernels]
     origin = (f"tinynet/{source_name} (the walk: its network module's)" if walk == []
