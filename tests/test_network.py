@@ -191,6 +191,23 @@ def test_bad_targets_for_classification():
         binary.train(X, [0, 2])
 
 
+@pytest.mark.parametrize("options", [dict(), dict(momentum=0.5, shuffle=True), dict(batch_size=16,
+                                     optimizer="adam", alpha=1e-3)], ids=["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("config", [((5, 20, 17, 3), "tanh", "softmax", "cross_entropy"),
+                                    ((4, 40, 3), "leaky_relu", "sigmoid", "cross_entropy"),
+                                    ((9, 33, 1), "relu", "identity", "mse"),
+                                    ((6, 24, 4), "sigmoid", "softmax", "mse")], ids=str)
+def test_losses_of_wide_networks_identical_on_every_backend(config, options):
+    # Layers of NARROW neurons or more train in the working layout, whose tiles the compiled kernels'
+    # losses go through too (the output layer's sums copied out for the cross-entropies): the same
+    # losses as the pure-Python backend's plain loops, over several of numpy's pairwise leaves.
+    sizes, activation, output, loss = config
+    X, Y = _data(sizes, output, n=300)
+    results = {backend: _run(backend, sizes, (activation, output, loss), X, Y, learn_rate=0.02, epochs=3,
+                             loss_every=1, **options) for backend in BACKENDS}
+    assert results["cython"] == results["numba"] == results["python"]
+
+
 @settings(max_examples=40, deadline=None)
 @given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4), combo=st.sampled_from(COMBOS),
        seed=st.integers(0, 2**16), learn_rate=st.floats(0.001, 2.0), shuffle=st.booleans(),

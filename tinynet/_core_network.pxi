@@ -592,12 +592,16 @@ cdef void _from_working(const floating* work, const int64_t* sizes, Py_ssize_t n
 
 
 cdef void _finish_layer(int code, const floating* bias, Py_ssize_t st, Py_ssize_t n_out, floating* sums,
-                       floating* a_out) noexcept nogil:
-    # A layer's sums (padding included) plus its biases, then their activations into a_out.
+                       floating* a_out, floating* out_sums) noexcept nogil:
+    # A layer's sums (padding included) plus its biases (copied into out_sums, when it is not NULL:
+    # the output layer's, for the losses), then their activations into a_out.
     cdef Py_ssize_t i, k, whole
     cdef floating m, total
     for k in range(st):
         sums[k] = sums[k] + bias[k]
+    if out_sums != NULL:
+        for i in range(n_out):
+            out_sums[i] = sums[i]
     # EXP_LANES at a time in vectors (into the padding, where it is wide enough), the rest one by one
     whole = (n_out + EXP_LANES - 1) // EXP_LANES * EXP_LANES
     if whole > st:
@@ -628,11 +632,11 @@ cdef void _finish_layer(int code, const floating* bias, Py_ssize_t st, Py_ssize_
 
 cdef Py_ssize_t _net_forward_work(const floating* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
                                   int output, const floating* x, floating* acts, floating* sums,
-                                  floating* first) noexcept nogil:
+                                  floating* first, floating* out_sums) noexcept nogil:
     # _net_forward on the working layout w: each layer's sums up to 32 neurons at a time (into sums,
     # padding included), then _finish_layer. The first layer's sums come ready in first when it is not
-    # NULL (computed by the previous step, see _net_backward_work). Returns where the output layer's
-    # activations start in acts.
+    # NULL (computed by the previous step, see _net_backward_work); the output layer's sums go into
+    # out_sums too, when it is not NULL. Returns where the output layer's activations start in acts.
     cdef Py_ssize_t at = 0, woff = 0, layer, j, n_in, st
     cdef floating* layer_sums
     for j in range(sizes[0]):
@@ -646,10 +650,30 @@ cdef Py_ssize_t _net_forward_work(const floating* w, const int64_t* sizes, Py_ss
         else:
             _tn_sums(w + woff, st, acts + at, n_in, sums)
         _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st, sizes[layer],
-                      layer_sums, acts + at + n_in)
+                      layer_sums, acts + at + n_in, out_sums if layer == n_layers else NULL)
         at += n_in
         woff += (n_in + 1) * st
     return at
+
+
+cdef floating _net_mean_loss_work(const floating* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
+                                  int output, int loss, const floating* data, const floating* targets,
+                                  Py_ssize_t n, floating* acts, floating* sums,
+                                  floating* out_sums) noexcept nogil:
+    # _net_mean_loss on the working layout w (the same numbers: _net_forward_work's are
+    # _net_forward's), each sample's layers through the tiles (sums: a row of the largest stride).
+    cdef floating leaf[PW_BLOCKSIZE]
+    cdef Walk walk
+    cdef Py_ssize_t lo, m, t, at, n_in = sizes[0], n_out = sizes[n_layers]
+    _walk_start(&walk, n, sizeof(floating) == sizeof(float))
+    while _walk_next(&walk, &lo, &m):
+        for t in range(m):
+            at = _net_forward_work(w, sizes, n_layers, hidden, output, data + (lo + t) * n_in, acts, sums,
+                                   NULL, out_sums)
+            leaf[t] = _net_sample_loss(output, loss, targets + (lo + t) * n_out, acts + at, out_sums,
+                                       n_out)
+        _walk_push(&walk, _pairwise_block(leaf, m))
+    return <floating>_walk_total(&walk) / n
 
 
 cdef Py_ssize_t _net_forward_block(const floating* w, const int64_t* sizes, Py_ssize_t n_layers, int hidden,
@@ -675,7 +699,7 @@ cdef Py_ssize_t _net_forward_block(const floating* w, const int64_t* sizes, Py_s
                     _tn_sums(w + woff, st, room + (b + q) * rs + at, n_in, sums + q * ss)
             for q in range(r):
                 _finish_layer(hidden if layer < n_layers else output, w + woff + n_in * st, st,
-                              sizes[layer], sums + q * ss, room + (b + q) * rs + at + n_in)
+                              sizes[layer], sums + q * ss, room + (b + q) * rs + at + n_in, NULL)
             b += r
         at += n_in
         woff += (n_in + 1) * st
@@ -801,7 +825,7 @@ def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int ou
                 for t in range(n):
                     sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
                     at = _net_forward_work(w, s, n_layers, hidden, output, &data[sample, 0], a,
-                                           &rows[0, 0], &rows[3, 0] if ready else NULL)
+                                           &rows[0, 0], &rows[3, 0] if ready else NULL, NULL)
                     fp_output = _net_output_g(output, loss, &targets[sample, 0], a, at, n_out_net,
                                               learn_rate, &grads[0, 0])
                     # the next sample of this call, if any
@@ -818,9 +842,8 @@ def net_train(floating[::1] params, const int64_t[::1] sizes, int hidden, int ou
                                        &rows[3, 0])
                     ready = following >= 0
                 if loss_every > 0 and epoch % loss_every == 0:
-                    _from_working(w, s, n_layers, p)
-                    losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
-                                                       &targets[0, 0], n, a, &out_sums[0])
+                    losses[0, column] = _net_mean_loss_work(w, s, n_layers, hidden, output, loss, &data[0, 0],
+                                                            &targets[0, 0], n, a, &rows[0, 0], &out_sums[0])
                     column += 1
             _from_working(w, s, n_layers, p)
             if momentum != 0.0:
@@ -1156,9 +1179,9 @@ def net_train_batch(floating[::1] params, const int64_t[::1] sizes, int hidden, 
             if record:
                 running[epoch - epoch_start] = accumulated / n
             if loss_every > 0 and epoch % loss_every == 0:
-                _from_working(w, s, n_layers, p)
-                losses[0, column] = _net_mean_loss(p, s, n_layers, hidden, output, loss, &data[0, 0],
-                                                   &targets[0, 0], n, &acts[0], &out_sums[0])
+                losses[0, column] = _net_mean_loss_work(w, s, n_layers, hidden, output, loss, &data[0, 0],
+                                                        &targets[0, 0], n, &acts[0], &rows[0, 0],
+                                                        &out_sums[0])
                 column += 1
         _from_working(w, s, n_layers, p)
         _from_working(wm, s, n_layers, &moments[0, 0])

@@ -511,11 +511,15 @@ def _rows_descend(wl, st, n_in, n_out, a, g, fp):
 
 
 @jit(inline="always")
-def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
-    """A layer's sums (padding included) plus its biases, then their activations into a_out (lanes:
-    two rows of at least EXP_LANES)."""
+def _finish_layer(code, bias, st, n_out, sums, a_out, lanes, out_sums):
+    """A layer's sums (padding included) plus its biases (copied into out_sums, when it is not empty:
+    the output layer's, for the losses), then their activations into a_out (lanes: two rows of at
+    least EXP_LANES)."""
     for k in range(st):
         sums[k] = sums[k] + bias[k]
+    if out_sums.shape[0] > 0:
+        for i in range(n_out):
+            out_sums[i] = sums[i]
     if code == SOFTMAX:
         # a_i = e^(s_i - m) / sum of e^(s_j - m), m the largest s
         m = sums[0]
@@ -540,12 +544,32 @@ def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
             a_out[i] = _activate(code, sums[i])
 
 
+@jit
+def _net_mean_loss_work(w, sizes, hidden, output, loss, data, targets, acts, sums, lanes, out_sums):
+    """_net_mean_loss on the working layout w (the same numbers: _net_forward_work's are
+    _net_forward's), each sample's layers through the tiles (sums: a row of the largest stride;
+    lanes: two rows of LANES)."""
+    n, n_out = data.shape[0], sizes[len(sizes) - 1]
+    none = sums[0:0]
+    leaf = np.empty(PW_BLOCKSIZE)
+    walk = _walk_start(n)
+    more, lo, m = _walk_next(walk)
+    while more:
+        for t in range(m):
+            at = _net_forward_work(w, sizes, hidden, output, data[lo + t], acts, sums, lanes, none, out_sums)
+            leaf[t] = _net_sample_loss(output, loss, targets[lo + t], acts[at:at + n_out], out_sums,
+                                       n_out)
+        _walk_push(walk, _pairwise_block(leaf, m))
+        more, lo, m = _walk_next(walk)
+    return _walk_total(walk) / n
+
+
 @jit(inline="always")
-def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
+def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first, out_sums):
     """_net_forward on the working layout w (sums: a row of the largest stride; lanes: two rows of
     LANES). The first layer's sums come ready in first when it is not empty (computed by the
-    previous step, see _net_backward_work). Returns where the output layer's activations start in
-    acts."""
+    previous step, see _net_backward_work); the output layer's sums go into out_sums too, when it is
+    not empty. Returns where the output layer's activations start in acts."""
     n_layers = len(sizes) - 1
     for j in range(sizes[0]):
         acts[j] = x[j]
@@ -557,11 +581,12 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
         code = hidden if layer < n_layers else output
         wl = w[woff:woff + (n_in + 1) * st]
         a_out = acts[at + n_in:at + n_in + n_out]
+        layer_sums = out_sums if layer == n_layers else out_sums[0:0]
         if layer == 1 and first.shape[0] > 0:
-            _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, first, a_out, lanes)
+            _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, first, a_out, lanes, layer_sums)
         else:
             _sums(wl, st, acts[at:at + n_in], n_in, sums)
-            _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, sums, a_out, lanes)
+            _finish_layer(code, wl[n_in * st:(n_in + 1) * st], st, n_out, sums, a_out, lanes, layer_sums)
         at += n_in
         woff += (n_in + 1) * st
     return at
@@ -689,7 +714,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, options
         for t in range(n):
             sample = order[epoch - epoch_start, t] if order.shape[0] > 0 else t
             at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes,
-                                   rows[3] if ready else none)
+                                   rows[3] if ready else none, none)
             fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, learn_rate,
                                       grads[0])
             # the next sample of this call, if any
@@ -703,9 +728,8 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, options
                                rows[1], data[following] if following >= 0 else data[0, 0:0], rows[3])
             ready = following >= 0
         if loss_every > 0 and epoch % loss_every == 0:
-            _from_working(w, sizes, params)
-            losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
-                                               out_sums)
+            losses[0, column] = _net_mean_loss_work(w, sizes, hidden, output, loss, data, targets, acts,
+                                                    rows[0], lanes, out_sums)
             column += 1
     _from_working(w, sizes, params)
     if momentum != 0.0:
@@ -764,7 +788,8 @@ def _net_forward_block(w, sizes, hidden, output, data, order_row, first, nb, roo
                 for q in range(r):
                     _sums(wl, st, room[b + q, at:at + n_in], n_in, rows[q])
             for q in range(r):
-                _finish_layer(code, bias, st, n_out, rows[q], room[b + q, at + n_in:at + n_in + n_out], lanes)
+                _finish_layer(code, bias, st, n_out, rows[q], room[b + q, at + n_in:at + n_in + n_out], lanes,
+                              rows[q, 0:0])
             b += r
         at += n_in
         woff += (n_in + 1) * st
@@ -981,9 +1006,8 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         if record:
             running[epoch - epoch_start] = accumulated / n
         if loss_every > 0 and epoch % loss_every == 0:
-            _from_working(w, sizes, params)
-            losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts,
-                                               out_sums)
+            losses[0, column] = _net_mean_loss_work(w, sizes, hidden, output, loss, data, targets, acts,
+                                                    rows[0], lanes, out_sums)
             column += 1
     _from_working(w, sizes, params)
     _from_working(wm, sizes, moments[0])

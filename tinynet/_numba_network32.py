@@ -584,11 +584,15 @@ def _rows_descend(wl, st, n_in, n_out, a, g, fp):
 
 
 @jit(inline='always')
-def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
-    """A layer's sums (padding included) plus its biases, then their activations into a_out (lanes:
-    two rows of at least EXP_LANES)."""
+def _finish_layer(code, bias, st, n_out, sums, a_out, lanes, out_sums):
+    """A layer's sums (padding included) plus its biases (copied into out_sums, when it is not empty:
+    the output layer's, for the losses), then their activations into a_out (lanes: two rows of at
+    least EXP_LANES)."""
     for k in range(st):
         sums[k] = R(sums[k] + bias[k])
+    if out_sums.shape[0] > 0:
+        for i in range(n_out):
+            out_sums[i] = sums[i]
     if code == SOFTMAX:
         m = sums[0]
         for i in range(1, n_out):
@@ -611,12 +615,31 @@ def _finish_layer(code, bias, st, n_out, sums, a_out, lanes):
             a_out[i] = _activate(code, sums[i])
 
 
+@jit
+def _net_mean_loss_work(w, sizes, hidden, output, loss, data, targets, acts, sums, lanes, out_sums):
+    """_net_mean_loss on the working layout w (the same numbers: _net_forward_work's are
+    _net_forward's), each sample's layers through the tiles (sums: a row of the largest stride;
+    lanes: two rows of LANES)."""
+    n, n_out = (data.shape[0], sizes[R(len(sizes) - 1)])
+    none = sums[0:0]
+    leaf = np.empty(PW_BLOCKSIZE)
+    walk = _walk_start(n)
+    more, lo, m = _walk_next(walk)
+    while more:
+        for t in range(m):
+            at = _net_forward_work(w, sizes, hidden, output, data[R(lo + t)], acts, sums, lanes, none, out_sums)
+            leaf[t] = _net_sample_loss(output, loss, targets[R(lo + t)], acts[at:R(at + n_out)], out_sums, n_out)
+        _walk_push(walk, _pairwise_block(leaf, m))
+        more, lo, m = _walk_next(walk)
+    return R(_walk_total(walk) / n)
+
+
 @jit(inline='always')
-def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
+def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first, out_sums):
     """_net_forward on the working layout w (sums: a row of the largest stride; lanes: two rows of
     LANES). The first layer's sums come ready in first when it is not empty (computed by the
-    previous step, see _net_backward_work). Returns where the output layer's activations start in
-    acts."""
+    previous step, see _net_backward_work); the output layer's sums go into out_sums too, when it is
+    not empty. Returns where the output layer's activations start in acts."""
     n_layers = R(len(sizes) - 1)
     for j in range(sizes[0]):
         acts[j] = x[j]
@@ -628,11 +651,12 @@ def _net_forward_work(w, sizes, hidden, output, x, acts, sums, lanes, first):
         code = hidden if layer < n_layers else output
         wl = w[woff:R(woff + R(R(n_in + 1) * st))]
         a_out = acts[R(at + n_in):R(R(at + n_in) + n_out)]
+        layer_sums = out_sums if layer == n_layers else out_sums[0:0]
         if layer == 1 and first.shape[0] > 0:
-            _finish_layer(code, wl[R(n_in * st):R(R(n_in + 1) * st)], st, n_out, first, a_out, lanes)
+            _finish_layer(code, wl[R(n_in * st):R(R(n_in + 1) * st)], st, n_out, first, a_out, lanes, layer_sums)
         else:
             _sums(wl, st, acts[at:R(at + n_in)], n_in, sums)
-            _finish_layer(code, wl[R(n_in * st):R(R(n_in + 1) * st)], st, n_out, sums, a_out, lanes)
+            _finish_layer(code, wl[R(n_in * st):R(R(n_in + 1) * st)], st, n_out, sums, a_out, lanes, layer_sums)
         at = R(at + n_in)
         woff = R(woff + R(R(n_in + 1) * st))
     return at
@@ -749,7 +773,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, options
     for epoch in range(epoch_start, epoch_stop):
         for t in range(n):
             sample = order[R(epoch - epoch_start), t] if order.shape[0] > 0 else t
-            at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes, rows[3] if ready else none)
+            at = _net_forward_work(w, sizes, hidden, output, data[sample], acts, rows[0], lanes, rows[3] if ready else none, none)
             fp_output = _net_output_g(output, loss, targets[sample], acts, at, n_out_net, learn_rate, grads[0])
             if R(t + 1) < n:
                 following = order[R(epoch - epoch_start), R(t + 1)] if order.shape[0] > 0 else R(t + 1)
@@ -760,8 +784,7 @@ def net_train(params, sizes, hidden, output, loss, data, targets, order, options
             _net_backward_work(w, v, momentum, sizes, total_work, hidden, fp_output, acts, grads[0], grads[1], rows[1], data[following] if following >= 0 else data[0, 0:0], rows[3])
             ready = following >= 0
         if loss_every > 0 and R(epoch % loss_every) == 0:
-            _from_working(w, sizes, params)
-            losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
+            losses[0, column] = _net_mean_loss_work(w, sizes, hidden, output, loss, data, targets, acts, rows[0], lanes, out_sums)
             column = R(column + 1)
     _from_working(w, sizes, params)
     if momentum != F(0.0):
@@ -819,7 +842,7 @@ def _net_forward_block(w, sizes, hidden, output, data, order_row, first, nb, roo
                 for q in range(r):
                     _sums(wl, st, room[R(b + q), at:R(at + n_in)], n_in, rows[q])
             for q in range(r):
-                _finish_layer(code, bias, st, n_out, rows[q], room[R(b + q), R(at + n_in):R(R(at + n_in) + n_out)], lanes)
+                _finish_layer(code, bias, st, n_out, rows[q], room[R(b + q), R(at + n_in):R(R(at + n_in) + n_out)], lanes, rows[q, 0:0])
             b = R(b + r)
         at = R(at + n_in)
         woff = R(woff + R(R(n_in + 1) * st))
@@ -1027,8 +1050,7 @@ def net_train_batch(params, sizes, hidden, output, loss, data, targets, weights,
         if record:
             running[R(epoch - epoch_start)] = R(accumulated / n)
         if loss_every > 0 and R(epoch % loss_every) == 0:
-            _from_working(w, sizes, params)
-            losses[0, column] = _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
+            losses[0, column] = _net_mean_loss_work(w, sizes, hidden, output, loss, data, targets, acts, rows[0], lanes, out_sums)
             column = R(column + 1)
     _from_working(w, sizes, params)
     _from_working(wm, sizes, moments[0])
