@@ -208,6 +208,24 @@ def test_losses_of_wide_networks_identical_on_every_backend(config, options):
     assert results["cython"] == results["numba"] == results["python"]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_predict_and_loss_the_same_through_the_tiles_and_the_plain_loops(backend, dtype, monkeypatch):
+    # From TILED_SAMPLES samples on, the compiled kernels run a wide network through the working
+    # layout's tiles; the numbers are those of the plain loops, whichever way a call goes.
+    import tinynet._codes
+
+    for sizes, combo in (((5, 20, 17, 3), ("tanh", "softmax", "cross_entropy")),
+                         ((4, 40, 3), ("leaky_relu", "sigmoid", "cross_entropy")),
+                         ((9, 33, 1), ("relu", "identity", "mse"))):
+        X, Y = _data(sizes, combo[1], n=45)
+        net = Network(sizes, *combo, seed=2, backend=backend, dtype=dtype)
+        results = []
+        for threshold in (1, 10**9):
+            monkeypatch.setattr(tinynet._codes, "TILED_SAMPLES", threshold)
+            results.append((net.predict(X).tobytes(), net.loss(X, Y), net.predict(X[:3]).tobytes()))
+        assert results[0] == results[1]
+
+
 @settings(max_examples=40, deadline=None)
 @given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4), combo=st.sampled_from(COMBOS),
        seed=st.integers(0, 2**16), learn_rate=st.floats(0.001, 2.0), shuffle=st.booleans(),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tinynet import _rules
 from tinynet._backend import BACKENDS, load_backend
-from tinynet._codes import IDENTITY, SIGMOID, net_scratch
+from tinynet._codes import IDENTITY, SIGMOID, net_forward_scratch
 
 #: Values where rules turn: zeros of both signs, the ends of tanh's pieces, the overflow of exp, and
 #: the special values.
@@ -85,9 +85,8 @@ def test_a_kernel_given_an_unknown_code_fails_loudly(backend, hidden, output):
     params = np.linspace(-1, 1, 2 * 3 + 3 + 3 + 1)
     data = np.array([[0.5, -0.25]])
     out = np.full((1, 1), 7.0)
-    acts, _, out_sums = net_scratch([2, 3, 1])
     with pytest.raises(ValueError, match="unknown activation code"):
-        kernels.net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums)
+        kernels.net_feedforward(params, sizes, hidden, output, data, out, *net_forward_scratch([2, 3, 1], 1))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -198,7 +198,7 @@ cdef inline int _net_output_g(int output, int loss, const floating* y, const flo
 
 def net_feedforward(const floating[::1] params, const int64_t[::1] sizes, int hidden, int output,
                     const floating[:, ::1] data, floating[:, ::1] out, floating[::1] acts,
-                    floating[::1] out_sums):
+                    floating[::1] out_sums, floating[:, ::1] work, floating[:, ::1] rows):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
     The arguments are those of ``_python_network.net_feedforward``; see its docstring.
@@ -206,17 +206,24 @@ def net_feedforward(const floating[::1] params, const int64_t[::1] sizes, int hi
     _check_codes(hidden, output)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_out = sizes[sizes.shape[0] - 1]
     cdef Py_ssize_t t, i, at
+    cdef floating* w = &work[0, 0] if work.shape[1] > 0 else NULL
     with nogil:
+        if w != NULL:       # through the working layout's tiles (net_forward_scratch decides)
+            _to_working(&params[0], &sizes[0], n_layers, w)
         for t in range(data.shape[0]):
-            at = _net_forward(&params[0], &sizes[0], n_layers, hidden, output, &data[t, 0], &acts[0],
-                              &out_sums[0])
+            if w != NULL:
+                at = _net_forward_work(w, &sizes[0], n_layers, hidden, output, &data[t, 0], &acts[0],
+                                       &rows[0, 0], NULL, NULL)
+            else:
+                at = _net_forward(&params[0], &sizes[0], n_layers, hidden, output, &data[t, 0], &acts[0],
+                                  &out_sums[0])
             for i in range(n_out):
                 out[t, i] = acts[at + i]
 
 
 def net_loss(const floating[::1] params, const int64_t[::1] sizes, int hidden, int output, int loss,
              const floating[:, ::1] data, const floating[:, ::1] targets, floating[::1] acts,
-             floating[::1] out_sums):
+             floating[::1] out_sums, floating[:, ::1] work, floating[:, ::1] rows):
     """The mean loss over the samples, summed in numpy's pairwise order.
 
     The arguments are those of ``_python_network.net_loss``; see its docstring.
@@ -225,9 +232,15 @@ def net_loss(const floating[::1] params, const int64_t[::1] sizes, int hidden, i
     _check_loss(loss)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
     cdef floating value
+    cdef floating* w = &work[0, 0] if work.shape[1] > 0 else NULL
     with nogil:
-        value = _net_mean_loss(&params[0], &sizes[0], n_layers, hidden, output, loss, &data[0, 0],
-                               &targets[0, 0], data.shape[0], &acts[0], &out_sums[0])
+        if w != NULL:       # through the working layout's tiles (net_forward_scratch decides)
+            _to_working(&params[0], &sizes[0], n_layers, w)
+            value = _net_mean_loss_work(w, &sizes[0], n_layers, hidden, output, loss, &data[0, 0],
+                                        &targets[0, 0], data.shape[0], &acts[0], &rows[0, 0], &out_sums[0])
+        else:
+            value = _net_mean_loss(&params[0], &sizes[0], n_layers, hidden, output, loss, &data[0, 0],
+                                   &targets[0, 0], data.shape[0], &acts[0], &out_sums[0])
     return value
 
 

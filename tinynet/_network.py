@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._backend import load_backend
-from ._codes import BATCH_ROWS, LOSSES, OUTPUT, net_room, net_scratch
+from ._codes import BATCH_ROWS, LOSSES, OUTPUT, net_forward_scratch, net_room
 from ._model import Model
 from ._rules import HIDDEN, INITS_OF, OPTIMIZER_OF, STEP_OF, adam_step_sizes, kernel_options, step_code
 from ._training import Outcome
@@ -558,10 +558,9 @@ class Network(Model):
         out = np.empty((data.shape[0], self.sizes[-1]), self._dtype)
         if data.shape[0]:
             hidden, output, _ = self._kernel_codes
-            acts, _, out_sums = net_scratch(self.sizes, self._dtype)
+            scratch = net_forward_scratch(self.sizes, data.shape[0], self._dtype)
             with self._lock:
-                self._kernels.net_feedforward(self._params, self._sizes, hidden, output, data, out, acts,
-                                              out_sums)
+                self._kernels.net_feedforward(self._params, self._sizes, hidden, output, data, out, *scratch)
         return out[:, 0] if self.sizes[-1] == 1 else out
 
     def loss(self, X: ArrayLike, Y: ArrayLike) -> float:
@@ -862,9 +861,8 @@ class Network(Model):
 
     def _loss_at(self, point: NDArray[Any], data: NDArray[Any], targets: NDArray[Any]) -> float:
         """The mean loss of checked arrays at the parameters ``point``; hold the lock."""
-        acts, _, out_sums = net_scratch(self.sizes, self._dtype)
-        return float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, acts,
-                                            out_sums))
+        scratch = net_forward_scratch(self.sizes, data.shape[0], self._dtype)
+        return float(self._kernels.net_loss(point, self._sizes, *self._kernel_codes, data, targets, *scratch))
 
     def _train_locked(self, plan: _Plan, verbose: bool, progress: bool,
                       stop: threading.Event | None = None,

@@ -243,27 +243,39 @@ def _net_output_g(output, loss, y, acts, at, n_out, scale, g):
 
 
 @jit
-def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
+def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums, work, rows):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
     The arguments are those of ``_python_network.net_feedforward``; see its docstring.
     """
     _check_codes(hidden, output)
     n_out = sizes[len(sizes) - 1]
+    tiled = work.shape[1] > 0       # through the working layout's tiles (net_forward_scratch decides)
+    lanes = np.empty((2, LANES))
+    none = out_sums[0:0]
+    if tiled:
+        _to_working(params, sizes, work[0])
     for t in range(data.shape[0]):
-        at = _net_forward(params, sizes, hidden, output, data[t], acts, out_sums)
+        if tiled:
+            at = _net_forward_work(work[0], sizes, hidden, output, data[t], acts, rows[0], lanes, none, none)
+        else:
+            at = _net_forward(params, sizes, hidden, output, data[t], acts, out_sums)
         for i in range(n_out):
             out[t, i] = acts[at + i]
 
 
 @jit
-def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums):
+def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums, work, rows):
     """The mean loss over the samples, summed in numpy's pairwise order.
 
     The arguments are those of ``_python_network.net_loss``; see its docstring.
     """
     _check_codes(hidden, output)
     _check_loss(loss)
+    if work.shape[1] > 0:           # through the working layout's tiles (net_forward_scratch decides)
+        _to_working(params, sizes, work[0])
+        return _net_mean_loss_work(work[0], sizes, hidden, output, loss, data, targets, acts, rows[0],
+                                   np.empty((2, LANES)), out_sums)
     return _net_mean_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums)
 
 

@@ -273,7 +273,7 @@ def _net_backward(p, v, momentum, sizes, hidden, fp_output, acts, g, g_prev):
         p_end, a_end = (w0, a_out)
 
 
-def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
+def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums, work, rows):
     """Write the network's outputs for every row of ``data`` into ``out`` (shape (n, n_out)).
 
     Parameters
@@ -287,7 +287,10 @@ def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
     data : ndarray of float64, shape (n, sizes[0]), C-contiguous
     out : ndarray of float64, shape (n, sizes[-1])
     acts, out_sums : ndarray of float64
-        Scratch (``_codes.net_scratch``); Python lists serve here instead, for speed.
+        Scratch (``_codes.net_forward_scratch``); Python lists serve here instead, for speed.
+    work, rows : ndarray of float64, shape (1, m)
+        The compiled kernels' working room (``_codes.net_forward_scratch``): where m > 0, they run the
+        samples through the working layout's tiles, the same numbers as these loops. Unused here.
     """
     _check_codes(hidden, output)
     p, sizes = (params.tolist(), sizes.tolist())
@@ -300,7 +303,7 @@ def net_feedforward(params, sizes, hidden, output, data, out, acts, out_sums):
     out[:] = rows
 
 
-def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums):
+def net_loss(params, sizes, hidden, output, loss, data, targets, acts, out_sums, work, rows):
     """The mean loss over the samples, summed in numpy's pairwise order.
 
     Parameters are as for :func:`net_feedforward`, plus ``loss`` (a loss code) and ``targets``
