@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 __all__ = ["ADAM", "ALIGN", "BATCH_ROWS", "CROSS_ENTROPY", "EXP", "EXP_LANES", "IDENTITY", "LANES", "LOG_EPS",
            "LOG_LOSS", "LOSSES", "MSE", "NET_VEC", "NET_VEC32", "OUTPUT", "POISSON", "PW_BLOCKSIZE", "RELU",
            "SGD", "SIGMOID", "SOFTMAX", "SQUARED_ERROR", "STACK_SIZE", "TANH", "TILED_SAMPLES",
-           "aligned_zeros", "aligned_zeros_many", "net_forward_scratch", "net_many_scratch", "net_room",
-           "net_scratch", "net_work", "row_multiple"]
+           "TRANSPOSE_BLOCK", "aligned_zeros", "aligned_zeros_many", "net_forward_scratch",
+           "net_many_scratch", "net_room", "net_scratch", "net_work", "row_multiple"]
 
 # Activation codes (hidden and output layers).
 SIGMOID, TANH, RELU, IDENTITY, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5
@@ -162,6 +162,11 @@ def net_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDArray[
     return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any]]",
                 aligned_zeros_many(_scratch_shapes(sizes, dtype), dtype))
 
+
+#: The blocks (TRANSPOSE_BLOCK x TRANSPOSE_BLOCK weights) in which the compiled kernels copy a layer's
+#: weights into the working layout and back, so that the rows read and those written stay in the
+#: cache: a copy, whose numbers do not depend on it.
+TRANSPOSE_BLOCK = 16
 
 #: The samples from which ``net_feedforward`` and ``net_loss`` run a network with a layer of NARROW
 #: neurons or more through the working layout's tiles, as training does: for fewer, its room and its

@@ -64,10 +64,13 @@ cdef enum:
     EXP_LANES = 16
     NET_VEC = 8         # TN_VEC of _tiles.h
     NET_VEC32 = 16      # TN_VEC32 of _tiles.h
+    TRANSPOSE_BLOCK = 16
 
-if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, EXP32_N, LANES, LANES32, MAX_LANES, EXP_LANES, NET_VEC, NET_VEC32) != (
+if (PW_BLOCKSIZE, STACK_SIZE, EXP_N, EXP32_N, LANES, LANES32, MAX_LANES, EXP_LANES, NET_VEC, NET_VEC32,
+        TRANSPOSE_BLOCK) != (
         _codes.PW_BLOCKSIZE, _codes.STACK_SIZE, _exp_data.N, _exp_data.N32, _codes.LANES, _codes.LANES32,
-        max(_codes.LANES, _codes.LANES32), _codes.EXP_LANES, _codes.NET_VEC, _codes.NET_VEC32):
+        max(_codes.LANES, _codes.LANES32), _codes.EXP_LANES, _codes.NET_VEC, _codes.NET_VEC32,
+        _codes.TRANSPOSE_BLOCK):
     raise ImportError("tinynet._core was compiled with other table sizes than tinynet._codes and "
                       "tinynet._exp_data hold: rebuild it (pip install .)")
 

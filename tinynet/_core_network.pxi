@@ -574,15 +574,24 @@ cdef Py_ssize_t _work_size(const int64_t* sizes, Py_ssize_t n_layers, const floa
 
 cdef void _to_working(const floating* p, const int64_t* sizes, Py_ssize_t n_layers,
                       floating* work) noexcept nogil:
-    # A flat array laid out as the parameters, into the working layout (whose padding stays zero).
-    cdef Py_ssize_t layer, i, j, n_in, n_out, st, off = 0, woff = 0
+    # A flat array laid out as the parameters, into the working layout (whose padding stays zero): each
+    # layer's weights transposed TRANSPOSE_BLOCK x TRANSPOSE_BLOCK at a time, so that the rows read and
+    # the rows written stay in the cache.
+    cdef Py_ssize_t layer, i, j, i0, j0, n_in, n_out, st, off = 0, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         n_out = sizes[layer]
         st = _stride(n_out, work)
+        i0 = 0
+        while i0 < n_out:
+            j0 = 0
+            while j0 < n_in:
+                for i in range(i0, min(i0 + TRANSPOSE_BLOCK, n_out)):
+                    for j in range(j0, min(j0 + TRANSPOSE_BLOCK, n_in)):
+                        work[woff + j * st + i] = p[off + i * n_in + j]
+                j0 += TRANSPOSE_BLOCK
+            i0 += TRANSPOSE_BLOCK
         for i in range(n_out):
-            for j in range(n_in):
-                work[woff + j * st + i] = p[off + i * n_in + j]
             work[woff + n_in * st + i] = p[off + n_out * n_in + i]
         off += n_out * n_in + n_out
         woff += (n_in + 1) * st
@@ -590,15 +599,22 @@ cdef void _to_working(const floating* p, const int64_t* sizes, Py_ssize_t n_laye
 
 cdef void _from_working(const floating* work, const int64_t* sizes, Py_ssize_t n_layers,
                         floating* p) noexcept nogil:
-    # The working layout back into a flat array laid out as the parameters.
-    cdef Py_ssize_t layer, i, j, n_in, n_out, st, off = 0, woff = 0
+    # The working layout back into a flat array laid out as the parameters (blocks as _to_working's).
+    cdef Py_ssize_t layer, i, j, i0, j0, n_in, n_out, st, off = 0, woff = 0
     for layer in range(1, n_layers + 1):
         n_in = sizes[layer - 1]
         n_out = sizes[layer]
         st = _stride(n_out, work)
+        i0 = 0
+        while i0 < n_out:
+            j0 = 0
+            while j0 < n_in:
+                for i in range(i0, min(i0 + TRANSPOSE_BLOCK, n_out)):
+                    for j in range(j0, min(j0 + TRANSPOSE_BLOCK, n_in)):
+                        p[off + i * n_in + j] = work[woff + j * st + i]
+                j0 += TRANSPOSE_BLOCK
+            i0 += TRANSPOSE_BLOCK
         for i in range(n_out):
-            for j in range(n_in):
-                p[off + i * n_in + j] = work[woff + j * st + i]
             p[off + n_out * n_in + i] = work[woff + n_in * st + i]
         off += n_out * n_in + n_out
         woff += (n_in + 1) * st

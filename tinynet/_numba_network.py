@@ -29,6 +29,7 @@ from ._codes import (
     SIGMOID,
     SOFTMAX,
     SQUARED_ERROR,
+    TRANSPOSE_BLOCK,
 )
 from ._numba_common import (
     RULES,
@@ -347,15 +348,20 @@ def _work_size(sizes):
 
 @jit
 def _to_working(p, sizes, work):
-    """A flat array laid out as the parameters, into the working layout (whose padding stays zero)."""
+    """A flat array laid out as the parameters, into the working layout (whose padding stays zero): each
+    layer's weights transposed TRANSPOSE_BLOCK x TRANSPOSE_BLOCK at a time, so that the rows read and
+    the rows written stay in the cache."""
     off = 0
     woff = 0
     for layer in range(1, len(sizes)):
         n_in, n_out = sizes[layer - 1], sizes[layer]
         st = _stride(n_out)
+        for i0 in range(0, n_out, TRANSPOSE_BLOCK):
+            for j0 in range(0, n_in, TRANSPOSE_BLOCK):
+                for i in range(i0, min(i0 + TRANSPOSE_BLOCK, n_out)):
+                    for j in range(j0, min(j0 + TRANSPOSE_BLOCK, n_in)):
+                        work[woff + j * st + i] = p[off + i * n_in + j]
         for i in range(n_out):
-            for j in range(n_in):
-                work[woff + j * st + i] = p[off + i * n_in + j]
             work[woff + n_in * st + i] = p[off + n_out * n_in + i]
         off += n_out * n_in + n_out
         woff += (n_in + 1) * st
@@ -363,15 +369,19 @@ def _to_working(p, sizes, work):
 
 @jit
 def _from_working(work, sizes, p):
-    """The working layout back into a flat array laid out as the parameters."""
+    """The working layout back into a flat array laid out as the parameters (blocks as
+    :func:`_to_working`'s)."""
     off = 0
     woff = 0
     for layer in range(1, len(sizes)):
         n_in, n_out = sizes[layer - 1], sizes[layer]
         st = _stride(n_out)
+        for i0 in range(0, n_out, TRANSPOSE_BLOCK):
+            for j0 in range(0, n_in, TRANSPOSE_BLOCK):
+                for i in range(i0, min(i0 + TRANSPOSE_BLOCK, n_out)):
+                    for j in range(j0, min(j0 + TRANSPOSE_BLOCK, n_in)):
+                        p[off + i * n_in + j] = work[woff + j * st + i]
         for i in range(n_out):
-            for j in range(n_in):
-                p[off + i * n_in + j] = work[woff + j * st + i]
             p[off + n_out * n_in + i] = work[woff + n_in * st + i]
         off += n_out * n_in + n_out
         woff += (n_in + 1) * st

@@ -5,7 +5,7 @@ those, then run python tools/gen_float32.py. Every operation's result is rounded
 
 import math
 import numpy as np
-from ._codes import ADAM, CROSS_ENTROPY, EXP, EXP_LANES, IDENTITY, MSE, NARROW, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR
+from ._codes import ADAM, CROSS_ENTROPY, EXP, EXP_LANES, IDENTITY, MSE, NARROW, POISSON, PW_BLOCKSIZE, SIGMOID, SOFTMAX, SQUARED_ERROR, TRANSPOSE_BLOCK
 from ._numba_common import jit, vadd, vload, vmul, vsplat, vstore
 from ._codes import LANES32 as LANES, NET_VEC32 as NET_VEC, STACK_SIZE
 from ._numba_common import R32 as F
@@ -425,15 +425,20 @@ def _work_size(sizes):
 
 @jit
 def _to_working(p, sizes, work):
-    """A flat array laid out as the parameters, into the working layout (whose padding stays zero)."""
+    """A flat array laid out as the parameters, into the working layout (whose padding stays zero): each
+    layer's weights transposed TRANSPOSE_BLOCK x TRANSPOSE_BLOCK at a time, so that the rows read and
+    the rows written stay in the cache."""
     off = 0
     woff = 0
     for layer in range(1, len(sizes)):
         n_in, n_out = (sizes[R(layer - 1)], sizes[layer])
         st = _stride(n_out)
+        for i0 in range(0, n_out, TRANSPOSE_BLOCK):
+            for j0 in range(0, n_in, TRANSPOSE_BLOCK):
+                for i in range(i0, min(R(i0 + TRANSPOSE_BLOCK), n_out)):
+                    for j in range(j0, min(R(j0 + TRANSPOSE_BLOCK), n_in)):
+                        work[R(R(woff + R(j * st)) + i)] = p[R(R(off + R(i * n_in)) + j)]
         for i in range(n_out):
-            for j in range(n_in):
-                work[R(R(woff + R(j * st)) + i)] = p[R(R(off + R(i * n_in)) + j)]
             work[R(R(woff + R(n_in * st)) + i)] = p[R(R(off + R(n_out * n_in)) + i)]
         off = R(off + R(R(n_out * n_in) + n_out))
         woff = R(woff + R(R(n_in + 1) * st))
@@ -441,15 +446,19 @@ def _to_working(p, sizes, work):
 
 @jit
 def _from_working(work, sizes, p):
-    """The working layout back into a flat array laid out as the parameters."""
+    """The working layout back into a flat array laid out as the parameters (blocks as
+    :func:`_to_working`'s)."""
     off = 0
     woff = 0
     for layer in range(1, len(sizes)):
         n_in, n_out = (sizes[R(layer - 1)], sizes[layer])
         st = _stride(n_out)
+        for i0 in range(0, n_out, TRANSPOSE_BLOCK):
+            for j0 in range(0, n_in, TRANSPOSE_BLOCK):
+                for i in range(i0, min(R(i0 + TRANSPOSE_BLOCK), n_out)):
+                    for j in range(j0, min(R(j0 + TRANSPOSE_BLOCK), n_in)):
+                        p[R(R(off + R(i * n_in)) + j)] = work[R(R(woff + R(j * st)) + i)]
         for i in range(n_out):
-            for j in range(n_in):
-                p[R(R(off + R(i * n_in)) + j)] = work[R(R(woff + R(j * st)) + i)]
             p[R(R(off + R(n_out * n_in)) + i)] = work[R(R(woff + R(n_in * st)) + i)]
         off = R(off + R(R(n_out * n_in) + n_out))
         woff = R(woff + R(R(n_in + 1) * st))
