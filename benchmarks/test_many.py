@@ -206,3 +206,29 @@ def test_64_networks_2_16_16_1(benchmark, backend, entry):
     for net in expected:
         net.train(data, y, epochs=3, loss_every=0)
     assert [net.params.tobytes() for net in nets] == [net.params.tobytes() for net in expected]
+
+
+@pytest.mark.parametrize("loss_every", [0, 10, 1])
+@pytest.mark.parametrize("sizes", [(2, 2, 1), (2, 3, 1)], ids=str)
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_64_networks_with_their_losses(benchmark, backend, sizes, loss_every):
+    """train_many of 64 Network(sizes) (sigmoid, mse; seeds 0..63) on 2,000 samples x 3 epochs, one
+    thread, recording each network's mean loss every ``loss_every`` epochs (0: never; 10, train's
+    default: after epoch 0; 1: after every epoch): what the recorded losses cost (the tutorial's lanes
+    kernel at (2, 2, 1), the general one at (2, 3, 1))."""
+    benchmark.group = f"many: 64 Network({sizes}), 2,000 x 3, losses recorded ({backend})"
+    data, y = synthetic_data(2000, seed=0)
+    nets = [Network(sizes, seed=seed, backend=backend) for seed in range(64)]
+    starts = [net.params for net in nets]
+
+    def reset():
+        for net, start in zip(nets, starts):
+            net.params = start
+
+    train_many(nets[:2], data[:10], y[:10], epochs=1, loss_every=1)     # compile outside the measurement
+    benchmark.pedantic(lambda: train_many(nets, data, y, epochs=3, loss_every=loss_every, n_jobs=1),
+                       setup=reset, rounds=10, iterations=1)
+    alone = Network(sizes, seed=63, backend=backend)
+    alone.train(data, y, epochs=3, loss_every=loss_every)
+    assert nets[63].loss_history == alone.loss_history and len(alone.loss_history) == (0, 1, 3)[
+        (0, 10, 1).index(loss_every)]

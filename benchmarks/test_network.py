@@ -123,6 +123,45 @@ def _network_training(benchmark, config, entry, label):
         np.testing.assert_allclose(result, expected.params, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("loss_every", [0, 1])
+@pytest.mark.parametrize("entry", ["cython", "numba"])
+@pytest.mark.parametrize("config", ["(64, 32, 10) relu, softmax, cross-entropy",
+                                    "(784, 128, 10) sigmoid, mse"])
+def test_network_training_with_losses(benchmark, config, entry, loss_every):
+    """test_network_training's job (1,000 samples x 5 epochs; 300 at 784 inputs), recording the mean
+    loss after every epoch or never: what a recorded loss costs (a forward pass over the samples)."""
+    sizes, activation, output, loss = CONFIGS[config]
+    benchmark.group = f"network {config}: per-sample SGD x 5 epochs, with and without losses"
+    X, T = _problem(sizes, output, n=1000 if sizes[0] < 784 else 300)
+    net = Network(sizes, activation, output, loss, seed=0, backend=entry)
+    start = net.params
+    net.train(X[:4], T[:4], epochs=1, loss_every=1)                  # compile / warm up
+
+    def train():
+        net.params = start
+        net.train(X, T, learn_rate=0.01, epochs=5, loss_every=loss_every)
+
+    benchmark.pedantic(train, rounds=5, iterations=1)
+    benchmark.extra_info["sample_steps"] = len(X) * 5
+    assert len(net.loss_history) == (5 if loss_every else 0)
+    assert net.loss_history[-1:] == ([(4, net.loss(X, T))] if loss_every else [])
+
+
+@pytest.mark.parametrize("entry", ["cython", "numba"])
+@pytest.mark.parametrize("config", ["(64, 32, 10) relu, softmax, cross-entropy",
+                                    "(784, 128, 10) sigmoid, mse"])
+def test_network_predict(benchmark, config, entry):
+    """predict on 10,000 samples (2,000 at 784 inputs)."""
+    sizes, activation, output, loss = CONFIGS[config]
+    benchmark.group = f"network {config}: predict"
+    X, _ = _problem(sizes, output, n=10_000 if sizes[0] < 784 else 2_000)
+    net = Network(sizes, activation, output, loss, seed=0, backend=entry)
+    net.predict(X[:40])                                               # compile / warm up
+    out = benchmark.pedantic(net.predict, args=(X,), rounds=10, iterations=1)
+    benchmark.extra_info["samples"] = len(X)
+    assert out[:20].tobytes() == net.predict(X[:20]).tobytes()       # the tiles' numbers: the plain loops'
+
+
 @pytest.mark.parametrize("entry", ["cython", *LEVEL_ENTRIES, "numba", "jax", "float64"])
 @pytest.mark.parametrize("config", [name for name in CONFIGS if name.startswith(("(64", "(784"))])
 def test_network_training_float32(benchmark, config, entry):
