@@ -13,7 +13,6 @@ output layer.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, cast
@@ -192,10 +191,17 @@ def net_forward_scratch(sizes: Sequence[int], n: int, dtype: Any = np.float64) -
     rows : ndarray of the dtype, shape (1, largest stride), or (1, 0) with ``work``
         A layer's sums.
     """
+    strides, size = _working_layout(sizes, dtype)
+    if not (n >= TILED_SAMPLES and any(n_out >= NARROW for n_out in sizes[1:])):
+        size = 0
+    return aligned_zeros_many([sum(sizes), sizes[-1], (1, size), (1, max(strides) if size else 0)], dtype)
+
+
+def _working_layout(sizes: Sequence[int], dtype: Any) -> tuple[list[int], int]:
+    """Each layer's stride in the working layout (its width rounded up to a multiple of
+    :func:`row_multiple`) and the layout's length: for each layer, a row per input and one of biases."""
     strides = [_round_up(n_out, row_multiple(dtype)) for n_out in sizes[1:]]
-    tiled = n >= TILED_SAMPLES and any(n_out >= NARROW for n_out in sizes[1:])
-    size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides)) if tiled else 0
-    return aligned_zeros_many([sum(sizes), sizes[-1], (1, size), (1, max(strides) if tiled else 0)], dtype)
+    return strides, sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
 
 
 def _scratch_shapes(sizes: Sequence[int], dtype: Any) -> list[Any]:
@@ -213,15 +219,13 @@ def net_many_scratch(sizes: Sequence[int], dtype: Any = np.float64) -> tuple[NDA
     acts : ndarray of the dtype, shape (sum(sizes), lanes)
     grads : ndarray of the dtype, shape (2, max(sizes), lanes)
     out_sums : ndarray of the dtype, shape (sizes[-1], lanes)
-    single : ndarray of the dtype, shape (n_params + sum(sizes) + sizes[-1],)
-        Room for one network: the compiled kernels, which compute the losses of a block's networks
-        together, copy each network's output activations and output sums into it (2 * sizes[-1])
-        for its loss of one sample.
+    single : ndarray of the dtype, shape (2 * sizes[-1],)
+        One network's output activations and output sums: the compiled kernels, which compute the
+        losses of a block's networks together, copy each network's there for its loss of a sample.
     """
-    n_params = sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
     n = lanes(dtype)
     return cast("tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]", aligned_zeros_many(
-        [(sum(sizes), n), (2, max(sizes), n), (sizes[-1], n), n_params + sum(sizes) + sizes[-1]], dtype))
+        [(sum(sizes), n), (2, max(sizes), n), (sizes[-1], n), 2 * sizes[-1]], dtype))
 
 
 #: Samples whose gradients the compiled batch kernels compute together (their activations, g and
@@ -259,8 +263,7 @@ def net_work(sizes: Sequence[int], dtype: Any = np.float64,
 
 
 def _work_shapes(sizes: Sequence[int], dtype: Any, batch_rows: int) -> list[Any]:
-    strides = [_round_up(n_out, row_multiple(dtype)) for n_out in sizes[1:]]
-    size = sum((n_in + 1) * stride for n_in, stride in zip(sizes[:-1], strides))
+    strides, size = _working_layout(sizes, dtype)
     transposed = sum(n_out * stride for n_out, stride in zip(sizes[2:], strides[:-1]))
     return [(5, max(size, transposed)), (4, max(strides)),
             (batch_rows, _whole_lines(sum(sizes) + 2 * max(sizes) + max(strides), dtype))]
